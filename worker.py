@@ -1,0 +1,25 @@
+"""Thin worker entry point: build Settings, run an RQ worker (with RQ's scheduler) on our queue."""
+
+from __future__ import annotations
+
+import sys
+
+from redis import Redis
+from rq import Queue, Worker
+
+from plugin.settings import Settings
+
+QUEUE_NAME = "keycloak-clever"
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Run a worker until stopped; ``--burst`` drains the queue and exits."""
+    args = sys.argv[1:] if argv is None else argv
+    settings = Settings.from_env()
+    connection = Redis.from_url(settings.redis_url)
+    worker = Worker([Queue(QUEUE_NAME, connection=connection)], connection=connection)
+    worker.work(with_scheduler=True, burst="--burst" in args)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,5 @@
+"""Thin WSGI entry point: ``gunicorn wsgi:app``."""
+
+from plugin import create_app
+
+app = create_app()
