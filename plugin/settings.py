@@ -161,7 +161,9 @@ class _Reader:
         value = self._get(key)
         return default if value is None else value
 
-    def url(self, key: str, *, default: str | None = None, schemes: tuple[str, ...] = ("http", "https")) -> str:
+    def url(
+        self, key: str, *, default: str | None = None, schemes: tuple[str, ...] = ("http", "https")
+    ) -> str:
         value = self._get(key)
         if value is None:
             if default is not None:

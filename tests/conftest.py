@@ -1,0 +1,142 @@
+"""Real services once per session; per test a fresh realm, a fresh LDAP OU and an empty Redis db.
+
+The services come from ``scripts/services up`` (started here when not running). When one will not
+start the session fails: integration tests are never skipped.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from keycloak import KeycloakAdmin
+from ldap3 import SUBTREE, Connection, Server
+from redis import Redis
+
+from plugin.settings import Settings, load_env_file
+
+ROOT = Path(__file__).resolve().parents[1]
+SERVICES_ENV = ROOT / "var" / "services.env"
+TEST_REDIS_DB = 9
+
+pytest_plugins = [
+    plugin
+    for plugin in ("tests.sandbox_fixtures", "tests.browser_fixtures")
+    if (ROOT / (plugin.replace(".", "/") + ".py")).exists()
+]
+
+
+@pytest.fixture(scope="session")
+def services_env() -> dict[str, str]:
+    """The addresses and credentials of the running services (started if needed)."""
+    result = subprocess.run(
+        [str(ROOT / "scripts" / "services"), "up"], capture_output=True, text=True, check=False
+    )
+    if result.returncode != 0:
+        pytest.fail(f"the services would not start:\n{result.stderr[-3000:]}", pytrace=False)
+    return load_env_file(str(SERVICES_ENV))
+
+
+@pytest.fixture(scope="session")
+def keycloak_master(services_env: dict[str, str]) -> KeycloakAdmin:
+    """An admin client signed in to the master realm (creates and deletes test realms)."""
+    return KeycloakAdmin(
+        server_url=services_env["KEYCLOAK_URL"],
+        username=services_env["KEYCLOAK_ADMIN_USER"],
+        password=services_env["KEYCLOAK_ADMIN_PASSWORD"],
+        realm_name="master",
+    )
+
+
+@pytest.fixture
+def realm(keycloak_master: KeycloakAdmin) -> Iterator[str]:
+    """A fresh, empty realm named by a uuid; deleted afterwards."""
+    name = f"t-{uuid.uuid4().hex[:12]}"
+    keycloak_master.create_realm({"realm": name, "enabled": True})
+    try:
+        yield name
+    finally:
+        keycloak_master.delete_realm(name)
+
+
+@pytest.fixture
+def keycloak_admin(services_env: dict[str, str], realm: str) -> KeycloakAdmin:
+    """An admin client for the test's realm, signed in through master."""
+    return KeycloakAdmin(
+        server_url=services_env["KEYCLOAK_URL"],
+        username=services_env["KEYCLOAK_ADMIN_USER"],
+        password=services_env["KEYCLOAK_ADMIN_PASSWORD"],
+        realm_name=realm,
+        user_realm_name="master",
+    )
+
+
+@dataclass(frozen=True)
+class LdapOu:
+    """A per-test organizational unit with its own ``people`` and ``groups`` below it."""
+
+    dn: str
+    people_dn: str
+    groups_dn: str
+
+
+@pytest.fixture
+def ldap_conn(services_env: dict[str, str]) -> Iterator[Connection]:
+    """A bound ldap3 connection as the directory's admin."""
+    conn = Connection(
+        Server(services_env["LDAP_URL"]),
+        user=services_env["LDAP_BIND_DN"],
+        password=services_env["LDAP_BIND_PASSWORD"],
+        auto_bind=True,
+    )
+    try:
+        yield conn
+    finally:
+        conn.unbind()
+
+
+@pytest.fixture
+def ldap_ou(services_env: dict[str, str], ldap_conn: Connection) -> Iterator[LdapOu]:
+    """A fresh OU under the base DN; removed with everything in it afterwards."""
+    dn = f"ou=t-{uuid.uuid4().hex[:12]},{services_env['LDAP_BASE_DN']}"
+    ou = LdapOu(dn=dn, people_dn=f"ou=people,{dn}", groups_dn=f"ou=groups,{dn}")
+    for entry in (ou.dn, ou.people_dn, ou.groups_dn):
+        assert ldap_conn.add(entry, ["organizationalUnit"]), ldap_conn.result
+    try:
+        yield ou
+    finally:
+        ldap_conn.search(ou.dn, "(objectClass=*)", SUBTREE, attributes=[])
+        # Deepest entries first: a DN with more RDNs lies further down the tree.
+        for entry_dn in sorted((e.entry_dn for e in ldap_conn.entries), key=lambda d: -d.count("=")):
+            ldap_conn.delete(entry_dn)
+
+
+@pytest.fixture
+def redis_url(services_env: dict[str, str]) -> Iterator[str]:
+    """The URL of an emptied Redis database reserved for tests."""
+    url = services_env["REDIS_URL"].rsplit("/", 1)[0] + f"/{TEST_REDIS_DB}"
+    connection = Redis.from_url(url)
+    connection.flushdb()
+    try:
+        yield url
+    finally:
+        connection.flushdb()
+        connection.close()
+
+
+@pytest.fixture
+def settings(services_env: dict[str, str], realm: str, ldap_ou: LdapOu, redis_url: str) -> Settings:
+    """Settings pointing at this test's realm, LDAP OU and Redis database."""
+    env = {key: value for key, value in services_env.items() if key.startswith("KCC_")}
+    env.update(
+        KCC_REALM=realm,
+        KCC_LDAP_PEOPLE_DN=ldap_ou.people_dn,
+        KCC_LDAP_GROUPS_DN=ldap_ou.groups_dn,
+        KCC_REDIS_URL=redis_url,
+        KCC_TIMEZONE="UTC",
+    )
+    return Settings.from_env(env)

@@ -1,0 +1,13 @@
+"""Job functions a real RQ worker process imports during the tests."""
+
+from __future__ import annotations
+
+import os
+
+from redis import Redis
+
+
+def record_marker(redis_url: str, marker: str) -> int:
+    """Write the worker's pid under the marker, proving another process ran the job."""
+    Redis.from_url(redis_url).set(f"smoke:{marker}", os.getpid())
+    return os.getpid()
