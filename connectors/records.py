@@ -138,3 +138,14 @@ class Event:
     @property
     def action(self) -> str:
         return self.type.partition(".")[2]
+
+
+@dataclass(frozen=True, slots=True)
+class Me:
+    """Who signed in with Clever: ``/v3.0/me`` (``type`` is ``"user"`` in v3) or ``/userinfo``
+    (``type`` is the login's role: ``student``, ``teacher``, ``staff``, ``district admin``)."""
+
+    user_id: str
+    district: str
+    type: str = ""
+    authorized_by: str = ""
