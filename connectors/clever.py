@@ -1,0 +1,417 @@
+"""CleverClient: OAuth, district tokens, paging streams, rate limit, events; Clever JSON -> records.
+
+Decisions (Clever quirks in brackets):
+
+* Collections are generators that fetch one page at a time (``limit=10000``, Clever's maximum) and
+  follow the ``next`` link; no collection is ever held whole. [Clever's documented ``next`` example
+  drops ``limit`` and filters, so the client puts back any of its own query parameters the link
+  leaves out.] Items come in ascending id order; an id at or below the last one seen is skipped, so
+  a retried page never yields a record twice.
+* A bad item becomes a ``RecordError`` (kind + Clever id) handed to ``on_bad_record`` (default:
+  appended to ``client.bad_records``) and the stream goes on.
+* Transport (timeouts, retries with jitter, the rate limit, error kinds): ``clever_http``. A
+  district token refused with 401/403 is looked up again once, in case Clever rotated it.
+* Latest event id before a full read: ``GET /v3.0/events?ending_before=<max id>&limit=1`` (a page
+  *before* a cursor is the page right before it, as ``prev`` links work), then confirmed with
+  ``starting_after=<that id>&limit=1`` coming back empty. If the server answers otherwise the
+  client walks the feed forward to its end, which is slower but relies only on ``starting_after``.
+  [Clever's docs suggest ``ending_before=last``, seen only in third-party code; not used.]
+* ``requests_made`` counts every HTTP request, retries and token look-ups included. Logs carry
+  paths and Clever ids, never tokens, secrets or names.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, TypeVar
+from urllib.parse import parse_qsl, urlencode, urlsplit
+
+import requests
+
+from connectors.base import ConfigError, RecordError, TransientError
+from connectors.clever_http import (
+    CleverHttp,
+    CredentialsRefused,
+    OAuthError,
+    OAuthTokens,
+    StaleCursorError,
+)
+from connectors.clever_parse import (
+    DistrictToken,
+    parse,
+    parse_district_tokens,
+    parse_event,
+    parse_me,
+)
+from connectors.records import Course, District, Event, Me, Role, School, Section, Term, User
+
+if TYPE_CHECKING:
+    from plugin.settings import CleverSettings
+
+log = logging.getLogger(__name__)
+
+R = TypeVar("R")
+API = "/v3.0"
+MAX_ID = "f" * 24  # larger than any Clever id (24 hex digits)
+
+
+class CleverClient:
+    """Clever's OAuth and Data API v3.0 for one app, on one ``requests.Session``.
+
+    Settings (``CleverSettings``; keyword arguments tune the transport)::
+
+        CleverSettings(
+            oauth_url="https://clever.com",       # /oauth/authorize, /oauth/tokens
+            api_url="https://api.clever.com",     # /v3.0/..., /userinfo
+            client_id="...", client_secret="...",  # the app's OAuth client (Basic auth)
+            district_id="5a0c91b95c7cc000010d417c",  # whose district-app token to use
+        )
+        client = CleverClient(settings, page_size=10000, timeout=(5, 60), max_retries=6)
+        for student in client.users(role=Role.STUDENT): ...
+
+    ``district_id`` may be empty when the app is connected to exactly one district.
+    """
+
+    def __init__(
+        self,
+        settings: CleverSettings,
+        *,
+        page_size: int = 10000,
+        timeout: float | tuple[float, float] = (5.0, 60.0),
+        max_retries: int = 6,
+        backoff: float = 0.5,
+        max_backoff: float = 30.0,
+        on_bad_record: Callable[[RecordError], None] | None = None,
+        session: requests.Session | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        if not 1 <= page_size <= 10000:
+            raise ConfigError(f"page_size must be 1..10000 (Clever's maximum), got {page_size}")
+        self.settings = settings
+        self.page_size = page_size
+        self.http = CleverHttp(
+            session=session,
+            timeout=timeout,
+            max_retries=max_retries,
+            backoff=backoff,
+            max_backoff=max_backoff,
+            sleep=sleep,
+        )
+        self.bad_records: list[RecordError] = []
+        self.on_bad_record = on_bad_record or self.bad_records.append
+        self._tokens: dict[str, str] = {}  # district id -> district-app token
+
+    @property
+    def requests_made(self) -> int:
+        """HTTP requests sent so far, retries and token look-ups included."""
+        return self.http.requests_made
+
+    # -- OAuth: the admin's "Login with Clever" ------------------------------------------------
+
+    def authorize_url(
+        self, redirect_uri: str, state: str, district_id: str | None = None, nonce: str | None = None
+    ) -> str:
+        """Where to send the browser; ``district_id`` skips Clever's district picker."""
+        query = {"response_type": "code", "client_id": self.settings.client_id}
+        query |= {"redirect_uri": redirect_uri, "state": state}
+        if district_id:
+            query["district_id"] = district_id
+        if nonce:
+            query["nonce"] = nonce
+        return f"{self.settings.oauth_url}/oauth/authorize?{urlencode(query)}"
+
+    def exchange_code(self, code: str, redirect_uri: str) -> OAuthTokens:
+        """Trade a one-time code for tokens; never retried, since a code works once."""
+        data = {"code": code, "grant_type": "authorization_code", "redirect_uri": redirect_uri}
+        url = f"{self.settings.oauth_url}/oauth/tokens"
+        status, body = self.http.post_form(url, data, what="POST /oauth/tokens", auth=self._client_auth())
+        if status != 200 or not isinstance(body, dict) or not body.get("access_token"):
+            error = str(body.get("error", "")) if isinstance(body, dict) else ""
+            if status >= 500 or status == 429:
+                raise TransientError(f"POST /oauth/tokens: HTTP {status}")
+            raise OAuthError(f"code exchange refused: HTTP {status} {error}", error=error)
+        return OAuthTokens(
+            access_token=str(body["access_token"]),
+            id_token=str(body.get("id_token") or ""),
+            token_type=str(body.get("token_type") or "bearer"),
+        )
+
+    def me(self, user_token: str) -> Me:
+        """``/v3.0/me`` with a user token: the user id, district id and token type."""
+        return parse_me(self._get_json(f"{API}/me", token=user_token))
+
+    # -- district-app tokens ---------------------------------------------------------------------
+
+    def district_tokens(self, district_id: str = "") -> list[DistrictToken]:
+        """The app's district-app tokens (``GET /oauth/tokens?owner_type=district``)."""
+        query = {"owner_type": "district"} | ({"district": district_id} if district_id else {})
+        url = f"{self.settings.oauth_url}/oauth/tokens?{urlencode(query)}"
+        body = self.http.get_json(url, auth=self._client_auth(), what="GET /oauth/tokens")
+        try:
+            return parse_district_tokens(body)
+        except ValueError as exc:
+            raise TransientError(f"GET /oauth/tokens: unexpected answer: {exc}") from exc
+
+    def district_id(self) -> str:
+        """The configured district, or the only district the app is connected to."""
+        if self.settings.district_id:
+            return self.settings.district_id
+        districts = {t.district for t in self.district_tokens()}
+        if len(districts) != 1:
+            raise ConfigError(
+                f"set the Clever district id: the app is connected to {len(districts)} districts"
+            )
+        return districts.pop()
+
+    def token_for(self, district_id: str) -> str:
+        """The district-app token of ``district_id`` (looked up once, then cached)."""
+        if district_id not in self._tokens:
+            found = {t.access_token for t in self.district_tokens(district_id) if t.district == district_id}
+            if len(found) != 1:
+                what = "no" if not found else f"{len(found)} different"
+                raise ConfigError(f"Clever has {what} district-app tokens for district {district_id}")
+            self._tokens[district_id] = found.pop()
+            log.info("clever: district-app token found for district %s", district_id)
+        return self._tokens[district_id]
+
+    # -- streams -------------------------------------------------------------------------------
+
+    def districts(self) -> Iterator[District]:
+        return self.stream("districts", District)
+
+    def schools(self) -> Iterator[School]:
+        return self.stream("schools", School)
+
+    def users(self, role: Role | str | None = None) -> Iterator[User]:
+        return self.stream("users", User, params={"role": str(role)} if role else None)
+
+    def sections(self) -> Iterator[Section]:
+        return self.stream("sections", Section)
+
+    def terms(self) -> Iterator[Term]:
+        return self.stream("terms", Term)
+
+    def courses(self) -> Iterator[Course]:
+        return self.stream("courses", Course)
+
+    def user(self, clever_id: str, *, token: str | None = None) -> User | None:
+        """One user, or ``None`` if Clever does not know or share it; ``token`` may be a user token."""
+        return self.one("users", clever_id, User, token=token)
+
+    def district(self, clever_id: str, *, token: str | None = None) -> District | None:
+        """One district, or ``None`` if Clever does not know or share it."""
+        return self.one("districts", clever_id, District, token=token)
+
+    def one(self, kind: str, clever_id: str, cls: type[R], *, token: str | None = None) -> R | None:
+        """``/v3.0/<kind>/<id>`` as a record; ``None`` on 404; a bad record raises RecordError."""
+        body = self._get_json(f"{API}/{kind}/{clever_id}", token=token, missing_ok=True)
+        if body is None:
+            return None
+        record = parse(kind, body.get("data") if isinstance(body, dict) else None)
+        assert isinstance(record, cls)
+        return record
+
+    def stream(
+        self,
+        kind: str,
+        cls: type[R],
+        *,
+        params: Mapping[str, str] | None = None,
+        district_id: str | None = None,
+    ) -> Iterator[R]:
+        """Every ``/v3.0/<kind>`` item as a record, page by page; bad items go to ``on_bad_record``."""
+        for item in self._items(f"{API}/{kind}", dict(params or {}), district_id, kind):
+            try:
+                record = parse(kind, item)
+            except RecordError as exc:
+                log.warning("clever: bad %s record %s: %s", kind, exc.clever_id or "(no id)", exc)
+                self.on_bad_record(exc)
+                continue
+            assert isinstance(record, cls)
+            yield record
+
+    # -- events --------------------------------------------------------------------------------
+
+    def events(
+        self,
+        starting_after: str | None = None,
+        record_types: tuple[str, ...] | list[str] = (),
+        *,
+        district_id: str | None = None,
+    ) -> Iterator[Event]:
+        """Events after ``starting_after`` (oldest first); StaleCursorError if Clever refuses it."""
+        params: dict[str, str | list[str]] = {"record_type": list(record_types)} if record_types else {}
+        if starting_after:
+            params["starting_after"] = starting_after
+        items = self._items(f"{API}/events", params, district_id, "events", cursor=starting_after)
+        for item in items:
+            try:
+                yield parse_event(item)
+            except RecordError as exc:
+                log.warning("clever: bad event %s: %s", exc.clever_id or "(no id)", exc)
+                self.on_bad_record(exc)
+
+    def latest_event_id(self, district_id: str | None = None) -> str | None:
+        """The newest event's id now (``None`` for an empty feed); read it *before* a full sync."""
+        district = district_id or self.district_id()
+        try:
+            newest = self._event_ids({"ending_before": MAX_ID}, district)
+            if newest and not self._event_ids({"starting_after": newest[-1]}, district):
+                return newest[-1]
+        except StaleCursorError:  # a server that will not take the sentinel cursor
+            newest = []
+        log.info("clever: ending_before did not give the newest event; walking the feed")
+        latest = newest[-1] if newest else None
+        params = {"starting_after": latest} if latest else {}
+        for item in self._items(f"{API}/events", params, district, "events", cursor=latest):
+            if isinstance(item, dict) and item.get("id"):
+                latest = str(item["id"])
+        return latest
+
+    def _event_ids(self, params: dict[str, str], district_id: str) -> list[str]:
+        """The ids of one ``limit=1`` events page (the cursor in ``params`` may be refused)."""
+        url = f"{self.settings.api_url}{API}/events?{urlencode(params | {'limit': '1'})}"
+        body = self._get(url, district_id, what=f"GET {API}/events", cursor="(probe)")
+        items = (i.get("data") for i in _envelope_items(body, f"{API}/events") if isinstance(i, dict))
+        return [str(d["id"]) for d in items if isinstance(d, dict) and d.get("id")]
+
+    # -- transport -----------------------------------------------------------------------------
+
+    def _items(
+        self,
+        path: str,
+        params: dict[str, Any],
+        district_id: str | None,
+        kind: str,
+        *,
+        cursor: str | None = None,
+    ) -> Iterator[Any]:
+        """The bare objects of a paged collection, following ``next`` links."""
+        district = district_id or self.district_id()
+        own = params | {"limit": str(self.page_size)}
+        url: str | None = f"{self.settings.api_url}{path}?{urlencode(own, doseq=True)}"
+        last_id = cursor or ""
+        pages = 0
+        while url:
+            body = self._get(url, district, what=f"GET {path}", cursor=cursor)
+            pages += 1
+            for item in _envelope_items(body, path):
+                data = item.get("data") if isinstance(item, dict) else None
+                item_id = str(data.get("id") or "") if isinstance(data, dict) else ""
+                if item_id and item_id <= last_id:
+                    continue  # ascending order: already yielded (a retried or overlapping page)
+                last_id = item_id or last_id
+                yield data
+            next_url = self._next_url(body, own)
+            if next_url == url:
+                raise TransientError(f"GET {path}: the next link points at the same page")
+            url, cursor = next_url, None
+        log.info("clever: %s read in %d page(s)", kind, pages)
+
+    def _next_url(self, body: Any, own: Mapping[str, Any]) -> str | None:
+        links = body.get("links") if isinstance(body, dict) else None
+        nexts = [x.get("uri") for x in links or [] if isinstance(x, dict) and x.get("rel") == "next"]
+        uri = str(nexts[0] or "") if nexts else ""
+        if not uri:
+            return None
+        parts = urlsplit(uri)
+        query = parse_qsl(parts.query, keep_blank_values=True)
+        present = {k for k, _ in query}
+        query += [(k, v) for k, vs in own.items() if k not in present for v in _listify(vs)]
+        base = f"{parts.scheme}://{parts.netloc}" if parts.netloc else self.settings.api_url
+        return f"{base}{parts.path}?{urlencode(query)}"
+
+    def _get_json(self, path: str, *, token: str | None = None, missing_ok: bool = False) -> Any:
+        url = f"{self.settings.api_url}{path}"
+        if token:
+            return self.http.get_json(url, what=f"GET {path}", token=token, missing_ok=missing_ok)
+        return self._get(url, self.district_id(), what=f"GET {path}", missing_ok=missing_ok)
+
+    def _get(
+        self, url: str, district: str, *, what: str, missing_ok: bool = False, cursor: str | None = None
+    ) -> Any:
+        """GET with the district's token; a refused token is looked up once more (Clever rotates them)."""
+        token = self.token_for(district)
+        try:
+            return self.http.get_json(url, what=what, token=token, missing_ok=missing_ok, cursor=cursor)
+        except CredentialsRefused:
+            if self._tokens.pop(district, None) is None:
+                raise
+            log.info("clever: token of district %s refused; looking it up again", district)
+            token = self.token_for(district)
+            return self.http.get_json(url, what=what, token=token, missing_ok=missing_ok, cursor=cursor)
+
+    def _client_auth(self) -> tuple[str, str]:
+        if not self.settings.client_id or not self.settings.client_secret:
+            raise ConfigError("the Clever client id and secret are not set")
+        return (self.settings.client_id, self.settings.client_secret)
+
+    # -- the roster ----------------------------------------------------------------------------
+
+    def roster(self, district_id: str | None = None, school_ids: tuple[str, ...] | None = None) -> Roster:
+        """The district's roster to stream, with the latest event id taken first."""
+        district = district_id or self.district_id()
+        return Roster(self, district, frozenset(school_ids or ()), self.latest_event_id(district))
+
+
+@dataclass
+class Roster:
+    """One district's data as lazy streams; ``event_cursor`` was read before any of them.
+
+    With ``school_ids`` the schools, users and sections are limited to those schools; users with no
+    school (contacts, district admins) always pass, terms and courses are district-wide.
+    """
+
+    client: CleverClient
+    district_id: str
+    school_ids: frozenset[str]
+    event_cursor: str | None
+
+    @property
+    def bad_records(self) -> list[RecordError]:
+        return self.client.bad_records
+
+    def _in_scope(self, schools: tuple[str, ...] | str) -> bool:
+        if not self.school_ids:
+            return True
+        schools = (schools,) if isinstance(schools, str) else schools
+        return not schools or not self.school_ids.isdisjoint(schools)
+
+    def district(self) -> District | None:
+        return next(self.client.stream("districts", District, district_id=self.district_id), None)
+
+    def schools(self) -> Iterator[School]:
+        stream = self.client.stream("schools", School, district_id=self.district_id)
+        return (s for s in stream if self._in_scope(s.clever_id))
+
+    def users(self, role: Role | str | None = None) -> Iterator[User]:
+        params = {"role": str(role)} if role else None
+        stream = self.client.stream("users", User, params=params, district_id=self.district_id)
+        return (u for u in stream if self._in_scope(u.schools))
+
+    def sections(self) -> Iterator[Section]:
+        stream = self.client.stream("sections", Section, district_id=self.district_id)
+        return (s for s in stream if self._in_scope(s.school))
+
+    def terms(self) -> Iterator[Term]:
+        return self.client.stream("terms", Term, district_id=self.district_id)
+
+    def courses(self) -> Iterator[Course]:
+        return self.client.stream("courses", Course, district_id=self.district_id)
+
+
+def _listify(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
+
+
+def _envelope_items(body: Any, path: str) -> list[Any]:
+    items = body.get("data") if isinstance(body, dict) else None
+    if not isinstance(items, list):
+        raise TransientError(f"GET {path}: the answer is not a Clever list")
+    return items
+
+
+__all__ = ["CleverClient", "OAuthError", "OAuthTokens", "Roster", "StaleCursorError"]

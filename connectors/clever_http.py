@@ -1,0 +1,201 @@
+"""The HTTP side of ``CleverClient``: timeouts, retries with jitter, Clever's rate limit, error kinds.
+
+This is the one choke point where ``requests`` trouble becomes the connector error taxonomy:
+
+* 429, 500/502/503/504, timeouts, dropped connections and truncated or non-JSON bodies are retried
+  with exponential backoff and full jitter (``backoff * 2**attempt``, capped at ``max_backoff``),
+  ``max_retries`` times, then ``TransientError``.
+* 401/403 are ``CredentialsRefused`` (a ``ConfigError``); other unexpected 4xx are ``ConfigError``.
+* A 404 on one object is ``None`` when asked (Clever answers 404 for unknown *and* unshared ids).
+* A 400/404 to a request that carried a cursor is ``StaleCursorError``.
+
+Rate limit: ``X-RateLimit-Remaining`` and ``X-RateLimit-Reset`` (Unix seconds) are remembered per
+token; at zero remaining the next request waits for the window to reset instead of earning a 429.
+[Clever sends no ``Retry-After``.] A 429 while the headers said zero remaining waits for the reset;
+any other 429 (a blip, or a server without the headers) backs off like a 5xx.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import random
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import requests
+
+from connectors.base import ConfigError, SyncError, TransientError
+
+log = logging.getLogger("connectors.clever")
+
+RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
+_RESETTING = (requests.Timeout, requests.ConnectionError, requests.exceptions.ChunkedEncodingError)
+
+
+class StaleCursorError(SyncError):
+    """Clever refused a saved event cursor (older than 30 days, or unknown): do a full sync."""
+
+
+class CredentialsRefused(ConfigError):
+    """401/403: the client credentials or the token are not (or no longer) accepted."""
+
+
+class OAuthError(ConfigError):
+    """Clever's OAuth endpoint said no (``invalid_grant`` for a replayed or expired code, ...)."""
+
+    def __init__(self, message: str, *, error: str = "") -> None:
+        super().__init__(message)
+        self.error = error
+
+
+@dataclass(frozen=True, slots=True)
+class OAuthTokens:
+    """The answer to a code exchange; ``id_token`` is empty unless Clever enabled OIDC for the app."""
+
+    access_token: str = field(repr=False)
+    id_token: str = field(default="", repr=False)
+    token_type: str = "bearer"
+
+
+class _Retry(Exception):
+    """One attempt failed in a way worth retrying; ``wait`` overrides the backoff when set."""
+
+    def __init__(self, reason: str, wait: float | None = None) -> None:
+        super().__init__(reason)
+        self.wait = wait
+
+
+class CleverHttp:
+    """One ``requests.Session`` with a timeout on every call, retries and the rate limit."""
+
+    def __init__(
+        self,
+        *,
+        session: requests.Session | None = None,
+        timeout: float | tuple[float, float] = (5.0, 60.0),
+        max_retries: int = 6,
+        backoff: float = 0.5,
+        max_backoff: float = 30.0,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self.session = session or requests.Session()
+        self.session.headers["Accept"] = "application/json"
+        self.timeout = timeout
+        self.max_retries = max_retries
+        self.backoff = backoff
+        self.max_backoff = max_backoff
+        self.requests_made = 0
+        self.retries = 0
+        self.waited_for_rate_limit = 0.0
+        self._sleep = sleep
+        self._limits: dict[str, tuple[int, float]] = {}  # token -> (remaining, reset epoch)
+
+    def get_json(
+        self,
+        url: str,
+        *,
+        what: str,
+        token: str | None = None,
+        auth: tuple[str, str] | None = None,
+        missing_ok: bool = False,
+        cursor: str | None = None,
+    ) -> Any:
+        """GET ``url`` and decode JSON, retrying what may pass; ``what`` names it in errors and logs."""
+        for attempt in range(self.max_retries + 1):
+            try:
+                return self._attempt(url, what, token, auth, missing_ok, cursor)
+            except _Retry as retry:
+                if attempt == self.max_retries:
+                    raise TransientError(f"{what}: {retry} (gave up after {attempt + 1} tries)") from None
+                cap = min(self.max_backoff, self.backoff * 2**attempt)
+                wait = retry.wait if retry.wait is not None else random.uniform(0, cap)
+                log.info("clever: %s: %s; retry %d in %.2fs", what, retry, attempt + 1, wait)
+                self.retries += 1
+                self._sleep(wait)
+        raise AssertionError("unreachable")
+
+    def post_form(
+        self, url: str, data: dict[str, str], *, what: str, auth: tuple[str, str]
+    ) -> tuple[int, Any]:
+        """One POST, never retried (an OAuth code works once); returns (status, JSON or None)."""
+        try:
+            self.requests_made += 1
+            response = self.session.post(url, data=data, auth=auth, timeout=self.timeout)
+        except requests.RequestException as exc:
+            raise TransientError(f"{what}: {type(exc).__name__}") from exc
+        return response.status_code, json_or_none(response.content)
+
+    def _attempt(
+        self,
+        url: str,
+        what: str,
+        token: str | None,
+        auth: tuple[str, str] | None,
+        missing_ok: bool,
+        cursor: str | None,
+    ) -> Any:
+        if token:
+            self._respect_rate_limit(token)
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        try:
+            self.requests_made += 1
+            response = self.session.get(url, headers=headers, auth=auth, timeout=self.timeout)
+            content = response.content
+        except _RESETTING as exc:
+            raise _Retry(type(exc).__name__) from exc
+        except requests.RequestException as exc:
+            raise TransientError(f"{what}: {type(exc).__name__}") from exc
+        if token:
+            self._remember_rate_limit(token, response)
+        status = response.status_code
+        if status == 429:
+            remaining, reset = self._limits.get(token or "", (1, 0.0))
+            raise _Retry("HTTP 429", wait=_until(reset) if remaining <= 0 else None)
+        if status in RETRY_STATUSES:
+            raise _Retry(f"HTTP {status}")
+        if status in (401, 403):
+            raise CredentialsRefused(f"{what}: HTTP {status}: Clever refused the credentials")
+        if status == 404 and missing_ok:
+            return None
+        if status in (400, 404) and cursor:
+            raise StaleCursorError(f"{what}: Clever refused the cursor {cursor} (HTTP {status})")
+        if status != 200:
+            raise ConfigError(f"{what}: HTTP {status}")
+        body = json_or_none(content)
+        if body is None:
+            raise _Retry(f"invalid or truncated JSON ({len(content)} bytes)")
+        return body
+
+    def _remember_rate_limit(self, token: str, response: requests.Response) -> None:
+        try:
+            remaining = int(response.headers["X-RateLimit-Remaining"])
+            reset = float(response.headers["X-RateLimit-Reset"])
+        except (KeyError, ValueError):
+            return
+        if reset < 1e9:  # seconds from now rather than a Unix time
+            reset += time.time()
+        self._limits[token] = (remaining, reset)
+
+    def _respect_rate_limit(self, token: str) -> None:
+        remaining, reset = self._limits.get(token, (1, 0.0))
+        if remaining <= 0 and (wait := _until(reset)) > 0:
+            log.info("clever: rate limit reached; waiting %.1fs for the next window", wait)
+            self.waited_for_rate_limit += wait
+            self._sleep(wait)
+            self._limits.pop(token, None)
+
+
+def _until(reset: float) -> float:
+    # Clever's window is one minute; never trust a reset further out than that (clock skew).
+    return min(61.0, max(0.0, reset - time.time()) + 0.05)
+
+
+def json_or_none(content: bytes) -> Any:
+    """The decoded body, or ``None`` when it is not (complete) JSON."""
+    try:
+        return json.loads(content)
+    except ValueError:
+        return None
