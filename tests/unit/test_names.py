@@ -1,0 +1,387 @@
+"""Match Users By Name and usernames for new accounts."""
+
+from __future__ import annotations
+
+import pytest
+
+from mappers.names import (
+    Account,
+    clean_username,
+    match_by_name,
+    normalize_name,
+    username_candidates,
+    username_for,
+)
+from tests.factories import make_account, make_contact, make_student, make_teacher
+
+# --- normalize_name ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("written", "stored"),
+    [
+        ("José López‑García", "jose lopez-garcia"),  # accents, non-breaking hyphen
+        ("Maeve O’Brien", "Maeve O'Brien"),  # curly apostrophe
+        ("Maeve O‘Brien", "maeve o'brien"),
+        ("Maeve Oʼbrien", "MAEVE O'BRIEN"),  # modifier letter apostrophe
+        ("Maeve O`Brien", "Maeve O'Brien"),  # backtick
+        ("Maeve O´Brien", "Maeve O'Brien"),  # acute accent, which NFKC would make a space
+        ("Anna Smith–Jones", "anna smith-jones"),  # en dash
+        ("Anna Smith—Jones", "anna smith-jones"),  # em dash
+        ("Anna Smith−Jones", "anna smith-jones"),  # minus sign
+        ("Anna Smith‐Jones", "anna smith-jones"),  # hyphen U+2010
+        ("Anna Smith‒Jones", "anna smith-jones"),  # figure dash
+        ("  Mary   Ann\tLee ", "mary ann lee"),  # trimming, collapsing
+        ("Ｊｅｓｓ", "jess"),  # full-width letters (NFKC)
+        ("Straße", "STRASSE"),  # case folding, not lower()
+        ("Zoë Ångström", "zoe angstrom"),
+        ("Jose\u0301", "josé"),  # decomposed accent
+    ],
+)
+def test_spellings_of_one_name_normalize_alike(written: str, stored: str) -> None:
+    assert normalize_name(written) == normalize_name(stored)
+
+
+def test_normalized_name_is_plain_lower_case_text() -> None:
+    assert normalize_name("  José  López‑García ") == "jose lopez-garcia"
+
+
+def test_different_names_stay_different() -> None:
+    assert normalize_name("Jess Datos") != normalize_name("Jessie Datos")
+
+
+def test_non_latin_names_survive_normalization() -> None:
+    assert normalize_name("김민준") == "김민준"
+    assert normalize_name("Алёна") == "алена"
+
+
+# --- match_by_name: links ------------------------------------------------------------------------
+
+
+def test_one_person_and_one_account_of_the_same_name_are_linked() -> None:
+    student = make_student("Jess", "Datos")
+    account = make_account("Jess", "Datos")
+
+    result = match_by_name([student], [account])
+
+    assert result.linked == {student.clever_id: account}
+    assert (result.unmatched, result.ambiguous, result.refused) == ((), (), ())
+
+
+def test_accents_hyphens_and_case_do_not_prevent_a_link() -> None:
+    student = make_student("José", "López‑García")
+    account = make_account("jose", "lopez-garcia")
+
+    assert match_by_name([student], [account]).linked == {student.clever_id: account}
+
+
+def test_curly_and_straight_apostrophes_match() -> None:
+    teacher = make_teacher("Maeve", "O’Brien")
+    account = make_account("Maeve", "O'Brien", source="ldap", ldap_dn="uid=mobrien,ou=people,dc=x")
+
+    assert match_by_name([teacher], [account]).linked == {teacher.clever_id: account}
+
+
+def test_accounts_from_every_source_can_be_linked() -> None:
+    people = [make_student("A", "One"), make_student("B", "Two"), make_student("C", "Three")]
+    accounts = [
+        make_account("A", "One", source="ldap"),
+        make_account("B", "Two", source="google"),
+        make_account("C", "Three", source="microsoft"),
+    ]
+
+    assert len(match_by_name(people, accounts).linked) == 3
+
+
+def test_first_and_last_name_are_not_interchangeable() -> None:
+    student = make_student("Jess", "Datos")
+
+    result = match_by_name([student], [make_account("Datos", "Jess")])
+
+    assert result.linked == {}
+    assert result.unmatched == (student.clever_id,)
+
+
+def test_a_person_nobody_matches_is_unmatched() -> None:
+    student = make_student("Jess", "Datos")
+
+    result = match_by_name([student], [make_account("Other", "Person")])
+
+    assert result.unmatched == (student.clever_id,)
+
+
+def test_a_read_only_ldap_account_is_still_linked() -> None:
+    student = make_student("Jess", "Datos")
+    account = make_account("Jess", "Datos", source="ldap", read_only=True)
+
+    assert match_by_name([student], [account]).linked == {student.clever_id: account}
+
+
+# --- match_by_name: ambiguity --------------------------------------------------------------------
+
+
+def test_two_people_of_one_name_and_one_account_are_ambiguous() -> None:
+    first, second = make_student("Jess", "Datos"), make_student("Jess", "Datos")
+    account = make_account("Jess", "Datos")
+
+    result = match_by_name([second, first], [account])
+
+    assert result.linked == {}
+    assert len(result.ambiguous) == 1
+    assert result.ambiguous[0].clever_ids == (first.clever_id, second.clever_id)
+    assert result.ambiguous[0].keycloak_ids == (account.keycloak_id,)
+    assert "2 Clever people" in result.ambiguous[0].reason
+
+
+def test_one_person_and_two_accounts_of_one_name_are_ambiguous() -> None:
+    student = make_student("Jess", "Datos")
+    accounts = [make_account("Jess", "Datos", source="ldap"), make_account("JESS", "datos", source="google")]
+
+    result = match_by_name([student], accounts)
+
+    assert result.linked == {}
+    assert result.ambiguous[0].clever_ids == (student.clever_id,)
+    assert set(result.ambiguous[0].keycloak_ids) == {a.keycloak_id for a in accounts}
+    assert "2 accounts" in result.ambiguous[0].reason
+
+
+def test_an_ambiguous_name_does_not_stop_other_links() -> None:
+    jess1, jess2, kim = (
+        make_student("Jess", "Datos"),
+        make_student("Jess", "Datos"),
+        make_student("Kim", "Lee"),
+    )
+    kim_account = make_account("Kim", "Lee")
+
+    result = match_by_name([jess1, jess2, kim], [make_account("Jess", "Datos"), kim_account])
+
+    assert result.linked == {kim.clever_id: kim_account}
+    assert len(result.ambiguous) == 1
+
+
+def test_reasons_never_contain_names() -> None:
+    people = [make_student("Jess", "Datos"), make_student("Jess", "Datos"), make_student("Kim", "Lee")]
+    accounts = [make_account("Jess", "Datos"), make_account("Kim", "Lee", is_admin=True)]
+
+    result = match_by_name(people, accounts)
+
+    reasons = [a.reason for a in result.ambiguous] + [r.reason for r in result.refused]
+    assert reasons
+    assert not any(name in reason for reason in reasons for name in ("Jess", "Datos", "Kim", "Lee"))
+
+
+# --- match_by_name: accounts never linked --------------------------------------------------------
+
+
+def test_an_admin_account_is_never_linked() -> None:
+    teacher = make_teacher("Pat", "Admin")
+    admin = make_account("Pat", "Admin", is_admin=True)
+
+    result = match_by_name([teacher], [admin])
+
+    assert result.linked == {}
+    assert [(r.clever_id, r.keycloak_ids) for r in result.refused] == [
+        (teacher.clever_id, (admin.keycloak_id,))
+    ]
+    assert "admin" in result.refused[0].reason
+
+
+def test_a_disabled_account_is_never_linked() -> None:
+    student = make_student("Jess", "Datos")
+    account = make_account("Jess", "Datos", enabled=False)
+
+    result = match_by_name([student], [account])
+
+    assert result.linked == {}
+    assert "disabled" in result.refused[0].reason
+
+
+def test_an_account_linked_to_another_clever_id_is_never_linked() -> None:
+    student = make_student("Jess", "Datos")
+    account = make_account("Jess", "Datos", linked_clever_id="5f00000000000000000000ff")
+
+    result = match_by_name([student], [account])
+
+    assert result.linked == {}
+    assert "5f00000000000000000000ff" in result.refused[0].reason
+    assert result.unmatched == ()
+
+
+def test_an_eligible_namesake_is_linked_beside_an_excluded_one() -> None:
+    student = make_student("Jess", "Datos")
+    ordinary = make_account("Jess", "Datos")
+
+    result = match_by_name([student], [make_account("Jess", "Datos", is_admin=True), ordinary])
+
+    assert result.linked == {student.clever_id: ordinary}
+    assert result.refused == ()
+
+
+def test_an_account_already_linked_to_the_same_clever_id_is_linked_even_after_a_rename() -> None:
+    student = make_student("Jessica", "Datos-Reyes")
+    account = make_account("Jess", "Datos", linked_clever_id=student.clever_id)
+
+    assert match_by_name([student], [account]).linked == {student.clever_id: account}
+
+
+def test_a_disabled_account_already_linked_to_the_same_clever_id_is_linked_for_restore() -> None:
+    student = make_student("Jess", "Datos")
+    account = make_account("Jess", "Datos", linked_clever_id=student.clever_id, enabled=False)
+
+    assert match_by_name([student], [account]).linked == {student.clever_id: account}
+
+
+def test_an_account_linked_to_one_person_is_not_offered_to_a_namesake() -> None:
+    owner, namesake = make_student("Jess", "Datos"), make_student("Jess", "Datos")
+    account = make_account("Jess", "Datos", linked_clever_id=owner.clever_id)
+
+    result = match_by_name([owner, namesake], [account])
+
+    assert result.linked == {owner.clever_id: account}
+    assert [r.clever_id for r in result.refused] == [namesake.clever_id]
+
+
+def test_two_accounts_linked_to_one_clever_id_are_ambiguous() -> None:
+    student = make_student("Jess", "Datos")
+    accounts = [make_account(linked_clever_id=student.clever_id) for _ in range(2)]
+
+    result = match_by_name([student], accounts)
+
+    assert result.linked == {}
+    assert "several accounts are linked" in result.ambiguous[0].reason
+
+
+# --- match_by_name: people who never match -------------------------------------------------------
+
+
+@pytest.mark.parametrize(("first", "last"), [("", "Datos"), ("Jess", ""), ("  ", "Datos")])
+def test_a_person_without_first_or_last_name_never_matches(first: str, last: str) -> None:
+    student = make_student(first, last)
+
+    result = match_by_name([student], [make_account(first, last), make_account("Jess", "Datos")])
+
+    assert result.linked == {}
+    assert result.unmatched == (student.clever_id,)
+
+
+def test_a_contact_with_the_whole_name_in_last_name_never_matches() -> None:
+    contact = make_contact("Jess Datos")
+
+    result = match_by_name([contact], [make_account("Jess", "Datos")])
+
+    assert result.unmatched == (contact.clever_id,)
+
+
+def test_an_account_without_a_name_matches_nobody() -> None:
+    student = make_student("Jess", "Datos")
+
+    result = match_by_name([student], [make_account("", "")])
+
+    assert result.unmatched == (student.clever_id,)
+
+
+# --- match_by_name: determinism ------------------------------------------------------------------
+
+
+def test_the_result_does_not_depend_on_input_order() -> None:
+    people = [make_student("Jess", "Datos"), make_student("Jess", "Datos"), make_student("Kim", "Lee")]
+    people += [make_student("Ann", "Bo"), make_student("Zed", "Ng")]
+    accounts = [make_account("Jess", "Datos"), make_account("Kim", "Lee"), make_account("Ann", "Bo")]
+    accounts += [make_account("Ann", "Bo"), make_account("Zed", "Ng", is_admin=True)]
+
+    forward = match_by_name(people, accounts)
+    backward = match_by_name(reversed(people), reversed(accounts))
+
+    assert forward == backward
+    assert list(forward.linked) == sorted(forward.linked)
+
+
+def test_a_person_listed_twice_is_matched_once() -> None:
+    student = make_student("Jess", "Datos")
+    account = make_account("Jess", "Datos")
+
+    assert match_by_name([student, student], [account]).linked == {student.clever_id: account}
+
+
+def test_the_result_is_immutable() -> None:
+    result = match_by_name([], [])
+
+    with pytest.raises(AttributeError):
+        result.unmatched = ("x",)  # type: ignore[misc]
+
+
+def test_account_defaults_describe_an_ordinary_local_account() -> None:
+    account = Account(keycloak_id="k", username="u", first_name="F", last_name="L")
+
+    assert (account.enabled, account.is_admin, account.source, account.read_only) == (
+        True,
+        False,
+        "local",
+        False,
+    )
+
+
+# --- usernames -----------------------------------------------------------------------------------
+
+
+def test_username_is_the_district_username() -> None:
+    student = make_student(district_username="JDatos42", email="jess@example.org")
+
+    assert username_for(student, set()) == "jdatos42"
+
+
+def test_username_falls_back_to_the_email_local_part() -> None:
+    student = make_student(email="Jess.Datos@example.org")
+
+    assert username_for(student, set()) == "jess.datos"
+
+
+def test_username_falls_back_to_the_clever_id() -> None:
+    student = make_student()
+
+    assert username_for(student, set()) == f"clever-{student.clever_id}"
+
+
+def test_username_is_cleaned_to_keycloak_characters() -> None:
+    assert clean_username("José O’Brien!") == "jose-obrien"
+    assert clean_username(" a/b\\c ") == "a-b-c"
+
+
+def test_a_username_shorter_than_keycloak_allows_is_not_used() -> None:
+    student = make_student(district_username="jd", email="j@example.org")
+
+    assert username_candidates(student) == [f"clever-{student.clever_id}"]
+
+
+def test_a_taken_username_gets_the_end_of_the_clever_id() -> None:
+    student = make_student(district_username="jdatos")
+
+    assert username_for(student, {"jdatos"}) == f"jdatos-{student.clever_id[-6:]}"
+
+
+def test_usernames_are_compared_in_lower_case() -> None:
+    student = make_student(district_username="JDatos")
+
+    assert username_for(student, lambda name: name == "jdatos") != "jdatos"
+
+
+def test_when_the_short_suffix_is_taken_the_whole_clever_id_is_used() -> None:
+    student = make_student(district_username="jdatos")
+    taken = {"jdatos", f"jdatos-{student.clever_id[-6:]}"}
+
+    assert username_for(student, taken) == f"jdatos-{student.clever_id}"
+
+
+def test_when_every_id_suffix_is_taken_a_counter_is_used() -> None:
+    student = make_student(district_username="jdatos")
+    taken = {"jdatos", f"jdatos-{student.clever_id[-6:]}", f"jdatos-{student.clever_id}", "jdatos2"}
+
+    assert username_for(student, taken) == "jdatos3"
+
+
+def test_namesakes_get_distinct_usernames_in_either_order() -> None:
+    a, b = make_student(district_username="jdatos"), make_student(district_username="jdatos")
+    existing = {"jdatos"}
+
+    assert username_for(a, existing) != username_for(b, existing)
+    assert username_for(a, existing | {username_for(b, existing)}) == username_for(a, existing)
