@@ -242,11 +242,20 @@ class CleverClient:
         *,
         district_id: str | None = None,
     ) -> Iterator[Event]:
-        """Events after ``starting_after`` (oldest first); StaleCursorError if Clever refuses it."""
+        """Events after ``starting_after`` (oldest first); StaleCursorError if the cursor is gone.
+
+        The cursor's own event is fetched first: once it has left Clever's 30-day window (404),
+        events may have been lost with it, and the caller must do a full sync instead.
+        """
         params: dict[str, str | list[str]] = {"record_type": list(record_types)} if record_types else {}
+        district = district_id or self.district_id()
         if starting_after:
+            url = f"{self.settings.api_url}{API}/events/{starting_after}"
+            what = f"GET {API}/events/{starting_after}"
+            if self._get(url, district, what=what, missing_ok=True, cursor=starting_after) is None:
+                raise StaleCursorError(f"event {starting_after} is no longer in Clever's events feed")
             params["starting_after"] = starting_after
-        items = self._items(f"{API}/events", params, district_id, "events", cursor=starting_after)
+        items = self._items(f"{API}/events", params, district, "events", cursor=starting_after)
         for item in items:
             try:
                 yield parse_event(item)

@@ -243,3 +243,21 @@ def test_a_bad_event_names_the_event() -> None:
     with pytest.raises(RecordError) as caught:
         parse_event({"id": "e9", "type": "users.updated", "data": {"object": {"roles": {}}}})
     assert (caught.value.kind, caught.value.clever_id) == ("events", "e9")
+
+
+def test_a_next_link_without_limit_or_filters_gets_them_back() -> None:
+    from connectors.clever import CleverClient
+    from plugin.settings import CleverSettings
+
+    client = CleverClient(CleverSettings(api_url="https://api.example"), page_size=500)
+    own = {"limit": "500", "role": "student"}
+    body = {"links": [{"rel": "next", "uri": "/v3.0/users?starting_after=abc"}]}
+    assert client._next_url(body, own) == (
+        "https://api.example/v3.0/users?starting_after=abc&limit=500&role=student"
+    )
+    kept = {"links": [{"rel": "next", "uri": "/v3.0/users?limit=7&starting_after=abc"}]}
+    assert (
+        client._next_url(kept, own)
+        == "https://api.example/v3.0/users?limit=7&starting_after=abc&role=student"
+    )
+    assert client._next_url({"links": [{"rel": "self", "uri": "/v3.0/users"}]}, own) is None
