@@ -103,6 +103,7 @@ class CleverClient:
         self.bad_records: list[RecordError] = []
         self.on_bad_record = on_bad_record or self.bad_records.append
         self._tokens: dict[str, str] = {}  # district id -> district-app token
+        self._district_id = settings.district_id
 
     @property
     def requests_made(self) -> int:
@@ -157,14 +158,14 @@ class CleverClient:
 
     def district_id(self) -> str:
         """The configured district, or the only district the app is connected to."""
-        if self.settings.district_id:
-            return self.settings.district_id
-        districts = {t.district for t in self.district_tokens()}
-        if len(districts) != 1:
-            raise ConfigError(
-                f"set the Clever district id: the app is connected to {len(districts)} districts"
-            )
-        return districts.pop()
+        if not self._district_id:
+            districts = {t.district for t in self.district_tokens()}
+            if len(districts) != 1:
+                raise ConfigError(
+                    f"set the Clever district id: the app is connected to {len(districts)} districts"
+                )
+            self._district_id = districts.pop()
+        return self._district_id
 
     def token_for(self, district_id: str) -> str:
         """The district-app token of ``district_id`` (looked up once, then cached)."""
@@ -268,7 +269,9 @@ class CleverClient:
         district = district_id or self.district_id()
         try:
             newest = self._event_ids({"ending_before": MAX_ID}, district)
-            if newest and not self._event_ids({"starting_after": newest[-1]}, district):
+            if not newest:
+                return None  # an empty feed (a server ignoring ending_before would give the oldest)
+            if not self._event_ids({"starting_after": newest[-1]}, district):
                 return newest[-1]
         except StaleCursorError:  # a server that will not take the sentinel cursor
             newest = []
