@@ -1,0 +1,99 @@
+"""Clever's rate limit and injected faults for the Data API.
+
+Rate limit: a fixed one-minute window per bearer token (Clever: 1200 requests), with
+``X-RateLimit-Limit/Remaining/Reset`` on every answer and ``429`` with an empty body past it.
+
+Faults (off by default) are drawn from one seeded generator, the same number of draws for every
+request, so the n-th request of a run always gets the same fate: a 500/502/503, the start of a
+burst of 429s, added latency, a body cut in half (its ``Content-Length`` matching the cut, so the
+client sees broken JSON) or a connection dropped before any answer.
+"""
+
+from __future__ import annotations
+
+import random
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from sandbox.config import FaultSpec
+
+WINDOW = 60
+
+
+@dataclass(frozen=True)
+class Quota:
+    """Where a token stands in its window."""
+
+    allowed: bool
+    limit: int
+    remaining: int
+    reset: int
+
+    def headers(self) -> dict[str, str]:
+        """Clever's rate-limit headers."""
+        return {
+            "X-RateLimit-Limit": str(self.limit),
+            "X-RateLimit-Remaining": str(self.remaining),
+            "X-RateLimit-Reset": str(self.reset),
+            "X-RateLimit-Bucket": "sandbox",
+        }
+
+
+class RateLimiter:
+    """Fixed one-minute windows per token."""
+
+    def __init__(self, limit: int, clock: Callable[[], float]) -> None:
+        self.limit, self.clock = limit, clock
+        self._windows: dict[str, tuple[int, int]] = {}
+        self._lock = threading.Lock()
+
+    def hit(self, token: str) -> Quota:
+        """Count one request for ``token``."""
+        now = int(self.clock())
+        with self._lock:
+            start, used = self._windows.get(token, (now, 0))
+            if now >= start + WINDOW:
+                start, used = now, 0
+            allowed = used < self.limit
+            used += allowed
+            self._windows[token] = (start, used)
+        return Quota(allowed, self.limit, self.limit - used, start + WINDOW)
+
+
+@dataclass(frozen=True)
+class Fault:
+    """What happens to one request."""
+
+    status: int = 0  # 500/502/503 or 429; 0 = answer normally
+    latency: float = 0.0
+    truncate: bool = False
+    drop: bool = False
+
+
+class FaultInjector:
+    """Deterministic faults from a ``FaultSpec``."""
+
+    def __init__(self, spec: FaultSpec) -> None:
+        self.spec = spec
+        self._rng = random.Random(spec.seed)
+        self._burst_left = 0
+        self._lock = threading.Lock()
+
+    def next(self) -> Fault:
+        """The fate of the next request."""
+        spec = self.spec
+        with self._lock:
+            draws = [self._rng.random() for _ in range(5)]
+            if self._burst_left:
+                self._burst_left -= 1
+                return Fault(status=429, latency=spec.latency_ms / 1000)
+            if draws[0] < spec.burst429:
+                self._burst_left = max(0, spec.burst_len - 1)
+                return Fault(status=429, latency=spec.latency_ms / 1000)
+        latency = spec.latency_ms / 1000
+        if draws[1] < spec.error_rate:
+            return Fault(status=(500, 502, 503)[int(draws[4] * 3) % 3], latency=latency)
+        if draws[2] < spec.drop:
+            return Fault(drop=True, latency=latency)
+        return Fault(truncate=draws[3] < spec.truncate, latency=latency)
