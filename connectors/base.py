@@ -11,6 +11,12 @@ Three kinds, after authentik's outgoing-sync exceptions:
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any, Protocol
+
+if TYPE_CHECKING:
+    from connectors.records import Event, School, Section, User
+
 
 class SyncError(Exception):
     """Base of the three kinds below."""
@@ -31,3 +37,31 @@ class RecordError(SyncError):
 
 class ConfigError(SyncError):
     """Wrong configuration or credentials: abort."""
+
+
+# --- The two sides of a sync, as Protocols (connectors/clever.py and connectors/keycloak.py, ldap.py) --
+
+
+class Roster(Protocol):
+    """One district's data as lazy streams (``connectors.clever.Roster`` is one)."""
+
+    event_cursor: str | None
+
+    def schools(self) -> Iterable[School]: ...
+    def users(self, role: Any = None) -> Iterable[User]: ...
+    def sections(self) -> Iterable[Section]: ...
+
+
+class RosterSource(Protocol):
+    """Where rosters and their changes come from (``connectors.clever.CleverClient`` is one)."""
+
+    def roster(self, district_id: str | None = None) -> Roster: ...
+    def events(self, starting_after: str | None = None) -> Iterable[Event]: ...
+
+
+class Directory(Protocol):
+    """A place the sync writes to: read its current state, apply a plan, return failures."""
+
+    name: str
+
+    def apply(self, *args: Any, **kwargs: Any) -> list[RecordError]: ...

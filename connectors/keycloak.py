@@ -1,13 +1,45 @@
-"""Keycloak through python-keycloak: the admin client and the writes the sync and broker share."""
+"""Keycloak through its admin REST API: the admin client, the Clever link, and ``KeycloakDirectory``.
+
+``KeycloakDirectory`` reads the sync's scope (the ``/Clever`` group tree, its members, the realm's
+users) and applies a ``plugin.plan.Plan``. Every HTTP call goes through ``_Http.call``, the one
+place where library and HTTP errors become ``TransientError`` / ``RecordError`` / ``ConfigError``
+and where calls are counted (``directory.calls``: reads and writes, for the no-op check).
+
+Settings: ``settings.keycloak`` (url, admin user, realm). Example::
+
+    directory = KeycloakDirectory(admin_client(settings.keycloak), workers=4)
+    state = directory.current(root_name="Clever")
+    failures = directory.apply(plan, desired)
+
+Design notes (Keycloak quirks):
+
+* A new person is one ``POST /users`` carrying attributes, group paths and the federated
+  identity link; 409 means it exists already and is reconciled, not an error.
+* ``PUT /users/{id}`` drops editable attributes left out (24.0.4+): always GET, merge, PUT.
+* Group children are paged with a default ``max`` of 10: every listing passes ``first``/``max``.
+* Users are listed page by page with full representations (attributes) once per run instead of
+  ``q=`` attribute searches, which Keycloak cannot index.
+"""
 
 from __future__ import annotations
 
+import threading
+from collections import Counter
+from collections.abc import Callable, Iterator, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
 from keycloak import KeycloakAdmin
 from keycloak.exceptions import KeycloakError
+from requests import Response
 
-from connectors.base import RecordError, TransientError
+from connectors.base import ConfigError, RecordError, TransientError
+from connectors.keycloak_read import read_state
 from mappers.layout import IDP_ALIAS
+from plugin.plan import DesiredState, GroupSpec, Membership, Plan, UserSpec, UserUpdate
 from plugin.settings import KeycloakSettings
+
+PAGE = 500
 
 
 def admin_client(settings: KeycloakSettings, realm: str | None = None) -> KeycloakAdmin:
@@ -18,6 +50,7 @@ def admin_client(settings: KeycloakSettings, realm: str | None = None) -> Keyclo
         password=settings.admin_password,
         realm_name=realm or settings.realm,
         user_realm_name=settings.admin_realm,
+        pool_maxsize=16,
     )
 
 
@@ -40,3 +73,289 @@ def link_clever_identity(admin: KeycloakAdmin, keycloak_id: str, clever_id: str,
         if exc.response_code is not None and exc.response_code >= 500:
             raise TransientError(f"Keycloak answered {exc.response_code} linking {keycloak_id}") from exc
         raise
+
+
+class Failure(RecordError):
+    """A record the directory could not write (kept in the report; the run goes on)."""
+
+
+class _Http:
+    """The one choke point for HTTP: relative admin paths in, JSON out, errors converted."""
+
+    def __init__(self, admin: KeycloakAdmin) -> None:
+        self._admin = admin
+        self._prefix = f"admin/realms/{admin.connection.realm_name}/"
+        self._lock = threading.Lock()
+        self.calls: Counter[str] = Counter()
+
+    def call(
+        self, method: str, path: str, body: Any = None, *, ok: tuple[int, ...] = (), **params: Any
+    ) -> Response:
+        """Send one request; 2xx and the statuses in ``ok`` return, the rest raise."""
+        import json
+
+        connection = self._admin.connection
+        url = self._prefix + path
+        with self._lock:
+            self.calls[method] += 1
+        try:
+            if method == "GET":
+                response = connection.raw_get(url, **params)
+            elif method == "POST":
+                response = connection.raw_post(url, data=json.dumps(body), **params)
+            elif method == "PUT":
+                response = connection.raw_put(url, data=json.dumps(body or {}), **params)
+            else:
+                response = connection.raw_delete(url, **params)
+        except KeycloakError as exc:
+            raise TransientError(f"Keycloak unreachable: {method} {path}: {exc}") from exc
+        status = response.status_code
+        if status < 300 or status in ok:
+            return response
+        detail = response.text[:300]
+        if status in (429,) or status >= 500:
+            raise TransientError(f"Keycloak answered {status} to {method} {path}: {detail}")
+        if status in (401, 403):
+            raise ConfigError(f"Keycloak refused {method} {path} ({status}): check the admin credentials")
+        raise RecordError(f"Keycloak answered {status} to {method} {path}: {detail}")
+
+    def get(self, path: str, **params: Any) -> Any:
+        return self.call("GET", path, **params).json()
+
+    def pages(self, path: str, page: int = PAGE, **params: Any) -> Iterator[dict[str, Any]]:
+        """Every item of a paged listing, ``page`` at a time."""
+        first = 0
+        while True:
+            items = self.get(path, first=first, max=page, **params)
+            yield from items
+            if len(items) < page:
+                return
+            first += page
+
+    @property
+    def writes(self) -> int:
+        return sum(count for method, count in self.calls.items() if method != "GET")
+
+
+class KeycloakDirectory:
+    """The realm as the sync sees it: read the ``/Clever`` scope, apply a plan (idempotent writes)."""
+
+    name = "keycloak"
+
+    def __init__(self, admin: KeycloakAdmin, *, workers: int = 4, root_name: str = "Clever") -> None:
+        self.admin = admin
+        self.http = _Http(admin)
+        self.workers = workers
+        self.root_name = root_name
+        self.group_ids: dict[str, str] = {}  # group key -> Keycloak id, filled by current()/apply()
+        self.created: dict[str, str] = {}  # Clever id -> Keycloak id of accounts created by apply()
+
+    @property
+    def calls(self) -> Counter[str]:
+        return self.http.calls
+
+    def current(self, *, with_accounts: bool = True) -> Any:
+        """The scope's state, plus the realm's other accounts (name-match candidates)."""
+        state = read_state(self.http, self.root_name, workers=self.workers, with_accounts=with_accounts)
+        self.group_ids = {key: group.keycloak_id for key, group in state.directory.groups.items()}
+        return state
+
+    # -- apply ---------------------------------------------------------------------------------------
+
+    def apply(
+        self, plan: Plan, desired: DesiredState, progress: Callable[[int], None] | None = None
+    ) -> list[RecordError]:
+        """Write the plan; return the records that failed (the run goes on without them)."""
+        failures: list[RecordError] = []
+        tick = progress or (lambda n: None)
+        for level in _levels(plan.create_groups):
+            self._each(level, self._create_group, failures, tick)
+        self._each(plan.update_groups, lambda item: self._update_group(*item), failures, tick)
+        self._each(plan.create_users, lambda spec: self._create_user(spec, desired), failures, tick)
+        self._each(plan.update_users, self._update_user, failures, tick)
+        self._each(plan.add_members, lambda m: self._member("PUT", m), failures, tick)
+        self._each(plan.remove_members, lambda m: self._member("DELETE", m), failures, tick)
+        self._each(plan.disable_users, self._update_user, failures, tick)
+        self._each(plan.retire_groups, lambda item: self._update_group(*item), failures, tick)
+        return failures
+
+    def _each(
+        self,
+        items: tuple[Any, ...] | list[Any],
+        write: Callable[[Any], None],
+        failures: list[RecordError],
+        tick: Callable[[int], None],
+    ) -> None:
+        def one(item: Any) -> RecordError | None:
+            try:
+                write(item)
+            except RecordError as exc:
+                if not exc.clever_id:
+                    exc.clever_id = getattr(item, "clever_id", "") or getattr(item, "key", "")
+                return exc
+            finally:
+                tick(1)
+            return None
+
+        if not items:
+            return
+        if self.workers <= 1 or len(items) == 1:
+            results = [one(item) for item in items]
+        else:
+            with ThreadPoolExecutor(self.workers) as pool:
+                results = list(pool.map(one, items))
+        failures.extend(result for result in results if result is not None)
+
+    def _create_group(self, spec: GroupSpec) -> None:
+        body = {"name": spec.name, "attributes": _lists(spec.attributes)}
+        parent_id = self.group_ids.get(spec.parent) if spec.parent else None
+        if spec.parent and parent_id is None:
+            raise RecordError(f"group {spec.key}: parent {spec.parent} is missing", kind="groups")
+        path = f"groups/{parent_id}/children" if parent_id else "groups"
+        response = self.http.call("POST", path, body, ok=(409,))
+        if response.status_code == 409:
+            # A group of that name exists where ours belongs (made by hand, or a retried POST): adopt it.
+            siblings = self.http.pages(path, search=spec.name, exact="true", briefRepresentation="true")
+            found = next((g for g in siblings if g["name"] == spec.name), None)
+            if found is None:
+                raise RecordError(f"group {spec.key}: name {spec.name!r} is taken", kind="groups")
+            self.group_ids[spec.key] = found["id"]
+            self.http.call(
+                "PUT", f"groups/{found['id']}", {"name": spec.name, "attributes": body["attributes"]}
+            )
+            return
+        self.group_ids[spec.key] = _location_id(response)
+
+    def _update_group(self, keycloak_id: str, spec: GroupSpec) -> None:
+        body = {"name": spec.name, "attributes": _lists(spec.attributes)}
+        parent_id = self.group_ids.get(spec.parent) if spec.parent else None
+        if parent_id:
+            group = self.http.get(f"groups/{keycloak_id}")
+            if group.get("parentId") not in (None, parent_id):
+                self.http.call("POST", f"groups/{parent_id}/children", {"id": keycloak_id, "name": spec.name})
+        self.http.call("PUT", f"groups/{keycloak_id}", body)
+
+    def _create_user(self, spec: UserSpec, desired: DesiredState) -> None:
+        body: dict[str, Any] = {
+            "username": spec.username,
+            "enabled": True,
+            "firstName": spec.first_name,
+            "lastName": spec.last_name,
+            "attributes": _lists(spec.attributes),
+            "groups": sorted(group_path(desired.groups, key) for key in spec.groups),
+            "federatedIdentities": [
+                {"identityProvider": IDP_ALIAS, "userId": spec.clever_id, "userName": spec.username}
+            ],
+        }
+        if spec.email:
+            body["email"] = spec.email
+        try:
+            response = self.http.call("POST", "users", body, ok=(409,))
+        except RecordError as exc:
+            raise RecordError(
+                f"cannot create account: {exc}", kind=spec.kind, clever_id=spec.clever_id
+            ) from exc
+        if response.status_code == 409:
+            self.created[spec.clever_id] = self._reconcile_conflict(spec, body, response)
+            return
+        self.created[spec.clever_id] = _location_id(response)
+
+    def _reconcile_conflict(self, spec: UserSpec, body: dict[str, Any], response: Response) -> str:
+        """409 on create: our own earlier (retried) POST, or a taken email; anything else is reported."""
+        found = self.http.get("users", username=spec.username, exact="true", briefRepresentation="false")
+        mine = [u for u in found if (u.get("attributes") or {}).get("clever_id") == [spec.clever_id]]
+        if mine:
+            return str(mine[0]["id"])
+        if "email" in response.text.lower() and "email" in body:
+            # Clever emails are unverified and shared (siblings' parents): keep it as an attribute only.
+            del body["email"]
+            body["attributes"]["clever_email"] = [spec.email]
+            retry = self.http.call("POST", "users", body, ok=(409,))
+            if retry.status_code != 409:
+                return _location_id(retry)
+        raise RecordError(
+            f"cannot create account {spec.username!r}: {response.text[:200]}",
+            kind=spec.kind,
+            clever_id=spec.clever_id,
+        )
+
+    def _update_user(self, update: UserUpdate) -> None:
+        if update.link:
+            self._link(update)
+        user = self.http.get(f"users/{update.keycloak_id}", userProfileMetadata="false")
+        for name, value in update.fields.items():
+            user[name] = value
+        attributes: dict[str, list[str]] = user.get("attributes") or {}
+        for name, values in update.attributes.items():
+            if values:
+                attributes[name] = list(values)
+            else:
+                attributes.pop(name, None)
+        user["attributes"] = attributes
+        response = self.http.call("PUT", f"users/{update.keycloak_id}", user, ok=(400,))
+        if response.status_code == 400:
+            # Read-only LDAP accounts refuse their LDAP-mapped fields: keep the Clever attributes only.
+            for name in ("firstName", "lastName", "email"):
+                if name in update.fields:
+                    user.pop(name, None)
+            unwritable = sorted(name for name in update.fields if name != "enabled")
+            attributes["clever_unwritable"] = unwritable or ["profile"]
+            retry = self.http.call("PUT", f"users/{update.keycloak_id}", user, ok=(400,))
+            if retry.status_code == 400:
+                raise RecordError(
+                    f"account is read-only: {retry.text[:200]}", kind=update.kind, clever_id=update.clever_id
+                )
+
+    def _link(self, update: UserUpdate) -> None:
+        body = {"identityProvider": IDP_ALIAS, "userId": update.clever_id, "userName": update.clever_id}
+        path = f"users/{update.keycloak_id}/federated-identity/{IDP_ALIAS}"
+        response = self.http.call("POST", path, body, ok=(409,))
+        if response.status_code == 409:
+            links = self.http.get(f"users/{update.keycloak_id}/federated-identity")
+            if not any(
+                link["identityProvider"] == IDP_ALIAS and link["userId"] == update.clever_id for link in links
+            ):
+                raise RecordError(
+                    "account is linked to another Clever id", kind=update.kind, clever_id=update.clever_id
+                )
+
+    def _member(self, method: str, membership: Membership) -> None:
+        group_id = self.group_ids.get(membership.group)
+        user_id = membership.keycloak_id or self.created.get(membership.clever_id, "")
+        if not group_id or not user_id:
+            raise RecordError(f"membership {membership.group}: group or user missing", kind="memberships")
+        self.http.call(method, f"users/{user_id}/groups/{group_id}", ok=(404,) if method == "DELETE" else ())
+
+
+def group_path(groups: Mapping[str, GroupSpec], key: str) -> str:
+    """The Keycloak path of a group; names come from ``mappers.layout.group_name_safe`` (no ``/``)."""
+    parts: list[str] = []
+    spec: GroupSpec | None = groups[key]
+    while spec is not None:
+        parts.append(spec.name)
+        spec = groups.get(spec.parent) if spec.parent else None
+    return "/" + "/".join(reversed(parts))
+
+
+def _levels(specs: tuple[GroupSpec, ...]) -> list[list[GroupSpec]]:
+    """Groups to create, split so each level's parents exist before it (levels run in parallel)."""
+    keys = {spec.key for spec in specs}
+    done: set[str] = set()
+    levels: list[list[GroupSpec]] = []
+    remaining = list(specs)
+    while remaining:
+        level = [s for s in remaining if s.parent is None or s.parent not in keys or s.parent in done]
+        if not level:
+            level = remaining
+        levels.append(level)
+        done.update(s.key for s in level)
+        remaining = [s for s in remaining if s.key not in done]
+    return levels
+
+
+def _lists(attributes: Mapping[str, tuple[str, ...]]) -> dict[str, list[str]]:
+    return {name: list(values) for name, values in attributes.items() if values}
+
+
+def _location_id(response: Response) -> str:
+    return response.headers["Location"].rstrip("/").rsplit("/", 1)[-1]

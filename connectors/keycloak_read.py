@@ -1,0 +1,179 @@
+"""Reading the sync's scope from Keycloak: the ``/Clever`` group tree, its members and the accounts.
+
+Cost of one read, for S schools, C classes and U users in the realm: about ``2 + 2S`` group
+listings, ``5S + C`` member listings (one page each up to 1,000 members, in parallel) and
+``U / 500`` user pages, plus a few calls for admins, identity-provider links and LDAP providers.
+No ``q=`` attribute search (Keycloak cannot index it).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from connectors.base import RecordError
+from mappers.layout import IDP_ALIAS
+from mappers.names import Account
+from plugin.plan import CurrentGroup, CurrentUser, DirectoryState
+
+if TYPE_CHECKING:
+    from connectors.keycloak import _Http
+
+MEMBER_PAGE = 1000
+OTHER_IDPS = ("google", "microsoft")
+LDAP_PROVIDER = "org.keycloak.storage.UserStorageProvider"
+
+
+@dataclass(slots=True)
+class KeycloakState:
+    """One read of the realm: the managed scope plus what name matching and usernames need."""
+
+    directory: DirectoryState
+    accounts: list[Account] = field(default_factory=list)
+    usernames: set[str] = field(default_factory=set)
+    root_id: str = ""
+
+
+def read_state(http: _Http, root_name: str, *, workers: int = 4, with_accounts: bool = True) -> KeycloakState:
+    """Read groups, members and users; ``with_accounts`` adds admins/links/LDAP details for matching."""
+    groups, root_id = _groups(http, root_name)
+    members = _members(http, groups, workers)
+    ldap_modes = _ldap_modes(http)
+    admins = _admin_ids(http) if with_accounts else set()
+    clever_links = {
+        user["id"] for user in http.pages("users", idpAlias=IDP_ALIAS, briefRepresentation="true")
+    }
+    other_sources: dict[str, str] = {}
+    if with_accounts:
+        for alias in OTHER_IDPS:
+            for user in http.pages("users", idpAlias=alias, briefRepresentation="true"):
+                other_sources[user["id"]] = alias
+
+    users: dict[str, CurrentUser] = {}
+    accounts: list[Account] = []
+    usernames: set[str] = set()
+    for rep in http.pages("users", briefRepresentation="false"):
+        usernames.add(rep["username"])
+        attributes = {name: tuple(values) for name, values in (rep.get("attributes") or {}).items()}
+        federation = rep.get("federationLink") or ""
+        read_only = ldap_modes.get(federation) == "READ_ONLY"
+        ldap_dn = (attributes.get("LDAP_ENTRY_DN") or ("",))[0]
+        clever_id = (attributes.get("clever_id") or ("",))[0]
+        if not clever_id and rep["id"] in clever_links:
+            clever_id = _linked_clever_id(http, rep["id"])
+            if clever_id:
+                attributes = {**attributes, "clever_id": (clever_id,)}
+        if clever_id:
+            users[clever_id] = CurrentUser(
+                keycloak_id=rep["id"],
+                clever_id=clever_id,
+                username=rep["username"],
+                first_name=rep.get("firstName") or "",
+                last_name=rep.get("lastName") or "",
+                email=rep.get("email") or "",
+                enabled=bool(rep.get("enabled", True)),
+                attributes=attributes,
+                linked=rep["id"] in clever_links,
+                read_only=read_only,
+                ldap_dn=ldap_dn,
+            )
+        elif with_accounts:
+            accounts.append(
+                Account(
+                    keycloak_id=rep["id"],
+                    username=rep["username"],
+                    first_name=rep.get("firstName") or "",
+                    last_name=rep.get("lastName") or "",
+                    enabled=bool(rep.get("enabled", True)),
+                    is_admin=rep["id"] in admins,
+                    linked_clever_id="",
+                    source="ldap" if federation else other_sources.get(rep["id"], "local"),
+                    read_only=read_only,
+                    ldap_dn=ldap_dn,
+                )
+            )
+    state = DirectoryState(groups=groups, users=users, members=members)
+    return KeycloakState(directory=state, accounts=accounts, usernames=usernames, root_id=root_id)
+
+
+def _groups(http: _Http, root_name: str) -> tuple[dict[str, CurrentGroup], str]:
+    response = http.call("GET", f"group-by-path/{root_name}", ok=(404,))
+    if response.status_code == 404:
+        return {}, ""
+    root = response.json()
+    groups: dict[str, CurrentGroup] = {}
+    _add(groups, root, None)
+    frontier = [root]
+    while frontier:
+        children: list[dict[str, Any]] = []
+        for parent in frontier:
+            if parent.get("subGroupCount", 1) == 0:
+                continue
+            for child in http.pages(f"groups/{parent['id']}/children", briefRepresentation="false"):
+                _add(groups, child, parent["id"])
+                children.append(child)
+        frontier = children
+    return groups, str(root["id"])
+
+
+def _add(groups: dict[str, CurrentGroup], rep: dict[str, Any], parent_id: str | None) -> None:
+    attributes = {name: tuple(values) for name, values in (rep.get("attributes") or {}).items()}
+    key = (attributes.get("clever_key") or ("",))[0]
+    if key:
+        groups[key] = CurrentGroup(rep["id"], key, rep["name"], parent_id, attributes)
+
+
+def _members(http: _Http, groups: dict[str, CurrentGroup], workers: int) -> dict[str, frozenset[str]]:
+    def one(group: CurrentGroup) -> tuple[str, frozenset[str]]:
+        ids = {
+            user["id"]
+            for user in http.pages(
+                f"groups/{group.keycloak_id}/members", MEMBER_PAGE, briefRepresentation="true"
+            )
+        }
+        return group.key, frozenset(ids)
+
+    listed = [group for group in groups.values() if group.key != "root"]
+    with ThreadPoolExecutor(max(1, workers)) as pool:
+        return dict(pool.map(one, listed))
+
+
+def _ldap_modes(http: _Http) -> dict[str, str]:
+    """LDAP user federation providers by component id -> edit mode (READ_ONLY, WRITABLE, UNSYNCED)."""
+    components = http.get("components", type=LDAP_PROVIDER)
+    return {
+        component["id"]: ((component.get("config") or {}).get("editMode") or [""])[0]
+        for component in components
+        if component.get("providerId") == "ldap"
+    }
+
+
+def _admin_ids(http: _Http) -> set[str]:
+    """Users holding any realm-management role directly or through a group (never matched by name)."""
+    clients = http.get("clients", clientId="realm-management")
+    if not clients:
+        return set()
+    client_id = clients[0]["id"]
+    admins: set[str] = set()
+    for role in http.get(f"clients/{client_id}/roles", briefRepresentation="true"):
+        base = f"clients/{client_id}/roles/{role['name']}"
+        admins.update(user["id"] for user in http.pages(f"{base}/users", briefRepresentation="true"))
+        for group in _all(http.pages(f"{base}/groups", briefRepresentation="true")):
+            admins.update(
+                user["id"] for user in http.pages(f"groups/{group['id']}/members", briefRepresentation="true")
+            )
+    return admins
+
+
+def _all(items: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
+    return list(items)
+
+
+def _linked_clever_id(http: _Http, keycloak_id: str) -> str:
+    try:
+        links = http.get(f"users/{keycloak_id}/federated-identity")
+    except RecordError:
+        return ""
+    return next((link["userId"] for link in links if link["identityProvider"] == IDP_ALIAS), "")

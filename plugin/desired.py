@@ -1,0 +1,232 @@
+"""The map stage: a roster and the realm's accounts in, the desired Keycloak and LDAP state out.
+
+Policy lives in ``mappers/`` (names, class names, parents, layout); this module only wires it:
+
+* groups: ``/Clever/<School>/{Students,Teachers,Staff,Parents,Classes/<class>}``, keyed by
+  ``clever_key`` (``root``, ``school:<id>``, ``school:<id>:students``, ``school:<id>:classes``,
+  ``section:<id>``); school and class groups carry ``clever_id``; a class group lists its teachers'
+  Clever ids in ``clever_teachers`` (so teachers are told apart from students inside the class).
+* people: one ``UserSpec`` per in-scope person; district admins get no school group.
+* scope: people and sections of schools outside the chosen ones are not wanted (they lose their
+  memberships) but are still *present*, so narrowing the scope never disables anybody.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from connectors.base import RecordError
+from connectors.records import Role, School, Section, User
+from mappers.classes import class_group_names, school_group_names
+from mappers.layout import CLASSES_GROUP, ROLE_GROUPS, ROOT_GROUP, primary_role, user_attributes
+from mappers.names import Account, Ambiguity, Refusal, match_by_name, username_for
+from mappers.parents import parents_of, relationships_of_parent, relationships_of_student
+from plugin.plan import CurrentUser, DesiredState, GroupSpec, UserSpec
+from plugin.settings import SyncOptions
+
+KIND_OF_ROLE = {
+    Role.STUDENT: "students",
+    Role.TEACHER: "teachers",
+    Role.STAFF: "staff",
+    Role.DISTRICT_ADMIN: "staff",
+    Role.CONTACT: "parents",
+}
+
+
+class RosterView(Protocol):
+    """The streams the map stage reads (``connectors.clever.Roster`` is one)."""
+
+    def schools(self) -> Iterable[School]: ...
+    def users(self, role: Role | str | None = None) -> Iterable[User]: ...
+    def sections(self) -> Iterable[Section]: ...
+
+
+@dataclass(slots=True)
+class Mapped:
+    """The desired state plus what the report needs to say about how it was made."""
+
+    desired: DesiredState
+    school_names: dict[str, str]
+    linked_by_name: dict[str, str] = field(default_factory=dict)  # Clever id -> Keycloak id
+    ambiguous: list[Ambiguity] = field(default_factory=list)
+    refused: list[Refusal] = field(default_factory=list)
+    skipped: list[RecordError] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+
+def desired_state(
+    roster: RosterView,
+    *,
+    current_users: Mapping[str, CurrentUser],
+    accounts: Iterable[Account],
+    usernames: set[str],
+    options: SyncOptions,
+    school_ids: frozenset[str] = frozenset(),
+) -> Mapped:
+    """Map the roster to the groups and accounts it calls for (pure but for reading the streams)."""
+    schools = [s for s in roster.schools() if not school_ids or s.clever_id in school_ids]
+    names = school_group_names(schools)
+    mapped = Mapped(DesiredState({}, {}), dict(names.names), warnings=list(names.warnings))
+    groups = _school_groups(names.names)
+
+    sections = [s for s in roster.sections() if s.school in names.names]
+    class_names = class_group_names(sections, options.force_unique_class_names, names.names)
+    mapped.warnings.extend(class_names.warnings)
+    in_sections: defaultdict[str, set[str]] = defaultdict(set)
+    for section in sections:
+        key = f"section:{section.clever_id}"
+        teachers = tuple(
+            dict.fromkeys((section.teacher, *section.teachers) if section.teacher else section.teachers)
+        )
+        groups[key] = GroupSpec(
+            key,
+            class_names.names[section.clever_id],
+            f"school:{section.school}:classes",
+            "class",
+            {"clever_key": (key,), "clever_id": (section.clever_id,), "clever_teachers": teachers},
+        )
+        for clever_id in (*teachers, *section.students):
+            in_sections[clever_id].add(key)
+
+    people: list[User] = []
+    contacts: list[User] = []
+    present: set[str] = set()
+    for user in roster.users():
+        present.add(user.clever_id)
+        if user.roles == frozenset({Role.CONTACT}) or (user.has(Role.CONTACT) and len(user.roles) == 1):
+            contacts.append(user)
+        elif not (user.first_name.strip() or user.last_name.strip()):
+            mapped.skipped.append(RecordError("no name", kind="users", clever_id=user.clever_id))
+        elif (user.has(Role.DISTRICT_ADMIN) and not user.schools) or any(
+            s in names.names for s in user.schools
+        ):
+            people.append(user)
+    _dangling(in_sections, {p.clever_id for p in people}, mapped)
+
+    students = {p.clever_id: _scoped(p, names.names) for p in people if p.has(Role.STUDENT)}
+    relationships: Mapping[str, tuple[tuple[str, str, str], ...]] = {}
+    parent_specs: list[tuple[User, tuple[str, ...], tuple[tuple[str, str, str], ...], str, str, str]] = []
+    if options.sync_parent_data:
+        plan = parents_of(contacts, students)
+        relationships = relationships_of_student(plan.parents)
+        by_id = {c.clever_id: c for c in contacts}
+        for parent in plan.parents:
+            parent_specs.append(
+                (
+                    by_id[parent.clever_id],
+                    parent.school_ids,
+                    relationships_of_parent(parent),
+                    parent.first_name,
+                    parent.last_name,
+                    parent.email,
+                )
+            )
+        mapped.skipped.extend(
+            RecordError(s.reason, kind="parents", clever_id=s.clever_id) for s in plan.skipped
+        )
+
+    new_people = [p for p in people if p.clever_id not in current_users]
+    new_people += [spec[0] for spec in parent_specs if spec[0].clever_id not in current_users]
+    matched: Mapping[str, Account] = {}
+    held: set[str] = set()
+    if options.match_users_by_name:
+        result = match_by_name(new_people, accounts)
+        matched = result.linked
+        mapped.ambiguous = list(result.ambiguous)
+        mapped.refused = list(result.refused)
+        held = {clever_id for ambiguity in result.ambiguous for clever_id in ambiguity.clever_ids}
+
+    taken = {name.lower() for name in usernames}
+    users: dict[str, UserSpec] = {}
+
+    def add(
+        user: User,
+        kind: str,
+        schools: tuple[str, ...],
+        first: str,
+        last: str,
+        email: str,
+        extra: set[str],
+        rels: tuple[tuple[str, str, str], ...],
+    ) -> None:
+        if user.clever_id in held:
+            return
+        current = current_users.get(user.clever_id)
+        account = matched.get(user.clever_id)
+        username = current.username if current else account.username if account else username_for(user, taken)
+        taken.add(username.lower())
+        attributes = user_attributes(user, relationships=rels, school_ids=schools)
+        users[user.clever_id] = UserSpec(
+            clever_id=user.clever_id,
+            kind=kind,
+            username=username,
+            first_name=first,
+            last_name=last,
+            email=email,
+            attributes={name: tuple(values) for name, values in attributes.items()},
+            groups=frozenset(extra),
+            matched_keycloak_id=account.keycloak_id if account else "",
+            ldap_dn=current.ldap_dn if current else account.ldap_dn if account else "",
+        )
+        if account:
+            mapped.linked_by_name[user.clever_id] = account.keycloak_id
+
+    for person in sorted(people, key=lambda p: p.clever_id):
+        role = primary_role(person.roles)
+        person_schools = _scoped(person, names.names)
+        keys = set(in_sections.get(person.clever_id, ()))
+        for held_role in person.roles:
+            if held_role in ROLE_GROUPS and held_role is not Role.CONTACT:
+                keys.update(f"school:{s}:{ROLE_GROUPS[held_role].lower()}" for s in person_schools)
+        kind = KIND_OF_ROLE[role] if role else "staff"
+        add(
+            person,
+            kind,
+            person_schools,
+            person.first_name,
+            person.last_name,
+            person.email,
+            keys,
+            relationships.get(person.clever_id, ()),
+        )
+    for contact, parent_schools, rels, first, last, email in parent_specs:
+        keys = {f"school:{s}:parents" for s in parent_schools if s in names.names}
+        add(contact, "parents", parent_schools, first, last, email, keys, rels)
+
+    if not options.sync_parent_data:
+        # Contacts are left alone: not wanted, and never disabled for it.
+        present.update(c.clever_id for c in contacts)
+    mapped.desired = DesiredState(groups=groups, users=users, present=frozenset(present))
+    return mapped
+
+
+def _school_groups(school_names: Mapping[str, str]) -> dict[str, GroupSpec]:
+    groups = {"root": GroupSpec("root", ROOT_GROUP, None, "root", {"clever_key": ("root",)})}
+    for school_id, name in school_names.items():
+        key = f"school:{school_id}"
+        groups[key] = GroupSpec(
+            key, name, "root", "school", {"clever_key": (key,), "clever_id": (school_id,)}
+        )
+        for child in (*ROLE_GROUPS.values(), CLASSES_GROUP):
+            child_key = f"{key}:{child.lower()}"
+            groups[child_key] = GroupSpec(child_key, child, key, "role", {"clever_key": (child_key,)})
+    return groups
+
+
+def _scoped(user: User, school_names: Mapping[str, str]) -> tuple[str, ...]:
+    return tuple(s for s in user.schools if s in school_names)
+
+
+def _dangling(in_sections: Mapping[str, set[str]], people: set[str], mapped: Mapped) -> None:
+    missing = sorted(set(in_sections) - people)
+    if missing:
+        mapped.warnings.append(
+            f"{len(missing)} people named in sections are not in the roster's scope (memberships skipped)"
+        )
+
+
+def _in(schools: tuple[str, ...], school_names: Mapping[str, str]) -> bool:
+    return any(s in school_names for s in schools)

@@ -1,0 +1,325 @@
+"""The pure middle of the pipeline: desired and current state as plain data, and their difference.
+
+Nothing here does I/O. ``diff(desired, current)`` returns a ``Plan`` that names only what differs;
+an empty plan (``plan.empty``) means the directory already looks like the roster and nothing is sent.
+
+Groups are keyed by a stable *key* stored on the group as the ``clever_key`` attribute
+(``root``, ``school:<id>``, ``school:<id>:students``, ``section:<id>`` ...), so a rename in Clever
+renames the group instead of making a new one. Users are keyed by their Clever id.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+Attributes = Mapping[str, tuple[str, ...]]
+
+# Attributes the sync owns on a user: compared and written; every other attribute is left alone.
+USER_KINDS = ("students", "teachers", "staff", "parents")
+GROUP_KINDS = ("schools", "classes")
+
+
+@dataclass(frozen=True, slots=True)
+class GroupSpec:
+    """A group the roster wants: ``parent`` is the parent's key (None for the root)."""
+
+    key: str
+    name: str
+    parent: str | None
+    kind: str  # "root" | "school" | "role" | "class"
+    attributes: Attributes = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class UserSpec:
+    """A person the roster wants, with the keys of the groups they belong in."""
+
+    clever_id: str
+    kind: str  # one of USER_KINDS
+    username: str
+    first_name: str
+    last_name: str
+    email: str
+    attributes: Attributes
+    groups: frozenset[str]
+    # Set when Match Users By Name linked this person to an existing account (keeps its names).
+    matched_keycloak_id: str = ""
+    ldap_dn: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class DesiredState:
+    """What the roster says the directory should hold (after the mappers' policy)."""
+
+    groups: Mapping[str, GroupSpec]
+    users: Mapping[str, UserSpec]
+    # Clever ids of everybody in the district's roster, in scope or not: only people missing here
+    # are disabled, so narrowing the school scope never disables anybody.
+    present: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True, slots=True)
+class CurrentGroup:
+    keycloak_id: str
+    key: str
+    name: str
+    parent_id: str | None
+    attributes: Attributes
+
+
+@dataclass(frozen=True, slots=True)
+class CurrentUser:
+    keycloak_id: str
+    clever_id: str
+    username: str
+    first_name: str
+    last_name: str
+    email: str
+    enabled: bool
+    attributes: Attributes
+    linked: bool = True
+    read_only: bool = False
+    ldap_dn: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class DirectoryState:
+    """What the directory holds in the sync's scope."""
+
+    groups: Mapping[str, CurrentGroup]
+    users: Mapping[str, CurrentUser]  # by Clever id
+    members: Mapping[str, frozenset[str]]  # group key -> Keycloak ids of members
+
+
+@dataclass(frozen=True, slots=True)
+class UserUpdate:
+    """Changes to an existing account: only the fields that differ are set."""
+
+    keycloak_id: str
+    clever_id: str
+    kind: str
+    fields: Mapping[str, str | bool] = field(default_factory=dict)  # firstName, lastName, email, enabled
+    attributes: Attributes = field(default_factory=dict)  # full new values of changed attributes
+    link: bool = False  # add the Clever federated identity link
+    linked_by_name: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Membership:
+    """A user (by Keycloak id, or by Clever id when created in the same run) and a group key."""
+
+    group: str
+    keycloak_id: str = ""
+    clever_id: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    """The difference, in the order it is applied."""
+
+    create_groups: tuple[GroupSpec, ...] = ()
+    update_groups: tuple[tuple[str, GroupSpec], ...] = ()  # (keycloak id, new spec)
+    create_users: tuple[UserSpec, ...] = ()
+    update_users: tuple[UserUpdate, ...] = ()
+    add_members: tuple[Membership, ...] = ()
+    remove_members: tuple[Membership, ...] = ()
+    disable_users: tuple[UserUpdate, ...] = ()
+    retire_groups: tuple[tuple[str, GroupSpec], ...] = ()  # sections gone from Clever: emptied, marked
+
+    @property
+    def empty(self) -> bool:
+        return not any(
+            (
+                self.create_groups,
+                self.update_groups,
+                self.create_users,
+                self.update_users,
+                self.add_members,
+                self.remove_members,
+                self.disable_users,
+                self.retire_groups,
+            )
+        )
+
+    def size(self) -> int:
+        """How many writes (at most) the plan needs."""
+        return (
+            len(self.create_groups)
+            + len(self.update_groups)
+            + len(self.create_users)
+            + len(self.update_users)
+            + len(self.add_members)
+            + len(self.remove_members)
+            + len(self.disable_users)
+            + len(self.retire_groups)
+        )
+
+
+def diff(desired: DesiredState, current: DirectoryState, *, removed_at: str) -> Plan:
+    """The writes that turn ``current`` into ``desired``; ``removed_at`` stamps disabled people."""
+    create_groups, update_groups = _diff_groups(desired, current)
+    create_users: list[UserSpec] = []
+    update_users: list[UserUpdate] = []
+    add_members: list[Membership] = []
+    remove_members: list[Membership] = []
+    managed = set(desired.groups) | set(current.groups)
+
+    by_keycloak_id = {user.keycloak_id: user for user in current.users.values()}
+    for spec in desired.users.values():
+        existing = current.users.get(spec.clever_id)
+        if existing is None and spec.matched_keycloak_id:
+            existing = by_keycloak_id.get(spec.matched_keycloak_id)
+        if existing is None:
+            if spec.matched_keycloak_id:
+                # An account found by name: link it and adopt it, keep its names and password.
+                update_users.append(_adopt(spec))
+                keycloak_id = spec.matched_keycloak_id
+                add_members.extend(Membership(key, keycloak_id=keycloak_id) for key in sorted(spec.groups))
+            else:
+                create_users.append(spec)
+            continue
+        update = _user_update(spec, existing)
+        if update is not None:
+            update_users.append(update)
+        for key in sorted(spec.groups):
+            if existing.keycloak_id not in current.members.get(key, frozenset()):
+                add_members.append(Membership(key, keycloak_id=existing.keycloak_id))
+
+    wanted: dict[str, set[str]] = {}
+    for spec in desired.users.values():
+        keycloak_id = _keycloak_id(spec, current, by_keycloak_id)
+        if keycloak_id:
+            for key in spec.groups:
+                wanted.setdefault(key, set()).add(keycloak_id)
+    for key in sorted(managed):
+        for keycloak_id in sorted(current.members.get(key, frozenset()) - wanted.get(key, set())):
+            remove_members.append(Membership(key, keycloak_id=keycloak_id))
+
+    disable_users = [
+        UserUpdate(
+            user.keycloak_id,
+            user.clever_id,
+            user_kind(user.attributes),
+            fields={"enabled": False},
+            attributes={"clever_removed_at": (removed_at,)},
+        )
+        for clever_id, user in sorted(current.users.items())
+        if clever_id not in desired.present and user.enabled and clever_id not in desired.users
+    ]
+    retire_groups = [
+        (group.keycloak_id, _retired(group, removed_at))
+        for key, group in sorted(current.groups.items())
+        if key.startswith("section:")
+        and key not in desired.groups
+        and "clever_removed_at" not in group.attributes
+    ]
+    return Plan(
+        create_groups=tuple(create_groups),
+        update_groups=tuple(update_groups),
+        create_users=tuple(create_users),
+        update_users=tuple(update_users),
+        add_members=tuple(add_members),
+        remove_members=tuple(remove_members),
+        disable_users=tuple(disable_users),
+        retire_groups=tuple(retire_groups),
+    )
+
+
+def user_kind(attributes: Attributes) -> str:
+    """The report kind of a synced account, from its ``clever_role`` attribute."""
+    role = (attributes.get("clever_role") or ("",))[0]
+    return {"student": "students", "teacher": "teachers", "contact": "parents"}.get(role, "staff")
+
+
+def _diff_groups(
+    desired: DesiredState, current: DirectoryState
+) -> tuple[list[GroupSpec], list[tuple[str, GroupSpec]]]:
+    create: list[GroupSpec] = []
+    update: list[tuple[str, GroupSpec]] = []
+    for spec in _parents_first(desired.groups):
+        existing = current.groups.get(spec.key)
+        if existing is None:
+            create.append(spec)
+            continue
+        parent = current.groups.get(spec.parent) if spec.parent else None
+        moved = parent is not None and existing.parent_id != parent.keycloak_id
+        if existing.name != spec.name or moved or not _same(spec.attributes, existing.attributes):
+            update.append((existing.keycloak_id, spec))
+    return create, update
+
+
+def _parents_first(groups: Mapping[str, GroupSpec]) -> list[GroupSpec]:
+    def depth(spec: GroupSpec) -> int:
+        level = 0
+        while spec.parent is not None and spec.parent in groups:
+            spec = groups[spec.parent]
+            level += 1
+        return level
+
+    return sorted(groups.values(), key=lambda spec: (depth(spec), spec.key))
+
+
+def _same(wanted: Attributes, have: Attributes) -> bool:
+    if "clever_removed_at" in have and "clever_removed_at" not in wanted:
+        return False
+    return all(tuple(have.get(name, ())) == tuple(values) for name, values in wanted.items())
+
+
+def _adopt(spec: UserSpec) -> UserUpdate:
+    return UserUpdate(
+        spec.matched_keycloak_id,
+        spec.clever_id,
+        spec.kind,
+        fields={"enabled": True},
+        attributes=dict(spec.attributes),
+        link=True,
+        linked_by_name=True,
+    )
+
+
+def _user_update(spec: UserSpec, existing: CurrentUser) -> UserUpdate | None:
+    fields: dict[str, str | bool] = {}
+    if not spec.matched_keycloak_id and not existing.read_only:
+        # Accounts adopted by name keep their own names and email; read-only ones cannot change.
+        for name, wanted, have in (
+            ("firstName", spec.first_name, existing.first_name),
+            ("lastName", spec.last_name, existing.last_name),
+            ("email", spec.email, existing.email),
+        ):
+            if wanted != have:
+                fields[name] = wanted
+    if not existing.enabled:
+        fields["enabled"] = True
+    attributes = {
+        name: tuple(values)
+        for name, values in spec.attributes.items()
+        if tuple(existing.attributes.get(name, ())) != tuple(values)
+    }
+    if "clever_removed_at" in existing.attributes:
+        attributes["clever_removed_at"] = ()
+    if not fields and not attributes and existing.linked:
+        return None
+    return UserUpdate(
+        existing.keycloak_id,
+        spec.clever_id,
+        spec.kind,
+        fields=fields,
+        attributes=attributes,
+        link=not existing.linked,
+    )
+
+
+def _keycloak_id(spec: UserSpec, current: DirectoryState, by_keycloak_id: Mapping[str, CurrentUser]) -> str:
+    existing = current.users.get(spec.clever_id)
+    if existing is not None:
+        return existing.keycloak_id
+    if spec.matched_keycloak_id:
+        return spec.matched_keycloak_id
+    return ""
+
+
+def _retired(group: CurrentGroup, removed_at: str) -> GroupSpec:
+    attributes = dict(group.attributes)
+    attributes["clever_removed_at"] = (removed_at,)
+    return GroupSpec(group.key, group.name, None, "class", attributes)

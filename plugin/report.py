@@ -1,0 +1,154 @@
+"""The Sync Status summary: one ``SyncReport`` per run, JSON-ready, stored in Redis by ``plugin.state``.
+
+Shape (``report.to_dict()``)::
+
+    {"run_id": "...", "district_id": "...", "trigger": "manual"|"weekly"|"approve",
+     "mode": "full"|"incremental", "dry_run": false,
+     "status": "ok"|"failed"|"held"|"dry-run"|"discarded"|"approved"|"no-changes",
+     "started": ISO, "ended": ISO, "duration_s": 1.2,
+     "kinds": {"students": {"created": 0, "updated": 0, "linked_by_name": 0, "unchanged": 0,
+                            "disabled": 0, "memberships_added": 0, "memberships_removed": 0}, ...},
+     "ldap": {"groups_created": 0, "groups_renamed": 0, "members_added": 0, "members_removed": 0},
+     "ambiguous": [{"clever_ids": [...], "keycloak_ids": [...], "reason": "..."}],
+     "skipped": [{"kind": "users", "clever_id": "...", "reason": "..."}],
+     "warnings": [...], "errors": [...], "writes": {"keycloak": 0, "ldap": 0},
+     "calls": {"GET": 12}, "brake": {"held": false, "reasons": [...]}, "preview": {...}}
+
+Kinds: schools, students, teachers, staff, parents, classes. Counts are what the plan wrote; a
+record that failed is listed under ``errors`` (and, when it is one bad record, under ``skipped``).
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from connectors.base import RecordError
+from plugin.plan import DesiredState, DirectoryState, Plan, user_kind
+
+KINDS = ("schools", "students", "teachers", "staff", "parents", "classes")
+COUNTS = (
+    "created",
+    "updated",
+    "linked_by_name",
+    "unchanged",
+    "disabled",
+    "memberships_added",
+    "memberships_removed",
+)
+
+
+def now_iso() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+@dataclass
+class SyncReport:
+    """What a run did (or, dry or held, would do)."""
+
+    run_id: str = field(default_factory=lambda: uuid.uuid4().hex[:12])
+    district_id: str = ""
+    trigger: str = "manual"
+    mode: str = "full"
+    dry_run: bool = False
+    status: str = "running"
+    started: str = field(default_factory=now_iso)
+    ended: str = ""
+    duration_s: float = 0.0
+    kinds: dict[str, dict[str, int]] = field(
+        default_factory=lambda: {k: dict.fromkeys(COUNTS, 0) for k in KINDS}
+    )
+    ldap: dict[str, int] = field(
+        default_factory=lambda: dict.fromkeys(
+            ("groups_created", "groups_renamed", "members_added", "members_removed"), 0
+        )
+    )
+    ambiguous: list[dict[str, Any]] = field(default_factory=list)
+    skipped: list[dict[str, str]] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+    writes: dict[str, int] = field(default_factory=lambda: {"keycloak": 0, "ldap": 0})
+    calls: dict[str, int] = field(default_factory=dict)
+    brake: dict[str, Any] = field(default_factory=lambda: {"held": False, "reasons": []})
+    preview: dict[str, Any] = field(default_factory=dict)
+    _clock: float = field(default_factory=time.monotonic, repr=False)
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data.pop("_clock", None)
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> SyncReport:
+        known = {k: v for k, v in data.items() if k in cls.__dataclass_fields__ and k != "_clock"}
+        return cls(**known)
+
+    def finish(self, status: str) -> SyncReport:
+        self.status = status
+        self.ended = now_iso()
+        self.duration_s = round(time.monotonic() - self._clock, 3)
+        return self
+
+    def skip(self, error: RecordError) -> None:
+        self.skipped.append({"kind": error.kind, "clever_id": error.clever_id, "reason": str(error)})
+
+    def count_plan(self, plan: Plan, desired: DesiredState, current: DirectoryState) -> None:
+        """Per-kind counts of what the plan does."""
+        kind_of_user = {u.keycloak_id: user_kind(u.attributes) for u in current.users.values()}
+        for spec in desired.users.values():
+            if spec.matched_keycloak_id:
+                kind_of_user[spec.matched_keycloak_id] = spec.kind
+        touched: dict[str, set[str]] = {k: set() for k in KINDS}
+        for spec in plan.create_users:
+            self.kinds[spec.kind]["created"] += 1
+            touched[spec.kind].add(spec.clever_id)
+        for update in plan.update_users:
+            self.kinds[update.kind]["linked_by_name" if update.linked_by_name else "updated"] += 1
+            touched[update.kind].add(update.clever_id)
+        for update in plan.disable_users:
+            self.kinds[update.kind]["disabled"] += 1
+        for membership in plan.add_members:
+            kind = kind_of_user.get(membership.keycloak_id, "students")
+            self.kinds[kind]["memberships_added"] += 1
+        for membership in plan.remove_members:
+            kind = kind_of_user.get(membership.keycloak_id, "students")
+            self.kinds[kind]["memberships_removed"] += 1
+        group_kinds = {"school": "schools", "class": "classes"}
+        for group in plan.create_groups:
+            if group.kind in group_kinds:
+                self.kinds[group_kinds[group.kind]]["created"] += 1
+        for _, group in plan.update_groups:
+            if group.kind in group_kinds:
+                self.kinds[group_kinds[group.kind]]["updated"] += 1
+        self.kinds["classes"]["disabled"] += len(plan.retire_groups)
+        for spec in desired.users.values():
+            if spec.clever_id not in touched[spec.kind]:
+                self.kinds[spec.kind]["unchanged"] += 1
+        for kind, group_kind in (("schools", "school"), ("classes", "class")):
+            total = sum(1 for g in desired.groups.values() if g.kind == group_kind)
+            self.kinds[kind]["unchanged"] += max(
+                0, total - self.kinds[kind]["created"] - self.kinds[kind]["updated"]
+            )
+
+    def summary(self) -> str:
+        """A few lines for a terminal."""
+        mode = self.mode + (", dry run" if self.dry_run else "")
+        lines = [f"run {self.run_id} ({self.trigger}, {mode}): {self.status} in {self.duration_s:.1f}s"]
+        for kind in KINDS:
+            counts = self.kinds[kind]
+            shown = ", ".join(f"{name.replace('_', ' ')} {value}" for name, value in counts.items() if value)
+            lines.append(f"  {kind:<9} {shown or 'nothing'}")
+        ldap = ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in self.ldap.items() if v)
+        lines.append(f"  ldap      {ldap or 'nothing'}")
+        lines.append(f"  writes    keycloak {self.writes['keycloak']}, ldap {self.writes['ldap']}")
+        if self.brake.get("held"):
+            lines.append("  HELD for review: " + "; ".join(self.brake["reasons"]))
+        for title, items in (("ambiguous", self.ambiguous), ("skipped", self.skipped)):
+            if items:
+                lines.append(f"  {title}: {len(items)}")
+        lines.extend(f"  warning: {w}" for w in self.warnings[:20])
+        lines.extend(f"  error: {e}" for e in self.errors[:20])
+        return "\n".join(lines)
