@@ -38,6 +38,7 @@ class LazyGroup(click.Group):
 LAZY_COMMANDS = {
     "sandbox": "sandbox.cli:sandbox",
     "demo": "plugin.demo:demo",
+    "broker": "plugin.broker_cli:broker",
 }
 
 

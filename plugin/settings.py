@@ -67,6 +67,7 @@ class CleverSettings:
     client_id: str = ""
     client_secret: str = field(default="", repr=False)
     district_id: str = ""
+    create_unknown_users: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,6 +121,7 @@ class Settings:
                 client_id=reader.optional("CLEVER_CLIENT_ID", ""),
                 client_secret=reader.optional("CLEVER_CLIENT_SECRET", ""),
                 district_id=reader.optional("CLEVER_DISTRICT_ID", ""),
+                create_unknown_users=reader.flag("CLEVER_CREATE_UNKNOWN_USERS", False),
             ),
             options=SyncOptions(
                 match_users_by_name=reader.flag("MATCH_USERS_BY_NAME", True),
