@@ -66,7 +66,9 @@ USER_TYPE_ROLES: dict[str, str] = {
 # so a rename in Clever renames the group instead of making a new one. Names are passed through
 # ``group_name_safe`` first: it removes ``/`` (Keycloak's path separator), so Keycloak's own
 # escaping of ``/`` inside names (``~/``, Keycloak 23+) never comes into play, and a path is
-# simply the names joined by ``/``.
+# simply the names joined by ``/``. To look a path up (``GET /group-by-path{path}``) URL-quote it
+# (``quote(path, safe="/")``): names may hold ``#``, ``;``, ``+`` or spaces, and python-keycloak's
+# ``get_group_by_path`` does not quote.
 
 ROOT_GROUP = "Clever"
 CLASSES_GROUP = "Classes"
