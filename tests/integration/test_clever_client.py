@@ -8,8 +8,10 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import parse_qsl, urlsplit
 
 import pytest
+import requests
 
 from connectors.base import ConfigError
 from connectors.clever import CleverClient, OAuthError, StaleCursorError
@@ -218,8 +220,15 @@ def test_login_with_clever_code_exchange_and_me(small: Sandbox) -> None:
     redirect = "http://127.0.0.1:18000/admin/clever/callback"
     url = client.authorize_url(redirect, state="s-1", district_id=small.state.district_id)
     assert url.startswith(f"{small.url}/oauth/authorize?") and "state=s-1" in url
+    assert "s-1" in requests.get(url, timeout=10).text  # the sandbox's login page carries the state
     admin = small.state.people("district_admin", 1)[0]
-    code = small.state.issue_code(admin["id"], redirect)
+    # What the login page's form posts when the tester picks the district admin.
+    form = dict(parse_qsl(urlsplit(url).query)) | {"user_id": admin["id"]}
+    answer = requests.post(f"{small.url}/oauth/authorize", data=form, allow_redirects=False, timeout=10)
+    assert answer.status_code == 302 and answer.headers["Location"].startswith(redirect)
+    back = dict(parse_qsl(urlsplit(answer.headers["Location"]).query))
+    assert back["state"] == "s-1"
+    code = back["code"]
     tokens = client.exchange_code(code, redirect)
     assert tokens.access_token and tokens.access_token not in repr(tokens)
     me = client.me(tokens.access_token)
@@ -229,3 +238,17 @@ def test_login_with_clever_code_exchange_and_me(small: Sandbox) -> None:
     with pytest.raises(OAuthError) as replay:
         client.exchange_code(code, redirect)
     assert replay.value.error == "invalid_grant"
+
+
+def test_a_roster_limited_to_some_schools(small: Sandbox) -> None:
+    school = small.ids("schools")[0]
+    roster = small.client().roster(school_ids=(school,))
+    assert [s.clever_id for s in roster.schools()] == [school]
+    users = list(roster.users())
+    assert users and all(school in u.schools or not u.schools for u in users)
+    assert any(u.has(Role.CONTACT) for u in users)  # contacts have no school: they always pass
+    everyone = {u.clever_id for u in small.client().users() if school in u.schools}
+    assert everyone <= {u.clever_id for u in users}
+    sections = list(roster.sections())
+    assert sections and {s.school for s in sections} == {school}
+    assert roster.district() is not None and roster.bad_records == []
