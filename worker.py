@@ -7,9 +7,10 @@ import sys
 from redis import Redis
 from rq import Queue, Worker
 
+from plugin.jobs import QUEUE_NAME, ensure_weekly
 from plugin.settings import Settings
 
-QUEUE_NAME = "keycloak-clever"
+__all__ = ["QUEUE_NAME", "main"]
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -17,6 +18,7 @@ def main(argv: list[str] | None = None) -> None:
     args = sys.argv[1:] if argv is None else argv
     settings = Settings.from_env()
     connection = Redis.from_url(settings.redis_url)
+    ensure_weekly(settings)  # the next weekly run is an RQ scheduled job: survives restarts
     worker = Worker([Queue(QUEUE_NAME, connection=connection)], connection=connection)
     worker.work(with_scheduler=True, burst="--burst" in args)
 

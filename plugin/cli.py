@@ -39,6 +39,8 @@ LAZY_COMMANDS = {
     "sandbox": "sandbox.cli:sandbox",
     "demo": "plugin.demo:demo",
     "broker": "plugin.broker_cli:broker",
+    "sync": "plugin.sync_cli:sync",
+    "status": "plugin.sync_cli:status",
 }
 
 
