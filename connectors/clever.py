@@ -16,6 +16,8 @@ Decisions (Clever quirks in brackets):
   ``starting_after=<that id>&limit=1`` coming back empty. If the server answers otherwise the
   client walks the feed forward to its end, which is slower but relies only on ``starting_after``.
   [Clever's docs suggest ``ending_before=last``, seen only in third-party code; not used.]
+* Events from a saved cursor first fetch ``/v3.0/events/<cursor>``: a 404 there (the event left
+  the 30-day window) or a refused cursor is ``StaleCursorError``, and the sync does a full read.
 * ``requests_made`` counts every HTTP request, retries and token look-ups included. Logs carry
   paths and Clever ids, never tokens, secrets or names.
 """
@@ -27,7 +29,7 @@ import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
-from urllib.parse import parse_qsl, urlencode, urlsplit
+from urllib.parse import urlencode
 
 import requests
 
@@ -38,6 +40,8 @@ from connectors.clever_http import (
     OAuthError,
     OAuthTokens,
     StaleCursorError,
+    envelope_items,
+    next_url,
 )
 from connectors.clever_parse import (
     DistrictToken,
@@ -287,7 +291,7 @@ class CleverClient:
         """The ids of one ``limit=1`` events page (the cursor in ``params`` may be refused)."""
         url = f"{self.settings.api_url}{API}/events?{urlencode(params | {'limit': '1'})}"
         body = self._get(url, district_id, what=f"GET {API}/events", cursor="(probe)")
-        items = (i.get("data") for i in _envelope_items(body, f"{API}/events") if isinstance(i, dict))
+        items = (i.get("data") for i in envelope_items(body, f"{API}/events") if isinstance(i, dict))
         return [str(d["id"]) for d in items if isinstance(d, dict) and d.get("id")]
 
     # -- transport -----------------------------------------------------------------------------
@@ -310,31 +314,18 @@ class CleverClient:
         while url:
             body = self._get(url, district, what=f"GET {path}", cursor=cursor)
             pages += 1
-            for item in _envelope_items(body, path):
+            for item in envelope_items(body, path):
                 data = item.get("data") if isinstance(item, dict) else None
                 item_id = str(data.get("id") or "") if isinstance(data, dict) else ""
                 if item_id and item_id <= last_id:
                     continue  # ascending order: already yielded (a retried or overlapping page)
                 last_id = item_id or last_id
                 yield data
-            next_url = self._next_url(body, own)
-            if next_url == url:
+            following = next_url(body, own, self.settings.api_url)
+            if following == url:
                 raise TransientError(f"GET {path}: the next link points at the same page")
-            url, cursor = next_url, None
+            url, cursor = following, None
         log.info("clever: %s read in %d page(s)", kind, pages)
-
-    def _next_url(self, body: Any, own: Mapping[str, Any]) -> str | None:
-        links = body.get("links") if isinstance(body, dict) else None
-        nexts = [x.get("uri") for x in links or [] if isinstance(x, dict) and x.get("rel") == "next"]
-        uri = str(nexts[0] or "") if nexts else ""
-        if not uri:
-            return None
-        parts = urlsplit(uri)
-        query = parse_qsl(parts.query, keep_blank_values=True)
-        present = {k for k, _ in query}
-        query += [(k, v) for k, vs in own.items() if k not in present for v in _listify(vs)]
-        base = f"{parts.scheme}://{parts.netloc}" if parts.netloc else self.settings.api_url
-        return f"{base}{parts.path}?{urlencode(query)}"
 
     def _get_json(self, path: str, *, token: str | None = None, missing_ok: bool = False) -> Any:
         url = f"{self.settings.api_url}{path}"
@@ -413,17 +404,6 @@ class Roster:
 
     def courses(self) -> Iterator[Course]:
         return self.client.stream("courses", Course, district_id=self.district_id)
-
-
-def _listify(value: Any) -> list[Any]:
-    return value if isinstance(value, list) else [value]
-
-
-def _envelope_items(body: Any, path: str) -> list[Any]:
-    items = body.get("data") if isinstance(body, dict) else None
-    if not isinstance(items, list):
-        raise TransientError(f"GET {path}: the answer is not a Clever list")
-    return items
 
 
 __all__ = ["CleverClient", "OAuthError", "OAuthTokens", "Roster", "StaleCursorError"]

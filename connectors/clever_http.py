@@ -21,9 +21,10 @@ import json
 import logging
 import random
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import parse_qsl, urlencode, urlsplit
 
 import requests
 
@@ -199,3 +200,32 @@ def json_or_none(content: bytes) -> Any:
         return json.loads(content)
     except ValueError:
         return None
+
+
+def envelope_items(body: Any, path: str) -> list[Any]:
+    """The ``data`` list of a Clever list answer."""
+    items = body.get("data") if isinstance(body, dict) else None
+    if not isinstance(items, list):
+        raise TransientError(f"GET {path}: the answer is not a Clever list")
+    return items
+
+
+def next_url(body: Any, own: Mapping[str, Any], api_url: str) -> str | None:
+    """The absolute URL of the ``next`` link, or None on the last page.
+
+    [Clever's documented ``next`` example drops ``limit`` and filters:] any of the client's own
+    query parameters (``own``) that the link leaves out are put back.
+    """
+    links = body.get("links") if isinstance(body, dict) else None
+    nexts = [x.get("uri") for x in links or [] if isinstance(x, dict) and x.get("rel") == "next"]
+    uri = str(nexts[0] or "") if nexts else ""
+    if not uri:
+        return None
+    parts = urlsplit(uri)
+    query = parse_qsl(parts.query, keep_blank_values=True)
+    present = {k for k, _ in query}
+    query += [
+        (k, v) for k, vs in own.items() if k not in present for v in (vs if isinstance(vs, list) else [vs])
+    ]
+    base = f"{parts.scheme}://{parts.netloc}" if parts.netloc else api_url
+    return f"{base}{parts.path}?{urlencode(query)}"

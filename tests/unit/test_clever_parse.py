@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from connectors.base import RecordError
+from connectors.clever_http import next_url
 from connectors.clever_parse import (
     parse,
     parse_district_tokens,
@@ -22,6 +23,7 @@ from connectors.clever_parse import (
 )
 from connectors.records import District, Role, Section, User
 
+API = "https://api.example"
 SAMPLES = Path(__file__).resolve().parents[3] / "shared" / "clever-samples"
 
 
@@ -246,18 +248,13 @@ def test_a_bad_event_names_the_event() -> None:
 
 
 def test_a_next_link_without_limit_or_filters_gets_them_back() -> None:
-    from connectors.clever import CleverClient
-    from plugin.settings import CleverSettings
-
-    client = CleverClient(CleverSettings(api_url="https://api.example"), page_size=500)
     own = {"limit": "500", "role": "student"}
     body = {"links": [{"rel": "next", "uri": "/v3.0/users?starting_after=abc"}]}
-    assert client._next_url(body, own) == (
-        "https://api.example/v3.0/users?starting_after=abc&limit=500&role=student"
-    )
+    assert next_url(body, own, API) == f"{API}/v3.0/users?starting_after=abc&limit=500&role=student"
     kept = {"links": [{"rel": "next", "uri": "/v3.0/users?limit=7&starting_after=abc"}]}
-    assert (
-        client._next_url(kept, own)
-        == "https://api.example/v3.0/users?limit=7&starting_after=abc&role=student"
+    assert next_url(kept, own, API) == f"{API}/v3.0/users?limit=7&starting_after=abc&role=student"
+    types = {"record_type": ["users", "sections"]}
+    assert next_url(body, types, API) == (
+        f"{API}/v3.0/users?starting_after=abc&record_type=users&record_type=sections"
     )
-    assert client._next_url({"links": [{"rel": "self", "uri": "/v3.0/users"}]}, own) is None
+    assert next_url({"links": [{"rel": "self", "uri": "/v3.0/users"}]}, own, API) is None
