@@ -411,7 +411,7 @@ def _students(rng: random.Random, make: _Maker, district_id: str, schools: list[
             else:
                 user["email"] = ""
         schools_of = [home["id"]]
-        if len(schools) > 1 and rng.random() < 0.03:
+        if len(schools) > 1 and (rng.random() < 0.03 or n == 2):  # n == 2: every district has one
             schools_of.append(rng.choice([s["id"] for s in schools if s["id"] != home["id"]]))
         year = 2024 - 5 - number - (rng.random() < 0.3)
         role: Obj = {

@@ -36,7 +36,7 @@ def shared_dir() -> Path:
 @pytest.fixture
 def sandbox_clock() -> Clock:
     """A clock the test can move (code expiry, rate-limit windows)."""
-    return Clock(start=1_750_000_000.0)
+    return Clock()
 
 
 @pytest.fixture

@@ -1,0 +1,66 @@
+"""The per-token rate limit and deterministic fault injection."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from sandbox.app import create_app
+from sandbox.config import Clock, FaultSpec, SandboxConfig
+from sandbox.state import SandboxState
+
+
+def test_rate_limit_per_token_with_headers_and_an_empty_429() -> None:
+    clock = Clock(start=1_750_000_000.0)
+    app = create_app(SandboxConfig(size=20, rate_limit=3, clock=clock))
+    state: SandboxState = app.extensions["clever_sandbox"]
+    client = app.test_client()
+    auth = {"Authorization": f"Bearer {state.district_token}"}
+    answers = [client.get("/v3.0/schools", headers=auth) for _ in range(4)]
+    assert [a.status_code for a in answers] == [200, 200, 200, 429]
+    assert [a.headers["X-RateLimit-Remaining"] for a in answers[:3]] == ["2", "1", "0"]
+    assert answers[0].headers["X-RateLimit-Limit"] == "3"
+    assert answers[0].headers["X-RateLimit-Reset"] == str(1_750_000_000 + 60)
+    assert answers[3].get_data() == b""
+    clock.advance(60)
+    assert client.get("/v3.0/schools", headers=auth).status_code == 200
+
+
+def _statuses(spec: str, count: int = 300) -> list[int]:
+    app = create_app(SandboxConfig(size=20, faults=spec, rate_limit=100_000))
+    state: SandboxState = app.extensions["clever_sandbox"]
+    client = app.test_client()
+    auth = {"Authorization": f"Bearer {state.district_token}"}
+    return [client.get("/v3.0/schools", headers=auth).status_code for _ in range(count)]
+
+
+def test_faults_are_deterministic_from_the_seed() -> None:
+    first = _statuses("error_rate=0.1,burst429=0.03,seed=7")
+    assert first == _statuses("error_rate=0.1,burst429=0.03,seed=7")
+    assert first != _statuses("error_rate=0.1,burst429=0.03,seed=8")
+    assert {500, 502, 503} & set(first) and 429 in first and 200 in first
+    assert 0.6 < first.count(200) / len(first) < 0.95
+
+
+def test_no_faults_by_default() -> None:
+    assert set(_statuses("", 100)) == {200}
+
+
+def test_truncated_bodies_are_broken_json() -> None:
+    app = create_app(SandboxConfig(size=20, faults="truncate=1,seed=1"))
+    state: SandboxState = app.extensions["clever_sandbox"]
+    body = app.test_client().get("/v3.0/schools", headers={"Authorization": f"Bearer {state.district_token}"})
+    assert body.status_code == 200
+    with pytest.raises(json.JSONDecodeError):
+        json.loads(body.get_data())
+
+
+def test_fault_specs_are_checked() -> None:
+    assert FaultSpec.parse("error_rate=0.05,latency_ms=20,seed=7") == FaultSpec(
+        error_rate=0.05, latency_ms=20, seed=7
+    )
+    with pytest.raises(ValueError, match="unknown"):
+        FaultSpec.parse("errors=0.5")
+    with pytest.raises(ValueError, match="between 0 and 1"):
+        FaultSpec.parse("drop=2")
