@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 import time
 from collections.abc import Iterator
@@ -13,7 +14,7 @@ from urllib.parse import parse_qsl, urlsplit
 import pytest
 import requests
 
-from connectors.base import ConfigError
+from connectors.base import ConfigError, RecordError
 from connectors.clever import CleverClient, OAuthError, StaleCursorError
 from connectors.records import Role, Section, User
 from plugin.settings import CleverSettings
@@ -252,3 +253,17 @@ def test_a_roster_limited_to_some_schools(small: Sandbox) -> None:
     sections = list(roster.sections())
     assert sections and {s.school for s in sections} == {school}
     assert roster.district() is not None and roster.bad_records == []
+
+
+def test_a_bad_record_is_reported_and_the_stream_goes_on(small: Sandbox) -> None:
+    uids = small.ids("users")
+    bad = uids[len(uids) // 2]
+    # The sandbox validates what it is given, so the broken record is put straight into its store.
+    small.state.store.raw["users"][bad] = json.dumps({"id": bad, "roles": ["student"]})
+    reported: list[RecordError] = []
+    client = small.client(on_bad_record=reported.append, page_size=7)
+    assert [u.clever_id for u in client.users()] == [u for u in uids if u != bad]
+    assert [(e.kind, e.clever_id) for e in reported] == [("users", bad)]
+    default = small.client()
+    assert len(list(default.users())) == len(uids) - 1
+    assert [e.clever_id for e in default.bad_records] == [bad]
