@@ -14,7 +14,7 @@ from urllib.parse import parse_qsl, urlsplit
 import pytest
 import requests
 
-from connectors.base import ConfigError, RecordError
+from connectors.base import ConfigError, RecordError, TransientError
 from connectors.clever import CleverClient, OAuthError, StaleCursorError
 from connectors.records import Role, Section, User
 from plugin.settings import CleverSettings
@@ -267,3 +267,13 @@ def test_a_bad_record_is_reported_and_the_stream_goes_on(small: Sandbox) -> None
     default = small.client()
     assert len(list(default.users())) == len(uids) - 1
     assert [e.clever_id for e in default.bad_records] == [bad]
+
+
+def test_retries_are_bounded_then_transient_error() -> None:
+    with sandbox(size=20, seed=8, faults="latency_ms=400,seed=1") as running:
+        client = running.client(timeout=(2.0, 0.1), max_retries=2)
+        client.token_for(client.district_id())
+        before = client.requests_made
+        with pytest.raises(TransientError, match="gave up after 3 tries"):
+            list(client.schools())
+        assert client.requests_made - before == 3
