@@ -13,9 +13,19 @@ def create_app(settings: Settings | None = None) -> Flask:
     app = Flask(__name__)
     app.config["SETTINGS"] = settings
     app.config["SECRET_KEY"] = settings.secret_key or None
+    app.config.update(
+        SESSION_COOKIE_NAME="kcc_session",
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=settings.public_url.startswith("https://"),
+        PERMANENT_SESSION_LIFETIME=8 * 3600,
+    )
 
     @app.get("/healthz")
     def healthz() -> dict[str, str]:
         return {"status": "ok"}
 
+    from plugin.admin import register as register_admin
+
+    register_admin(app)  # Configuration > Authentication > Clever
     return app

@@ -1,0 +1,220 @@
+"""What the page and the JSON API both do: one function per action, errors as ``ActionError``.
+
+Enabled on registers the broker (``plugin.broker.ensure_broker``) and schedules the weekly run
+(``plugin.jobs.schedule_weekly``); off disables the identity provider (its mappers and every user's
+link stay) and removes the scheduled weekly job. No data is deleted either way.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime
+from typing import Any
+
+from keycloak.exceptions import KeycloakError
+from rq.exceptions import NoSuchJobError
+from rq.job import Job
+
+from connectors.base import SyncError
+from mappers.layout import IDP_ALIAS
+from plugin import jobs, resolutions
+from plugin.admin.services import Services
+from plugin.admin.store import SCHOOL_MODES
+from plugin.broker import ensure_broker, get_idp
+from plugin.state import SyncState
+
+log = logging.getLogger(__name__)
+SEARCH_LIMIT = 50
+
+
+class ActionError(Exception):
+    """A refusal or failure to show the admin as it is."""
+
+
+def set_enabled(svc: Services, enabled: bool) -> str:
+    store = svc.store()
+    config = store.load()
+    admin = svc.keycloak()
+    if enabled:
+        settings = svc.effective()
+        if not settings.clever.client_id or not settings.clever.client_secret:
+            raise ActionError("Enter the Clever app's client ID and secret before enabling.")
+        try:
+            report = ensure_broker(admin, settings)
+        except SyncError as exc:
+            raise ActionError(f"Clever could not be registered in Keycloak: {exc}") from exc
+        if config.district_id:
+            jobs.schedule_weekly(jobs.queue_for(settings), config.district_id, settings.options.timezone)
+        message = "Enabled: Clever is registered in the realm" + ("" if report else " (no changes)")
+    else:
+        try:
+            idp = get_idp(admin)
+            if idp is not None and idp.get("enabled", True):
+                admin.update_idp(IDP_ALIAS, {**idp, "enabled": False})
+        except KeycloakError as exc:
+            raise ActionError(f"Keycloak refused to disable the identity provider: {exc}") from exc
+        if config.district_id:
+            queue = jobs.queue_for(svc.settings)
+            job_id = f"weekly-{config.district_id}"
+            if job_id in queue.scheduled_job_registry.get_job_ids():
+                queue.scheduled_job_registry.remove(job_id)
+        message = "Disabled: Clever logins and the weekly sync are off; all data is kept"
+    config.enabled = enabled
+    store.save(config)
+    log.info("admin page: integration %s in realm %s", "enabled" if enabled else "disabled", svc.realm)
+    return message
+
+
+def save_clever_app(svc: Services, client_id: str, client_secret: str) -> str:
+    """Keep the Clever app's client id; a non-empty secret replaces the stored one (encrypted)."""
+    store = svc.store()
+    config = store.load()
+    config.clever_client_id = client_id.strip()
+    store.save(config)
+    if client_secret.strip():
+        store.secrets.put("clever_client_secret", client_secret.strip())
+    return "Clever app saved"
+
+
+def search_schools(svc: Services, query: str) -> list[tuple[str, str]]:
+    """Schools of the confirmed district whose name contains ``query`` (case-insensitive)."""
+    config = svc.store().load()
+    if not config.district_id:
+        raise ActionError("Confirm your district with Login with Clever first.")
+    wanted = query.casefold().strip()
+    found: list[tuple[str, str]] = []
+    try:
+        for school in svc.clever().schools():
+            if wanted in school.name.casefold():
+                found.append((school.clever_id, school.name))
+                if len(found) >= SEARCH_LIMIT:
+                    break
+    except SyncError as exc:
+        raise ActionError(f"Clever did not answer the school search: {exc}") from exc
+    return sorted(found, key=lambda item: item[1].casefold())
+
+
+def set_schools(svc: Services, mode: str, school_ids: list[str]) -> str:
+    """Mode ``all`` (every school of the district), or add ``school_ids`` found by name search."""
+    store = svc.store()
+    config = store.load()
+    if not config.district_id:
+        raise ActionError("Confirm your district with Login with Clever first.")
+    if mode == "all":
+        config.school_mode, config.schools = "all", {}
+        store.save(config)
+        return "Every school of the district will be synced"
+    if mode != "search":
+        raise ActionError(f"Unknown way to choose schools: {mode!r} (one of {', '.join(SCHOOL_MODES)})")
+    names = dict(search_schools(svc, ""))
+    unknown = [s for s in school_ids if s not in names]
+    if unknown or not school_ids:
+        raise ActionError("Pick one or more schools from the search results.")
+    config.school_mode = "search"
+    config.schools.update({s: names[s] for s in school_ids})
+    store.save(config)
+    return f"{len(school_ids)} school(s) added"
+
+
+def remove_school(svc: Services, school_id: str) -> str:
+    store = svc.store()
+    config = store.load()
+    name = config.schools.pop(school_id, None)
+    store.save(config)
+    return f"Removed {name}" if name else "That school was not selected"
+
+
+def set_options(svc: Services, options: dict[str, bool]) -> str:
+    store = svc.store()
+    config = store.load()
+    for name in ("match_users_by_name", "force_unique_class_names", "sync_parent_data"):
+        setattr(config, name, bool(options.get(name, False)))
+    store.save(config)
+    return "Options saved"
+
+
+def start_sync(svc: Services) -> tuple[str, bool]:
+    """Queue a sync of the confirmed district: (run id, True), or the running run's id and False."""
+    config = svc.store().load()
+    if not config.district_id:
+        raise ActionError("Confirm your district with Login with Clever before syncing.")
+    if config.school_mode != "all" and not config.schools:
+        raise ActionError("Choose the schools to sync first.")
+    return jobs.trigger_sync(svc.effective(), config.district_id)
+
+
+def progress(svc: Services, run_id: str) -> dict[str, Any]:
+    """A run's state for the live view: queued, running (with a count when the job reports one), done."""
+    report = SyncState(svc.redis).report(run_id)
+    answer: dict[str, Any] = {"run_id": run_id, "status": "queued", "done": 0, "total": 0}
+    try:
+        job = Job.fetch(f"sync-{run_id}", connection=svc.redis)
+        answer["job"] = str(job.get_status(refresh=True))
+        answer.update({k: v for k, v in (job.meta.get("progress") or {}).items() if k in ("done", "total")})
+    except NoSuchJobError:
+        answer["job"] = "unknown"
+    if report is not None:
+        answer["status"] = report.status
+        answer["finished"] = report.status != "running"
+    else:
+        answer["finished"] = answer["job"] in ("failed", "stopped", "canceled")
+    return answer
+
+
+def status(svc: Services, limit: int = 10) -> dict[str, Any]:
+    """The Sync Status summary: the running run, the held run, the history, the next weekly window."""
+    settings = svc.settings
+    config = svc.store().load()
+    state = SyncState(svc.redis)
+    district = config.district_id
+    history = [r.to_dict() for r in state.history(district, limit)] if district else []
+    held = state.held(district) if district else None
+    opens, closes = jobs.window_around(datetime.now(UTC), settings.options.timezone)
+    return {
+        "district_id": district,
+        "running": state.running(district) if district else None,
+        "held": held.to_dict() if held else None,
+        "history": history,
+        "resolutions": resolutions.load(svc.redis, svc.realm),
+        "next_window": {
+            "timezone": settings.options.timezone,
+            "opens": opens.isoformat(),
+            "closes": closes.isoformat(),
+            "open_now": opens <= datetime.now(UTC) <= closes,
+        },
+    }
+
+
+def resolve(svc: Services, clever_id: str, choice: str) -> str:
+    """Keep the admin's answer to an ambiguous match for the next sync."""
+    if not clever_id or not choice:
+        raise ActionError("Pick an account to link, or create a new account.")
+    resolutions.resolve(svc.redis, svc.realm, clever_id, choice)
+    what = "a new account" if choice == resolutions.CREATE else f"account {choice}"
+    return f"Clever person {clever_id} will be linked to {what} by the next sync"
+
+
+def approve(svc: Services, run_id: str) -> tuple[str, bool]:
+    """Run the held run again with the brake released."""
+    config = svc.store().load()
+    state = SyncState(svc.redis)
+    if not state.release_hold(config.district_id, run_id):
+        raise ActionError("That run is not waiting for review any more.")
+    _mark(state, run_id, "approved")
+    return jobs.trigger_sync(svc.effective(), config.district_id, release_brake=True, trigger="approve")
+
+
+def discard(svc: Services, run_id: str) -> str:
+    config = svc.store().load()
+    state = SyncState(svc.redis)
+    if not state.release_hold(config.district_id, run_id):
+        raise ActionError("That run is not waiting for review any more.")
+    _mark(state, run_id, "discarded")
+    return "The held run was discarded; nothing was written"
+
+
+def _mark(state: SyncState, run_id: str, status_: str) -> None:
+    report = state.report(run_id)
+    if report is not None:
+        report.status = status_
+        state.save(report)

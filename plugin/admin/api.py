@@ -1,0 +1,150 @@
+"""The JSON API: the page's actions for scripts, behind the same sign-in (session or bearer token).
+
+All under ``{prefix}/api/``; bodies and answers are JSON; refusals are ``{"error": "..."}`` with
+400 (bad request or refused action), 401 (not signed in / token refused) or 403 (not allowed).
+Secrets are written, never read back: answers carry at most their last four characters.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Response, jsonify, request
+
+from connectors.base import ConfigError
+from plugin.admin import actions
+from plugin.admin.actions import ActionError
+from plugin.admin.blueprint import bp
+from plugin.admin.services import services
+from plugin.admin.store import district_token_name
+
+
+def _body() -> dict[str, Any]:
+    body = request.get_json(silent=True)
+    return body if isinstance(body, dict) else {}
+
+
+def _answer(action: Any, *args: Any, status: int = 200) -> Response:
+    try:
+        result = action(services(), *args)
+    except (ActionError, ConfigError) as exc:
+        response = jsonify({"error": str(exc)})
+        response.status_code = 400
+        return response
+    response = jsonify(result if isinstance(result, dict) else {"message": result})
+    response.status_code = status
+    return response
+
+
+def _config(svc: Any) -> dict[str, Any]:
+    store = svc.store()
+    config = store.load()
+    return {
+        **config.to_dict(),
+        "school_ids": list(config.school_ids),
+        "clever_client_secret_hint": store.client_secret_hint(),
+        "district_token_hint": store.secrets.hint(district_token_name(config.district_id))
+        if config.district_id
+        else "",
+    }
+
+
+@bp.get("/api/config")
+def api_config() -> Response:
+    """The page's settings (secrets as hints only)."""
+    return _answer(_config)
+
+
+@bp.post("/api/enabled")
+def api_enabled() -> Response:
+    """``{"enabled": true|false}``."""
+    return _answer(actions.set_enabled, bool(_body().get("enabled")))
+
+
+@bp.post("/api/clever-app")
+def api_clever_app() -> Response:
+    """``{"client_id": "...", "client_secret": "..."}`` (the secret is optional: kept when left out)."""
+    body = _body()
+    return _answer(
+        actions.save_clever_app, str(body.get("client_id", "")), str(body.get("client_secret", ""))
+    )
+
+
+@bp.get("/api/schools")
+def api_schools_search() -> Response:
+    """``?q=name``: schools of the confirmed district whose name contains it."""
+    query = request.args.get("q", "")
+    return _answer(
+        lambda svc: {"schools": [{"id": i, "name": n} for i, n in actions.search_schools(svc, query)]}
+    )
+
+
+@bp.post("/api/schools")
+def api_schools() -> Response:
+    """``{"mode": "all"}`` or ``{"mode": "search", "school_ids": [...]}``."""
+    body = _body()
+    ids = [str(s) for s in body.get("school_ids", []) if isinstance(s, str)]
+    return _answer(actions.set_schools, str(body.get("mode", "")), ids)
+
+
+@bp.delete("/api/schools/<school_id>")
+def api_school_remove(school_id: str) -> Response:
+    return _answer(actions.remove_school, school_id)
+
+
+@bp.post("/api/options")
+def api_options() -> Response:
+    """``{"match_users_by_name": bool, "force_unique_class_names": bool, "sync_parent_data": bool}``;
+    options left out keep their current value."""
+    body = _body()
+
+    def merge(svc: Any) -> str:
+        current = svc.store().load().to_dict()
+        names = ("match_users_by_name", "force_unique_class_names", "sync_parent_data")
+        return actions.set_options(svc, {n: bool(body.get(n, current[n])) for n in names})
+
+    return _answer(merge)
+
+
+@bp.post("/api/sync")
+def api_sync() -> Response:
+    """Queue a sync: 202 ``{"run_id": ..., "queued": true}`` (false: one is already running)."""
+
+    def start(svc: Any) -> dict[str, Any]:
+        run_id, queued = actions.start_sync(svc)
+        return {"run_id": run_id, "queued": queued}
+
+    return _answer(start, status=202)
+
+
+@bp.get("/api/runs/<run_id>/progress")
+def api_progress(run_id: str) -> Response:
+    """The live state of one run (polled by the page's script)."""
+    return _answer(actions.progress, run_id)
+
+
+@bp.get("/api/status")
+def api_status() -> Response:
+    """The Sync Status summary: history (reports), held run, pending resolutions, next window."""
+    return _answer(actions.status)
+
+
+@bp.post("/api/resolutions")
+def api_resolve() -> Response:
+    """``{"clever_id": "...", "choice": "<keycloak user id>" | "create"}``."""
+    body = _body()
+    return _answer(actions.resolve, str(body.get("clever_id", "")), str(body.get("choice", "")))
+
+
+@bp.post("/api/runs/<run_id>/approve")
+def api_approve(run_id: str) -> Response:
+    def run(svc: Any) -> dict[str, Any]:
+        new_run, queued = actions.approve(svc, run_id)
+        return {"run_id": new_run, "queued": queued}
+
+    return _answer(run, status=202)
+
+
+@bp.post("/api/runs/<run_id>/discard")
+def api_discard(run_id: str) -> Response:
+    return _answer(actions.discard, run_id)

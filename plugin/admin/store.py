@@ -1,0 +1,114 @@
+"""What the admin page configures, kept in Redis: ``kcc:<realm>:admin`` (JSON) plus the secrets.
+
+``IntegrationConfig`` is the page's state: Enabled, the Clever app's client id, the confirmed
+district, the chosen schools (and how they were chosen) and the article's three options. The Clever
+client secret and the district-app token live beside it, encrypted (``plugin.secrets``).
+
+``effective_settings(settings, config, secrets)`` is the one place the page's choices meet the
+environment's ``Settings``: what the page sets wins, what it leaves empty falls back to ``KCC_*``.
+The broker, the Sync button and the jobs all run with that object.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field, replace
+from typing import Any
+
+from redis import Redis
+
+from plugin.secrets import SecretStore
+from plugin.settings import Settings
+
+CLIENT_SECRET = "clever_client_secret"
+SCHOOL_MODES = {
+    "search": "Searching for your school name",
+    "badge": "Using Clever Badge log in",
+    "all": "Using your District admin log in (all schools)",
+}
+
+
+def district_token_name(district_id: str) -> str:
+    return f"district_token:{district_id}"
+
+
+@dataclass
+class IntegrationConfig:
+    """The page's settings (no secrets here: they are in ``SecretStore``)."""
+
+    enabled: bool = False
+    clever_client_id: str = ""
+    district_id: str = ""
+    district_name: str = ""
+    confirmed_at: str = ""
+    school_mode: str = ""
+    schools: dict[str, str] = field(default_factory=dict)  # Clever school id -> name
+    match_users_by_name: bool = True
+    force_unique_class_names: bool = False
+    sync_parent_data: bool = False
+
+    @property
+    def school_ids(self) -> tuple[str, ...]:
+        """The schools to sync; empty with mode "all" means every school of the district."""
+        return () if self.school_mode == "all" else tuple(sorted(self.schools))
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+class ConfigStore:
+    """Load and save the page's ``IntegrationConfig`` for one realm."""
+
+    def __init__(self, redis: Redis, settings: Settings) -> None:
+        self.redis = redis
+        self.settings = settings
+        self.namespace = f"kcc:{settings.keycloak.realm}"
+        self.secrets = SecretStore(redis, settings.secret_key, self.namespace)
+
+    def load(self) -> IntegrationConfig:
+        raw = self.redis.get(f"{self.namespace}:admin")
+        if raw is None:
+            options = self.settings.options
+            return IntegrationConfig(
+                clever_client_id=self.settings.clever.client_id,
+                district_id=self.settings.clever.district_id,
+                match_users_by_name=options.match_users_by_name,
+                force_unique_class_names=options.force_unique_class_names,
+                sync_parent_data=options.sync_parent_data,
+            )
+        data = json.loads(raw)
+        known = {k: v for k, v in data.items() if k in IntegrationConfig.__dataclass_fields__}
+        return IntegrationConfig(**known)
+
+    def save(self, config: IntegrationConfig) -> None:
+        self.redis.set(f"{self.namespace}:admin", json.dumps(config.to_dict(), sort_keys=True))
+
+    def client_secret(self) -> str:
+        """The Clever client secret: the page's, else ``KCC_CLEVER_CLIENT_SECRET``."""
+        return self.secrets.get(CLIENT_SECRET) or self.settings.clever.client_secret
+
+    def client_secret_hint(self) -> str:
+        from plugin.secrets import hint
+
+        return hint(self.client_secret())
+
+
+def effective_settings(settings: Settings, config: IntegrationConfig, client_secret: str) -> Settings:
+    """``settings`` with the page's Clever app, district and options in place."""
+    clever = replace(
+        settings.clever,
+        client_id=config.clever_client_id or settings.clever.client_id,
+        client_secret=client_secret or settings.clever.client_secret,
+        district_id=config.district_id or settings.clever.district_id,
+    )
+    return replace(settings, clever=clever).with_options(
+        match_users_by_name=config.match_users_by_name,
+        force_unique_class_names=config.force_unique_class_names,
+        sync_parent_data=config.sync_parent_data,
+    )
+
+
+def settings_for(redis: Redis, settings: Settings) -> Settings:
+    """The Settings a job should run with for this realm (the page's choices applied)."""
+    store = ConfigStore(redis, settings)
+    return effective_settings(settings, store.load(), store.client_secret())
