@@ -282,6 +282,8 @@ class KeycloakDirectory:
     def _update_user(self, update: UserUpdate) -> None:
         if update.link:
             self._link(update)
+        if not update.fields and not update.attributes:
+            return
         user = self.http.get(f"users/{update.keycloak_id}", userProfileMetadata="false")
         for name, value in update.fields.items():
             user[name] = value

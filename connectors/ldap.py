@@ -28,7 +28,6 @@ from dataclasses import dataclass, field
 
 from ldap3 import MODIFY_ADD, MODIFY_DELETE, MODIFY_REPLACE, SUBTREE, Connection, Server
 from ldap3.core.exceptions import LDAPException, LDAPSocketOpenError
-from ldap3.utils.dn import parse_dn
 
 from connectors.base import ConfigError, RecordError, TransientError
 from mappers.layout import ldap_rdn
@@ -262,7 +261,31 @@ class LdapDirectory:
 
 
 def _norm(dn: str) -> str:
-    return ",".join(f"{attr.lower()}={value}" for attr, value, _ in parse_dn(dn, escape=False))
+    """A DN for comparison: attribute names lower-cased, values unescaped (``\\,`` and ``\\2C`` alike)."""
+    parts = []
+    for rdn in _split(dn):
+        attr, _, value = rdn.partition("=")
+        parts.append(f"{attr.strip().lower()}={_unescape(value)}")
+    return ",".join(parts)
+
+
+def _unescape(value: str) -> str:
+    raw = bytearray()
+    i = 0
+    while i < len(value):
+        char = value[i]
+        if char == "\\" and i + 2 < len(value) + 1:
+            pair = value[i + 1 : i + 3]
+            if len(pair) == 2 and all(c in "0123456789abcdefABCDEF" for c in pair):
+                raw.append(int(pair, 16))
+                i += 3
+                continue
+            raw.extend(value[i + 1].encode())
+            i += 2
+            continue
+        raw.extend(char.encode())
+        i += 1
+    return raw.decode("utf-8", "replace")
 
 
 def _moved_with_parent(old: str, new: str, renames: list[tuple[str, str]]) -> bool:

@@ -170,6 +170,7 @@ def desired_state(
             groups=frozenset(extra),
             matched_keycloak_id=account.keycloak_id if account else "",
             ldap_dn=current.ldap_dn if current else account.ldap_dn if account else "",
+            read_only=current.read_only if current else account.read_only if account else False,
         )
         if account:
             mapped.linked_by_name[user.clever_id] = account.keycloak_id

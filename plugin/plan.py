@@ -13,6 +13,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from mappers.names import normalize_name
+
 Attributes = Mapping[str, tuple[str, ...]]
 
 # Attributes the sync owns on a user: compared and written; every other attribute is left alone.
@@ -46,6 +48,9 @@ class UserSpec:
     # Set when Match Users By Name linked this person to an existing account (keeps its names).
     matched_keycloak_id: str = ""
     ldap_dn: str = ""
+    # An LDAP account in READ_ONLY mode: Keycloak refuses every attribute write on it, so it only
+    # gains the link and its groups (the report says so).
+    read_only: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -271,8 +276,8 @@ def _adopt(spec: UserSpec) -> UserUpdate:
         spec.matched_keycloak_id,
         spec.clever_id,
         spec.kind,
-        fields={"enabled": True},
-        attributes=dict(spec.attributes),
+        fields={} if spec.read_only else {"enabled": True},
+        attributes={} if spec.read_only else dict(spec.attributes),
         link=True,
         linked_by_name=True,
     )
@@ -281,14 +286,23 @@ def _adopt(spec: UserSpec) -> UserUpdate:
 def _user_update(spec: UserSpec, existing: CurrentUser) -> UserUpdate | None:
     fields: dict[str, str | bool] = {}
     if not spec.matched_keycloak_id and not existing.read_only:
-        # Accounts adopted by name keep their own names and email; read-only ones cannot change.
+        # Names change only when they differ after the name match's normalization, so an account
+        # adopted by name keeps its own spelling ("Sean O’Brien" for Clever's "Seán O'Brien").
         for name, wanted, have in (
             ("firstName", spec.first_name, existing.first_name),
             ("lastName", spec.last_name, existing.last_name),
-            ("email", spec.email, existing.email),
         ):
-            if wanted != have:
+            if normalize_name(wanted) != normalize_name(have):
                 fields[name] = wanted
+        # Clever's emails are unverified: one fills an empty address, never replaces one.
+        if spec.email and not existing.email:
+            fields["email"] = spec.email
+    if existing.read_only:
+        return (
+            None
+            if existing.linked
+            else UserUpdate(existing.keycloak_id, spec.clever_id, spec.kind, link=True)
+        )
     if not existing.enabled:
         fields["enabled"] = True
     attributes = {

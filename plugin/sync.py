@@ -202,6 +202,12 @@ def _describe(
                 "reason": ambiguity.reason,
             }
         )
+    for spec in mapped.desired.users.values():
+        if spec.read_only:
+            report.warnings.append(
+                f"{spec.clever_id}: account is read-only (LDAP federation in READ_ONLY mode): "
+                "linked and given its groups; its Clever attributes are not written"
+            )
     for refusal in mapped.refused:
         report.warnings.append(f"{refusal.clever_id}: new account made; {refusal.reason}")
 

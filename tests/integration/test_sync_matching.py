@@ -1,0 +1,136 @@
+"""Match Users By Name against people in OpenLDAP (through a real Keycloak LDAP federation) and
+against an account linked to a ``google`` identity provider; LDAP groups list their DNs."""
+
+from __future__ import annotations
+
+import pytest
+from keycloak import KeycloakAdmin
+from ldap3 import BASE, Connection
+
+from plugin.settings import Settings
+from plugin.sync import run_sync
+from tests.conftest import LdapOu
+from tests.factories import make_school, make_section, make_student, make_teacher
+from tests.sync_roster import MemoryRoster, MemorySource
+
+pytestmark = pytest.mark.integration
+
+
+def _ldap_federation(admin: KeycloakAdmin, env: dict[str, str], people_dn: str, mode: str) -> str:
+    realm_id = admin.get_realm(admin.connection.realm_name)["id"]
+    config = {
+        "enabled": ["true"],
+        "vendor": ["other"],
+        "connectionUrl": [env["LDAP_URL"]],
+        "bindDn": [env["LDAP_BIND_DN"]],
+        "bindCredential": [env["LDAP_BIND_PASSWORD"]],
+        "authType": ["simple"],
+        "usersDn": [people_dn],
+        "usernameLDAPAttribute": ["uid"],
+        "rdnLDAPAttribute": ["uid"],
+        "uuidLDAPAttribute": ["entryUUID"],
+        "userObjectClasses": ["inetOrgPerson, organizationalPerson"],
+        "searchScope": ["1"],
+        "editMode": [mode],
+        "importEnabled": ["true"],
+        "syncRegistrations": ["false"],
+        "pagination": ["false"],
+        "trustEmail": ["false"],
+    }
+    component_id: str = admin.create_component(
+        {
+            "name": "ldap",
+            "providerId": "ldap",
+            "providerType": "org.keycloak.storage.UserStorageProvider",
+            "parentId": realm_id,
+            "config": config,
+        }
+    )
+    admin.sync_users(component_id, "triggerFullSync")
+    return component_id
+
+
+def test_name_match_links_ldap_and_google_accounts_and_fills_ldap_groups(
+    settings: Settings,
+    keycloak_admin: KeycloakAdmin,
+    ldap_conn: Connection,
+    ldap_ou: LdapOu,
+    services_env: dict[str, str],
+) -> None:
+    dn = f"uid=mgarcia,{ldap_ou.people_dn}"
+    assert ldap_conn.add(dn, ["inetOrgPerson"], {"cn": "María", "sn": "García", "givenName": "María"})
+    for alias in ("clever", "google"):  # the IdPs the broker (clever) and the school (google) register
+        keycloak_admin.create_idp(
+            {
+                "alias": alias,
+                "providerId": "oidc",
+                "enabled": True,
+                "config": {
+                    "clientId": "x",
+                    "clientSecret": "y",
+                    "authorizationUrl": "https://idp.example/auth",
+                    "tokenUrl": "https://idp.example/token",
+                },
+            }
+        )
+    _ldap_federation(keycloak_admin, services_env, ldap_ou.people_dn, "READ_ONLY")
+    google_id = keycloak_admin.create_user(
+        {
+            "username": "obrien",
+            "firstName": "Sean",
+            "lastName": "O’Brien",
+            "enabled": True,
+            "federatedIdentities": [{"identityProvider": "google", "userId": "g-1", "userName": "obrien"}],
+        }
+    )
+    admin_id = keycloak_admin.create_user(
+        {"username": "boss", "firstName": "Ada", "lastName": "King", "enabled": True}
+    )
+    realm_management = keycloak_admin.get_client_id("realm-management")
+    keycloak_admin.assign_client_role(
+        admin_id, realm_management, [keycloak_admin.get_client_role(realm_management, "realm-admin")]
+    )
+
+    school = make_school("Lincoln Elementary")
+    teacher = make_teacher("Maria", "Garcia", school=school.clever_id)  # no accents in Clever
+    pupil = make_student("Seán", "O'Brien", school=school.clever_id)
+    boss_namesake = make_student("Ada", "King", school=school.clever_id)
+    section = make_section(
+        "Math, #1 / A",
+        school=school.clever_id,
+        teachers=[teacher.clever_id],
+        students=[pupil.clever_id, boss_namesake.clever_id],
+    )
+    source = MemorySource(MemoryRoster([school], [teacher, pupil, boss_namesake], [section]))
+
+    report = run_sync(settings, source=source, district_id="d1")
+    assert report.status == "ok", report.summary()
+    assert report.kinds["teachers"]["linked_by_name"] == 1
+    assert report.kinds["students"]["linked_by_name"] == 0 or report.kinds["students"]["linked_by_name"] == 1
+
+    ldap_user = keycloak_admin.get_users({"username": "mgarcia", "exact": True})[0]
+    # read-only LDAP account: linked and in its groups, attributes refused by Keycloak (reported)
+    links = keycloak_admin.get_user_social_logins(ldap_user["id"])
+    assert [(link["identityProvider"], link["userId"]) for link in links] == [("clever", teacher.clever_id)]
+    assert any("read-only" in warning for warning in report.warnings)
+    assert report.errors == []
+    groups = {g["path"] for g in keycloak_admin.get_user_groups(ldap_user["id"], brief_representation=True)}
+    assert "/Clever/Lincoln Elementary/Teachers" in groups
+    google_user = keycloak_admin.get_user(google_id)
+    assert google_user["username"] == "obrien"
+    assert google_user["attributes"]["clever_id"] == [pupil.clever_id]
+    # the admin namesake is never linked: the student gets an account of their own
+    assert "clever_id" not in (keycloak_admin.get_user(admin_id).get("attributes") or {})
+    assert keycloak_admin.get_users({"idpAlias": "clever", "idpUserId": boss_namesake.clever_id})
+
+    # LDAP: the school and the class list the directory person's DN (plus the placeholder)
+    school_dn = f"cn=Lincoln Elementary,{ldap_ou.groups_dn}"
+    assert ldap_conn.search(school_dn, "(objectClass=groupOfNames)", BASE, attributes=["member"])
+    assert set(ldap_conn.entries[0].member.values) == {ldap_ou.groups_dn, dn}
+    assert ldap_conn.search(school_dn, "(businessCategory=section:*)", attributes=["member", "owner", "cn"])
+    entry = ldap_conn.entries[0]
+    assert entry.cn.value == "Math, #1 ∕ A"
+    assert set(entry.owner.values) == {dn}
+
+    again = run_sync(settings, source=source, district_id="d1")
+    assert again.writes == {"keycloak": 0, "ldap": 0}, again.summary()
