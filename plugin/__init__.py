@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import Flask
 
+from plugin import portal
 from plugin.settings import Settings
 
 
@@ -20,6 +21,8 @@ def create_app(settings: Settings | None = None) -> Flask:
         SESSION_COOKIE_SECURE=settings.public_url.startswith("https://"),
         PERMANENT_SESSION_LIFETIME=8 * 3600,
     )
+
+    app.register_blueprint(portal.bp)
 
     @app.get("/healthz")
     def healthz() -> dict[str, str]:

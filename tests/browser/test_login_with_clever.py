@@ -1,0 +1,188 @@
+"""Login with Clever in a real headless Chromium, through the real Keycloak, the sandbox and the sidecar.
+
+Each journey ends on what a person sees (the Account Console with their username, or Keycloak's error
+page) and on what Keycloak holds (a session of the pre-linked user, no new user). Screenshots of every
+journey are kept under ``test-artifacts/``.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterable
+from typing import Any
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+import pytest
+from flask import Flask, Response
+from playwright.sync_api import Page, Route, expect
+
+from plugin.broker import DENY_UNKNOWN_MESSAGE
+from tests.browser_fixtures import ARTIFACTS, CleverWorld
+
+pytestmark = [pytest.mark.browser, pytest.mark.integration]
+
+
+def expect_signed_in(page: Page, world: CleverWorld, keycloak_id: str, users_before: int) -> None:
+    """The browser is on the Account Console as the pre-linked user; no account was added."""
+    page.wait_for_url(f"{world.account_url}**")
+    username = world.admin.get_user(keycloak_id)["username"]
+    expect(page.get_by_label("Username")).to_have_value(username)
+    assert world.sessions(keycloak_id), "the pre-linked user has no Keycloak session"
+    assert world.user_count() == users_before
+
+
+def start_at_keycloak(page: Page, world: CleverWorld) -> None:
+    """Open the Account Console, meet Keycloak's login page, press "Clever"."""
+    page.goto(world.account_url)
+    expect(page.locator("#social-clever")).to_have_text("Clever")
+    page.click("#social-clever")
+    page.wait_for_url(f"{world.sandbox_url}/oauth/authorize**")
+
+
+@pytest.mark.parametrize("role", ["student", "teacher"])
+def test_a_linked_person_signs_in_from_the_keycloak_login_page(
+    page: Page, clever_world: CleverWorld, role: str
+) -> None:
+    person = clever_world.person(role)
+    keycloak_id = clever_world.prelink(person)
+    users = clever_world.user_count()
+
+    start_at_keycloak(page, clever_world)
+    page.click(f"#login-{person['id']}")
+
+    expect_signed_in(page, clever_world, keycloak_id, users)
+    roles = {r["name"] for r in clever_world.admin.get_realm_roles_of_user(keycloak_id)}
+    assert f"clever-{role}" not in roles  # the sync owns roles of linked people (IMPORT mappers)
+
+
+def test_a_student_signs_in_with_a_clever_badge(page: Page, clever_world: CleverWorld) -> None:
+    student = clever_world.person("student", 1)
+    keycloak_id = clever_world.prelink(student)
+    users = clever_world.user_count()
+
+    start_at_keycloak(page, clever_world)
+    page.fill("#badge_code", clever_world.sandbox.badge_code(student["id"]))
+    page.click("#badge-submit")
+
+    expect_signed_in(page, clever_world, keycloak_id, users)
+
+
+def test_a_login_started_in_the_clever_portal_without_state(page: Page, clever_world: CleverWorld) -> None:
+    teacher = clever_world.person("teacher", 1)
+    keycloak_id = clever_world.prelink(teacher)
+    users = clever_world.user_count()
+    sidecar_hits: list[str] = []
+    page.on(
+        "request",
+        lambda r: sidecar_hits.append(r.url) if r.url.startswith(clever_world.sidecar_url) else None,
+    )
+
+    page.goto(f"{clever_world.sandbox_url}/portal")
+    page.click(f"#instant-login-{teacher['id']}")
+    # The sandbox keeps no login session, so it asks again where the real Clever would not.
+    page.wait_for_url(f"{clever_world.sandbox_url}/oauth/authorize**")
+    page.click(f"#login-{teacher['id']}")
+
+    expect_signed_in(page, clever_world, keycloak_id, users)
+    arrival = dict(parse_qsl(urlsplit(sidecar_hits[0]).query))
+    assert "code" in arrival and "state" not in arrival
+
+
+def test_a_portal_login_on_a_shared_device_never_continues_the_previous_person(
+    page: Page, clever_world: CleverWorld
+) -> None:
+    first, second = clever_world.person("student", 2), clever_world.person("student", 3)
+    first_id, second_id = clever_world.prelink(first), clever_world.prelink(second)
+    users = clever_world.user_count()
+    start_at_keycloak(page, clever_world)
+    page.click(f"#login-{first['id']}")
+    expect_signed_in(page, clever_world, first_id, users)
+
+    page.goto(f"{clever_world.sandbox_url}/portal")
+    page.click(f"#instant-login-{second['id']}")
+    page.wait_for_url(f"{clever_world.sandbox_url}/oauth/authorize**")
+    page.click(f"#login-{second['id']}")
+
+    # max_age=0 makes Keycloak re-authenticate instead of reusing the first student's session; Keycloak
+    # then refuses to swap the person inside a live session: the first must sign out.
+    expect(page.get_by_text("already authenticated as different user")).to_be_visible()
+    assert not clever_world.sessions(second_id)
+
+
+def test_an_unknown_clever_person_is_refused(page: Page, clever_world: CleverWorld) -> None:
+    stranger = clever_world.person("student", 4)
+    users = clever_world.user_count()
+
+    start_at_keycloak(page, clever_world)
+    page.click(f"#login-{stranger['id']}")
+
+    expect(page.get_by_text(DENY_UNKNOWN_MESSAGE)).to_be_visible()
+    assert clever_world.user_count() == users
+    assert not clever_world.admin.get_users({"idpAlias": "clever", "idpUserId": stranger["id"]})
+
+
+def tamper_id_token_signatures(app: Flask) -> Callable[[], None]:
+    """Make the sandbox's token endpoint answer with id_tokens whose signature is altered; undo."""
+    inner = app.wsgi_app
+
+    def wsgi(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        if environ.get("PATH_INFO") != "/oauth/tokens" or environ.get("REQUEST_METHOD") != "POST":
+            return inner(environ, start_response)  # type: ignore[arg-type]
+        response = Response.from_app(inner, environ)  # type: ignore[arg-type]
+        body = json.loads(response.get_data())
+        head, claims, signature = body["id_token"].split(".")
+        forged = "".join("A" if c != "A" else "B" for c in signature[:8]) + signature[8:]
+        body["id_token"] = f"{head}.{claims}.{forged}"
+        response.set_data(json.dumps(body))
+        return response(environ, start_response)
+
+    app.wsgi_app = wsgi  # type: ignore[method-assign]
+
+    def undo() -> None:
+        app.wsgi_app = inner  # type: ignore[method-assign]
+
+    return undo
+
+
+def test_a_tampered_id_token_signature_is_refused(page: Page, clever_world: CleverWorld) -> None:
+    student = clever_world.person("student")
+    keycloak_id = clever_world.prelink(student)
+    users = clever_world.user_count()
+    undo = tamper_id_token_signatures(clever_world.sandbox_app)
+
+    start_at_keycloak(page, clever_world)
+    page.click(f"#login-{student['id']}")
+
+    page.wait_for_url(f"{clever_world.realm_url}/broker/clever/endpoint**")
+    expect(page.get_by_text("Unexpected error when authenticating with identity provider")).to_be_visible()
+    assert not clever_world.sessions(keycloak_id)
+    page.screenshot(path=str(ARTIFACTS / "tampered_id_token_refused.png"))
+    # The control: the same login with the signature left alone goes through.
+    undo()
+    start_at_keycloak(page, clever_world)
+    page.click(f"#login-{student['id']}")
+    expect_signed_in(page, clever_world, keycloak_id, users)
+
+
+def test_a_wrong_state_is_refused(page: Page, clever_world: CleverWorld) -> None:
+    student = clever_world.person("student")
+    keycloak_id = clever_world.prelink(student)
+
+    def forge_state(route: Route) -> None:
+        # Playwright does not route redirects, so rewrite the sandbox's redirect to Keycloak itself.
+        answer = route.fetch(max_redirects=0)
+        parts = urlsplit(answer.headers["location"])
+        query = dict(parse_qsl(parts.query))
+        assert query.get("state")
+        query["state"] = "forged-" + query["state"][7:]
+        location = urlunsplit(parts._replace(query=urlencode(query)))
+        route.fulfill(status=302, headers={"Location": location})
+
+    page.route(f"{clever_world.sandbox_url}/oauth/authorize", forge_state)
+    start_at_keycloak(page, clever_world)
+    page.click(f"#login-{student['id']}")
+
+    # Keycloak finds no login of its own behind the forged state and stops there.
+    page.wait_for_url(f"{clever_world.realm_url}/broker/clever/endpoint**")
+    expect(page.get_by_role("heading", name="Page has expired")).to_be_visible()
+    assert not clever_world.sessions(keycloak_id)

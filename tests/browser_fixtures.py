@@ -1,0 +1,160 @@
+"""Browser fixtures (loaded by ``tests/conftest.py``): Debian's Chromium, and a realm wired to the sandbox.
+
+``chromium`` is one headless browser per session (Playwright driving ``/usr/bin/chromium``; no
+browser is ever downloaded); ``page`` a fresh context per test whose screenshot is saved under
+``test-artifacts/`` when the test ends. ``clever_world`` serves the sandbox and the sidecar on real
+sockets, registers the sandbox as the realm's Clever (``ensure_broker``) with the two redirect URIs
+an admin enters in Clever's dashboard, and offers ``prelink`` (the sync's link helper) for people.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from flask import Flask
+from keycloak import KeycloakAdmin
+from playwright.sync_api import Browser, Page, sync_playwright
+
+from connectors.keycloak import link_clever_identity
+from plugin import create_app
+from plugin.broker import ensure_broker, fetch_discovery
+from plugin.portal import broker_redirect_uri, portal_redirect_uri, realm_url
+from plugin.settings import Settings
+from sandbox.app import create_app as create_sandbox
+from sandbox.config import SandboxConfig
+from sandbox.server import serve
+from sandbox.state import SandboxState
+
+ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts"
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+@pytest.fixture(scope="session")
+def chromium() -> Iterator[Browser]:
+    """Debian's headless Chromium under Playwright."""
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+@pytest.fixture
+def page(chromium: Browser, request: pytest.FixtureRequest) -> Iterator[Page]:
+    """A page in a fresh browser context; a full-page screenshot is kept when the test ends."""
+    context = chromium.new_context(locale="en-US")
+    context.set_default_timeout(20_000)
+    page = context.new_page()
+    try:
+        yield page
+    finally:
+        ARTIFACTS.mkdir(exist_ok=True)
+        name = re.sub(r"[^A-Za-z0-9_.-]+", "_", request.node.name)
+        try:
+            page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+        finally:
+            context.close()
+
+
+@dataclass
+class CleverWorld:
+    """A realm with Clever registered, the sandbox as Clever, the sidecar serving ``/clever/login``."""
+
+    settings: Settings
+    admin: KeycloakAdmin
+    sandbox: SandboxState
+    sandbox_app: Flask
+    sandbox_url: str
+    sidecar_url: str
+
+    @property
+    def realm_url(self) -> str:
+        """The realm's public base URL."""
+        return realm_url(self.settings)
+
+    @property
+    def account_url(self) -> str:
+        """The realm's Account Console, where a signed-in person lands."""
+        return f"{self.realm_url}/account/"
+
+    def person(self, role: str, index: int = 0) -> dict[str, Any]:
+        """A sandbox person of ``role`` (ascending Clever id)."""
+        return self.sandbox.people(role)[index]
+
+    def prelink(self, person: dict[str, Any], *, email: bool = False) -> str:
+        """A Keycloak account linked to ``person`` as the sync would make it; its Keycloak id."""
+        name = person.get("name") or {}
+        username = f"kc-{person['id'][-8:]}"
+        payload: dict[str, Any] = {
+            "username": username,
+            "enabled": True,
+            "firstName": name.get("first") or "",
+            "lastName": name.get("last") or "",
+            "attributes": {"clever_id": [person["id"]]},
+        }
+        if email and person.get("email"):
+            payload["email"] = person["email"]
+        keycloak_id: str = self.admin.create_user(payload)
+        link_clever_identity(self.admin, keycloak_id, person["id"], username)
+        return keycloak_id
+
+    def sessions(self, keycloak_id: str) -> list[dict[str, Any]]:
+        """The user's Keycloak sessions."""
+        found: list[dict[str, Any]] = self.admin.get_sessions(keycloak_id)
+        return found
+
+    def user_count(self) -> int:
+        """How many users the realm holds."""
+        return int(self.admin.users_count())
+
+
+@pytest.fixture
+def clever_world(settings: Settings, keycloak_admin: KeycloakAdmin) -> Iterator[CleverWorld]:
+    """The sandbox, the sidecar and the realm wired together as a district admin would wire them."""
+    sidecar = create_app(settings)
+    with serve(sidecar) as sidecar_url:
+        settings = dataclasses.replace(
+            settings,
+            public_url=sidecar_url,
+            clever=dataclasses.replace(
+                settings.clever, client_id="sandbox-client", client_secret="sandbox-secret"
+            ),
+        )
+        sidecar.config["SETTINGS"] = settings
+        config = SandboxConfig(
+            size=30,
+            seed=4,
+            redirect_uris=[portal_redirect_uri(settings), broker_redirect_uri(settings)],
+        )
+        sandbox = create_sandbox(config)
+        with serve(sandbox) as sandbox_url:
+            settings = dataclasses.replace(
+                settings,
+                clever=dataclasses.replace(settings.clever, oauth_url=sandbox_url, api_url=sandbox_url),
+            )
+            sidecar.config["SETTINGS"] = settings
+            ensure_broker(keycloak_admin, settings, fetch_discovery(sandbox_url))
+            yield CleverWorld(
+                settings=settings,
+                admin=keycloak_admin,
+                sandbox=sandbox.extensions["clever_sandbox"],
+                sandbox_app=sandbox,
+                sandbox_url=sandbox_url,
+                sidecar_url=sidecar_url,
+            )
