@@ -13,6 +13,7 @@ same name in one school.
 
 from __future__ import annotations
 
+import functools
 import random
 import unicodedata
 from typing import Any
@@ -177,6 +178,7 @@ RACES = (
 )
 
 
+@functools.cache  # names come from small pools: fold each once
 def _ascii(text: str) -> str:
     folded = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
     return "".join(c for c in folded.lower() if c.isalnum())

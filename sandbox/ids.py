@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 import threading
 import time
@@ -18,7 +19,12 @@ def iso(timestamp: float) -> str:
     """Clever's timestamp form, e.g. ``2021-03-02T22:24:53.349Z``."""
     whole = int(timestamp)
     millis = round((timestamp - whole) * 1000) % 1000
-    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(whole)) + f".{millis:03d}Z"
+    return _second(whole) + f".{millis:03d}Z"
+
+
+@functools.lru_cache(maxsize=4096)
+def _second(whole: int) -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(whole))
 
 
 class IdSequence:

@@ -22,9 +22,12 @@ IndexKey = tuple[str, ...]
 Obj = dict[str, Any]
 
 
+_ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
+
+
 def dumps(obj: Obj) -> str:
     """Compact JSON as stored and served (non-ASCII kept as is, as Clever sends UTF-8)."""
-    return json.dumps(obj, ensure_ascii=False, separators=(",", ":"))
+    return _ENCODER.encode(obj)
 
 
 def user_schools(user: Obj, *, primary_only: bool = False) -> list[str]:
