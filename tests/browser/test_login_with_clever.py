@@ -7,6 +7,7 @@ journey are kept under ``test-artifacts/``.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Callable, Iterable
 from typing import Any
@@ -16,7 +17,13 @@ import pytest
 from flask import Flask, Response
 from playwright.sync_api import Page, Route, expect
 
-from plugin.broker import DENY_UNKNOWN_MESSAGE
+from plugin.broker import (
+    DENY_DUPLICATE_MESSAGE,
+    DENY_UNKNOWN_MESSAGE,
+    FLOW_ALIAS,
+    ensure_broker,
+    fetch_discovery,
+)
 from tests.browser_fixtures import ARTIFACTS, CleverWorld
 
 pytestmark = [pytest.mark.browser, pytest.mark.integration]
@@ -186,3 +193,51 @@ def test_a_wrong_state_is_refused(page: Page, clever_world: CleverWorld) -> None
     page.wait_for_url(f"{clever_world.realm_url}/broker/clever/endpoint**")
     expect(page.get_by_role("heading", name="Page has expired")).to_be_visible()
     assert not clever_world.sessions(keycloak_id)
+
+
+def create_unknown_people(world: CleverWorld) -> None:
+    clever = dataclasses.replace(world.settings.clever, create_unknown_users=True)
+    world.settings = dataclasses.replace(world.settings, clever=clever)
+    report = ensure_broker(world.admin, world.settings, fetch_discovery(world.sandbox_url))
+    assert report.changes == [f"flow {FLOW_ALIAS!r}: steps set to create unknown people"]
+
+
+def test_with_the_setting_an_unknown_person_gets_a_new_account(page: Page, clever_world: CleverWorld) -> None:
+    create_unknown_people(clever_world)
+    student = clever_world.person("student", 5)
+
+    start_at_keycloak(page, clever_world)
+    page.click(f"#login-{student['id']}")
+
+    page.wait_for_url(f"{clever_world.account_url}**")
+    expect(page.get_by_label("Username")).to_have_value(f"clever-{student['id']}")
+    (created,) = clever_world.admin.get_users({"idpAlias": "clever", "idpUserId": student["id"]})
+    assert created["attributes"]["clever_id"] == [student["id"]]
+    assert created["attributes"]["clever_role"] == ["student"]
+    assert created.get("emailVerified") is False
+    roles = {r["name"] for r in clever_world.admin.get_realm_roles_of_user(created["id"])}
+    assert "clever-student" in roles
+
+
+def test_with_the_setting_an_account_with_the_same_email_is_never_linked(
+    page: Page, clever_world: CleverWorld
+) -> None:
+    create_unknown_people(clever_world)
+    teacher = next(t for t in clever_world.sandbox.people("teacher") if t.get("email"))
+    existing = clever_world.admin.create_user(
+        {
+            "username": "look.alike",
+            "email": teacher["email"],
+            "enabled": True,
+            "firstName": "A",
+            "lastName": "B",
+        }
+    )
+    users = clever_world.user_count()
+
+    start_at_keycloak(page, clever_world)
+    page.click(f"#login-{teacher['id']}")
+
+    expect(page.get_by_text(DENY_DUPLICATE_MESSAGE)).to_be_visible()
+    assert clever_world.admin.get_user_social_logins(existing) == []
+    assert clever_world.user_count() == users

@@ -1,0 +1,71 @@
+"""The sidecar's /clever/login: a state-less Clever arrival becomes Keycloak's own broker login."""
+
+from __future__ import annotations
+
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+from flask.testing import FlaskClient
+
+from plugin import create_app
+from plugin.portal import broker_redirect_uri, portal_redirect_uri
+from plugin.settings import Settings
+
+ENV = {
+    "KCC_KEYCLOAK_URL": "https://id.example.org",
+    "KCC_KEYCLOAK_ADMIN_USER": "admin",
+    "KCC_KEYCLOAK_ADMIN_PASSWORD": "x",
+    "KCC_REALM": "school",
+    "KCC_REDIS_URL": "redis://127.0.0.1:1/0",
+    "KCC_LDAP_URL": "ldap://127.0.0.1:1",
+    "KCC_LDAP_BIND_DN": "cn=admin,dc=example,dc=org",
+    "KCC_LDAP_BIND_PASSWORD": "x",
+    "KCC_LDAP_BASE_DN": "dc=example,dc=org",
+    "KCC_PUBLIC_URL": "https://sidecar.example.org",
+}
+
+
+@pytest.fixture
+def settings() -> Settings:
+    return Settings.from_env(ENV)
+
+
+@pytest.fixture
+def client(settings: Settings) -> FlaskClient:
+    return create_app(settings).test_client()
+
+
+def test_a_portal_arrival_goes_to_keycloak_with_the_clever_hint(client: FlaskClient) -> None:
+    response = client.get("/clever/login?code=abc123")
+
+    assert response.status_code == 302
+    target = urlsplit(response.headers["Location"])
+    assert f"{target.scheme}://{target.netloc}{target.path}" == (
+        "https://id.example.org/realms/school/protocol/openid-connect/auth"
+    )
+    query = parse_qs(target.query)
+    assert query["kc_idp_hint"] == ["clever"]
+    assert query["client_id"] == ["account"]
+    assert query["redirect_uri"] == ["https://id.example.org/realms/school/account/"]
+    assert query["max_age"] == ["0"]
+    assert "abc123" not in response.headers["Location"]  # the state-less code is never passed on
+    assert response.headers["Cache-Control"] == "no-store"
+
+
+def test_a_refusal_from_clever_is_shown_not_forwarded(client: FlaskClient) -> None:
+    response = client.get("/clever/login?error=access_denied&error_description=<b>no</b>")
+
+    assert response.status_code == 400
+    assert b"&lt;b&gt;no&lt;/b&gt;" in response.data
+    assert b"kc_idp_hint=clever" in response.data
+
+
+def test_the_redirect_uris_an_admin_enters_in_clever(settings: Settings) -> None:
+    assert portal_redirect_uri(settings) == "https://sidecar.example.org/clever/login"
+    assert broker_redirect_uri(settings) == "https://id.example.org/realms/school/broker/clever/endpoint"
+
+
+def test_unknown_people_are_refused_unless_the_setting_says_create() -> None:
+    assert Settings.from_env(ENV).clever.create_unknown_users is False
+    env = {**ENV, "KCC_CLEVER_CREATE_UNKNOWN_USERS": "true"}
+    assert Settings.from_env(env).clever.create_unknown_users is True
