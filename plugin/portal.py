@@ -25,6 +25,7 @@ from urllib.parse import urlencode
 
 from flask import Blueprint, Response, current_app, redirect, request
 from markupsafe import escape
+from werkzeug.wrappers import Response as BaseResponse
 
 from mappers.layout import IDP_ALIAS
 from plugin.settings import Settings
@@ -62,7 +63,7 @@ def broker_login_url(settings: Settings) -> str:
 
 
 @bp.get("/clever/login")
-def clever_login() -> Response:
+def clever_login() -> BaseResponse:
     """A login started at Clever (or a plain "Login with Clever" link): hand it to Keycloak's broker."""
     settings: Settings = current_app.config["SETTINGS"]
     error = request.args.get("error")
