@@ -1,0 +1,91 @@
+"""Background processes the demo runs beside the services: the sandbox, the sidecar, a worker.
+
+Each one has a pid file under ``var/demo/`` and a log under ``var/log/``; starting one that already
+answers is a no-op, so ``make demo`` can run again and again. ``scripts/services down`` stops them.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import requests
+
+from connectors.base import ConfigError
+
+
+@dataclass(frozen=True, slots=True)
+class Background:
+    """A long-running process: how to start it and how to tell it is ready."""
+
+    name: str
+    argv: Sequence[str]
+    ready_url: str | None
+    env: Mapping[str, str]
+
+
+def _alive(pid_file: Path) -> bool:
+    try:
+        pid = int(pid_file.read_text().strip())
+        os.kill(pid, 0)
+    except (OSError, ValueError):
+        return False
+    return True
+
+
+def _answers(url: str | None) -> bool:
+    if url is None:
+        return False
+    try:
+        return requests.get(url, timeout=2).status_code < 500
+    except requests.RequestException:
+        return False
+
+
+def ensure_running(process: Background, var: Path, *, timeout: float = 60.0) -> bool:
+    """Start ``process`` unless it already runs; True when it was started now."""
+    pid_file = var / "demo" / f"{process.name}.pid"
+    if _alive(pid_file) and (process.ready_url is None or _answers(process.ready_url)):
+        return False
+    stop(process.name, var)
+    (var / "demo").mkdir(parents=True, exist_ok=True)
+    (var / "log").mkdir(parents=True, exist_ok=True)
+    with open(var / "log" / f"{process.name}.log", "ab") as log:
+        child = subprocess.Popen(  # noqa: S603 - argv is ours
+            list(process.argv),
+            env={**os.environ, **process.env},
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+    pid_file.write_text(str(child.pid))
+    deadline = time.monotonic() + timeout
+    while process.ready_url is not None and not _answers(process.ready_url):
+        if child.poll() is not None or time.monotonic() > deadline:
+            raise ConfigError(f"{process.name} did not start; see var/log/{process.name}.log")
+        time.sleep(0.3)
+    return True
+
+
+def stop(name: str, var: Path) -> None:
+    """Stop a process started by ``ensure_running`` (its whole process group)."""
+    pid_file = var / "demo" / f"{name}.pid"
+    if not _alive(pid_file):
+        pid_file.unlink(missing_ok=True)
+        return
+    pid = int(pid_file.read_text().strip())
+    try:
+        os.killpg(pid, signal.SIGTERM)
+    except OSError:
+        os.kill(pid, signal.SIGTERM)
+    for _ in range(50):
+        if not _alive(pid_file):
+            break
+        time.sleep(0.1)
+    pid_file.unlink(missing_ok=True)
