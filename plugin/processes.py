@@ -56,7 +56,7 @@ def ensure_running(process: Background, var: Path, *, timeout: float = 60.0) -> 
     (var / "demo").mkdir(parents=True, exist_ok=True)
     (var / "log").mkdir(parents=True, exist_ok=True)
     with open(var / "log" / f"{process.name}.log", "ab") as log:
-        child = subprocess.Popen(  # noqa: S603 - argv is ours
+        child = subprocess.Popen(
             list(process.argv),
             env={**os.environ, **process.env},
             stdout=log,
