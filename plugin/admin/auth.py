@@ -230,9 +230,9 @@ def _pkce_pair() -> tuple[str, str]:
 def login() -> Response:
     """Send the browser to Keycloak (after making sure the page's client is there)."""
     svc = services()
-    if not svc.admin_client_ensured:
+    if svc.admin_client_ensured != callback_url(svc.settings):
         ensure_admin_client(svc.keycloak(), svc.settings)
-        svc.admin_client_ensured = True
+        svc.admin_client_ensured = callback_url(svc.settings)
     verifier, challenge = _pkce_pair()
     state, nonce = secrets.token_urlsafe(24), secrets.token_urlsafe(24)
     session["oidc"] = {"state": state, "verifier": verifier, "nonce": nonce}

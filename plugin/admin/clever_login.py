@@ -56,8 +56,9 @@ def clever_login() -> Response:
         return _to_page("schools")
     state = secrets.token_urlsafe(24)
     session["clever_oauth"] = {"state": state, "purpose": purpose, "expected": expected}
-    district_hint = expected if purpose == "district" else config.district_id
-    url = svc.clever().authorize_url(clever_redirect_uri(), state, district_id=district_hint or None)
+    # The expected District ID is checked on return, not sent: the check must see what Clever says.
+    district_hint = config.district_id if purpose == "badge" else None
+    url = svc.clever().authorize_url(clever_redirect_uri(), state, district_id=district_hint)
     return redirect(url)  # type: ignore[return-value]
 
 

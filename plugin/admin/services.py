@@ -17,21 +17,39 @@ EXTENSION = "clever_admin"
 
 
 class Services:
-    """Built once per app (``init_app``); views reach it through ``services()``."""
+    """Built once per app (``init_app``); views reach it through ``services()``.
 
-    def __init__(self, settings: Settings) -> None:
-        self.settings = settings
-        self.redis = Redis.from_url(settings.redis_url)
-        self._admin: KeycloakAdmin | None = None
+    Settings are read from ``app.config["SETTINGS"]`` on each use (tests and the demo may swap them
+    after ``create_app``, e.g. once the served URL is known); clients follow when they change.
+    """
+
+    def __init__(self, app: Flask) -> None:
+        self._app = app
         self._lock = threading.Lock()
-        self.admin_client_ensured = False
+        self._redis: tuple[str, Redis] | None = None
+        self._admin: tuple[object, KeycloakAdmin] | None = None
+        self.admin_client_ensured = ""  # the redirect URI the page's client was last ensured with
+
+    @property
+    def settings(self) -> Settings:
+        settings: Settings = self._app.config["SETTINGS"]
+        return settings
+
+    @property
+    def redis(self) -> Redis:
+        url = self.settings.redis_url
+        with self._lock:
+            if self._redis is None or self._redis[0] != url:
+                self._redis = (url, Redis.from_url(url))
+            return self._redis[1]
 
     def keycloak(self) -> KeycloakAdmin:
         """The sidecar's own admin client for the realm (python-keycloak refreshes its token)."""
+        wanted = self.settings.keycloak
         with self._lock:
-            if self._admin is None:
-                self._admin = admin_client(self.settings.keycloak)
-            return self._admin
+            if self._admin is None or self._admin[0] != wanted:
+                self._admin = (wanted, admin_client(wanted))
+            return self._admin[1]
 
     def store(self) -> ConfigStore:
         return ConfigStore(self.redis, self.settings)
@@ -51,8 +69,7 @@ class Services:
 
 
 def init_app(app: Flask) -> None:
-    settings: Settings = app.config["SETTINGS"]
-    app.extensions[EXTENSION] = Services(settings)
+    app.extensions[EXTENSION] = Services(app)
 
 
 def services() -> Services:

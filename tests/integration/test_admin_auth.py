@@ -10,6 +10,7 @@ from __future__ import annotations
 import html
 import re
 import uuid
+from collections.abc import Iterator
 from dataclasses import replace
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -19,6 +20,7 @@ import requests
 from flask import Flask
 from flask.testing import FlaskClient
 from keycloak import KeycloakAdmin
+from redis import Redis
 
 from plugin import create_app
 from plugin.admin import URL_PREFIX
@@ -30,8 +32,27 @@ PASSWORD = "Correct-Horse-7"
 SECRET_KEY = "test-secret-key-" + "x" * 24
 
 
+ADMIN_REDIS_DB = (
+    12  # db 9 (the shared fixture's) is flushed by other sessions' tests running at the same time
+)
+
+
 def admin_settings(settings: Settings, public_url: str = "http://admin.test") -> Settings:
-    return replace(settings, secret_key=SECRET_KEY, public_url=public_url)
+    """Settings with a secret key, the page's public URL and a Redis db of the admin tests' own."""
+    redis_url = settings.redis_url.rsplit("/", 1)[0] + f"/{ADMIN_REDIS_DB}"
+    return replace(settings, secret_key=SECRET_KEY, public_url=public_url, redis_url=redis_url)
+
+
+@pytest.fixture
+def admin_redis(settings: Settings) -> Iterator[Redis]:
+    """The admin tests' Redis db, emptied before and after."""
+    connection = Redis.from_url(admin_settings(settings).redis_url)
+    connection.flushdb()
+    try:
+        yield connection
+    finally:
+        connection.flushdb()
+        connection.close()
 
 
 def make_user(
@@ -79,7 +100,7 @@ def keycloak_sign_in(client: FlaskClient, username: str) -> Any:
 
 
 @pytest.fixture
-def app(settings: Settings) -> Flask:
+def app(settings: Settings, admin_redis: Redis) -> Flask:
     return create_app(admin_settings(settings))
 
 
