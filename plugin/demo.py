@@ -1,42 +1,78 @@
-"""``keycloak-clever demo``: the whole flow on the sandbox district, on the local services.
+"""``keycloak-clever demo``: the whole Clever flow on the sandbox district, on the local services.
 
-``make demo`` first runs ``scripts/services up`` (Keycloak, Redis, OpenLDAP), then this command,
-which reads ``var/services.env``, creates the demo realm when it is missing, and writes
-``var/demo.env`` with what a person needs to look around. Every step is idempotent: running the
-demo again reuses what is there.
+``make demo`` first runs ``scripts/services up`` (Keycloak, Redis, OpenLDAP), then this command:
+
+1. the demo realm ``school`` ("Example School District") when missing;
+2. the sandbox (the local Clever, ``#DEMO Sandbox District``) as a background process, with the
+   sidecar's portal route and Keycloak's broker endpoint as its registered redirect URIs;
+3. the district's existing directory: OpenLDAP people federated into the realm (READ_ONLY, as
+   districts usually run it), two of whom have the names of sandbox teachers, so Match Users By
+   Name has something to find;
+4. Clever registered as the realm's identity broker;
+5. a full roster sync, whose Sync Status summary is printed;
+6. the sidecar (admin page, portal route) under gunicorn and an RQ worker with the scheduler;
+7. ``var/demo.env`` with ``DEMO_REALM``, ``CLEVER_URL``, ``SIDECAR_URL`` and the ``KCC_`` settings
+   of the demo, so ``set -a; . var/demo.env`` lets any ``keycloak-clever`` command act on it.
+
+Every step is idempotent: running the demo again reuses what is there and syncs again (a no-op
+when nothing changed). ``make services-down`` stops everything.
 """
 
 from __future__ import annotations
 
-import os
+import secrets
+import sys
+import uuid
 from pathlib import Path
+from typing import Any
 
 import click
 from keycloak import KeycloakAdmin
 from keycloak.exceptions import KeycloakGetError
+from ldap3 import Connection, Server
+from ldap3.utils.dn import escape_rdn
 
+from connectors.clever import CleverClient
+from connectors.keycloak import admin_client
+from connectors.records import Role
+from plugin.processes import Background, ensure_running
 from plugin.settings import Settings, load_env_file
 
 ROOT = Path(__file__).resolve().parents[1]
 VAR = ROOT / "var"
+BIN = Path(sys.executable).parent
 DEMO_REALM = "school"
+SANDBOX_PORT = 18100
+SIDECAR_PORT = 18000
+SANDBOX_CLIENT = ("sandbox-client", "sandbox-secret")  # the sandbox's default app
+LDAP_COMPONENT = "district-ldap"
 
 
-def demo_settings() -> Settings:
-    """Settings for the demo: the services' addresses, the demo realm, the sandbox as Clever."""
-    env = {k: v for k, v in load_env_file(str(VAR / "services.env")).items() if k.startswith("KCC_")}
-    env.setdefault("KCC_REALM", DEMO_REALM)
-    return Settings.from_env(env)
+def demo_env() -> dict[str, str]:
+    """The demo's ``KCC_`` settings: the services, the demo realm, the sandbox as Clever."""
+    services = load_env_file(str(VAR / "services.env"))
+    keep = load_env_file(str(VAR / "demo.env")) if (VAR / "demo.env").exists() else {}
+    sandbox_url = f"http://127.0.0.1:{SANDBOX_PORT}"
+    env = {key: value for key, value in services.items() if key.startswith("KCC_")}
+    env.update(
+        KCC_REALM=DEMO_REALM,
+        KCC_CLEVER_OAUTH_URL=sandbox_url,
+        KCC_CLEVER_API_URL=sandbox_url,
+        KCC_CLEVER_CLIENT_ID=SANDBOX_CLIENT[0],
+        KCC_CLEVER_CLIENT_SECRET=SANDBOX_CLIENT[1],
+        KCC_PUBLIC_URL=f"http://127.0.0.1:{SIDECAR_PORT}",
+        KCC_SECRET_KEY=keep.get("KCC_SECRET_KEY") or secrets.token_hex(32),
+    )
+    if keep.get("KCC_CLEVER_DISTRICT_ID"):
+        env["KCC_CLEVER_DISTRICT_ID"] = keep["KCC_CLEVER_DISTRICT_ID"]
+    if keep.get("DEMO_ADMIN_PASSWORD"):
+        env["DEMO_ADMIN_PASSWORD"] = keep["DEMO_ADMIN_PASSWORD"]
+    return env
 
 
 def ensure_realm(settings: Settings) -> bool:
     """Create the demo realm when missing; True when it was created."""
-    master = KeycloakAdmin(
-        server_url=settings.keycloak.url,
-        username=settings.keycloak.admin_user,
-        password=settings.keycloak.admin_password,
-        realm_name="master",
-    )
+    master = admin_client(settings.keycloak, "master")
     try:
         master.get_realm(settings.keycloak.realm)
         return False
@@ -49,28 +85,192 @@ def ensure_realm(settings: Settings) -> bool:
     return True
 
 
+def ldap_federation(realm_id: str, settings: Settings, *, mode: str = "READ_ONLY") -> dict[str, Any]:
+    """A Keycloak LDAP user-federation component for the district's people (``mode``: edit mode)."""
+    return {
+        "name": LDAP_COMPONENT,
+        "providerId": "ldap",
+        "providerType": "org.keycloak.storage.UserStorageProvider",
+        "parentId": realm_id,
+        "config": {
+            "enabled": ["true"],
+            "vendor": ["other"],
+            "connectionUrl": [settings.ldap.url],
+            "bindDn": [settings.ldap.bind_dn],
+            "bindCredential": [settings.ldap.bind_password],
+            "authType": ["simple"],
+            "usersDn": [settings.ldap.people_dn],
+            "usernameLDAPAttribute": ["uid"],
+            "rdnLDAPAttribute": ["uid"],
+            "uuidLDAPAttribute": ["entryUUID"],
+            "userObjectClasses": ["inetOrgPerson, organizationalPerson"],
+            "searchScope": ["1"],
+            "editMode": [mode],
+            "importEnabled": ["true"],
+            "syncRegistrations": ["false"],
+            "fullSyncPeriod": ["-1"],
+            "changedSyncPeriod": ["-1"],
+            "trustEmail": ["false"],
+        },
+    }
+
+
+def ensure_directory_people(settings: Settings) -> list[str]:
+    """Give two sandbox teachers an existing directory account (same names, their own usernames)."""
+    teachers = CleverClient(settings.clever).users(role=Role.TEACHER)
+    named = [t for t in teachers if t.first_name and t.last_name][:2]
+    conn = Connection(
+        Server(settings.ldap.url), settings.ldap.bind_dn, settings.ldap.bind_password, auto_bind=True
+    )
+    added = []
+    for person in named:
+        uid = "".join(c for c in f"{person.first_name[0]}{person.last_name}".lower() if c.isalnum())
+        attributes = {
+            "cn": f"{person.first_name} {person.last_name}",
+            "sn": person.last_name,
+            "givenName": person.first_name,
+        }
+        dn = f"uid={escape_rdn(uid)},{settings.ldap.people_dn}"
+        if conn.add(dn, ["inetOrgPerson"], attributes):  # type: ignore[no-untyped-call]
+            added.append(uid)
+    conn.unbind()
+    return added
+
+
+def ensure_ldap_federation(admin: KeycloakAdmin, settings: Settings) -> None:
+    """Federate the directory's people into the realm and import them (idempotent)."""
+    realm_id = admin.get_realm(settings.keycloak.realm)["id"]
+    existing = admin.get_components({"type": "org.keycloak.storage.UserStorageProvider"})
+    found = [c for c in existing if c["name"] == LDAP_COMPONENT]
+    component_id = found[0]["id"] if found else admin.create_component(ldap_federation(realm_id, settings))
+    # Keycloak's default "first name" mapper reads cn (the whole name); districts map givenName.
+    for mapper in admin.get_components({"parent": component_id, "name": "first name"}):
+        if mapper["config"].get("ldap.attribute") != ["givenName"]:
+            mapper["config"]["ldap.attribute"] = ["givenName"]
+            admin.update_component(mapper["id"], mapper)
+    admin.sync_users(component_id, "triggerFullSync")
+
+
+def ensure_demo_admin(admin: KeycloakAdmin, password: str) -> str:
+    """A realm admin for the admin page: ``district-it`` with the realm-management roles it needs."""
+    username = "district-it"
+    user_id = admin.get_user_id(username)
+    if user_id is None:
+        user_id = admin.create_user(
+            {
+                "username": username,
+                "enabled": True,
+                "firstName": "District",
+                "lastName": "IT",
+                "email": "district-it@example.org",
+                "emailVerified": True,
+                "credentials": [{"type": "password", "value": password, "temporary": False}],
+            }
+        )
+    client_id = admin.get_client_id("realm-management")
+    assert client_id is not None
+    wanted = {"manage-users", "view-users", "manage-identity-providers", "view-identity-providers"}
+    roles = [r for r in admin.get_client_roles(client_id) if r["name"] in wanted]
+    admin.assign_client_role(user_id, client_id, roles)
+    return username
+
+
 def write_demo_env(values: dict[str, str]) -> Path:
-    """Write ``var/demo.env`` (shell-sourceable)."""
+    """Write ``var/demo.env`` (shell-sourceable, mode 600: it holds the demo's secrets)."""
     path = VAR / "demo.env"
+    path.touch(mode=0o600, exist_ok=True)
     path.write_text("".join(f"{key}={value}\n" for key, value in values.items()), encoding="utf-8")
-    os.chmod(path, 0o600)
     return path
+
+
+def _run_sync(settings: Settings) -> str:
+    from plugin.jobs import run_locked
+    from plugin.state import SyncState
+
+    state = SyncState.from_url(settings.redis_url)
+    run_id = uuid.uuid4().hex[:12]
+    district_id = settings.clever.district_id
+    running = state.acquire(district_id, run_id)
+    if running is not None:
+        return f"a sync is already running (run {running}); see `keycloak-clever status`"
+    try:
+        report = run_locked(settings, state, district_id, run_id, trigger="demo")
+    finally:
+        state.release(district_id, run_id)
+    return report.summary()
 
 
 @click.command()
 def demo() -> None:
-    """Set up the demo realm on the running services and print where to look."""
+    """Run the whole Clever flow on the sandbox district and print where to look."""
     if not (VAR / "services.env").exists():
         raise click.ClickException("var/services.env is missing: run `make services` (or `make demo`) first")
-    settings = demo_settings()
+    env = demo_env()
+    settings = Settings.from_env(env)
+    keycloak_url = settings.keycloak.url
+    sandbox_url = settings.clever.oauth_url
+    sidecar_url = settings.public_url
+
     created = ensure_realm(settings)
-    realm = settings.keycloak.realm
-    env_path = write_demo_env({"DEMO_REALM": realm})
-    url = settings.keycloak.url
-    click.echo(f"Demo realm {realm!r} {'created' if created else 'already there'}.")
+    click.echo(f"realm {DEMO_REALM!r}: {'created' if created else 'reused'}")
+    ensure_running(
+        Background(
+            "sandbox",
+            [
+                str(BIN / "keycloak-clever"),
+                "sandbox",
+                "serve",
+                f"--port={SANDBOX_PORT}",
+                f"--redirect-uri={sidecar_url}/clever/login",
+                f"--redirect-uri={keycloak_url}/realms/{DEMO_REALM}/broker/clever/endpoint",
+            ],
+            f"{sandbox_url}/.well-known/openid-configuration",
+            {},
+        ),
+        VAR,
+    )
+    click.echo(f"sandbox Clever: {sandbox_url}")
+    if "KCC_CLEVER_DISTRICT_ID" not in env:
+        env["KCC_CLEVER_DISTRICT_ID"] = CleverClient(settings.clever).district_id()
+        settings = Settings.from_env(env)
+    admin = admin_client(settings.keycloak)
+
+    added = ensure_directory_people(settings)
+    ensure_ldap_federation(admin, settings)
+    click.echo(f"directory: LDAP people federated into the realm ({len(added)} added now)")
+
+    from plugin.broker import ensure_broker
+
+    click.echo(f"broker: {ensure_broker(admin, settings)}")
+    click.echo("sync: running a full roster sync of the sandbox district ...")
+    click.echo(_run_sync(settings))
+
+    env.setdefault("DEMO_ADMIN_PASSWORD", secrets.token_urlsafe(12))
+    admin_user = ensure_demo_admin(admin, env["DEMO_ADMIN_PASSWORD"])
+    env_path = write_demo_env(
+        {"DEMO_REALM": DEMO_REALM, "CLEVER_URL": sandbox_url, "SIDECAR_URL": sidecar_url, **env}
+    )
+    process_env = {k: v for k, v in env.items() if k.startswith("KCC_")}
+    ensure_running(
+        Background(
+            "sidecar",
+            [str(BIN / "gunicorn"), "-b", f"127.0.0.1:{SIDECAR_PORT}", "-w", "2", "wsgi:app"],
+            f"{sidecar_url}/healthz",
+            process_env,
+        ),
+        VAR,
+    )
+    ensure_running(
+        Background("worker", [str(BIN / "python"), str(ROOT / "worker.py")], None, process_env), VAR
+    )
+
     click.echo("")
-    click.echo(f"  Keycloak admin console   {url}/admin/master/console/#/{realm}")
-    password_hint = "KEYCLOAK_ADMIN_PASSWORD in var/services.env"
-    click.echo(f"  Admin login              {settings.keycloak.admin_user} / {password_hint}")
-    click.echo(f"  Realm account page       {url}/realms/{realm}/account")
-    click.echo(f"  Demo settings            {env_path.relative_to(ROOT)}")
+    click.echo("Where to look")
+    account_url = f"{keycloak_url}/realms/{DEMO_REALM}/account"
+    click.echo(f"  Login with Clever        {account_url}  (click 'Clever', pick a student)")
+    click.echo(f"  Clever portal            {sandbox_url}/portal  (Instant Login links)")
+    click.echo(f"  Admin page               {sidecar_url}/configuration/authentication/clever")
+    click.echo(f"  Admin page login         {admin_user} / {env['DEMO_ADMIN_PASSWORD']}  (demo only)")
+    click.echo(f"  Keycloak admin console   {keycloak_url}/admin/master/console/#/{DEMO_REALM}")
+    click.echo("  Keycloak console login   admin / KEYCLOAK_ADMIN_PASSWORD in var/services.env")
+    click.echo(f"  Demo settings            {env_path.relative_to(ROOT)}  (set -a; . var/demo.env)")
