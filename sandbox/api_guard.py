@@ -44,11 +44,10 @@ def guarded(view: Callable[..., Response]) -> Callable[..., Response]:
             time.sleep(fault.latency)
         if fault and fault.drop:
             return _drop_connection()
+        limiter: RateLimiter = current_app.extensions["clever_sandbox_limiter"]
         if fault and fault.status == 429:
-            reset = str(int(st.clock()) + 1)
-            return Response(
-                b"", status=429, headers={"X-RateLimit-Remaining": "0", "X-RateLimit-Reset": reset}
-            )
+            # An injected burst looks like a spent window: empty body, Reset at the window's end.
+            return Response(b"", status=429, headers=limiter.exhausted().headers())
         if fault and fault.status:
             return message(fault.status, FAULT_MESSAGES[fault.status])
         header = request.headers.get("Authorization", "")
@@ -58,7 +57,6 @@ def guarded(view: Callable[..., Response]) -> Callable[..., Response]:
             response = message(401, "Unauthorized: a valid bearer token is required")
             response.headers["WWW-Authenticate"] = 'Bearer realm="Clever"'
             return response
-        limiter: RateLimiter = current_app.extensions["clever_sandbox_limiter"]
         quota = limiter.hit(token.strip())
         if not quota.allowed:
             return Response(b"", status=429, headers=quota.headers())  # Clever: 429 with an empty body

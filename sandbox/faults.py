@@ -1,7 +1,9 @@
 """Clever's rate limit and injected faults for the Data API.
 
-Rate limit: a fixed one-minute window per bearer token (Clever: 1200 requests), with
-``X-RateLimit-Limit/Remaining/Reset`` on every answer and ``429`` with an empty body past it.
+Rate limit: a fixed one-minute window per bearer token (Clever: 1200 requests), the windows being
+the sandbox clock's minutes, with ``X-RateLimit-Limit/Remaining/Reset`` on every answer (``Reset``:
+the Unix second the window ends) and ``429`` with an empty body past it. Injected 429 bursts carry
+the same headers with ``Remaining: 0`` and the end of the current window.
 
 Faults (off by default) are drawn from one seeded generator, the same number of draws for every
 request, so the n-th request of a run always gets the same fate: a 500/502/503, the start of a
@@ -40,8 +42,13 @@ class Quota:
         }
 
 
+def window_end(now: float) -> int:
+    """The Unix second the fixed one-minute window holding ``now`` ends (clock minutes)."""
+    return (int(now) // WINDOW + 1) * WINDOW
+
+
 class RateLimiter:
-    """Fixed one-minute windows per token."""
+    """Fixed one-minute windows per token, aligned on the clock's minutes."""
 
     def __init__(self, limit: int, clock: Callable[[], float]) -> None:
         self.limit, self.clock = limit, clock
@@ -50,15 +57,19 @@ class RateLimiter:
 
     def hit(self, token: str) -> Quota:
         """Count one request for ``token``."""
-        now = int(self.clock())
+        end = window_end(self.clock())
         with self._lock:
-            start, used = self._windows.get(token, (now, 0))
-            if now >= start + WINDOW:
-                start, used = now, 0
+            known_end, used = self._windows.get(token, (end, 0))
+            if known_end != end:
+                used = 0
             allowed = used < self.limit
             used += allowed
-            self._windows[token] = (start, used)
-        return Quota(allowed, self.limit, self.limit - used, start + WINDOW)
+            self._windows[token] = (end, used)
+        return Quota(allowed, self.limit, self.limit - used, end)
+
+    def exhausted(self) -> Quota:
+        """What an injected 429 says: nothing left until the current window ends."""
+        return Quota(False, self.limit, 0, window_end(self.clock()))
 
 
 @dataclass(frozen=True)

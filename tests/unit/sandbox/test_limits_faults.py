@@ -12,7 +12,7 @@ from sandbox.state import SandboxState
 
 
 def test_rate_limit_per_token_with_headers_and_an_empty_429() -> None:
-    clock = Clock(start=1_750_000_000.0)
+    clock = Clock(start=1_750_000_000.0)  # 40 s into a minute of the sandbox clock
     app = create_app(SandboxConfig(size=20, rate_limit=3, clock=clock))
     state: SandboxState = app.extensions["clever_sandbox"]
     client = app.test_client()
@@ -21,10 +21,29 @@ def test_rate_limit_per_token_with_headers_and_an_empty_429() -> None:
     assert [a.status_code for a in answers] == [200, 200, 200, 429]
     assert [a.headers["X-RateLimit-Remaining"] for a in answers[:3]] == ["2", "1", "0"]
     assert answers[0].headers["X-RateLimit-Limit"] == "3"
-    assert answers[0].headers["X-RateLimit-Reset"] == str(1_750_000_000 + 60)
-    assert answers[3].get_data() == b""
-    clock.advance(60)
-    assert client.get("/v3.0/schools", headers=auth).status_code == 200
+    # Fixed windows on the clock's minutes: this one ends 20 s on, whenever the token started.
+    assert {a.headers["X-RateLimit-Reset"] for a in answers} == {str(1_750_000_020)}
+    assert answers[3].get_data() == b"" and answers[3].headers["X-RateLimit-Remaining"] == "0"
+    clock.advance(19)
+    assert client.get("/v3.0/schools", headers=auth).status_code == 429
+    clock.advance(1)
+    fresh = client.get("/v3.0/schools", headers=auth)
+    assert fresh.status_code == 200 and fresh.headers["X-RateLimit-Remaining"] == "2"
+    assert fresh.headers["X-RateLimit-Reset"] == str(1_750_000_080)
+
+
+def test_an_injected_429_burst_says_when_the_window_ends() -> None:
+    clock = Clock(start=1_750_000_045.5)  # 25.5 s into a minute of the sandbox clock
+    app = create_app(SandboxConfig(size=20, faults="burst429=1,burst_len=2,seed=3", clock=clock))
+    state: SandboxState = app.extensions["clever_sandbox"]
+    answer = app.test_client().get(
+        "/v3.0/schools", headers={"Authorization": f"Bearer {state.district_token}"}
+    )
+    assert answer.status_code == 429 and answer.get_data() == b""
+    assert answer.headers["X-RateLimit-Remaining"] == "0"
+    assert answer.headers["X-RateLimit-Limit"] == "1200"
+    assert int(answer.headers["X-RateLimit-Reset"]) == 1_750_000_080  # not a second away
+    assert int(answer.headers["X-RateLimit-Reset"]) - clock() == 34.5  # the rest of the minute
 
 
 def _statuses(spec: str, count: int = 300) -> list[int]:
