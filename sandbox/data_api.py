@@ -1,5 +1,8 @@
 """Clever's Data API v3.0 (and the same data under /v3.1), ``/me`` and the Events feed.
 
+Events are kept 30 days by the sandbox clock; an events ``starting_after`` that is not (or no
+longer) in the feed is ``404`` (``ending_before`` stays a plain bound, as on every list).
+
 One dispatcher reads ``/<version>/<kind>[/<id>[/<relation>]]``: lists come back in Clever's
 envelope (each item ``{"data": ..., "uri": ...}``, relative ``links``, no ``next`` on the last
 page) in ascending id order, sliced from sorted id indexes; single objects as ``{"data", "links"}``.
@@ -270,6 +273,11 @@ def _events(version: str, event_id: str | None, caller: Caller) -> Response:
                 raise ApiError(404, f"Could not find event {event_id}")
             links = json.dumps([{"rel": "self", "uri": f"/{version}/events/{event_id}"}])
             return json_response(f'{{"data":{event.raw},"links":{links}}}')
+        cursor = request.args.get("starting_after")
+        if cursor and cursor not in st.events.by_id:
+            # An event id never seen, or dropped after 30 days: events since it may be lost, so the
+            # feed refuses it (404, the spec's one error of /events) rather than guess where to go on.
+            raise ApiError(404, f"Could not find event {cursor}: it is not (or no longer) in the events feed")
         ids = st.events.select(request.args.getlist("record_type"), request.args.get("school"))
     limit = _limit()
     with st.lock:
