@@ -28,15 +28,25 @@ from collections import Counter
 from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
+from urllib.parse import quote
 
 from keycloak import KeycloakAdmin
 from keycloak.exceptions import KeycloakError
 from requests import Response
 
 from connectors.base import ConfigError, RecordError, TransientError
-from connectors.keycloak_read import read_state
+from connectors.keycloak_read import read_members, read_state
 from mappers.layout import IDP_ALIAS
-from plugin.plan import DesiredState, GroupSpec, Membership, Plan, UserSpec, UserUpdate
+from plugin.plan import (
+    REALM_ROLE_ATTRIBUTE,
+    CurrentGroup,
+    DesiredState,
+    GroupSpec,
+    Membership,
+    Plan,
+    UserSpec,
+    UserUpdate,
+)
 from plugin.settings import KeycloakSettings
 
 PAGE = 500
@@ -149,16 +159,32 @@ class KeycloakDirectory:
         self.root_name = root_name
         self.group_ids: dict[str, str] = {}  # group key -> Keycloak id, filled by current()/apply()
         self.created: dict[str, str] = {}  # Clever id -> Keycloak id of accounts created by apply()
+        self.failed_groups: set[str] = set()  # keys of groups a membership write failed on
+        self.refused_emails: dict[str, str] = {}  # Clever id -> address Keycloak refused (taken)
+        self._role_ids: dict[str, dict[str, Any]] = {}
 
     @property
     def calls(self) -> Counter[str]:
         return self.http.calls
 
-    def current(self, *, with_accounts: bool = True) -> Any:
+    def current(
+        self, *, with_accounts: bool = True, with_members: bool = True, idp_present: bool = True
+    ) -> Any:
         """The scope's state, plus the realm's other accounts (name-match candidates)."""
-        state = read_state(self.http, self.root_name, workers=self.workers, with_accounts=with_accounts)
+        state = read_state(
+            self.http,
+            self.root_name,
+            workers=self.workers,
+            with_accounts=with_accounts,
+            with_members=with_members,
+            idp_present=idp_present,
+        )
         self.group_ids = {key: group.keycloak_id for key, group in state.directory.groups.items()}
         return state
+
+    def members(self, groups: Mapping[str, CurrentGroup], keys: set[str]) -> dict[str, frozenset[str]]:
+        """The member ids of the groups ``keys`` only."""
+        return read_members(self.http, groups, keys, self.workers)
 
     # -- apply ---------------------------------------------------------------------------------------
 
@@ -223,8 +249,28 @@ class KeycloakDirectory:
             self.http.call(
                 "PUT", f"groups/{found['id']}", {"name": spec.name, "attributes": body["attributes"]}
             )
+        else:
+            self.group_ids[spec.key] = _location_id(response)
+        self._grant_realm_role(self.group_ids[spec.key], spec)
+
+    def _grant_realm_role(self, group_id: str, spec: GroupSpec) -> None:
+        """A role group's members get its ``clever-*`` realm role through the group (no per-user call)."""
+        wanted = spec.attributes.get(REALM_ROLE_ATTRIBUTE, ())
+        if not wanted:
             return
-        self.group_ids[spec.key] = _location_id(response)
+        name = wanted[0]
+        with self.http._lock:
+            role = self._role_ids.get(name)
+        if role is None:
+            response = self.http.call("GET", f"roles/{quote(name, safe='')}", ok=(404,))
+            if response.status_code == 404:
+                self.http.call("POST", "roles", {"name": name, "description": "Given by Clever"}, ok=(409,))
+                response = self.http.call("GET", f"roles/{quote(name, safe='')}")
+            found = response.json()
+            role = {"id": found["id"], "name": found["name"]}
+            with self.http._lock:
+                self._role_ids[name] = role
+        self.http.call("POST", f"groups/{group_id}/role-mappings/realm", [role])
 
     def _update_group(self, keycloak_id: str, spec: GroupSpec) -> None:
         body = {"name": spec.name, "attributes": _lists(spec.attributes)}
@@ -234,6 +280,7 @@ class KeycloakDirectory:
             if group.get("parentId") not in (None, parent_id):
                 self.http.call("POST", f"groups/{parent_id}/children", {"id": keycloak_id, "name": spec.name})
         self.http.call("PUT", f"groups/{keycloak_id}", body)
+        self._grant_realm_role(keycloak_id, spec)
 
     def _create_user(self, spec: UserSpec, desired: DesiredState) -> None:
         body: dict[str, Any] = {
@@ -269,9 +316,10 @@ class KeycloakDirectory:
         if "email" in response.text.lower() and "email" in body:
             # Clever emails are unverified and shared (siblings' parents): keep it as an attribute only.
             del body["email"]
-            body["attributes"]["clever_email"] = [spec.email]
             retry = self.http.call("POST", "users", body, ok=(409,))
             if retry.status_code != 409:
+                with self.http._lock:
+                    self.refused_emails[spec.clever_id] = spec.email
                 return _location_id(retry)
         raise RecordError(
             f"cannot create account {spec.username!r}: {response.text[:200]}",
@@ -294,7 +342,19 @@ class KeycloakDirectory:
             else:
                 attributes.pop(name, None)
         user["attributes"] = attributes
-        response = self.http.call("PUT", f"users/{update.keycloak_id}", user, ok=(400,))
+        response = self.http.call("PUT", f"users/{update.keycloak_id}", user, ok=(400, 409))
+        if response.status_code == 409 and "email" in update.fields:
+            # The address belongs to another account: remember it (one warning), write the rest.
+            with self.http._lock:
+                self.refused_emails[update.clever_id] = str(update.fields["email"])
+            user.pop("email", None)
+            response = self.http.call("PUT", f"users/{update.keycloak_id}", user, ok=(400,))
+        elif response.status_code == 409:
+            raise RecordError(
+                f"Keycloak refused the update: {response.text[:200]}",
+                kind=update.kind,
+                clever_id=update.clever_id,
+            )
         if response.status_code == 400:
             # Read-only LDAP accounts refuse their LDAP-mapped fields: keep the Clever attributes only.
             for name in ("firstName", "lastName", "email"):
@@ -324,9 +384,16 @@ class KeycloakDirectory:
     def _member(self, method: str, membership: Membership) -> None:
         group_id = self.group_ids.get(membership.group)
         user_id = membership.keycloak_id or self.created.get(membership.clever_id, "")
-        if not group_id or not user_id:
-            raise RecordError(f"membership {membership.group}: group or user missing", kind="memberships")
-        self.http.call(method, f"users/{user_id}/groups/{group_id}", ok=(404,) if method == "DELETE" else ())
+        try:
+            if not group_id or not user_id:
+                raise RecordError(f"membership {membership.group}: group or user missing", kind="memberships")
+            self.http.call(
+                method, f"users/{user_id}/groups/{group_id}", ok=(404,) if method == "DELETE" else ()
+            )
+        except RecordError:
+            with self.http._lock:
+                self.failed_groups.add(membership.group)
+            raise
 
 
 def group_path(groups: Mapping[str, GroupSpec], key: str) -> str:

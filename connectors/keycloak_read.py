@@ -1,16 +1,19 @@
 """Reading the sync's scope from Keycloak: the ``/Clever`` group tree, its members and the accounts.
 
 Cost of one read, for S schools, C classes and U users in the realm: about ``2 + 2S`` group
-listings, ``5S + C`` member listings (one page each up to 1,000 members, in parallel) and
-``U / 500`` user pages, plus a few calls for admins, identity-provider links and LDAP providers.
-No ``q=`` attribute search (Keycloak cannot index it).
+listings and ``2U / 500`` user pages (full representations, and the Clever-linked ids), plus the
+LDAP providers. Member lists (``read_members``: one page each up to 1,000 members, in parallel) are
+read only for the groups the caller asks for (``plugin.applied`` decides which). The name match's
+extra facts (realm admins, Google/Microsoft links: about 40 calls) are read only when some Clever
+person has no account yet (``KeycloakState.candidates()``). No ``q=`` attribute search (Keycloak
+cannot index it).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 from connectors.base import RecordError
@@ -34,22 +37,51 @@ class KeycloakState:
     accounts: list[Account] = field(default_factory=list)
     usernames: set[str] = field(default_factory=set)
     root_id: str = ""
+    http: _Http | None = None
+    _candidates: list[Account] | None = None
+
+    def candidates(self) -> list[Account]:
+        """The realm's unsynced accounts for the name match, admins and other IdPs' links known."""
+        if self._candidates is None:
+            if self.http is None:
+                self._candidates = list(self.accounts)
+            else:
+                admins = _admin_ids(self.http)
+                other_sources: dict[str, str] = {}
+                for alias in OTHER_IDPS:
+                    for user in self.http.pages("users", idpAlias=alias, briefRepresentation="true"):
+                        other_sources[user["id"]] = alias
+                self._candidates = [
+                    replace(
+                        account,
+                        is_admin=account.keycloak_id in admins,
+                        source=other_sources.get(account.keycloak_id, account.source),
+                    )
+                    for account in self.accounts
+                ]
+        return self._candidates
 
 
-def read_state(http: _Http, root_name: str, *, workers: int = 4, with_accounts: bool = True) -> KeycloakState:
-    """Read groups, members and users; ``with_accounts`` adds admins/links/LDAP details for matching."""
+def read_state(
+    http: _Http,
+    root_name: str,
+    *,
+    workers: int = 4,
+    with_accounts: bool = True,
+    with_members: bool = True,
+    idp_present: bool = True,
+) -> KeycloakState:
+    """Read groups and users (``with_members``: every member list too); ``with_accounts`` keeps the
+    unsynced accounts as name-match candidates. Without the Clever IdP, accounts count as linked
+    (a link to a missing IdP cannot be made; the run says so)."""
     groups, root_id = _groups(http, root_name)
-    members = _members(http, groups, workers)
+    members = read_members(http, groups, set(groups), workers) if with_members else {}
     ldap_modes = _ldap_modes(http)
-    admins = _admin_ids(http) if with_accounts else set()
-    clever_links = {
-        user["id"] for user in http.pages("users", idpAlias=IDP_ALIAS, briefRepresentation="true")
-    }
-    other_sources: dict[str, str] = {}
-    if with_accounts:
-        for alias in OTHER_IDPS:
-            for user in http.pages("users", idpAlias=alias, briefRepresentation="true"):
-                other_sources[user["id"]] = alias
+    clever_links = (
+        {user["id"] for user in http.pages("users", idpAlias=IDP_ALIAS, briefRepresentation="true")}
+        if idp_present
+        else set()
+    )
 
     users: dict[str, CurrentUser] = {}
     accounts: list[Account] = []
@@ -75,7 +107,7 @@ def read_state(http: _Http, root_name: str, *, workers: int = 4, with_accounts: 
                 email=rep.get("email") or "",
                 enabled=bool(rep.get("enabled", True)),
                 attributes=attributes,
-                linked=rep["id"] in clever_links,
+                linked=rep["id"] in clever_links or not idp_present,
                 read_only=read_only,
                 ldap_dn=ldap_dn,
             )
@@ -87,15 +119,14 @@ def read_state(http: _Http, root_name: str, *, workers: int = 4, with_accounts: 
                     first_name=rep.get("firstName") or "",
                     last_name=rep.get("lastName") or "",
                     enabled=bool(rep.get("enabled", True)),
-                    is_admin=rep["id"] in admins,
                     linked_clever_id="",
-                    source="ldap" if federation else other_sources.get(rep["id"], "local"),
+                    source="ldap" if federation else "local",
                     read_only=read_only,
                     ldap_dn=ldap_dn,
                 )
             )
     state = DirectoryState(groups=groups, users=users, members=members)
-    return KeycloakState(directory=state, accounts=accounts, usernames=usernames, root_id=root_id)
+    return KeycloakState(directory=state, accounts=accounts, usernames=usernames, root_id=root_id, http=http)
 
 
 def _groups(http: _Http, root_name: str) -> tuple[dict[str, CurrentGroup], str]:
@@ -125,7 +156,11 @@ def _add(groups: dict[str, CurrentGroup], rep: dict[str, Any], parent_id: str | 
         groups[key] = CurrentGroup(rep["id"], key, rep["name"], parent_id, attributes)
 
 
-def _members(http: _Http, groups: dict[str, CurrentGroup], workers: int) -> dict[str, frozenset[str]]:
+def read_members(
+    http: _Http, groups: Mapping[str, CurrentGroup], keys: set[str], workers: int
+) -> dict[str, frozenset[str]]:
+    """The Keycloak ids of the members of the groups ``keys`` (the root holds nobody)."""
+
     def one(group: CurrentGroup) -> tuple[str, frozenset[str]]:
         ids = {
             user["id"]
@@ -135,7 +170,9 @@ def _members(http: _Http, groups: dict[str, CurrentGroup], workers: int) -> dict
         }
         return group.key, frozenset(ids)
 
-    listed = [group for group in groups.values() if group.key != "root"]
+    listed = [group for key, group in groups.items() if key != "root" and key in keys]
+    if not listed:
+        return {}
     with ThreadPoolExecutor(max(1, workers)) as pool:
         return dict(pool.map(one, listed))
 

@@ -14,19 +14,28 @@ Policy lives in ``mappers/`` (names, class names, parents, layout); this module 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Protocol
 
 from connectors.base import RecordError
 from connectors.records import Role, School, Section, User
 from mappers.classes import class_group_names, school_group_names
-from mappers.layout import CLASSES_GROUP, ROLE_GROUPS, ROOT_GROUP, primary_role, user_attributes
+from mappers.layout import (
+    CLASSES_GROUP,
+    REALM_ROLES,
+    ROLE_GROUPS,
+    ROOT_GROUP,
+    primary_role,
+    user_attributes,
+)
 from mappers.names import Account, Ambiguity, Refusal, match_by_name, username_for
 from mappers.parents import parents_of, relationships_of_parent, relationships_of_student
-from plugin.plan import CurrentUser, DesiredState, GroupSpec, UserSpec
+from plugin.plan import REALM_ROLE_ATTRIBUTE, CurrentUser, DesiredState, GroupSpec, UserSpec
+from plugin.resolutions import CREATE
 from plugin.settings import SyncOptions
 
+ROLE_OF_GROUP = {name: role for role, name in ROLE_GROUPS.items()}
 KIND_OF_ROLE = {
     Role.STUDENT: "students",
     Role.TEACHER: "teachers",
@@ -55,18 +64,29 @@ class Mapped:
     refused: list[Refusal] = field(default_factory=list)
     skipped: list[RecordError] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    resolved: set[str] = field(default_factory=set)  # Clever ids whose resolution this run applies
 
 
 def desired_state(
     roster: RosterView,
     *,
     current_users: Mapping[str, CurrentUser],
-    accounts: Iterable[Account],
+    accounts: Iterable[Account] | Callable[[], Iterable[Account]],
     usernames: set[str],
     options: SyncOptions,
     school_ids: frozenset[str] = frozenset(),
+    resolutions: Mapping[str, str] | None = None,
+    refused_emails: Mapping[str, str] | None = None,
 ) -> Mapped:
-    """Map the roster to the groups and accounts it calls for (pure but for reading the streams)."""
+    """Map the roster to the groups and accounts it calls for (pure but for reading the streams).
+
+    ``accounts`` may be a callable: it is called only when somebody has no account yet (reading the
+    candidates costs Keycloak calls). ``resolutions`` are the admin's answers to ambiguous matches
+    (``plugin.resolutions``: Clever id -> Keycloak id or ``"create"``); ``refused_emails`` the
+    addresses Keycloak refused before (Clever id -> address): not offered again.
+    """
+    resolutions = resolutions or {}
+    refused_emails = refused_emails or {}
     schools = [s for s in roster.schools() if not school_ids or s.clever_id in school_ids]
     names = school_group_names(schools)
     mapped = Mapped(DesiredState({}, {}), dict(names.names), warnings=list(names.warnings))
@@ -132,9 +152,15 @@ def desired_state(
     new_people += [spec[0] for spec in parent_specs if spec[0].clever_id not in current_users]
     matched: Mapping[str, Account] = {}
     held: set[str] = set()
-    if options.match_users_by_name:
-        result = match_by_name(new_people, accounts)
-        matched = result.linked
+    if options.match_users_by_name and new_people:
+        pool = list(accounts() if callable(accounts) else accounts)
+        resolved = _resolved(new_people, pool, resolutions, mapped)
+        taken_ids = {account.keycloak_id for account in resolved.values()}
+        result = match_by_name(
+            [p for p in new_people if p.clever_id not in mapped.resolved],
+            [a for a in pool if a.keycloak_id not in taken_ids],
+        )
+        matched = {**result.linked, **resolved}
         mapped.ambiguous = list(result.ambiguous)
         mapped.refused = list(result.refused)
         held = {clever_id for ambiguity in result.ambiguous for clever_id in ambiguity.clever_ids}
@@ -159,6 +185,8 @@ def desired_state(
         username = current.username if current else account.username if account else username_for(user, taken)
         taken.add(username.lower())
         attributes = user_attributes(user, relationships=rels, school_ids=schools)
+        if email and refused_emails.get(user.clever_id) == email:
+            email = ""  # Keycloak refused it (another account holds it): said once, not retried
         users[user.clever_id] = UserSpec(
             clever_id=user.clever_id,
             kind=kind,
@@ -204,6 +232,30 @@ def desired_state(
     return mapped
 
 
+def _resolved(
+    new_people: list[User], pool: list[Account], resolutions: Mapping[str, str], mapped: Mapped
+) -> dict[str, Account]:
+    """The admin's choices for people without an account: the chosen account, or a new one."""
+    by_id = {account.keycloak_id: account for account in pool}
+    chosen: dict[str, Account] = {}
+    for person in new_people:
+        choice = resolutions.get(person.clever_id)
+        if choice is None:
+            continue
+        account = by_id.get(choice)
+        if choice == CREATE:
+            mapped.resolved.add(person.clever_id)
+        elif account is not None and account.enabled and not account.is_admin:
+            chosen[person.clever_id] = account
+            mapped.resolved.add(person.clever_id)
+        else:
+            mapped.warnings.append(
+                f"{person.clever_id}: the chosen account {choice} cannot be linked "
+                "(gone, disabled, an admin or linked already): choose again"
+            )
+    return chosen
+
+
 def _school_groups(school_names: Mapping[str, str]) -> dict[str, GroupSpec]:
     groups = {"root": GroupSpec("root", ROOT_GROUP, None, "root", {"clever_key": ("root",)})}
     for school_id, name in school_names.items():
@@ -213,7 +265,10 @@ def _school_groups(school_names: Mapping[str, str]) -> dict[str, GroupSpec]:
         )
         for child in (*ROLE_GROUPS.values(), CLASSES_GROUP):
             child_key = f"{key}:{child.lower()}"
-            groups[child_key] = GroupSpec(child_key, child, key, "role", {"clever_key": (child_key,)})
+            attributes: dict[str, tuple[str, ...]] = {"clever_key": (child_key,)}
+            if child in ROLE_OF_GROUP:
+                attributes[REALM_ROLE_ATTRIBUTE] = (REALM_ROLES[ROLE_OF_GROUP[child]],)
+            groups[child_key] = GroupSpec(child_key, child, key, "role", attributes)
     return groups
 
 

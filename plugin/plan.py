@@ -17,7 +17,8 @@ from mappers.names import normalize_name
 
 Attributes = Mapping[str, tuple[str, ...]]
 
-# Attributes the sync owns on a user: compared and written; every other attribute is left alone.
+# On a role group (``/Clever/<School>/Students`` ...): the realm role its members get through it.
+REALM_ROLE_ATTRIBUTE = "clever_realm_role"
 USER_KINDS = ("students", "teachers", "staff", "parents")
 GROUP_KINDS = ("schools", "classes")
 

@@ -19,20 +19,29 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from datetime import UTC, datetime
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
 from typing import Any
+
+from redis import Redis
 
 from connectors.base import RecordError, RosterSource
 from connectors.clever import CleverClient, StaleCursorError
 from connectors.keycloak import KeycloakDirectory, admin_client
 from connectors.ldap import LdapDirectory, desired_groups
-from plugin.desired import desired_state
-from plugin.plan import DirectoryState, Plan, diff, user_kind
+from connectors.records import Event
+from plugin import resolutions
+from plugin.applied import Applied, fingerprint
+from plugin.desired import Mapped, desired_state
+from plugin.plan import DesiredState, DirectoryState, Plan, diff, user_kind
 from plugin.report import SyncReport
 from plugin.settings import Settings
 
 log = logging.getLogger(__name__)
 Progress = Callable[[str, int, int], None]  # (stage, done, total)
+# A cursor saved when Clever's events feed was empty: "start:<ISO time of that run>".
+START_OF_FEED = "start:"
+FEED_KEEPS = timedelta(days=29)  # Clever keeps 30 days; a day of margin
 
 
 def run_sync(
@@ -46,6 +55,7 @@ def run_sync(
     cursor: str | None = None,
     trigger: str = "manual",
     release_brake: bool = False,
+    verify: bool = False,
     progress: Progress | None = None,
     report: SyncReport | None = None,
 ) -> SyncReport:
@@ -54,29 +64,69 @@ def run_sync(
     source = source or CleverClient(settings.clever)
     district_id = district_id or settings.clever.district_id
     report.district_id = district_id
+    applied = Applied.from_url(settings.redis_url, settings.keycloak.realm, district_id)
     report.mode = "full" if full or cursor is None else "incremental"
-    if report.mode == "incremental" and not _changed_since(source, cursor, report):
-        return report.finish("no-changes")
+    if report.mode == "incremental":
+        events = _events_since(source, cursor, report)
+        if events is not None and not events:
+            report.preview["event_cursor"] = cursor
+            return report.finish("no-changes")
+        if events is not None:
+            from plugin.incremental import run_incremental
 
-    roster = source.roster(district_id or None)  # fetch
+            done = run_incremental(
+                settings,
+                events,
+                report,
+                applied,
+                school_ids=frozenset(school_ids),
+                dry_run=dry_run,
+                release_brake=release_brake,
+            )
+            if done is not None:
+                return done
+        report.mode = "full"
+    return _full_sync(settings, source, report, applied, school_ids, dry_run, release_brake, verify, progress)
+
+
+def _full_sync(
+    settings: Settings,
+    source: RosterSource,
+    report: SyncReport,
+    applied: Applied,
+    school_ids: tuple[str, ...],
+    dry_run: bool,
+    release_brake: bool,
+    verify: bool,
+    progress: Progress | None,
+) -> SyncReport:
+    roster = source.roster(report.district_id or None)  # fetch
+    started = datetime.now(UTC)
     keycloak = KeycloakDirectory(admin_client(settings.keycloak))
-    _ensure_realm(keycloak, report)
-    current = keycloak.current(with_accounts=settings.options.match_users_by_name)
+    idp_present = _ensure_realm(keycloak, report)
+    match = settings.options.match_users_by_name
+    current = keycloak.current(with_accounts=match, with_members=False, idp_present=idp_present)
+    redis = Redis.from_url(settings.redis_url)
+    choices = resolutions.load(redis, settings.keycloak.realm) if match else {}
     mapped = desired_state(  # map
         roster,
         current_users=current.directory.users,
-        accounts=current.accounts,
+        accounts=current.candidates,
         usernames=current.usernames,
         options=settings.options,
         school_ids=frozenset(school_ids),
+        resolutions=choices,
+        refused_emails=applied.refused_emails(),
     )
-    plan = diff(mapped.desired, current.directory, removed_at=report.started)  # plan
+    verify = verify or applied.needs_verify(started)
+    directory = _with_members(keycloak, current.directory, mapped.desired, applied, verify, report)
+    plan = diff(mapped.desired, directory, removed_at=report.started)  # plan
     ldap = LdapDirectory(settings.ldap)
     ldap_plan = ldap.plan(desired_groups(mapped.desired, settings.ldap.groups_dn))
-    _describe(report, mapped, plan, current.directory, ldap_plan, roster)
-    report.preview = preview(plan, ldap_plan)
+    _describe(report, mapped, plan, directory, ldap_plan, roster)
+    report.preview.update(preview(plan, ldap_plan))
 
-    reasons = brake_reasons(plan, current.directory, settings.options.brake_ratio)  # brake
+    reasons = brake_reasons(plan, directory, settings.options.brake_ratio)  # brake
     report.brake = {"held": bool(reasons) and not release_brake, "reasons": reasons}
     if dry_run:
         report.calls = dict(keycloak.calls)
@@ -101,26 +151,120 @@ def run_sync(
         # Accounts created just now have no directory entry, so the LDAP plan made before applying holds.
         for failure in ldap.apply(ldap_plan):
             report.errors.append(f"ldap: {failure}")
+    _remember(applied, keycloak, mapped, directory, started, verify, report)
+    if mapped.resolved:
+        for clever_id in mapped.resolved:
+            resolutions.forget(redis, settings.keycloak.realm, clever_id)
     report.writes = {"keycloak": keycloak.http.writes, "ldap": ldap.counts.writes}  # report
     report.calls = dict(keycloak.calls)
-    report.preview["event_cursor"] = roster.event_cursor
+    report.preview["event_cursor"] = roster.event_cursor or f"{START_OF_FEED}{report.started}"
     return report.finish("ok")
 
 
-def _changed_since(source: RosterSource, cursor: str | None, report: SyncReport) -> bool:
-    """True when Clever has events after ``cursor`` (or refuses the cursor: then a full run)."""
+def wanted_members(desired: DesiredState, current: DirectoryState) -> dict[str, set[str]]:
+    """Group key -> Keycloak ids the roster wants there (people with an account), every managed group."""
+    wanted: dict[str, set[str]] = {key: set() for key in (*desired.groups, *current.groups) if key != "root"}
+    for spec in desired.users.values():
+        existing = current.users.get(spec.clever_id)
+        keycloak_id = existing.keycloak_id if existing else spec.matched_keycloak_id
+        if keycloak_id:
+            for key in spec.groups:
+                wanted.setdefault(key, set()).add(keycloak_id)
+    return wanted
+
+
+def _with_members(
+    keycloak: KeycloakDirectory,
+    current: DirectoryState,
+    desired: DesiredState,
+    applied: Applied,
+    verify: bool,
+    report: SyncReport,
+) -> DirectoryState:
+    """Member lists: read only where the wanted members differ from the last run's fingerprint."""
+    stored = {} if verify else applied.fingerprints()
+    known: dict[str, frozenset[str]] = {}
+    for key, ids in wanted_members(desired, current).items():
+        group = current.groups.get(key)
+        if group is not None and stored.get(key) == fingerprint(group.keycloak_id, ids):
+            known[key] = frozenset(ids)
+    to_read = {key for key in current.groups if key != "root" and key not in known}
+    members = {**known, **keycloak.members(current.groups, to_read)}
+    report.preview["member_lists_read"] = len(to_read)
+    report.preview["verified"] = verify
+    return replace(current, members=members)
+
+
+def _remember(
+    applied: Applied,
+    keycloak: KeycloakDirectory,
+    mapped: Mapped,
+    current: DirectoryState,
+    started: datetime,
+    verify: bool,
+    report: SyncReport,
+) -> None:
+    """Keep what this run left in Keycloak (``plugin.applied``) so the next one reads less."""
+    ids = {clever_id: user.keycloak_id for clever_id, user in current.users.items()}
+    ids.update(keycloak.created)
+    ids.update(
+        {
+            cid: spec.matched_keycloak_id
+            for cid, spec in mapped.desired.users.items()
+            if spec.matched_keycloak_id
+        }
+    )
+    wanted = wanted_members(mapped.desired, current)
+    for clever_id, keycloak_id in keycloak.created.items():
+        spec = mapped.desired.users.get(clever_id)
+        for key in spec.groups if spec else ():
+            wanted.setdefault(key, set()).add(keycloak_id)
+    fingerprints = {
+        key: fingerprint(keycloak.group_ids[key], members)
+        for key, members in wanted.items()
+        if key in keycloak.group_ids and key not in keycloak.failed_groups
+    }
+    applied.save_fingerprints(fingerprints, dropped=keycloak.failed_groups)
+    if verify:
+        applied.set_verified(started)
+    dns = {cid: spec.ldap_dn for cid, spec in mapped.desired.users.items() if spec.ldap_dn}
+    applied.remember(ids=ids, groups=keycloak.group_ids, dns=dns, replace=True)
+    if keycloak.refused_emails:
+        applied.refuse_emails(keycloak.refused_emails)
+        for clever_id in sorted(keycloak.refused_emails):
+            report.warnings.append(
+                f"{clever_id}: Keycloak refused the email address (another account holds it): "
+                "the account has none; not retried until the address changes in Clever"
+            )
+    totals = {kind: 0 for kind in ("students", "teachers", "staff", "parents")}
+    for spec in mapped.desired.users.values():
+        totals[spec.kind] = totals.get(spec.kind, 0) + 1
+    totals["classes"] = sum(1 for key in mapped.desired.groups if key.startswith("section:"))
+    totals["memberships"] = sum(len(members) for members in wanted.values())
+    applied.save_totals(totals)
+
+
+def _events_since(source: RosterSource, cursor: str | None, report: SyncReport) -> list[Event] | None:
+    """Clever's events after ``cursor``; None when the cursor is refused or too old (a full run)."""
+    after: str | None = cursor
+    if cursor and cursor.startswith(START_OF_FEED):
+        # The feed was empty at the last full run: every event in it now came after that run,
+        # unless that run is older than the feed's 30 days.
+        then = datetime.fromisoformat(cursor.removeprefix(START_OF_FEED))
+        if datetime.now(UTC) - then > FEED_KEEPS:
+            report.warnings.append("the last full sync is older than Clever's 30-day events: full sync")
+            return None
+        after = None
     try:
-        for _event in source.events(cursor):
-            return True
+        return list(source.events(after))
     except StaleCursorError:
         report.warnings.append("the event cursor is older than Clever's 30-day window: full sync")
-        report.mode = "full"
-        return True
-    return False
+        return None
 
 
-def _ensure_realm(keycloak: KeycloakDirectory, report: SyncReport) -> None:
-    """The Clever attributes must be declared (Keycloak drops undeclared ones) before any write."""
+def _ensure_realm(keycloak: KeycloakDirectory, report: SyncReport) -> bool:
+    """The Clever attributes must be declared (Keycloak drops undeclared ones) before any write;
+    True when the Clever identity provider is registered (links can be made)."""
     from plugin.broker import BrokerReport, ensure_user_profile
 
     ensure_user_profile(keycloak.admin, BrokerReport())
@@ -128,8 +272,11 @@ def _ensure_realm(keycloak: KeycloakDirectory, report: SyncReport) -> None:
     if response.status_code == 404:
         report.warnings.append(
             "the Clever identity provider is not registered yet: accounts are linked, "
-            "and their links work once `keycloak-clever broker` has registered it"
+            "and their links work once `keycloak-clever broker` has registered it "
+            "(the next sync after that adds the links)"
         )
+        return False
+    return True
 
 
 def brake_reasons(plan: Plan, current: DirectoryState, ratio: float) -> list[str]:

@@ -1,0 +1,138 @@
+"""What the last successful run left in Keycloak, kept in Redis so later runs read less.
+
+Keys (under ``kcc:sync:applied:<realm>:<district>:``)::
+
+    members     hash: group key -> "<Keycloak group id>:<sha1 of the sorted member ids>"
+    ids         hash: Clever id -> Keycloak user id (every synced account)
+    groups      hash: group key -> Keycloak group id
+    dns         hash: Clever id -> LDAP DN (people with a directory entry only)
+    emails      hash: Clever id -> the address Keycloak refused (another account holds it)
+    totals      hash: kind -> enabled accounts / live classes / memberships (the incremental brake)
+    verified    ISO time of the last run that read every group's members
+
+**The trade-off (no-op speed against drift made by hand).** A full run reads the whole roster and
+every synced account (a few paged calls), but a group's member list only when the members the
+roster wants there differ from the fingerprint the last run wrote for it, or when it has no
+fingerprint. So a run with nothing changed in Clever reads no member list and writes nothing,
+and a change in Clever is still seen (its group's wanted members no longer match the fingerprint).
+What such a run does not see is a membership added or removed by hand in Keycloak since: a
+*verify* run (``sync --verify``, the weekly run, and any run when the last verify is older than
+``VERIFY_EVERY``) reads every member list and puts it right. Everything else (group names,
+attributes, parents, accounts, their attributes, links, enabled) is read on every run. Losing these
+keys (a flushed Redis) only costs speed: a missing fingerprint means "read it".
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Mapping
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from redis import Redis
+
+PREFIX = "kcc:sync:applied:"
+VERIFY_EVERY = timedelta(days=7)
+
+
+def fingerprint(group_id: str, members: Iterable[str]) -> str:
+    """The fingerprint of a group's member set (the group's own id included: a re-made group differs)."""
+    digest = hashlib.sha1("\n".join(sorted(members)).encode()).hexdigest()
+    return f"{group_id}:{digest}"
+
+
+class Applied:
+    """The memory of one realm and district (see the module docstring)."""
+
+    def __init__(self, redis: Redis, realm: str, district_id: str) -> None:
+        self.redis = redis
+        self.base = f"{PREFIX}{realm}:{district_id}:"
+
+    @classmethod
+    def from_url(cls, url: str, realm: str, district_id: str) -> Applied:
+        return cls(Redis.from_url(url), realm, district_id)
+
+    def _hash(self, name: str) -> dict[str, str]:
+        return {_text(k): _text(v) for k, v in self.redis.hgetall(self.base + name).items()}
+
+    def _values(self, name: str, fields: Iterable[str]) -> dict[str, str]:
+        fields = list(fields)
+        if not fields:
+            return {}
+        found = self.redis.hmget(self.base + name, fields)
+        return {f: _text(v) for f, v in zip(fields, found, strict=True) if v is not None}
+
+    # -- member fingerprints --------------------------------------------------------------------
+
+    def fingerprints(self) -> dict[str, str]:
+        return self._hash("members")
+
+    def save_fingerprints(self, fingerprints: Mapping[str, str], *, dropped: Iterable[str] = ()) -> None:
+        pipe = self.redis.pipeline()
+        if fingerprints:
+            pipe.hset(self.base + "members", mapping=_mapping(fingerprints))
+        if dropped := list(dropped):
+            pipe.hdel(self.base + "members", *dropped)
+        pipe.execute()
+
+    def needs_verify(self, now: datetime) -> bool:
+        raw = self.redis.get(self.base + "verified")
+        if raw is None:
+            return True
+        return now - datetime.fromisoformat(_text(raw)) > VERIFY_EVERY
+
+    def set_verified(self, now: datetime) -> None:
+        self.redis.set(self.base + "verified", now.astimezone(UTC).isoformat(timespec="seconds"))
+
+    # -- ids, group ids, DNs ----------------------------------------------------------------------
+
+    def keycloak_ids(self, clever_ids: Iterable[str]) -> dict[str, str]:
+        return self._values("ids", clever_ids)
+
+    def group_ids(self) -> dict[str, str]:
+        return self._hash("groups")
+
+    def dns(self, clever_ids: Iterable[str]) -> dict[str, str]:
+        return self._values("dns", clever_ids)
+
+    def remember(
+        self,
+        *,
+        ids: Mapping[str, str] = {},
+        groups: Mapping[str, str] = {},
+        dns: Mapping[str, str] = {},
+        replace: bool = False,
+    ) -> None:
+        """Record ids (``replace``: the whole picture of a full run, dropping what is gone)."""
+        pipe = self.redis.pipeline()
+        for name, values in (("ids", ids), ("groups", groups), ("dns", dns)):
+            if replace:
+                pipe.delete(self.base + name)
+            if values:
+                pipe.hset(self.base + name, mapping=_mapping(values))
+        pipe.execute()
+
+    # -- refused emails and totals ----------------------------------------------------------------
+
+    def refused_emails(self) -> dict[str, str]:
+        return self._hash("emails")
+
+    def refuse_emails(self, refused: Mapping[str, str]) -> None:
+        if refused:
+            self.redis.hset(self.base + "emails", mapping=_mapping(refused))
+
+    def totals(self) -> dict[str, int]:
+        return {k: int(v) for k, v in self._hash("totals").items()}
+
+    def save_totals(self, totals: Mapping[str, int]) -> None:
+        if totals:
+            self.redis.hset(self.base + "totals", mapping=_mapping(totals))
+
+
+def _mapping(values: Mapping[str, str] | Mapping[str, int]) -> Any:
+    """A plain dict for ``hset`` (redis-py's stubs want a wider key type than ours)."""
+    return dict(values)
+
+
+def _text(raw: bytes | str) -> str:
+    return raw.decode() if isinstance(raw, bytes) else raw
