@@ -3,7 +3,8 @@
 Job functions take ids and flags and return the JSON report, so a worker needs nothing but
 Settings from the environment:
 
-* ``sync_job(district_id, run_id, full=False, dry_run=False, trigger="manual", release_brake=False)``
+* ``sync_job(district_id, run_id, full=False, dry_run=False, trigger="manual", release_brake=False,
+  verify=False)``
 * ``weekly_job(district_id)``: runs inside the window, retries inside it, schedules the next one.
 
 ``trigger_sync`` enqueues a run unless one is running or queued for the district, in which case
@@ -83,6 +84,7 @@ def trigger_sync(
     dry_run: bool = False,
     trigger: str = "manual",
     release_brake: bool = False,
+    verify: bool = False,
 ) -> tuple[str, bool]:
     """Queue a sync of ``district_id``; (run id, True) when queued, (running run id, False) otherwise."""
     state = SyncState.from_url(settings.redis_url)
@@ -98,6 +100,7 @@ def trigger_sync(
         dry_run=dry_run,
         trigger=trigger,
         release_brake=release_brake,
+        verify=verify,
         job_id=f"sync-{run_id}",
         job_timeout=4 * 3600,
     )
@@ -112,6 +115,7 @@ def sync_job(
     dry_run: bool = False,
     trigger: str = "manual",
     release_brake: bool = False,
+    verify: bool = False,
     settings: Settings | None = None,
     source: Any = None,
 ) -> dict[str, Any]:
@@ -128,6 +132,7 @@ def sync_job(
             dry_run=dry_run,
             trigger=trigger,
             release_brake=release_brake,
+            verify=verify,
             source=source,
         )
     finally:
@@ -145,6 +150,7 @@ def run_locked(
     dry_run: bool = False,
     trigger: str = "manual",
     release_brake: bool = False,
+    verify: bool = False,
     source: Any = None,
     progress: Any = None,
 ) -> SyncReport:
@@ -163,6 +169,7 @@ def run_locked(
             cursor=None if full else state.cursor(district_id),
             trigger=trigger,
             release_brake=release_brake,
+            verify=verify,
             progress=progress,
             report=report,
         )
@@ -198,7 +205,8 @@ def weekly_job(district_id: str, *, settings: Settings | None = None) -> dict[st
         queue.enqueue_in(RETRY_AFTER, weekly_job, district_id, job_id=f"weekly-{district_id}-{run_id}")
         return None
     try:
-        report = run_locked(settings, state, district_id, run_id, trigger="weekly")
+        # The weekly run also reads every member list (drift made by hand: ``plugin.applied``).
+        report = run_locked(settings, state, district_id, run_id, trigger="weekly", verify=True)
     except Exception:
         retry_at = now + RETRY_AFTER
         if retry_at < closes:

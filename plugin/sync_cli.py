@@ -2,7 +2,8 @@
 
 ``sync`` runs in this process under the district's lock (a running sync answers with its id),
 shows a progress bar in a terminal, prints the Sync Status summary (``--json``: the report).
-``--queue`` hands the run to the RQ worker instead. ``--approve RUN`` / ``--discard RUN`` decide a
+``--queue`` hands the run to the RQ worker instead. ``--verify`` is a full run that also reads every
+group's members from Keycloak (see ``plugin.applied``). ``--approve RUN`` / ``--discard RUN`` decide a
 run the brake held for review.
 """
 
@@ -24,6 +25,9 @@ from plugin.state import SyncState
 @click.command()
 @click.option("--full", is_flag=True, help="Read the whole roster even when an event cursor is saved.")
 @click.option("--dry-run", is_flag=True, help="Plan and report; write nothing.")
+@click.option(
+    "--verify", is_flag=True, help="Read every group's members from Keycloak (finds changes made by hand)."
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the run's report as JSON.")
 @click.option("--approve", metavar="RUN", help="Apply a run held for review, brake released.")
 @click.option("--discard", metavar="RUN", help="Drop a run held for review.")
@@ -34,6 +38,7 @@ from plugin.state import SyncState
 def sync(
     full: bool,
     dry_run: bool,
+    verify: bool,
     as_json: bool,
     approve: str | None,
     discard: str | None,
@@ -60,7 +65,13 @@ def sync(
         trigger, full = "approve", True
     if queued:
         run_id, fresh = trigger_sync(
-            settings, district_id, full=full, dry_run=dry_run, trigger=trigger, release_brake=bool(approve)
+            settings,
+            district_id,
+            full=full or verify,
+            dry_run=dry_run,
+            trigger=trigger,
+            release_brake=bool(approve),
+            verify=verify,
         )
         click.echo(f"{'queued' if fresh else 'already running'}: run {run_id}")
         return
@@ -75,10 +86,11 @@ def sync(
                 state,
                 district_id,
                 run_id,
-                full=full,
+                full=full or verify,
                 dry_run=dry_run,
                 trigger=trigger,
                 release_brake=bool(approve),
+                verify=verify,
                 progress=progress,
             )
     finally:
