@@ -59,6 +59,8 @@ def clever_login() -> Response:
     # The expected District ID is checked on return, not sent: the check must see what Clever says.
     district_hint = config.district_id if purpose == "badge" else None
     url = svc.clever().authorize_url(clever_redirect_uri(), state, district_id=district_hint)
+    if purpose == "badge":
+        url += "&prompt=login"  # the admin is still signed in to Clever: ask who is badging in
     return redirect(url)  # type: ignore[return-value]
 
 

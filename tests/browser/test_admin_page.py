@@ -179,7 +179,9 @@ def test_the_whole_journey(page: Page, admin_world: AdminWorld) -> None:
 
     page.fill("#expected_district_id", world.sandbox.district_id)
     page.click("#login-with-clever")
-    page.click(f"#login-{district_admin['id']}")
+    page.wait_for_load_state()
+    if page.url.startswith(world.sandbox_url):  # else Clever remembered the district admin's login
+        page.click(f"#login-{district_admin['id']}")
     expect(page.locator("#pending-id")).to_have_text(world.sandbox.district_id)
     district_name = world.sandbox.store.get("districts", world.sandbox.district_id)["name"]  # type: ignore[index]
     expect(page.locator("#pending-name")).to_have_text(district_name)

@@ -32,9 +32,7 @@ PASSWORD = "Correct-Horse-7"
 SECRET_KEY = "test-secret-key-" + "x" * 24
 
 
-ADMIN_REDIS_DB = (
-    12  # db 9 (the shared fixture's) is flushed by other sessions' tests running at the same time
-)
+ADMIN_REDIS_DB = 13  # not 9 (the shared fixture's) nor 12 (bench/): other sessions flush those
 
 
 def admin_settings(settings: Settings, public_url: str = "http://admin.test") -> Settings:
