@@ -8,6 +8,11 @@
 - ``{"op": "move_student", "student": "...", "from_section": "...", "to_section": "..."}``
 
 ``GET /sandbox/people?role=student&limit=25`` lists people with their badge codes, for testers.
+
+``POST /sandbox/tokens/rotate`` (``district=<id>`` in the query, form or JSON; default the first
+district) gives the district a new district-app token, as Clever does when it rotates one: the old
+token gets 401 from then on and ``GET /oauth/tokens?owner_type=district`` lists the new one. It
+answers ``{"district": ..., "access_token": <new token>}``.
 """
 
 from __future__ import annotations
@@ -41,6 +46,21 @@ def mutations() -> Response:
     except MutationError as exc:
         return Response(json.dumps({"message": str(exc)}), 400, mimetype="application/json")
     return Response(json.dumps({"events": events}, ensure_ascii=False), mimetype="application/json")
+
+
+@bp.post("/sandbox/tokens/rotate")
+def rotate_token() -> Response:
+    """Rotate a district-app token."""
+    st = state()
+    if not st.check_client(*client_credentials()):
+        return oauth_error(401, "invalid_client", "Invalid client credentials")
+    body = request.get_json(silent=True) if request.is_json else None
+    district = str((body or {}).get("district") or request.values.get("district") or st.district_id)
+    try:
+        token = st.rotate_district_token(district)
+    except MutationError as exc:
+        return Response(json.dumps({"message": str(exc)}), 404, mimetype="application/json")
+    return Response(json.dumps({"district": district, "access_token": token}), mimetype="application/json")
 
 
 @bp.get("/sandbox/people")

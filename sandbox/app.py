@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Flask, Response
 
-from sandbox import admin, data_api, oauth
+from sandbox import admin, data_api, oauth, oidc, sessions
 from sandbox.config import SandboxConfig
 from sandbox.faults import FaultInjector, RateLimiter
 from sandbox.generator import generate
@@ -27,7 +27,9 @@ def create_app(config: SandboxConfig | None = None) -> Flask:
     app.extensions["clever_sandbox_faults"] = FaultInjector(faults) if faults.active else None
     app.register_blueprint(data_api.bp)
     app.register_blueprint(oauth.bp)
+    app.register_blueprint(oidc.bp)
     app.register_blueprint(admin.bp)
+    app.register_blueprint(sessions.bp)
 
     @app.get("/")
     def index() -> Response:
@@ -35,6 +37,7 @@ def create_app(config: SandboxConfig | None = None) -> Flask:
         links = {
             "login": "/oauth/authorize?client_id=...&redirect_uri=...",
             "portal": "/portal",
+            "logout": "/logout",
             "discovery": "/.well-known/openid-configuration",
             "data_api": "/v3.0/districts",
         }

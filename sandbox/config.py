@@ -35,6 +35,8 @@ class FaultSpec:
     """Injected faults, all off by default; rates are per request and drawn from ``seed``.
 
     Example: ``error_rate=0.05,burst429=0.02,burst_len=3,latency_ms=20,truncate=0.01,drop=0.01,seed=7``.
+    ``bad_signature`` is the rate of id_tokens signed with a key that is not in the JWKS (OAuth, not
+    the Data API: it draws from its own generator, so it leaves the Data API's faults unchanged).
     """
 
     error_rate: float = 0.0
@@ -44,10 +46,11 @@ class FaultSpec:
     truncate: float = 0.0
     drop: float = 0.0
     seed: int = 0
+    bad_signature: float = 0.0
 
     @property
     def active(self) -> bool:
-        """True when any fault is switched on."""
+        """True when any Data API fault is switched on (``bad_signature`` is not one)."""
         return any((self.error_rate, self.burst429, self.latency_ms, self.truncate, self.drop))
 
     @classmethod
@@ -55,7 +58,7 @@ class FaultSpec:
         """Parse ``key=value,...``; unknown keys and bad values raise ``ValueError`` naming them."""
         values: dict[str, float | int] = {}
         ints = {"burst_len", "latency_ms", "seed"}
-        known = {"error_rate", "burst429", "truncate", "drop"} | ints
+        known = {"error_rate", "burst429", "truncate", "drop", "bad_signature"} | ints
         for part in filter(None, (p.strip() for p in spec.split(","))):
             key, sep, raw = part.partition("=")
             key = key.strip()
@@ -84,6 +87,8 @@ class SandboxConfig:
     - ``issuer``: fix the OIDC issuer instead of deriving it from the request's host.
     - ``clock``: seconds since the epoch; pass a ``Clock`` to move time in tests.
     - ``login_page_limit``: people listed per role on the login and portal pages.
+    - ``tamper_id_token``: sign every id_token with a key that is not in the JWKS (broker tests of a
+      refused signature); also switchable at run time as ``SandboxState.tamper_id_token``.
     """
 
     size: int = DEFAULT_SIZE
@@ -97,6 +102,7 @@ class SandboxConfig:
     issuer: str | None = None
     clock: Callable[[], float] = time.time
     login_page_limit: int = 25
+    tamper_id_token: bool = False
 
     def fault_spec(self) -> FaultSpec:
         """The faults as a ``FaultSpec`` (parsing the string form)."""

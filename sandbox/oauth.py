@@ -2,9 +2,11 @@
 
 - ``GET /oauth/authorize`` shows a login page: pick a person of the district by role, or type a
   Clever Badge code; ``POST /oauth/authorize`` sends the browser to ``redirect_uri`` with a code
-  and the ``state`` it was given.
-- ``POST /oauth/tokens`` exchanges a code (single use, 60 s, same ``redirect_uri``) for an SSO
-  token and an RS256 id_token; the client authenticates with Basic auth or ``client_secret_post``.
+  and the ``state`` it was given. A browser already signed in to Clever (``sandbox.sessions``) is
+  sent straight back with a code, as Clever does, unless ``prompt=login``.
+- ``POST /oauth/tokens`` exchanges a code (single use, 60 s, same ``redirect_uri``, the PKCE
+  ``code_verifier`` when the authorize request had a ``code_challenge``) for an SSO token and an
+  RS256 id_token; the client authenticates with Basic auth or ``client_secret_post``.
 - ``GET /oauth/tokens?owner_type=district`` (Basic auth) lists the district-app tokens.
 - ``GET /portal`` is the Clever portal: Instant Login links land on the app's first registered
   redirect URI with a code and no ``state``, as Clever's do.
@@ -18,13 +20,13 @@ import json
 from typing import Any
 from urllib.parse import urlencode
 
-import jwt
-from flask import Blueprint, Response, g, redirect, render_template, request
+from flask import Blueprint, Response, redirect, render_template, request
 
-from sandbox.api_guard import guarded, message
 from sandbox.data_api import state
-from sandbox.state import DISTRICT_SCOPES, ID_TOKEN_LIFETIME, USER_TYPES, Grant, SandboxState
-from sandbox.store import Obj, user_schools
+from sandbox.oidc import id_token
+from sandbox.sessions import current_session, logout_link, signed_in_response
+from sandbox.state import DISTRICT_SCOPES, PKCE_METHODS, SandboxState, Session, pkce_matches
+from sandbox.store import Obj
 
 bp = Blueprint("oauth", __name__)
 LOGIN_ROLES = (
@@ -34,11 +36,6 @@ LOGIN_ROLES = (
     ("staff", "Staff"),
     ("contact", "Contacts (parents and guardians)"),
 )
-
-
-def issuer() -> str:
-    """The OIDC issuer: configured, or this sandbox's own base URL."""
-    return state().config.issuer or request.host_url.rstrip("/")
 
 
 def oauth_error(status: int, error: str, description: str) -> Response:
@@ -86,13 +83,32 @@ def display_name(user: Obj) -> str:
     return " ".join(p for p in (name.get("first"), name.get("last")) if p) or user["id"]
 
 
+def _signed_in_name(st: SandboxState, session: Session | None) -> str | None:
+    if session is None:
+        return None
+    return display_name(st.store.get("users", session.user_id) or {"id": session.user_id})
+
+
 def _with_query(uri: str, params: dict[str, str]) -> str:
     return f"{uri}{'&' if '?' in uri else '?'}{urlencode(params)}"
 
 
+def _pkce(args: Any) -> tuple[str, str] | Response:
+    """The PKCE challenge and method of an authorize request (RFC 7636; ``plain`` by default)."""
+    challenge = str(args.get("code_challenge", ""))
+    method = str(args.get("code_challenge_method", "")) or ("plain" if challenge else "")
+    if not challenge:
+        return ("", "") if not method or method == "plain" else _page_error("code_challenge is missing.")
+    if method not in PKCE_METHODS:
+        return _page_error(f"code_challenge_method must be S256 or plain, got {method!r}.")
+    if not 43 <= len(challenge) <= 128:
+        return _page_error("code_challenge must be 43 to 128 characters.")
+    return challenge, method
+
+
 @bp.get("/oauth/authorize")
 def authorize() -> Response:
-    """The login page of the sandbox district."""
+    """The login page of the sandbox district; a signed-in browser goes straight back with a code."""
     st, args = state(), request.args
     if args.get("client_id") != st.config.client_id:
         return _page_error(f"Unknown client_id {args.get('client_id', '')!r}.")
@@ -104,6 +120,25 @@ def authorize() -> Response:
     district = args.get("district_id") or st.district_id
     if district not in st.district_ids:
         return _page_error(f"Unknown district_id {district!r}.")
+    pkce = _pkce(args)
+    if isinstance(pkce, Response):
+        return pkce
+    prompt = set(args.get("prompt", "").split())
+    session = current_session(st)
+    if session is not None and (st.store.get("users", session.user_id) or {}).get("district") != district:
+        session = None  # signed in to another district: Clever asks again
+    if session is not None and not prompt & {"login", "select_account"}:
+        code = st.issue_code(
+            session.user_id,
+            redirect_uri,
+            nonce=args.get("nonce", ""),
+            role=session.role,
+            code_challenge=pkce[0],
+            code_challenge_method=pkce[1],
+        )
+        return _back_to_app(redirect_uri, {"code": code}, args.get("state", ""))
+    if "none" in prompt:  # OIDC: no session and no page allowed
+        return _back_to_app(redirect_uri, {"error": "login_required"}, args.get("state", ""))
     hidden = {
         "client_id": st.config.client_id,
         "redirect_uri": redirect_uri,
@@ -111,9 +146,25 @@ def authorize() -> Response:
         "nonce": args.get("nonce", ""),
         "district_id": district,
     }
+    if pkce[0]:
+        hidden |= {"code_challenge": pkce[0], "code_challenge_method": pkce[1]}
     district_name = (st.store.get("districts", district) or {}).get("name", district)
     groups = _people(st, district)
-    return Response(render_template("login.html", hidden=hidden, groups=groups, district_name=district_name))
+    page = render_template(
+        "login.html",
+        hidden=hidden,
+        groups=groups,
+        district_name=district_name,
+        signed_in=_signed_in_name(st, session),
+        logout_url=logout_link(),
+    )
+    return Response(page)
+
+
+def _back_to_app(redirect_uri: str, params: dict[str, str], state_value: str) -> Response:
+    if state_value:
+        params = params | {"state": state_value}
+    return redirect(_with_query(redirect_uri, params), code=302)  # type: ignore[return-value]
 
 
 @bp.post("/oauth/authorize")
@@ -127,14 +178,23 @@ def authorize_submit() -> Response:
         or not st.redirect_allowed(redirect_uri)
     ):
         return _page_error("This login form was not started by a registered app.")
+    pkce = _pkce(form)
+    if isinstance(pkce, Response):
+        return pkce
     user_id = _chosen_user(st, form.get("login_as") or form.get("user_id", ""), form.get("badge_code", ""))
     if isinstance(user_id, Response):
         return user_id
-    code = st.issue_code(user_id, redirect_uri, nonce=form.get("nonce", ""), role=form.get("role", ""))
-    params = {"code": code}
-    if form.get("state"):
-        params["state"] = form["state"]
-    return redirect(_with_query(redirect_uri, params), code=302)  # type: ignore[return-value]
+    role = form.get("role", "")
+    code = st.issue_code(
+        user_id,
+        redirect_uri,
+        nonce=form.get("nonce", ""),
+        role=role,
+        code_challenge=pkce[0],
+        code_challenge_method=pkce[1],
+    )
+    answer = _back_to_app(redirect_uri, {"code": code}, form.get("state", ""))
+    return signed_in_response(st, answer, user_id, role)
 
 
 def _chosen_user(st: SandboxState, user_id: str, badge_code: str) -> str | Response:
@@ -158,6 +218,8 @@ def portal() -> Response:
     return Response(
         render_template(
             "portal.html",
+            signed_in=_signed_in_name(st, current_session(st)),
+            logout_url=logout_link(),
             groups=_people(st, district),
             client_id=st.config.client_id,
             district_id=district,
@@ -180,7 +242,9 @@ def instant_login() -> Response:
     user_id = _chosen_user(st, args.get("user_id", ""), args.get("badge_code", ""))
     if isinstance(user_id, Response):
         return user_id
-    return redirect(_with_query(target, {"code": st.issue_code(user_id, target)}), code=302)  # type: ignore[return-value]
+    # The portal's person is signed in to Clever: a later /oauth/authorize from this browser is silent.
+    answer = _back_to_app(target, {"code": st.issue_code(user_id, target)}, "")
+    return signed_in_response(st, answer, user_id)
 
 
 @bp.post("/oauth/tokens")
@@ -197,8 +261,13 @@ def tokens() -> Response:
         return oauth_error(400, "unsupported_grant_type", "grant_type must be authorization_code")
     if not body.get("code") or not body.get("redirect_uri"):
         return oauth_error(400, "invalid_request", "code and redirect_uri are required")
-    grant = st.redeem_code(str(body["code"]), str(body["redirect_uri"]))
+    pending = st.codes.get(str(body["code"]))
+    verifier = str(body.get("code_verifier") or "")
+    grant = st.redeem_code(str(body["code"]), str(body["redirect_uri"]), verifier)
     if grant is None:
+        if pending is not None and pending.code_challenge and not pkce_matches(pending, verifier):
+            what = "code_verifier is missing" if not verifier else "code_verifier does not match"
+            return oauth_error(400, "invalid_grant", f"Invalid grant: {what}")
         return oauth_error(400, "invalid_grant", "Invalid grant: invalid code")
     answer = {
         "access_token": st.issue_user_token(grant),
@@ -206,32 +275,6 @@ def tokens() -> Response:
         "id_token": id_token(st, grant),
     }
     return Response(json.dumps(answer), mimetype="application/json", headers={"Cache-Control": "no-store"})
-
-
-def id_token(st: SandboxState, grant: Grant) -> str:
-    """An RS256 id_token with Clever's claims."""
-    user = st.store.get("users", grant.user_id) or {}
-    name = user.get("name") or {}
-    role = next((r for r, t in USER_TYPES.items() if t == grant.user_type), "")
-    now = int(st.clock())
-    claims = {
-        "iss": issuer(),
-        "sub": grant.user_id,
-        "aud": grant.client_id,
-        "iat": now,
-        "exp": now + ID_TOKEN_LIFETIME,
-        "user_id": ((user.get("roles") or {}).get(role) or {}).get("legacy_id") or grant.user_id,
-        "multi_role_user_id": grant.user_id,
-        "user_type": grant.user_type,
-        "district": grant.district,
-        "email": user.get("email") or "",
-        "email_verified": False,  # Clever never verifies emails
-        "given_name": name.get("first") or "",
-        "family_name": name.get("last") or "",
-    }
-    if grant.nonce:
-        claims["nonce"] = grant.nonce
-    return jwt.encode(claims, st.signing_key, algorithm="RS256", headers={"kid": st.key_id})
 
 
 @bp.get("/oauth/tokens")
@@ -245,95 +288,14 @@ def district_tokens() -> Response:
     wanted = request.args.get("district")
     data = [
         {
-            "id": token[:24],
-            "created": "2021-02-24T22:24:55.985Z",
+            "id": token.access_token[:24],
+            "created": token.created,
             "owner": {"type": "district", "id": district},
-            "access_token": token,
+            "access_token": token.access_token,
             "scopes": list(DISTRICT_SCOPES),
         }
-        for district, token in st.district_tokens.items()
+        for district, token in st.listed_district_tokens().items()
         if not wanted or wanted == district
     ]
     links = [{"rel": "self", "uri": request.full_path.rstrip("?")}]
     return Response(json.dumps({"data": data, "links": links}), mimetype="application/json")
-
-
-@bp.route("/userinfo", methods=["GET", "POST"])
-@guarded
-def userinfo() -> Response:
-    """OIDC userinfo for an SSO token."""
-    st, caller = state(), g.caller
-    if not caller.user_id:
-        return message(403, "Resource not in token's scopes")
-    user = st.store.get("users", caller.user_id)
-    if user is None:
-        return message(404, f"Could not find user {caller.user_id}")
-    token = request.headers["Authorization"].split(" ", 1)[1].strip()
-    with st.lock:
-        user_type = st.user_tokens[token].user_type
-    name = user.get("name") or {}
-    info = {
-        "sub": user["id"],
-        "user_id": user["id"],
-        "multi_role_user_id": user["id"],
-        "user_type": user_type,
-        "district_id": caller.district,
-        "district": caller.district,
-        "email": user.get("email") or "",
-        "name": {
-            "first": name.get("first") or "",
-            "last": name.get("last") or "",
-            "middle": name.get("middle") or "",
-        },
-        "schools": user_schools(user),
-        "given_name": name.get("first") or "",
-        "family_name": name.get("last") or "",
-        "email_verified": False,
-        "authorized_by": "district",
-    }
-    return Response(json.dumps(info, ensure_ascii=False), mimetype="application/json")
-
-
-@bp.get("/.well-known/openid-configuration")
-def discovery() -> Response:
-    """The OIDC discovery document; the issuer is the sandbox's base URL."""
-    base = issuer()
-    doc = {
-        "issuer": base,
-        "authorization_endpoint": f"{base}/oauth/authorize",
-        "token_endpoint": f"{base}/oauth/tokens",
-        "userinfo_endpoint": f"{base}/userinfo",
-        "jwks_uri": f"{base}/oauth/certs",
-        "response_types_supported": ["code"],
-        "subject_types_supported": ["public"],
-        "id_token_signing_alg_values_supported": ["RS256"],
-        "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
-        "grant_types_supported": ["authorization_code"],
-        "scopes_supported": ["openid", "profile", "email"],
-        "claims_supported": [
-            "sub",
-            "iss",
-            "aud",
-            "exp",
-            "iat",
-            "nonce",
-            "user_id",
-            "multi_role_user_id",
-            "user_type",
-            "district",
-            "email",
-            "email_verified",
-            "given_name",
-            "family_name",
-        ],
-    }
-    return Response(json.dumps(doc), mimetype="application/json")
-
-
-@bp.get("/oauth/certs")
-def certs() -> Response:
-    """The JWKS holding the id_token signing key."""
-    st = state()
-    jwk = json.loads(jwt.algorithms.RSAAlgorithm.to_jwk(st.signing_key.public_key()))
-    jwk.update({"kid": st.key_id, "use": "sig", "alg": "RS256"})
-    return Response(json.dumps({"keys": [jwk]}), mimetype="application/json")

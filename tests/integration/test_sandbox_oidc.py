@@ -43,7 +43,9 @@ def browser_login(authorize_url: str, person: str) -> str:
     """What a tester does on the login page: press the person's button; returns the redirect."""
     page = requests.get(authorize_url, timeout=10)
     assert page.status_code == 200
-    form = dict(re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)">', page.text)[:5])
+    form = dict(
+        re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)">', page.text.split("</form>")[0])
+    )
     assert f'id="login-{person}"' in page.text
     answer = requests.post(
         page.url.split("?")[0], data={**form, "login_as": person}, allow_redirects=False, timeout=10
@@ -121,3 +123,41 @@ def test_portal_login_goes_to_the_first_redirect_uri(running: tuple[str, Sandbox
     answer = requests.get(url + link.group(1).replace("&amp;", "&"), allow_redirects=False, timeout=10)
     location = answer.headers["Location"]
     assert location.startswith(REDIRECT + "?") and set(parse_qs(urlsplit(location).query)) == {"code"}
+
+
+def test_pkce_s256_through_authlib_and_a_missing_or_wrong_verifier_is_refused(
+    running: tuple[str, SandboxState],
+) -> None:
+    url, state = running
+    doc = discover(url)
+    assert doc["code_challenge_methods_supported"] == ["S256", "plain"]
+    student = state.people("student", 1)[0]["id"]
+
+    def login_with_pkce(verifier: str) -> tuple[OAuth2Session, str, str]:
+        session = OAuth2Session(
+            "sandbox-client", "sandbox-secret", redirect_uri=REDIRECT, code_challenge_method="S256"
+        )
+        authorize_url, sent_state = session.create_authorization_url(
+            doc["authorization_endpoint"], nonce="n", code_verifier=verifier
+        )
+        assert "code_challenge=" in authorize_url and "code_challenge_method=S256" in authorize_url
+        return session, browser_login(authorize_url, student), sent_state
+
+    verifier = generate_token(48)
+    session, callback, sent_state = login_with_pkce(verifier)
+    token = session.fetch_token(
+        doc["token_endpoint"], authorization_response=callback, state=sent_state, code_verifier=verifier
+    )
+    assert verify(url, token["id_token"], "n")["sub"] == student
+
+    session, callback, sent_state = login_with_pkce(generate_token(48))
+    with pytest.raises(OAuthError, match="invalid_grant"):  # the client forgot its verifier
+        session.fetch_token(doc["token_endpoint"], authorization_response=callback, state=sent_state)
+    session, callback, sent_state = login_with_pkce(generate_token(48))
+    with pytest.raises(OAuthError, match="invalid_grant"):
+        session.fetch_token(
+            doc["token_endpoint"],
+            authorization_response=callback,
+            state=sent_state,
+            code_verifier=generate_token(48),
+        )
