@@ -24,6 +24,7 @@ Design notes (Keycloak quirks):
 from __future__ import annotations
 
 import threading
+import time
 from collections import Counter
 from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
@@ -50,6 +51,8 @@ from plugin.plan import (
 from plugin.settings import KeycloakSettings
 
 PAGE = 500
+RETRIES = 3
+BACKOFF = 0.5  # seconds, doubled each try
 
 
 def admin_client(settings: KeycloakSettings, realm: str | None = None) -> KeycloakAdmin:
@@ -101,7 +104,24 @@ class _Http:
     def call(
         self, method: str, path: str, body: Any = None, *, ok: tuple[int, ...] = (), **params: Any
     ) -> Response:
-        """Send one request; 2xx and the statuses in ``ok`` return, the rest raise."""
+        """Send one request; 2xx and the statuses in ``ok`` return, the rest raise.
+
+        A transient failure (unreachable, 429, 5xx) is tried again ``RETRIES`` times: Keycloak
+        answers 500 now and then while another realm is being deleted (its roles vanish from the
+        admin's cache). A retried POST that had gone through answers 409, which callers reconcile.
+        """
+        for attempt in range(RETRIES + 1):
+            try:
+                return self._once(method, path, body, ok, params)
+            except TransientError:
+                if attempt == RETRIES:
+                    raise
+                time.sleep(BACKOFF * 2**attempt)
+        raise AssertionError("unreachable")
+
+    def _once(
+        self, method: str, path: str, body: Any, ok: tuple[int, ...], params: dict[str, Any]
+    ) -> Response:
         import json
 
         connection = self._admin.connection
@@ -162,6 +182,7 @@ class KeycloakDirectory:
         self.failed_groups: set[str] = set()  # keys of groups a membership write failed on
         self.refused_emails: dict[str, str] = {}  # Clever id -> address Keycloak refused (taken)
         self._role_ids: dict[str, dict[str, Any]] = {}
+        self.paths: dict[str, str] = {}  # group key -> Keycloak path, when the desired tree is partial
 
     @property
     def calls(self) -> Counter[str]:
@@ -289,7 +310,7 @@ class KeycloakDirectory:
             "firstName": spec.first_name,
             "lastName": spec.last_name,
             "attributes": _lists(spec.attributes),
-            "groups": sorted(group_path(desired.groups, key) for key in spec.groups),
+            "groups": sorted(self.paths.get(key) or group_path(desired.groups, key) for key in spec.groups),
             "federatedIdentities": [
                 {"identityProvider": IDP_ALIAS, "userId": spec.clever_id, "userName": spec.username}
             ],

@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 
 from ldap3 import MODIFY_ADD, MODIFY_DELETE, MODIFY_REPLACE, SUBTREE, Connection, Server
 from ldap3.core.exceptions import LDAPException, LDAPSocketOpenError
+from ldap3.utils.conv import escape_filter_chars
 
 from connectors.base import ConfigError, RecordError, TransientError
 from mappers.layout import ldap_rdn
@@ -171,14 +172,20 @@ class LdapDirectory:
         finally:
             conn.unbind()
 
-    def current(self) -> dict[str, LdapGroup]:
-        """Groups under ``groups_dn`` that carry a sync key."""
+    def current(self, only: set[str] | None = None) -> dict[str, LdapGroup]:
+        """Groups under ``groups_dn`` that carry a sync key (only those keyed ``only`` when given)."""
         found: dict[str, LdapGroup] = {}
+        if only is not None and not only:
+            return found
+        search = "(objectClass=groupOfNames)"
+        if only is not None:
+            wanted = "".join(f"({KEY_ATTRIBUTE}={escape_filter_chars(key)})" for key in sorted(only))
+            search = f"(&{search}(|{wanted}))"
         with self._connection() as conn:
             self.counts.reads += 1
             entries = conn.extend.standard.paged_search(
                 self.settings.groups_dn,
-                "(objectClass=groupOfNames)",
+                search,
                 SUBTREE,
                 attributes=["member", "owner", KEY_ATTRIBUTE],
                 paged_size=500,

@@ -28,7 +28,7 @@ from tests.sync_expect import (
 )
 
 pytestmark = pytest.mark.integration
-INCREMENTAL = "full"
+INCREMENTAL = "incremental"
 
 
 @pytest.fixture
