@@ -1,0 +1,178 @@
+"""The pure diff (``plugin.plan.diff``) and the incremental fold of events: plain data in, plan out."""
+
+from __future__ import annotations
+
+from connectors.records import Event, Role, Section, User
+from plugin.incremental import fold
+from plugin.plan import (
+    CurrentGroup,
+    CurrentUser,
+    DesiredState,
+    DirectoryState,
+    GroupSpec,
+    Membership,
+    UserSpec,
+    diff,
+)
+
+NOW = "2026-01-01T00:00:00+00:00"
+CLASS = GroupSpec("section:s1", "Math", "school:a:classes", "class", {"clever_key": ("section:s1",)})
+ROLE = GroupSpec("school:a:students", "Students", None, "role", {"clever_key": ("school:a:students",)})
+
+
+def spec(clever_id: str = "c1", groups: tuple[str, ...] = ("section:s1",), **changes: object) -> UserSpec:
+    values: dict[str, object] = {
+        "clever_id": clever_id,
+        "kind": "students",
+        "username": clever_id,
+        "first_name": "Jess",
+        "last_name": "Datos",
+        "email": "",
+        "attributes": {"clever_id": (clever_id,), "clever_role": ("student",)},
+        "groups": frozenset(groups),
+    }
+    values.update(changes)
+    return UserSpec(**values)  # type: ignore[arg-type]
+
+
+def account(clever_id: str = "c1", keycloak_id: str = "k1", **changes: object) -> CurrentUser:
+    values: dict[str, object] = {
+        "keycloak_id": keycloak_id,
+        "clever_id": clever_id,
+        "username": clever_id,
+        "first_name": "Jess",
+        "last_name": "Datos",
+        "email": "",
+        "enabled": True,
+        "attributes": {"clever_id": (clever_id,), "clever_role": ("student",)},
+    }
+    values.update(changes)
+    return CurrentUser(**values)  # type: ignore[arg-type]
+
+
+def group(spec: GroupSpec, keycloak_id: str = "g1", **attributes: tuple[str, ...]) -> CurrentGroup:
+    return CurrentGroup(keycloak_id, spec.key, spec.name, None, {**spec.attributes, **attributes})
+
+
+def state(users: list[CurrentUser], members: dict[str, frozenset[str]]) -> DirectoryState:
+    groups = {CLASS.key: group(CLASS), ROLE.key: group(ROLE, "g2")}
+    return DirectoryState(groups, {u.clever_id: u for u in users}, members)
+
+
+def desired(*users: UserSpec, present: tuple[str, ...] = ()) -> DesiredState:
+    return DesiredState(
+        {CLASS.key: CLASS, ROLE.key: ROLE},
+        {u.clever_id: u for u in users},
+        frozenset(present or [u.clever_id for u in users]),
+    )
+
+
+def test_nothing_changed_is_an_empty_plan() -> None:
+    plan = diff(desired(spec()), state([account()], {CLASS.key: frozenset({"k1"})}), removed_at=NOW)
+    assert plan.empty and plan.size() == 0
+
+
+def test_a_new_person_is_one_create_carrying_their_groups() -> None:
+    plan = diff(desired(spec("c2")), state([], {}), removed_at=NOW)
+    assert [s.clever_id for s in plan.create_users] == ["c2"]
+    assert plan.add_members == ()  # the groups travel in the create call
+
+
+def test_a_changed_name_updates_only_that_field() -> None:
+    plan = diff(
+        desired(spec(last_name="Renamed")), state([account()], {CLASS.key: frozenset({"k1"})}), removed_at=NOW
+    )
+    assert len(plan.update_users) == 1
+    assert plan.update_users[0].fields == {"lastName": "Renamed"}
+    assert plan.update_users[0].attributes == {}
+
+
+def test_an_email_fills_an_empty_address_but_never_replaces_one() -> None:
+    filled = diff(
+        desired(spec(email="a@x.org")), state([account()], {CLASS.key: frozenset({"k1"})}), removed_at=NOW
+    )
+    kept = diff(
+        desired(spec(email="a@x.org")),
+        state([account(email="own@x.org")], {CLASS.key: frozenset({"k1"})}),
+        removed_at=NOW,
+    )
+    assert filled.update_users[0].fields == {"email": "a@x.org"}
+    assert kept.empty
+
+
+def test_moving_between_groups_adds_and_removes_one_membership_each() -> None:
+    plan = diff(
+        desired(spec(groups=("school:a:students",))),
+        state([account()], {CLASS.key: frozenset({"k1"})}),
+        removed_at=NOW,
+    )
+    assert plan.add_members == (Membership("school:a:students", keycloak_id="k1"),)
+    assert plan.remove_members == (Membership("section:s1", keycloak_id="k1"),)
+
+
+def test_someone_gone_from_clever_is_disabled_and_loses_memberships() -> None:
+    plan = diff(desired(), state([account()], {CLASS.key: frozenset({"k1"})}), removed_at=NOW)
+    assert [(u.clever_id, dict(u.fields), dict(u.attributes)) for u in plan.disable_users] == [
+        ("c1", {"enabled": False}, {"clever_removed_at": (NOW,)})
+    ]
+    assert plan.remove_members == (Membership("section:s1", keycloak_id="k1"),)
+
+
+def test_someone_out_of_scope_but_present_is_not_disabled() -> None:
+    plan = diff(desired(present=("c1",)), state([account()], {}), removed_at=NOW)
+    assert plan.disable_users == ()
+
+
+def test_a_returning_person_is_enabled_and_the_removal_mark_cleared() -> None:
+    back = account(enabled=False, attributes={**account().attributes, "clever_removed_at": (NOW,)})
+    plan = diff(desired(spec()), state([back], {CLASS.key: frozenset({"k1"})}), removed_at=NOW)
+    assert plan.update_users[0].fields == {"enabled": True}
+    assert plan.update_users[0].attributes == {"clever_removed_at": ()}
+
+
+def test_a_renamed_section_renames_its_group_and_a_gone_one_is_retired() -> None:
+    renamed = GroupSpec(CLASS.key, "Algebra", CLASS.parent, "class", CLASS.attributes)
+    plan = diff(
+        DesiredState({CLASS.key: renamed, ROLE.key: ROLE}, {}, frozenset()),
+        state([], {}),
+        removed_at=NOW,
+    )
+    assert [(gid, s.name) for gid, s in plan.update_groups] == [("g1", "Algebra")]
+    retired = diff(DesiredState({ROLE.key: ROLE}, {}, frozenset()), state([], {}), removed_at=NOW)
+    assert [gid for gid, _ in retired.retire_groups] == ["g1"]
+    assert retired.retire_groups[0][1].attributes["clever_removed_at"] == (NOW,)
+
+
+def test_a_person_matched_by_name_is_adopted_with_their_groups() -> None:
+    plan = diff(desired(spec(matched_keycloak_id="k9")), state([], {}), removed_at=NOW)
+    assert plan.create_users == ()
+    assert plan.update_users[0].link and plan.update_users[0].linked_by_name
+    assert plan.add_members == (Membership("section:s1", keycloak_id="k9"),)
+
+
+def _event(event_id: str, type_: str, record: object, previous: tuple[str, ...] = ()) -> Event:
+    return Event(event_id, type_, NOW, record, previous)  # type: ignore[arg-type]
+
+
+def test_fold_keeps_the_last_event_of_each_record_and_notes_renames() -> None:
+    student = User("u1", "d", first_name="A", roles=frozenset({Role.STUDENT}))
+    section = Section("s1", "d", "a", "Math")
+    changes = fold(
+        [
+            _event("e1", "users.created", student),
+            _event("e2", "users.deleted", student),
+            _event("e3", "sections.updated", section, ("name",)),
+        ],
+        sync_parents=False,
+    )
+    assert changes.users["u1"].action == "deleted"
+    assert changes.renamed == {"s1"} and not changes.reason
+
+
+def test_fold_asks_for_a_full_run_when_a_school_appears_or_parents_change() -> None:
+    from connectors.records import School
+
+    assert fold([_event("e1", "schools.created", School("a", "d", "New"))], sync_parents=False).reason
+    contact = User("p1", "d", last_name="Parent", roles=frozenset({Role.CONTACT}))
+    assert not fold([_event("e1", "users.updated", contact)], sync_parents=False).reason
+    assert fold([_event("e1", "users.updated", contact)], sync_parents=True).reason
