@@ -2,7 +2,8 @@
 
 - ``serve``: run the sandbox (a generated district, or ``--roster FILE``).
 - ``generate``: write a generated district as a roster file.
-- ``mutate``: change the roster of a running sandbox over HTTP (``POST /sandbox/mutations``).
+- ``mutate``: change the roster of a running sandbox over HTTP (``POST /sandbox/mutations``);
+  ``mutate rotate-token`` rotates a district-app token (``POST /sandbox/tokens/rotate``).
 """
 
 from __future__ import annotations
@@ -60,7 +61,7 @@ def sandbox() -> None:
 @click.option(
     "--faults",
     default="",
-    help="e.g. error_rate=0.05,burst429=0.02,latency_ms=20,truncate=0.01,drop=0.01,seed=7",
+    help="e.g. error_rate=0.05,burst429=0.02,latency_ms=20,truncate=0.01,drop=0.01,bad_signature=0,seed=7",
 )
 @click.option(
     "--rate-limit", default=1200, show_default=True, type=click.IntRange(min=1), help="Requests/minute/token."
@@ -222,3 +223,24 @@ def move_cmd(ctx: click.Context, student: str, from_section: str, to_section: st
 def apply_cmd(ctx: click.Context, ops: str) -> None:
     """Apply a change or a list of changes as POST /sandbox/mutations takes them."""
     _send(ctx, _json_arg(ops))
+
+
+@mutate.command("rotate-token")
+@click.option("--district", default="", help="The district (default: the first).")
+@click.pass_context
+def rotate_token_cmd(ctx: click.Context, district: str) -> None:
+    """Give a district a new district-app token (the old one gets 401); prints the new token."""
+    url, auth = ctx.obj
+    try:
+        response = requests.post(
+            f"{url}/sandbox/tokens/rotate",
+            json={"district": district} if district else {},
+            auth=auth,
+            timeout=30,
+        )
+    except requests.RequestException as exc:
+        raise click.ClickException(f"cannot reach the sandbox at {url}: {exc}") from exc
+    body = response.json() if response.headers.get("Content-Type", "").startswith("application/json") else {}
+    if response.status_code != 200:
+        raise click.ClickException(body.get("message") or body.get("error_description") or response.text)
+    click.echo(f"{body['district']} {body['access_token']}")

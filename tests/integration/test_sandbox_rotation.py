@@ -7,11 +7,13 @@ from collections.abc import Iterator
 
 import pytest
 import requests
+from click.testing import CliRunner
 
 from connectors.base import ConfigError
 from connectors.clever import CleverClient
 from plugin.settings import CleverSettings
 from sandbox.app import create_app
+from sandbox.cli import sandbox as sandbox_cli
 from sandbox.config import SandboxConfig
 from sandbox.server import serve
 from sandbox.state import SandboxState
@@ -86,3 +88,14 @@ def test_the_client_looks_a_refused_token_up_again_once(running: tuple[str, Sand
     state.rotate_district_token()
     with pytest.raises(ConfigError):
         list(client.schools())
+
+
+def test_the_cli_rotates_a_running_sandboxs_token(running: tuple[str, SandboxState]) -> None:
+    url, state = running
+    old = state.district_token
+    result = CliRunner().invoke(sandbox_cli, ["mutate", "--url", url, "rotate-token"])
+    assert result.exit_code == 0, result.output
+    assert result.output.split() == [state.district_id, state.district_token] and old != state.district_token
+    assert schools(url, old) == 401
+    wrong = CliRunner().invoke(sandbox_cli, ["mutate", "--url", url, "rotate-token", "--district", "0" * 24])
+    assert wrong.exit_code != 0 and "no district" in wrong.output
