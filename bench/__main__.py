@@ -1,0 +1,48 @@
+"""``python -m bench --sizes S,M [--methods a,b,c,d,e,scaleout] [--out bench/results] [--workers 2]``."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import time
+from pathlib import Path
+
+from bench.chart import chart, table
+from bench.run import METHODS, SIZES, run
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
+    parser.add_argument("--sizes", default="S,M", help=f"comma-separated: {', '.join(SIZES)} or a number")
+    parser.add_argument("--methods", default=",".join(METHODS), help="comma-separated: " + ",".join(METHODS))
+    parser.add_argument("--out", default="bench/results", help="directory for the JSON and the PNG")
+    parser.add_argument("--workers", type=int, default=2, help="RQ workers for the scale-out run")
+    parser.add_argument(
+        "--peer-sample", type=int, default=1000, help="people Keycloak's LDAP sync gets at most"
+    )
+    parser.add_argument("--seed", type=int, default=1)
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    logging.getLogger("connectors").setLevel(logging.WARNING)
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)
+    sizes = [s.strip() for s in args.sizes.split(",") if s.strip()]
+    methods = tuple(m.strip() for m in args.methods.split(",") if m.strip())
+    unknown = set(methods) - set(METHODS)
+    if unknown:
+        parser.error(f"unknown methods: {sorted(unknown)}")
+    results = run(sizes, methods, peer_sample=args.peer_sample, workers=args.workers, seed=args.seed)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    stem = f"{time.strftime('%Y-%m-%d', time.gmtime())}-{'-'.join(sizes)}"
+    (out / f"{stem}.json").write_text(
+        json.dumps(results, indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
+    )
+    chart(results, out / f"{stem}.png")
+    print(table(results))
+    print(f"\nwrote {out / stem}.json and .png")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

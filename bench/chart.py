@@ -1,0 +1,103 @@
+"""The results as a Markdown table and a PNG chart (time against size, one line per method)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+LABELS = {
+    "a": "(a) our full sync",
+    "b": "(b) Keycloak LDAP full sync",
+    "c": "(c) partialImport floor",
+    "d": "(d) our no-op resync (full)",
+    "d_events": "(d') no-op, Events check",
+    "e": "(e) our incremental (1%)",
+    "scaleout": "our full sync, scale-out",
+}
+
+
+def _fmt(value: Any, digits: int = 2) -> str:
+    if value is None:
+        return "–"
+    if isinstance(value, float):
+        return f"{value:.{digits}f}"
+    return str(value)
+
+
+def table(results: dict[str, Any]) -> str:
+    """One row per size and method, then one row of ratios per size."""
+    lines = [
+        "| size | method | people | s | people/s | Keycloak calls (writes) | Clever req. | LDAP writes "
+        "| worker peak RSS MB |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for size in results["sizes"]:
+        for key, label in LABELS.items():
+            m = size["methods"].get(key)
+            if not m:
+                continue
+            people = m["people"]
+            if key == "b" and m.get("sampled"):
+                label += f" (sample of {m['sample_size']})"
+            rss = m.get("worker_peak_rss_kb")
+            rss_mb = (
+                "/".join(f"{r / 1024:.0f}" for r in rss)
+                if isinstance(rss, list)
+                else _fmt(rss and rss / 1024, 0)
+            )
+            writes = f" ({m['keycloak_writes']})" if "keycloak_writes" in m else ""
+            lines.append(
+                f"| {size['size']} | {label} | {people} | {_fmt(m['seconds'], 1)} "
+                f"| {_fmt(m['people_per_second'], 1)} | {_fmt(m.get('keycloak_http_calls'))}{writes} "
+                f"| {_fmt(m.get('clever_requests'))} | {_fmt(m.get('ldap_writes'))} | {rss_mb} |"
+            )
+    lines += [
+        "",
+        "| size | (a)/(c) | (a)/(b) per person | (d)/(a) | (d')/(a) | (e)/(a) | scale-out speedup |",
+    ]
+    lines.append("|---|---:|---:|---:|---:|---:|---:|")
+    for size in results["sizes"]:
+        r = size["ratios"]
+        lines.append(
+            f"| {size['size']} | {_fmt(r['a_over_c'])} | {_fmt(r['a_over_b_per_person'])} "
+            f"| {_fmt(r['d_over_a'], 3)} | {_fmt(r['d_events_over_a'], 3)} | {_fmt(r['e_over_a'], 3)} "
+            f"| {_fmt(r['scaleout_speedup'])} |"
+        )
+    return "\n".join(lines)
+
+
+def chart(results: dict[str, Any], path: Path) -> None:
+    """Seconds against people (log-log), one line per method; (b) is marked where it was sampled."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    figure, axes = plt.subplots(figsize=(8, 5), dpi=110)
+    for key, label in LABELS.items():
+        points = [
+            (
+                s["methods"][key]["people"],
+                s["methods"][key]["seconds"],
+                s["methods"][key].get("sampled", False),
+            )
+            for s in results["sizes"]
+            if key in s["methods"]
+        ]
+        if not points:
+            continue
+        xs, ys, sampled = zip(*points, strict=True)
+        if key == "b" and any(sampled):
+            label += " (people = sample size)"
+        axes.plot(xs, ys, marker="o", label=label)
+    axes.set_xscale("log")
+    axes.set_yscale("log")
+    axes.set_xlabel("people synced (Keycloak accounts)")
+    axes.set_ylabel("wall time, seconds")
+    machine = results["machine"]
+    axes.set_title(f"keycloak-clever bench — {machine['nproc']} cores, Keycloak {machine['keycloak']}")
+    axes.grid(True, which="both", alpha=0.3)
+    axes.legend(fontsize=8)
+    figure.tight_layout()
+    figure.savefig(path)
+    plt.close(figure)

@@ -1,0 +1,212 @@
+"""The peers our sync is measured against, on the same people, each in a fresh realm.
+
+* **Keycloak's own LDAP full sync** (``triggerFullSync``): the people are first loaded into a fresh
+  OpenLDAP OU (not timed), then a READ_ONLY LDAP user-federation component is created in the realm
+  and its full sync is timed. This is what a district gets from Keycloak alone (users only: the
+  group tree would need a group-ldap-mapper, whose own sync comes on top).
+* **The bulk-import floor** (``partialImport``): the same final users, with their attributes,
+  federated-identity links and group memberships, and the group tree with its attributes, imported
+  in batches. This is about as fast as Keycloak itself absorbs users; no sync can beat it by much.
+
+Both are built from ``plugin.desired.desired_state`` of the same roster, so they hold the state
+our sync ends in.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from keycloak import KeycloakAdmin
+from ldap3 import Connection
+from ldap3.utils.dn import escape_rdn
+
+from connectors.keycloak import group_path
+from mappers.layout import IDP_ALIAS
+from plugin.plan import DesiredState, GroupSpec
+
+IMPORT_BATCH = 500
+
+
+@dataclass(frozen=True)
+class Person:
+    """A person as both peers see it: a directory entry and a final Keycloak user."""
+
+    clever_id: str
+    username: str
+    first_name: str
+    last_name: str
+    email: str
+    attributes: dict[str, list[str]]
+    groups: tuple[str, ...]  # Keycloak group paths
+
+
+@dataclass(frozen=True)
+class PeerResult:
+    method: str
+    seconds: float
+    people: int
+    http_calls: int
+    detail: dict[str, Any]
+
+
+def people_of(desired: DesiredState) -> list[Person]:
+    """The final users of ``desired``, ordered by Clever id."""
+    return [
+        Person(
+            spec.clever_id,
+            spec.username,
+            spec.first_name,
+            spec.last_name,
+            spec.email,
+            {name: list(values) for name, values in spec.attributes.items() if values},
+            tuple(sorted(group_path(desired.groups, key) for key in spec.groups)),
+        )
+        for _, spec in sorted(desired.users.items())
+    ]
+
+
+def load_ldap_people(conn: Connection, people_dn: str, people: Iterable[Person]) -> int:
+    """Add one inetOrgPerson per person under ``people_dn`` (setup, not timed)."""
+    count = 0
+    for person in people:
+        dn = f"uid={escape_rdn(person.username)},{people_dn}"
+        attributes = {
+            "uid": person.username,
+            "cn": f"{person.first_name} {person.last_name}".strip() or person.username,
+            "sn": person.last_name or person.username,
+            "employeeNumber": person.clever_id,
+        }
+        if person.first_name:
+            attributes["givenName"] = person.first_name
+        if person.email:
+            attributes["mail"] = person.email
+        if not conn.add(dn, ["inetOrgPerson"], attributes):
+            raise RuntimeError(f"LDAP refused {person.clever_id}: {conn.result['description']}")
+        count += 1
+    return count
+
+
+def ldap_component(
+    realm_id: str, ldap_url: str, bind_dn: str, bind_password: str, people_dn: str
+) -> dict[str, Any]:
+    """A READ_ONLY, importing LDAP user federation over ``people_dn`` (every value a list)."""
+    config = {
+        "enabled": "true",
+        "priority": "0",
+        "vendor": "other",
+        "connectionUrl": ldap_url,
+        "bindDn": bind_dn,
+        "bindCredential": bind_password,
+        "authType": "simple",
+        "startTls": "false",
+        "useTruststoreSpi": "never",
+        "usersDn": people_dn,
+        "usernameLDAPAttribute": "uid",
+        "rdnLDAPAttribute": "uid",
+        "uuidLDAPAttribute": "entryUUID",
+        "userObjectClasses": "inetOrgPerson, organizationalPerson",
+        "searchScope": "1",
+        "editMode": "READ_ONLY",
+        "importEnabled": "true",
+        "syncRegistrations": "false",
+        "pagination": "true",
+        "batchSizeForSync": "1000",
+        "fullSyncPeriod": "-1",
+        "changedSyncPeriod": "-1",
+        "trustEmail": "false",
+        "cachePolicy": "DEFAULT",
+    }
+    return {
+        "name": "district-ldap",
+        "providerId": "ldap",
+        "providerType": "org.keycloak.storage.UserStorageProvider",
+        "parentId": realm_id,
+        "config": {key: [value] for key, value in config.items()},
+    }
+
+
+def keycloak_ldap_full_sync(
+    admin: KeycloakAdmin, realm: str, ldap_url: str, bind_dn: str, bind_password: str, people_dn: str
+) -> PeerResult:
+    """Create a READ_ONLY LDAP federation in ``realm`` and time its ``triggerFullSync``."""
+    realm_id = admin.get_realm(realm)["id"]
+    component_id = admin.create_component(
+        ldap_component(realm_id, ldap_url, bind_dn, bind_password, people_dn)
+    )
+    started = time.perf_counter()
+    result = admin.sync_users(component_id, "triggerFullSync")
+    seconds = time.perf_counter() - started
+    if int(result.get("failed", 0)):
+        raise RuntimeError(f"Keycloak's LDAP sync failed for some users: {result}")
+    people = int(result.get("added", 0)) + int(result.get("updated", 0))
+    return PeerResult("keycloak-ldap-full-sync", seconds, people, 1, dict(result))
+
+
+def partial_import_floor(
+    admin: KeycloakAdmin, realm: str, groups: Mapping[str, GroupSpec], people: Sequence[Person]
+) -> PeerResult:
+    """Import the group tree, then the users (with attributes, links, groups) in batches; time both."""
+    started = time.perf_counter()
+    calls = 0
+    result = admin.partial_import_realm(realm, {"ifResourceExists": "FAIL", "groups": group_tree(groups)})
+    calls += 1
+    groups_seconds = time.perf_counter() - started
+    added = int(result.get("added", 0))
+    for batch in _batches(people, IMPORT_BATCH):
+        payload = {"ifResourceExists": "FAIL", "users": [user_representation(p) for p in batch]}
+        result = admin.partial_import_realm(realm, payload)
+        added += int(result.get("added", 0))
+        calls += 1
+    seconds = time.perf_counter() - started
+    return PeerResult(
+        "keycloak-partial-import",
+        seconds,
+        len(people),
+        calls,
+        {"groups": len(groups), "added": added, "groups_seconds": round(groups_seconds, 3)},
+    )
+
+
+def user_representation(person: Person) -> dict[str, Any]:
+    user: dict[str, Any] = {
+        "username": person.username,
+        "enabled": True,
+        "firstName": person.first_name,
+        "lastName": person.last_name,
+        "attributes": person.attributes,
+        "groups": list(person.groups),
+        "federatedIdentities": [
+            {"identityProvider": IDP_ALIAS, "userId": person.clever_id, "userName": person.username}
+        ],
+    }
+    if person.email:
+        user["email"] = person.email
+    return user
+
+
+def group_tree(groups: Mapping[str, GroupSpec]) -> list[dict[str, Any]]:
+    """Nested group representations (with the sync's attributes) of every desired group."""
+    children: dict[str | None, list[GroupSpec]] = {}
+    for spec in groups.values():
+        children.setdefault(spec.parent if spec.parent in groups else None, []).append(spec)
+
+    def build(parent: str | None, path: str) -> list[dict[str, Any]]:
+        return [
+            {
+                "name": spec.name,
+                "path": f"{path}/{spec.name}",
+                "attributes": {name: list(values) for name, values in spec.attributes.items() if values},
+                "subGroups": build(spec.key, f"{path}/{spec.name}"),
+            }
+            for spec in sorted(children.get(parent, []), key=lambda s: s.name)
+        ]
+
+    return build(None, "")
+
+
+def _batches(items: Sequence[Person], size: int) -> Iterator[Sequence[Person]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]

@@ -1,0 +1,219 @@
+"""One benchmark run: per size, a sandbox district over HTTP and every method on a fresh realm.
+
+Order per size (each on its own realm, deleted afterwards): (c) the partialImport floor, (b)
+Keycloak's LDAP full sync, the scale-out run, then (a) our full sync, (d) the no-op resyncs on
+(a)'s realm, and (e) the incremental run after 1% of people changed (the sandbox is mutated last).
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import os
+import time
+import uuid
+from typing import Any
+
+from bench import ours, scale
+from bench.env import Ou, Place, Services
+from bench.peers import keycloak_ldap_full_sync, load_ldap_people, partial_import_floor, people_of
+from bench.worker import measured_sync
+from connectors.clever import CleverClient
+from plugin.broker import ensure_broker
+from plugin.desired import desired_state
+from plugin.state import SyncState
+from sandbox.app import create_app
+from sandbox.config import SandboxConfig
+from sandbox.server import serve
+from sandbox.state import SandboxState
+
+log = logging.getLogger("bench")
+SIZES = {"tiny": 100, "S": 1_000, "M": 10_000, "L": 50_000}
+METHODS = ("a", "b", "c", "d", "e", "scaleout")
+PAGE = 10_000  # Clever's maximum page size
+
+
+def bench_size(
+    services: Services,
+    label: str,
+    *,
+    methods: tuple[str, ...] = METHODS,
+    peer_sample: int = 20_000,
+    workers: int = 2,
+    seed: int = 1,
+) -> dict[str, Any]:
+    """Every chosen method on one generated district; the size's results."""
+    students = SIZES[label] if label in SIZES else int(label)
+    app = create_app(SandboxConfig(size=students, seed=seed, rate_limit=10**7))
+    state: SandboxState = app.extensions["clever_sandbox"]
+    counts = {kind: state.store.count(kind) for kind in ("schools", "users", "sections")}
+    out: dict[str, Any] = {"size": label, "students": students, "roster": counts, "methods": {}}
+    with serve(app) as url:
+        district = state.district_id
+        settings = Place("unused", Ou("", "", ""), services.redis_url, url, district).settings(services.env)
+        roster = CleverClient(settings.clever).roster(district)
+        mapped = desired_state(
+            roster, current_users={}, accounts=[], usernames=set(), options=settings.options
+        )
+        people = people_of(mapped.desired)
+        out["people"] = len(people)
+        out["groups"] = len(mapped.desired.groups)
+        log.info("%s: %d students, %d people, %d groups", label, students, len(people), out["groups"])
+        results = out["methods"]
+
+        if "c" in methods:
+            with services.place(url, district, "c") as place:
+                admin = services.admin(place.realm)
+                ensure_broker(admin, place.settings(services.env))
+                floor = partial_import_floor(admin, place.realm, mapped.desired.groups, people)
+                results["c"] = _peer(floor)
+            log.info("%s (c) %.1f s", label, results["c"]["seconds"])
+
+        if "b" in methods:
+            sample = people if len(people) <= peer_sample else people[:peer_sample]
+            with services.place(url, district, "b") as place:
+                conn = services.ldap()
+                load_ldap_people(conn, place.ou.people_dn, sample)
+                conn.unbind()
+                peer = keycloak_ldap_full_sync(
+                    services.admin(place.realm),
+                    place.realm,
+                    services.env["LDAP_URL"],
+                    services.env["LDAP_BIND_DN"],
+                    services.env["LDAP_BIND_PASSWORD"],
+                    place.ou.people_dn,
+                )
+                results["b"] = _peer(peer) | {
+                    "sampled": len(sample) < len(people),
+                    "sample_size": len(sample),
+                    "note": "measured on the first sample_size people by Clever id"
+                    if len(sample) < len(people)
+                    else "all people",
+                }
+            log.info("%s (b) %.1f s for %d people", label, results["b"]["seconds"], len(sample))
+
+        if "scaleout" in methods and workers > 1:
+            with services.place(url, district, "so") as place:
+                ensure_broker(services.admin(place.realm), place.settings(services.env))
+                results["scaleout"] = scale.run_scaleout(services, place, workers, len(people))
+            log.info("%s scale-out %.1f s", label, results["scaleout"]["seconds"])
+
+        if "a" in methods:
+            with services.place(url, district, "a") as place:
+                ensure_broker(services.admin(place.realm), place.settings(services.env))
+                results["a"] = _ours(services, place, "a", len(people), full=False)
+                log.info("%s (a) %.1f s", label, results["a"]["seconds"])
+                if "d" in methods:
+                    results["d"] = _ours(services, place, "d", len(people), full=True)
+                    results["d_events"] = _ours(services, place, "d_events", len(people), full=False)
+                    log.info("%s (d) %.1f s", label, results["d"]["seconds"])
+                if "e" in methods:
+                    changed = ours.mutate_one_percent(state, len(people), seed)
+                    results["e"] = _ours(services, place, "e", len(people), full=False) | {"changed": changed}
+                    log.info("%s (e) %.1f s", label, results["e"]["seconds"])
+    for result in results.values():
+        result.setdefault("load_average_after", [round(x, 2) for x in os.getloadavg()])
+    out["ratios"] = ratios(results)
+    out["targets"] = targets(out)
+    return out
+
+
+def _ours(services: Services, place: Place, method: str, people: int, *, full: bool) -> dict[str, Any]:
+    run_id = uuid.uuid4().hex[:12]
+    lock = SyncState.from_url(place.redis_url)
+    if lock.acquire(place.district_id, run_id) is not None:
+        raise RuntimeError("the district lock is held")
+    result = ours.run_job(services, place, measured_sync, place.district_id, run_id, full=full)
+    return ours.summary(method, result, people)
+
+
+def _peer(result: Any) -> dict[str, Any]:
+    return {
+        "method": result.method,
+        "seconds": round(result.seconds, 3),
+        "people": result.people,
+        "people_per_second": round(result.people / result.seconds, 1) if result.seconds else None,
+        "keycloak_http_calls": result.http_calls,
+        "detail": result.detail,
+    }
+
+
+def ratios(results: dict[str, Any]) -> dict[str, float | None]:
+    """(a)/(c), (a)/(b) per person, (d)/(a), (e)/(a), and the scale-out speedup."""
+
+    def seconds(key: str) -> float | None:
+        return results[key]["seconds"] if key in results else None
+
+    def per_person(key: str) -> float | None:
+        found = results.get(key)
+        return found["seconds"] / found["people"] if found and found["people"] else None
+
+    def ratio(top: float | None, bottom: float | None) -> float | None:
+        return round(top / bottom, 3) if top is not None and bottom else None
+
+    return {
+        "a_over_c": ratio(seconds("a"), seconds("c")),
+        "a_over_b_per_person": ratio(per_person("a"), per_person("b")),
+        "d_over_a": ratio(seconds("d"), seconds("a")),
+        "d_events_over_a": ratio(seconds("d_events"), seconds("a")),
+        "e_over_a": ratio(seconds("e"), seconds("a")),
+        "scaleout_speedup": ratio(seconds("a"), seconds("scaleout")),
+    }
+
+
+def targets(out: dict[str, Any]) -> dict[str, Any]:
+    """Each target of issue 7, met or not (None when the method did not run)."""
+    r, m = out["ratios"], out["methods"]
+
+    def check(value: float | None, ok: bool) -> bool | None:
+        return None if value is None else ok
+
+    rss = m.get("a", {}).get("worker_peak_rss_kb")
+    rss_limit = 100 * 1024 + out["people"]
+    pages = sum(math.ceil(out["roster"][k] / PAGE) for k in ("schools", "users", "sections")) + 1
+    clever = m.get("a", {}).get("clever_requests")
+    return {
+        "a_le_1.5c": check(r["a_over_c"], (r["a_over_c"] or 0) <= 1.5),
+        "a_faster_than_b": check(r["a_over_b_per_person"], (r["a_over_b_per_person"] or 0) < 1),
+        "d_le_10pct_a_zero_writes": check(
+            r["d_over_a"],
+            (r["d_over_a"] or 0) <= 0.10 and m.get("d", {}).get("keycloak_writes") == 0,
+        ),
+        "e_le_5pct_a": check(r["e_over_a"], (r["e_over_a"] or 0) <= 0.05),
+        "clever_pages": {"collection_pages": pages, "requests": clever, "constant": (clever or 0) - pages},
+        "worker_rss": {"peak_kb": rss, "limit_kb": rss_limit, "met": check(rss, (rss or 0) <= rss_limit)},
+        "scaleout_ge_1.5": check(r["scaleout_speedup"], (r["scaleout_speedup"] or 0) >= 1.5),
+    }
+
+
+def run(
+    labels: list[str], methods: tuple[str, ...], *, peer_sample: int, workers: int, seed: int = 1
+) -> dict[str, Any]:
+    """Every size, one after the other, with the machine's description."""
+    services = Services()
+    started = time.time()
+    return {
+        "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(started)),
+        "machine": machine(services),
+        "sizes": [
+            bench_size(services, label, methods=methods, peer_sample=peer_sample, workers=workers, seed=seed)
+            for label in labels
+        ],
+        "total_seconds": round(time.time() - started, 1),
+    }
+
+
+def machine(services: Services) -> dict[str, Any]:
+    import platform
+
+    with open("/proc/meminfo", encoding="ascii") as meminfo:
+        total_kb = int(meminfo.readline().split()[1])
+    return {
+        "nproc": os.cpu_count(),
+        "memory_mb": total_kb // 1024,
+        "keycloak": services.keycloak_version(),
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "load_average_at_start": os.getloadavg(),
+        "commit": os.environ.get("BENCH_COMMIT", "working tree"),
+    }
