@@ -36,11 +36,12 @@ from keycloak.exceptions import KeycloakError
 from requests import Response
 
 from connectors.base import ConfigError, RecordError, TransientError
-from connectors.keycloak_read import read_members, read_state
+from connectors.keycloak_read import read_known, read_members, read_state, read_users
 from mappers.layout import IDP_ALIAS
 from plugin.plan import (
     REALM_ROLE_ATTRIBUTE,
     CurrentGroup,
+    CurrentUser,
     DesiredState,
     GroupSpec,
     Membership,
@@ -202,6 +203,17 @@ class KeycloakDirectory:
         )
         self.group_ids = {key: group.keycloak_id for key, group in state.directory.groups.items()}
         return state
+
+    def current_known(self, *, ids: Mapping[str, str], others: set[str], dns: Mapping[str, str]) -> Any:
+        """The cheap read (``keycloak_read.read_known``); None when the realm has unknown accounts."""
+        state = read_known(self.http, self.root_name, ids=ids, others=others, dns=dns)
+        if state is not None:
+            self.group_ids = {key: group.keycloak_id for key, group in state.directory.groups.items()}
+        return state
+
+    def users(self, users: list[CurrentUser]) -> dict[str, CurrentUser]:
+        """Full state (attributes, link) of a few accounts."""
+        return read_users(self.http, users, self.workers)
 
     def members(self, groups: Mapping[str, CurrentGroup], keys: set[str]) -> dict[str, frozenset[str]]:
         """The member ids of the groups ``keys`` only."""

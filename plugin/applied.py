@@ -4,6 +4,8 @@ Keys (under ``kcc:sync:applied:<realm>:<district>:``)::
 
     members     hash: group key -> "<Keycloak group id>:<sha1 of the sorted member ids>"
     ids         hash: Clever id -> Keycloak user id (every synced account)
+    users       hash: Clever id -> fingerprint of the account's wanted attributes when last written
+    others      set: Keycloak ids of the realm's other accounts (not synced) at the last full run
     groups      hash: group key -> Keycloak group id
     dns         hash: Clever id -> LDAP DN (people with a directory entry only)
     emails      hash: Clever id -> the address Keycloak refused (another account holds it)
@@ -17,8 +19,11 @@ fingerprint. So a run with nothing changed in Clever reads no member list and wr
 and a change in Clever is still seen (its group's wanted members no longer match the fingerprint).
 What such a run does not see is a membership added or removed by hand in Keycloak since: a
 *verify* run (``sync --verify``, the weekly run, and any run when the last verify is older than
-``VERIFY_EVERY``) reads every member list and puts it right. Everything else (group names,
-attributes, parents, accounts, their attributes, links, enabled) is read on every run. Losing these
+``VERIFY_EVERY``) reads every member list and puts it right. Accounts are read the same
+way: a brief listing (names, email, enabled; ten times cheaper than full representations) on every
+run, attributes and links only for people whose wanted attributes differ from the fingerprint the
+last run wrote, or when an account appears that the last run did not see. Group names and
+attributes are read on every run. Losing these
 keys (a flushed Redis) only costs speed: a missing fingerprint means "read it".
 """
 
@@ -39,6 +44,12 @@ def fingerprint(group_id: str, members: Iterable[str]) -> str:
     """The fingerprint of a group's member set (the group's own id included: a re-made group differs)."""
     digest = hashlib.sha1("\n".join(sorted(members)).encode()).hexdigest()
     return f"{group_id}:{digest}"
+
+
+def user_fingerprint(keycloak_id: str, attributes: Mapping[str, tuple[str, ...]], read_only: bool) -> str:
+    """The fingerprint of the attributes the sync wants on an account."""
+    text = repr((sorted((k, tuple(v)) for k, v in attributes.items()), read_only))
+    return f"{keycloak_id}:{hashlib.sha1(text.encode()).hexdigest()}"
 
 
 class Applied:
@@ -83,6 +94,32 @@ class Applied:
 
     def set_verified(self, now: datetime) -> None:
         self.redis.set(self.base + "verified", now.astimezone(UTC).isoformat(timespec="seconds"))
+
+    def user_fingerprints(self) -> dict[str, str]:
+        return self._hash("users")
+
+    def save_users(self, fingerprints: Mapping[str, str], others: Iterable[str]) -> None:
+        """The full picture after a full run: every synced account's fingerprint, the other accounts."""
+        pipe = self.redis.pipeline()
+        pipe.delete(self.base + "users", self.base + "others")
+        if fingerprints:
+            pipe.hset(self.base + "users", mapping=_mapping(fingerprints))
+        if others := list(others):
+            pipe.sadd(self.base + "others", *others)
+        pipe.execute()
+
+    def drop_users(self, clever_ids: Iterable[str]) -> None:
+        if ids := list(clever_ids):
+            self.redis.hdel(self.base + "users", *ids)
+
+    def others(self) -> set[str]:
+        return {_text(v) for v in self.redis.smembers(self.base + "others")}
+
+    def all_ids(self) -> dict[str, str]:
+        return self._hash("ids")
+
+    def all_dns(self) -> dict[str, str]:
+        return self._hash("dns")
 
     # -- ids, group ids, DNs ----------------------------------------------------------------------
 

@@ -522,6 +522,7 @@ class _Incremental:
                 ids = {created.get(m[4:], "") if m.startswith("new:") else m for m in wanted}
                 fingerprints[key] = fingerprint(self.keycloak.group_ids[key], ids - {""})
         self.applied.save_fingerprints(fingerprints, dropped=self.stale | self.keycloak.failed_groups)
+        self.applied.drop_users(self.changes.users)  # their accounts are read in full next time
         self.applied.remember(ids=created, groups=self.keycloak.group_ids)
         if self.keycloak.refused_emails:
             self.applied.refuse_emails(self.keycloak.refused_emails)

@@ -31,9 +31,9 @@ from connectors.keycloak import KeycloakDirectory, admin_client
 from connectors.ldap import LdapDirectory, desired_groups
 from connectors.records import Event
 from plugin import resolutions
-from plugin.applied import Applied, fingerprint
+from plugin.applied import Applied, fingerprint, user_fingerprint
 from plugin.desired import Mapped, desired_state
-from plugin.plan import DesiredState, DirectoryState, Plan, diff, user_kind
+from plugin.plan import CurrentUser, DesiredState, DirectoryState, Plan, diff, user_kind
 from plugin.report import SyncReport
 from plugin.settings import Settings
 
@@ -105,7 +105,15 @@ def _full_sync(
     keycloak = KeycloakDirectory(admin_client(settings.keycloak))
     idp_present = _ensure_realm(keycloak, report)
     match = settings.options.match_users_by_name
-    current = keycloak.current(with_accounts=match, with_members=False, idp_present=idp_present)
+    verify = verify or applied.needs_verify(started)
+    stored_users = {} if verify or not idp_present else applied.user_fingerprints()
+    current = None
+    if stored_users:
+        current = keycloak.current_known(
+            ids=applied.all_ids(), others=applied.others(), dns=applied.all_dns()
+        )
+    if current is None:
+        current = keycloak.current(with_accounts=match, with_members=False, idp_present=idp_present)
     redis = Redis.from_url(settings.redis_url)
     choices = resolutions.load(redis, settings.keycloak.realm) if match else {}
     mapped = desired_state(  # map
@@ -118,8 +126,10 @@ def _full_sync(
         resolutions=choices,
         refused_emails=applied.refused_emails(),
     )
-    verify = verify or applied.needs_verify(started)
-    directory = _with_members(keycloak, current.directory, mapped.desired, applied, verify, report)
+    directory = current.directory
+    if current.partial:
+        directory = _complete_users(keycloak, directory, mapped.desired, stored_users, report)
+    directory = _with_members(keycloak, directory, mapped.desired, applied, verify, report)
     plan = diff(mapped.desired, directory, removed_at=report.started)  # plan
     ldap = LdapDirectory(settings.ldap)
     ldap_plan = ldap.plan(desired_groups(mapped.desired, settings.ldap.groups_dn))
@@ -144,14 +154,24 @@ def _full_sync(
         if progress:
             progress("keycloak", done, total)
 
+    failed: set[str] = set()
     for failure in keycloak.apply(plan, mapped.desired, tick):  # apply
         report.skip(failure)
         report.errors.append(f"keycloak: {failure.kind} {failure.clever_id}: {failure}")
+        failed.add(failure.clever_id)
     if not ldap_plan.empty:
         # Accounts created just now have no directory entry, so the LDAP plan made before applying holds.
         for failure in ldap.apply(ldap_plan):
             report.errors.append(f"ldap: {failure}")
     _remember(applied, keycloak, mapped, directory, started, verify, report)
+    fingerprints = {
+        clever_id: user_fingerprint(ids, spec.attributes, spec.read_only)
+        for clever_id, spec in mapped.desired.users.items()
+        if clever_id not in failed
+        and (ids := _keycloak_id(clever_id, spec.matched_keycloak_id, directory, keycloak))
+    }
+    adopted = {spec.matched_keycloak_id for spec in mapped.desired.users.values()}
+    applied.save_users(fingerprints, {a.keycloak_id for a in current.accounts} - adopted)
     if mapped.resolved:
         for clever_id in mapped.resolved:
             resolutions.forget(redis, settings.keycloak.realm, clever_id)
@@ -159,6 +179,37 @@ def _full_sync(
     report.calls = dict(keycloak.calls)
     report.preview["event_cursor"] = roster.event_cursor or f"{START_OF_FEED}{report.started}"
     return report.finish("ok")
+
+
+def _keycloak_id(clever_id: str, matched: str, current: DirectoryState, keycloak: KeycloakDirectory) -> str:
+    existing = current.users.get(clever_id)
+    return existing.keycloak_id if existing else matched or keycloak.created.get(clever_id, "")
+
+
+def _complete_users(
+    keycloak: KeycloakDirectory,
+    current: DirectoryState,
+    desired: DesiredState,
+    stored: dict[str, str],
+    report: SyncReport,
+) -> DirectoryState:
+    """After the brief read: attributes and links of the accounts whose wanted attributes changed
+    since the last run wrote them (by fingerprint), and of enabled accounts about to be disabled."""
+    users: dict[str, CurrentUser] = {}
+    to_read: list[CurrentUser] = []
+    for clever_id, user in current.users.items():
+        spec = desired.users.get(clever_id)
+        if spec is not None:
+            if stored.get(clever_id) == user_fingerprint(user.keycloak_id, spec.attributes, spec.read_only):
+                users[clever_id] = replace(user, attributes=dict(spec.attributes))
+                continue
+        elif not user.enabled or clever_id in desired.present:
+            users[clever_id] = user  # disabled already, or out of the chosen schools: nothing to write
+            continue
+        to_read.append(user)
+    users.update(keycloak.users(to_read))
+    report.preview["accounts_read"] = len(to_read)
+    return replace(current, users=users)
 
 
 def wanted_members(desired: DesiredState, current: DirectoryState) -> dict[str, set[str]]:
