@@ -24,7 +24,7 @@ def create_app(config: SandboxConfig | None = None) -> Flask:
     app.extensions["clever_sandbox"] = SandboxState(config, roster)
     app.extensions["clever_sandbox_limiter"] = RateLimiter(config.rate_limit, config.clock)
     faults = config.fault_spec()
-    app.extensions["clever_sandbox_faults"] = FaultInjector(faults) if faults.active else None
+    app.extensions["clever_sandbox_faults"] = FaultInjector(faults, config.clock) if faults.active else None
     app.register_blueprint(data_api.bp)
     app.register_blueprint(oauth.bp)
     app.register_blueprint(oidc.bp)

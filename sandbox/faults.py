@@ -6,15 +6,18 @@ the Unix second the window ends) and ``429`` with an empty body past it. Injecte
 the same headers with ``Remaining: 0`` and the end of the current window.
 
 Faults (off by default) are drawn from one seeded generator, the same number of draws for every
-request, so the n-th request of a run always gets the same fate: a 500/502/503, the start of a
-burst of 429s, added latency, a body cut in half (its ``Content-Length`` matching the cut, so the
-client sees broken JSON) or a connection dropped before any answer.
+request, so the n-th request of a run always gets the same fate (for a given sandbox clock): a
+500/502/503, the start of a burst of 429s (``burst_len`` answers at most, and never past the end of
+the window it started in, whose end its ``X-RateLimit-Reset`` names), added latency, a body cut
+in half (its ``Content-Length`` matching the cut, so the client sees broken JSON) or a connection
+dropped before any answer.
 """
 
 from __future__ import annotations
 
 import random
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -85,22 +88,26 @@ class Fault:
 class FaultInjector:
     """Deterministic faults from a ``FaultSpec``."""
 
-    def __init__(self, spec: FaultSpec) -> None:
-        self.spec = spec
+    def __init__(self, spec: FaultSpec, clock: Callable[[], float] = time.time) -> None:
+        self.spec, self.clock = spec, clock
         self._rng = random.Random(spec.seed)
         self._burst_left = 0
+        self._burst_window = 0  # the end of the window the burst spent
         self._lock = threading.Lock()
 
     def next(self) -> Fault:
         """The fate of the next request."""
         spec = self.spec
+        window = window_end(self.clock())
         with self._lock:
             draws = [self._rng.random() for _ in range(5)]
-            if self._burst_left:
+            if self._burst_left and window == self._burst_window:
                 self._burst_left -= 1
                 return Fault(status=429, latency=spec.latency_ms / 1000)
+            self._burst_left = 0  # a burst never outlasts its window, like a spent real window
             if draws[0] < spec.burst429:
                 self._burst_left = max(0, spec.burst_len - 1)
+                self._burst_window = window
                 return Fault(status=429, latency=spec.latency_ms / 1000)
         latency = spec.latency_ms / 1000
         if draws[1] < spec.error_rate:

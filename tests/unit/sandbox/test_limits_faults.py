@@ -46,8 +46,31 @@ def test_an_injected_429_burst_says_when_the_window_ends() -> None:
     assert int(answer.headers["X-RateLimit-Reset"]) - clock() == 34.5  # the rest of the minute
 
 
+def test_a_429_burst_ends_with_its_window() -> None:
+    """A spent window is over when the window is: the client that waited for Reset gets through."""
+
+    def run(wait: float) -> tuple[list[int], list[int]]:
+        clock = Clock(start=1_750_000_070.0)  # 10 s before the window ends
+        app = create_app(SandboxConfig(size=20, faults="burst429=0.05,burst_len=100,seed=1", clock=clock))
+        state: SandboxState = app.extensions["clever_sandbox"]
+        client = app.test_client()
+        auth = {"Authorization": f"Bearer {state.district_token}"}
+        before = [client.get("/v3.0/schools", headers=auth).status_code for _ in range(20)]
+        clock.advance(wait)
+        return before, [client.get("/v3.0/schools", headers=auth).status_code for _ in range(40)]
+
+    before, same_window = run(wait=9)
+    first = before.index(429)  # seed 1: a burst of up to 100 starts early
+    assert before[first:] == [429] * (20 - first) and same_window == [429] * 40
+    before_again, next_window = run(wait=10)  # the window ended: the burst with it
+    assert before_again == before and next_window[:5] == [200] * 5  # (seed 1: a new burst later)
+
+
 def _statuses(spec: str, count: int = 300) -> list[int]:
-    app = create_app(SandboxConfig(size=20, faults=spec, rate_limit=100_000))
+    # A fixed clock: a burst ends with its window, so a run crossing a minute would differ.
+    app = create_app(
+        SandboxConfig(size=20, faults=spec, rate_limit=100_000, clock=Clock(start=1_750_000_000.0))
+    )
     state: SandboxState = app.extensions["clever_sandbox"]
     client = app.test_client()
     auth = {"Authorization": f"Bearer {state.district_token}"}
