@@ -17,7 +17,7 @@ pytestmark = pytest.mark.integration
 
 
 def _children(admin: KeycloakAdmin, group_id: str) -> list[dict]:  # type: ignore[type-arg]
-    return admin.get_group_children(group_id, {"max": 1000, "briefRepresentation": False})  # type: ignore[no-any-return]
+    return admin.get_group_children(group_id, {"max": 1000, "briefRepresentation": False})
 
 
 def keycloak_tree(admin: KeycloakAdmin) -> dict[str, set[str]]:
@@ -46,10 +46,10 @@ def expected_tree(source: MemorySource) -> dict[str, set[str]]:
             tree[f"/Clever/{school.name}/{child}"] = set()
         tree[f"/Clever/{school.name}"] = set()
     for user in roster.users_:
-        for school in user.schools:
+        for school_id in user.schools:
             for role in user.roles:
                 if role in ROLE_GROUPS:
-                    tree[f"/Clever/{names[school]}/{ROLE_GROUPS[role]}"].add(user.clever_id)
+                    tree[f"/Clever/{names[school_id]}/{ROLE_GROUPS[role]}"].add(user.clever_id)
     seen: dict[tuple[str, str], int] = {}
     for section in sorted(roster.sections_, key=lambda s: s.clever_id):
         n = seen[(section.school, section.name)] = seen.get((section.school, section.name), 0) + 1
