@@ -1,8 +1,7 @@
 """An ambiguous match resolved on the admin page is applied by the next sync (real Keycloak, LDAP, Redis).
 
-``plugin.resolutions`` keeps the admin's choice (Clever id → Keycloak id or "create"); the sync is to
-read it before mapping. Until ``plugin.sync`` does, this test is expected to fail (strict xfail: it turns
-into a failure, to be unmarked, the day the sync applies resolutions).
+``plugin.resolutions`` keeps the admin's choice (Clever id → Keycloak id or "create"); the sync reads
+it before mapping, applies it, and forgets it once applied.
 """
 
 from __future__ import annotations
@@ -46,7 +45,6 @@ def test_the_ambiguous_match_is_reported_and_the_choice_is_kept(
     assert resolutions.load(redis, settings.keycloak.realm) == {student.clever_id: ids[1]}
 
 
-@pytest.mark.xfail(strict=True, reason="plugin.sync does not read plugin.resolutions yet")
 def test_the_next_sync_links_the_chosen_account(settings: Settings, keycloak_admin: KeycloakAdmin) -> None:
     school = make_school("Lincoln School")
     student = make_student("Jess", "Datos", school=school.clever_id)
