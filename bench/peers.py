@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterable, Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -27,7 +28,11 @@ from connectors.keycloak import group_path
 from mappers.layout import IDP_ALIAS
 from plugin.plan import DesiredState, GroupSpec
 
-IMPORT_BATCH = 500
+# Keycloak imports a batch in one transaction whose cost per user grows with the batch (measured
+# on 400 people of size S: 500 a batch ~1 s/user, 200: 78 ms, 50: 29 ms, 20: 15 ms, 10: 9 ms; four
+# batches of 10 at a time: 7 ms). The floor uses the fastest setting found, at our sync's concurrency.
+IMPORT_BATCH = 10
+IMPORT_WORKERS = 4
 
 
 @dataclass(frozen=True)
@@ -155,18 +160,28 @@ def partial_import_floor(
     calls += 1
     groups_seconds = time.perf_counter() - started
     added = int(result.get("added", 0))
-    for batch in _batches(people, IMPORT_BATCH):
+
+    def one(batch: Sequence[Person]) -> int:
         payload = {"ifResourceExists": "FAIL", "users": [user_representation(p) for p in batch]}
-        result = admin.partial_import_realm(realm, payload)
-        added += int(result.get("added", 0))
-        calls += 1
+        return int(admin.partial_import_realm(realm, payload).get("added", 0))
+
+    with ThreadPoolExecutor(IMPORT_WORKERS) as pool:
+        for count in pool.map(one, _batches(people, IMPORT_BATCH)):
+            added += count
+            calls += 1
     seconds = time.perf_counter() - started
     return PeerResult(
         "keycloak-partial-import",
         seconds,
         len(people),
         calls,
-        {"groups": len(groups), "added": added, "groups_seconds": round(groups_seconds, 3)},
+        {
+            "groups": len(groups),
+            "added": added,
+            "groups_seconds": round(groups_seconds, 3),
+            "batch": IMPORT_BATCH,
+            "parallel": IMPORT_WORKERS,
+        },
     )
 
 

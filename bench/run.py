@@ -96,6 +96,7 @@ def bench_size(
             with services.place(url, district, "so") as place:
                 ensure_broker(services.admin(place.realm), place.settings(services.env))
                 results["scaleout"] = scale.run_scaleout(services, place, workers, len(people))
+                results["scaleout"]["load_average_after"] = _load()
             log.info("%s scale-out %.1f s", label, results["scaleout"]["seconds"])
 
         if "a" in methods:
@@ -111,8 +112,6 @@ def bench_size(
                     changed = ours.mutate_one_percent(state, len(people), seed)
                     results["e"] = _ours(services, place, "e", len(people), full=False) | {"changed": changed}
                     log.info("%s (e) %.1f s", label, results["e"]["seconds"])
-    for result in results.values():
-        result.setdefault("load_average_after", [round(x, 2) for x in os.getloadavg()])
     out["ratios"] = ratios(results)
     out["targets"] = targets(out)
     return out
@@ -124,7 +123,7 @@ def _ours(services: Services, place: Place, method: str, people: int, *, full: b
     if lock.acquire(place.district_id, run_id) is not None:
         raise RuntimeError("the district lock is held")
     result = ours.run_job(services, place, measured_sync, place.district_id, run_id, full=full)
-    return ours.summary(method, result, people)
+    return ours.summary(method, result, people) | {"load_average_after": _load()}
 
 
 def _peer(result: Any) -> dict[str, Any]:
@@ -135,7 +134,13 @@ def _peer(result: Any) -> dict[str, Any]:
         "people_per_second": round(result.people / result.seconds, 1) if result.seconds else None,
         "keycloak_http_calls": result.http_calls,
         "detail": result.detail,
+        "load_average_after": _load(),
     }
+
+
+def _load() -> list[float]:
+    """The 1, 5 and 15-minute load averages: how busy the shared machine was around a method."""
+    return [round(x, 2) for x in os.getloadavg()]
 
 
 def ratios(results: dict[str, Any]) -> dict[str, float | None]:

@@ -1,0 +1,51 @@
+"""Profile our full sync and the no-op resync in-process with pyinstrument.
+
+``python -m bench.profile --size S [--out bench/results]``: a fresh realm and OU, (a) then (d),
+each under pyinstrument; the text reports are written beside the results.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+from pathlib import Path
+
+from pyinstrument import Profiler
+
+from bench.env import Services
+from bench.run import SIZES
+from plugin.broker import ensure_broker
+from plugin.sync import run_sync
+from sandbox.app import create_app
+from sandbox.config import SandboxConfig
+from sandbox.server import serve
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.profile", description=__doc__)
+    parser.add_argument("--size", default="S")
+    parser.add_argument("--out", default="bench/results")
+    args = parser.parse_args(argv)
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)
+    services = Services()
+    students = SIZES.get(args.size) or int(args.size)
+    app = create_app(SandboxConfig(size=students, seed=1, rate_limit=10**7))
+    state = app.extensions["clever_sandbox"]
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    with serve(app) as url, services.place(url, state.district_id, "prof") as place:
+        settings = place.settings(services.env)
+        ensure_broker(services.admin(place.realm), settings)
+        for name, full in (("a-full-sync", False), ("d-noop-resync", True)):
+            profiler = Profiler(interval=0.005)
+            profiler.start()
+            report = run_sync(settings, district_id=state.district_id, full=full)
+            profiler.stop()
+            path = out / f"profile-{args.size}-{name}.txt"
+            path.write_text(profiler.output_text(unicode=True, color=False, show_all=False), encoding="utf-8")
+            print(name, report.status, report.writes, dict(report.calls), f"-> {path}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
