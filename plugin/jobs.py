@@ -1,30 +1,42 @@
 """RQ jobs: one sync job per district, a per-district lock, and the weekly window.
 
-Job functions take ids and flags and return the JSON report, so a worker needs nothing but
-Settings from the environment:
+Job functions take ids and flags and return the JSON report. A job runs with what the admin page
+set for the realm (``page_choices``: the Clever app, the options and the chosen schools, over the
+``KCC_*`` environment), so the page's Sync, the weekly run and ``keycloak-clever sync`` agree:
 
 * ``sync_job(district_id, run_id, full=False, dry_run=False, trigger="manual", release_brake=False,
   verify=False)``
-* ``weekly_job(district_id)``: runs inside the window, retries inside it, schedules the next one.
+* ``weekly_job(district_id)``: runs inside the window, retries inside it, schedules the next one;
+  not at all while the page has the integration disabled (Enabled off).
 
 ``trigger_sync`` enqueues a run unless one is running or queued for the district, in which case
 it answers with that run's id (two triggers never overlap). The weekly window is Saturday 00:01
 to Sunday 23:59 in ``options.timezone``; times are computed on the wall clock of that zone with
 ``zoneinfo`` and converted to UTC only to schedule, so a DST change moves nothing. The next weekly
 run is an RQ scheduled job (``enqueue_at``), kept in Redis: it survives worker restarts, and
-Redis restarts with its append-only file. ``worker.py`` calls ``ensure_weekly`` at start.
+Redis restarts with its append-only file. ``worker.py`` calls ``ensure_weekly`` at start. Each
+scheduled weekly job has an id of its own (``weekly-<district>-<when>``): a job that scheduled its
+successor under its own id would have it expire with its result (RQ's ``result_ttl``).
+
+While a job runs it writes ``job.meta["progress"] = {"stage", "done", "total"}`` (at most every
+``PROGRESS_EVERY`` seconds, and at the end of each stage), which the admin page's bar reads.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import time as clock
 import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from redis import Redis
-from rq import Queue
+from rq import Queue, get_current_job
+from rq.exceptions import NoSuchJobError
 from rq.job import Job
 
 from plugin.report import SyncReport
@@ -36,6 +48,7 @@ QUEUE_NAME = "keycloak-clever"
 WINDOW_OPENS = time(0, 1)  # Saturday
 WINDOW_CLOSES = time(23, 59)  # Sunday
 RETRY_AFTER = timedelta(minutes=30)
+PROGRESS_EVERY = 0.5  # seconds between two writes of a job's progress to Redis
 
 
 # -- the weekly window (pure) ----------------------------------------------------------------------
@@ -67,6 +80,36 @@ def next_weekly_run(now: datetime, timezone: str) -> datetime:
     """When the next weekly run should start, in UTC: now if inside a window, else the next opening."""
     opens, _ = window_around(now, timezone)
     return max(now, opens).astimezone(UTC)
+
+
+# -- what the admin page set -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class PageChoices:
+    """What a job runs with: Settings with the page's choices applied, the chosen schools, Enabled."""
+
+    settings: Settings
+    school_ids: tuple[str, ...] = ()  # empty: every school of the district
+    enabled: bool = True  # False only once the page has saved "Enabled" off
+
+
+def page_choices(settings: Settings) -> PageChoices:
+    """The page's Clever app, district, options and schools over ``settings`` (``plugin.admin.store``).
+
+    With nothing saved on the page yet, ``settings`` as they are, every school, and enabled (a
+    deployment configured through ``KCC_*`` alone keeps its weekly run).
+    """
+    from plugin.admin.store import ConfigStore, settings_for  # plugin.admin imports this module
+
+    redis = Redis.from_url(settings.redis_url)
+    store = ConfigStore(redis, settings)
+    config = store.load()
+    return PageChoices(
+        settings=settings_for(redis, settings),
+        school_ids=config.school_ids,
+        enabled=config.enabled or not store.saved(),
+    )
 
 
 # -- enqueueing ------------------------------------------------------------------------------------
@@ -119,12 +162,13 @@ def sync_job(
     settings: Settings | None = None,
     source: Any = None,
 ) -> dict[str, Any]:
-    """Run one sync (the lock for ``run_id`` is already held) and store its report."""
-    settings = settings or Settings.from_env()
-    state = SyncState.from_url(settings.redis_url)
+    """Run one sync with the page's choices (the lock for ``run_id`` is already held); store its report."""
+    page = page_choices(settings or Settings.from_env())
+    state = SyncState.from_url(page.settings.redis_url)
+    job = get_current_job()
     try:
         report = run_locked(
-            settings,
+            page.settings,
             state,
             district_id,
             run_id,
@@ -134,10 +178,33 @@ def sync_job(
             release_brake=release_brake,
             verify=verify,
             source=source,
+            progress=JobProgress(job) if job is not None else None,
+            school_ids=page.school_ids,
         )
     finally:
         state.release(district_id, run_id)
     return report.to_dict()
+
+
+class JobProgress:
+    """``run_sync``'s ``progress(stage, done, total)`` written to ``job.meta["progress"]``, throttled:
+    at most every ``every`` seconds, and always when a stage's count reaches its total."""
+
+    def __init__(
+        self, job: Job, every: float = PROGRESS_EVERY, now: Callable[[], float] = clock.monotonic
+    ) -> None:
+        self.job = job
+        self.every = every
+        self.now = now
+        self._written = float("-inf")
+
+    def __call__(self, stage: str, done: int, total: int) -> None:
+        moment = self.now()
+        if done < total and moment - self._written < self.every:
+            return
+        self._written = moment
+        self.job.meta["progress"] = {"stage": stage, "done": done, "total": total}
+        self.job.save_meta()  # type: ignore[no-untyped-call]
 
 
 def run_locked(
@@ -153,6 +220,7 @@ def run_locked(
     verify: bool = False,
     source: Any = None,
     progress: Any = None,
+    school_ids: tuple[str, ...] = (),
 ) -> SyncReport:
     """The job boundary: run, store the report (held runs too), move the cursor on success."""
     from plugin.sync import run_sync
@@ -164,6 +232,7 @@ def run_locked(
             settings,
             source=source,
             district_id=district_id,
+            school_ids=school_ids,
             dry_run=dry_run,
             full=full,
             cursor=None if full else state.cursor(district_id),
@@ -189,15 +258,27 @@ def run_locked(
     return report
 
 
-def weekly_job(district_id: str, *, settings: Settings | None = None) -> dict[str, Any] | None:
-    """The weekly run: once per window; on failure retried inside it; then the next one is scheduled."""
-    settings = settings or Settings.from_env()
+def weekly_job(
+    district_id: str, *, settings: Settings | None = None, now: datetime | None = None
+) -> dict[str, Any] | None:
+    """The weekly run: once per window; on failure retried inside it; then the next one is scheduled.
+
+    ``now`` (default: the clock) decides the window, the retry and the next run; tests pass one.
+    Nothing runs, and nothing is scheduled, while the page has the integration disabled: turning
+    it on again schedules the next run (``plugin.admin.actions.set_enabled``).
+    """
+    page = page_choices(settings or Settings.from_env())
+    settings = page.settings
+    if not page.enabled:
+        log.info("weekly sync of district %s skipped: the integration is disabled (admin page)", district_id)
+        return None
     state = SyncState.from_url(settings.redis_url)
-    now = datetime.now(UTC)
-    opens, closes = window_around(now, settings.options.timezone)
+    now = now or datetime.now(UTC)
+    timezone = settings.options.timezone
+    opens, closes = window_around(now, timezone)
     queue = queue_for(settings)
     if not opens <= now <= closes or state.weekly_done(district_id) == opens.date().isoformat():
-        schedule_weekly(queue, district_id, settings.options.timezone, after=closes)
+        schedule_weekly(queue, district_id, timezone, after=closes)
         return None
     run_id = uuid.uuid4().hex[:12]
     running = state.acquire(district_id, run_id)
@@ -206,38 +287,64 @@ def weekly_job(district_id: str, *, settings: Settings | None = None) -> dict[st
         return None
     try:
         # The weekly run also reads every member list (drift made by hand: ``plugin.applied``).
-        report = run_locked(settings, state, district_id, run_id, trigger="weekly", verify=True)
+        # (full: a verify run reads the whole roster, not the events since the cursor)
+        report = run_locked(
+            settings,
+            state,
+            district_id,
+            run_id,
+            trigger="weekly",
+            full=True,
+            verify=True,
+            school_ids=page.school_ids,
+        )
     except Exception:
         retry_at = now + RETRY_AFTER
         if retry_at < closes:
             queue.enqueue_at(retry_at, weekly_job, district_id, job_id=f"weekly-{district_id}-retry-{run_id}")
         else:
-            schedule_weekly(queue, district_id, settings.options.timezone, after=closes)
+            schedule_weekly(queue, district_id, timezone, after=closes)
         raise
     finally:
         state.release(district_id, run_id)
     state.set_weekly_done(district_id, opens.date().isoformat())
-    schedule_weekly(queue, district_id, settings.options.timezone, after=closes)
+    schedule_weekly(queue, district_id, timezone, after=closes)
     return report.to_dict()
 
 
-def schedule_weekly(queue: Queue, district_id: str, timezone: str, *, after: datetime | None = None) -> Job:
-    """Schedule the next weekly run (one scheduled job per district: the job id is fixed)."""
-    when = next_weekly_run(after + timedelta(minutes=1) if after else datetime.now(UTC), timezone)
-    job_id = f"weekly-{district_id}"
-    existing = queue.scheduled_job_registry.get_job_ids()
-    if job_id in existing:
+def weekly_job_ids(queue: Queue, district_id: str) -> list[str]:
+    """The district's scheduled weekly jobs (the next run, and any retry)."""
+    base = f"weekly-{district_id}"
+    return [i for i in queue.scheduled_job_registry.get_job_ids() if i == base or i.startswith(base + "-")]
+
+
+def cancel_weekly(queue: Queue, district_id: str) -> None:
+    """Unschedule the district's weekly runs (Enabled off on the page)."""
+    for job_id in weekly_job_ids(queue, district_id):
         queue.scheduled_job_registry.remove(job_id)
+        with contextlib.suppress(NoSuchJobError):  # already run, or expired
+            Job.fetch(job_id, connection=queue.connection).delete()
+
+
+def schedule_weekly(queue: Queue, district_id: str, timezone: str, *, after: datetime | None = None) -> Job:
+    """Schedule the next weekly run, in place of any scheduled before (one per district)."""
+    when = next_weekly_run(after + timedelta(minutes=1) if after else datetime.now(UTC), timezone)
+    cancel_weekly(queue, district_id)
+    job_id = f"weekly-{district_id}-{when:%Y%m%dT%H%M%S}"
     job: Job = queue.enqueue_at(when, weekly_job, district_id, job_id=job_id)
     return job
 
 
 def ensure_weekly(settings: Settings) -> Job | None:
-    """At worker start: make sure the district's next weekly run is scheduled."""
-    district_id = settings.clever.district_id
-    if not district_id:
+    """At worker start: make sure the district's next weekly run is scheduled (unless disabled)."""
+    page = page_choices(settings)
+    district_id = page.settings.clever.district_id
+    if not district_id or not page.enabled:
         return None
     queue = queue_for(settings)
-    if f"weekly-{district_id}" in queue.scheduled_job_registry.get_job_ids():
+    if weekly_job_ids(queue, district_id):
         return None
-    return schedule_weekly(queue, district_id, settings.options.timezone)
+    timezone = page.settings.options.timezone
+    opens, closes = window_around(datetime.now(UTC), timezone)
+    done = SyncState.from_url(settings.redis_url).weekly_done(district_id) == opens.date().isoformat()
+    return schedule_weekly(queue, district_id, timezone, after=closes if done else None)

@@ -2,6 +2,8 @@
 
 ``sync`` runs in this process under the district's lock (a running sync answers with its id),
 shows a progress bar in a terminal, prints the Sync Status summary (``--json``: the report).
+Both run with what the admin page set for the realm (its Clever app, district, options and chosen
+schools: ``plugin.jobs.page_choices``), so a run here and the page's Sync do the same.
 ``--queue`` hands the run to the RQ worker instead. ``--verify`` is a full run that also reads every
 group's members from Keycloak (see ``plugin.applied``). ``--approve RUN`` / ``--discard RUN`` decide a
 run the brake held for review.
@@ -17,7 +19,7 @@ from typing import Any
 import click
 
 from plugin.cli import load_settings
-from plugin.jobs import run_locked, trigger_sync
+from plugin.jobs import page_choices, run_locked, trigger_sync
 from plugin.report import SyncReport
 from plugin.state import SyncState
 
@@ -31,7 +33,9 @@ from plugin.state import SyncState
 @click.option("--json", "as_json", is_flag=True, help="Print the run's report as JSON.")
 @click.option("--approve", metavar="RUN", help="Apply a run held for review, brake released.")
 @click.option("--discard", metavar="RUN", help="Drop a run held for review.")
-@click.option("--district", default="", help="Clever district id (default: KCC_CLEVER_DISTRICT_ID).")
+@click.option(
+    "--district", default="", help="Clever district id (default: the page's, else KCC_CLEVER_DISTRICT_ID)."
+)
 @click.option(
     "--queue", "queued", is_flag=True, help="Queue the run for the worker instead of running it here."
 )
@@ -45,11 +49,14 @@ def sync(
     district: str,
     queued: bool,
 ) -> None:
-    """Sync the district's Clever roster into Keycloak and LDAP now."""
-    settings = load_settings()
+    """Sync the district's Clever roster into Keycloak and LDAP now (with the admin page's settings)."""
+    page = page_choices(load_settings())
+    settings = page.settings
     district_id = district or settings.clever.district_id
     if not district_id:
-        raise click.ClickException("no district: pass --district or set KCC_CLEVER_DISTRICT_ID")
+        raise click.ClickException(
+            "no district: confirm it on the admin page, pass --district or set KCC_CLEVER_DISTRICT_ID"
+        )
     state = SyncState.from_url(settings.redis_url)
     trigger = "manual"
     if discard or approve:
@@ -92,6 +99,7 @@ def sync(
                 release_brake=bool(approve),
                 verify=verify,
                 progress=progress,
+                school_ids=page.school_ids,
             )
     finally:
         state.release(district_id, run_id)
@@ -104,11 +112,13 @@ def sync(
 
 @click.command()
 @click.option("--json", "as_json", is_flag=True, help="Print the reports as JSON.")
-@click.option("--district", default="", help="Clever district id (default: KCC_CLEVER_DISTRICT_ID).")
+@click.option(
+    "--district", default="", help="Clever district id (default: the page's, else KCC_CLEVER_DISTRICT_ID)."
+)
 @click.option("--limit", default=5, show_default=True, help="How many past runs.")
 def status(as_json: bool, district: str, limit: int) -> None:
     """The Sync Status summary: the running run, a held run, the latest runs."""
-    settings = load_settings()
+    settings = page_choices(load_settings()).settings
     district_id = district or settings.clever.district_id
     state = SyncState.from_url(settings.redis_url)
     held = state.held(district_id)

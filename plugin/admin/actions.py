@@ -54,10 +54,7 @@ def set_enabled(svc: Services, enabled: bool) -> str:
         except KeycloakError as exc:
             raise ActionError(f"Keycloak refused to disable the identity provider: {exc}") from exc
         if config.district_id:
-            queue = jobs.queue_for(svc.settings)
-            job_id = f"weekly-{config.district_id}"
-            if job_id in queue.scheduled_job_registry.get_job_ids():
-                queue.scheduled_job_registry.remove(job_id)
+            jobs.cancel_weekly(jobs.queue_for(svc.settings), config.district_id)
         message = "Disabled: Clever logins and the weekly sync are off; all data is kept"
     config.enabled = enabled
     store.save(config)
@@ -150,7 +147,9 @@ def progress(svc: Services, run_id: str) -> dict[str, Any]:
     try:
         job = Job.fetch(f"sync-{run_id}", connection=svc.redis)
         answer["job"] = str(job.get_status(refresh=True))
-        answer.update({k: v for k, v in (job.meta.get("progress") or {}).items() if k in ("done", "total")})
+        # ``plugin.jobs.JobProgress`` writes it while the job runs.
+        progress = job.meta.get("progress") or {}
+        answer.update({k: v for k, v in progress.items() if k in ("stage", "done", "total")})
     except NoSuchJobError:
         answer["job"] = "unknown"
     if report is not None:

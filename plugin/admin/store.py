@@ -12,14 +12,18 @@ The broker, the Sync button and the jobs all run with that object.
 from __future__ import annotations
 
 import json
+import logging
 from dataclasses import asdict, dataclass, field, replace
+from functools import cached_property
 from typing import Any
 
 from redis import Redis
 
+from connectors.base import ConfigError
 from plugin.secrets import SecretStore
 from plugin.settings import Settings
 
+log = logging.getLogger(__name__)
 CLIENT_SECRET = "clever_client_secret"
 SCHOOL_MODES = {
     "search": "Searching for your school name",
@@ -63,7 +67,15 @@ class ConfigStore:
         self.redis = redis
         self.settings = settings
         self.namespace = f"kcc:{settings.keycloak.realm}"
-        self.secrets = SecretStore(redis, settings.secret_key, self.namespace)
+
+    @cached_property
+    def secrets(self) -> SecretStore:
+        """The page's encrypted secrets (``ConfigError`` without ``KCC_SECRET_KEY``)."""
+        return SecretStore(self.redis, self.settings.secret_key, self.namespace)
+
+    def saved(self) -> bool:
+        """True once the page has saved its settings (before that, ``load`` gives the environment's)."""
+        return bool(self.redis.exists(f"{self.namespace}:admin"))
 
     def load(self) -> IntegrationConfig:
         raw = self.redis.get(f"{self.namespace}:admin")
@@ -84,8 +96,18 @@ class ConfigStore:
         self.redis.set(f"{self.namespace}:admin", json.dumps(config.to_dict(), sort_keys=True))
 
     def client_secret(self) -> str:
-        """The Clever client secret: the page's, else ``KCC_CLEVER_CLIENT_SECRET``."""
-        return self.secrets.get(CLIENT_SECRET) or self.settings.clever.client_secret
+        """The Clever client secret: the page's, else ``KCC_CLEVER_CLIENT_SECRET``.
+
+        Without ``KCC_SECRET_KEY`` (a worker or CLI configured through ``KCC_*`` alone) the page's
+        secret cannot be read: the environment's is used, and the log says so when the page has one.
+        """
+        try:
+            stored = self.secrets.get(CLIENT_SECRET)
+        except ConfigError:
+            if self.redis.hexists(f"{self.namespace}:secrets", CLIENT_SECRET):
+                log.warning("KCC_SECRET_KEY is not set: the admin page's Clever client secret is not used")
+            stored = None
+        return stored or self.settings.clever.client_secret
 
     def client_secret_hint(self) -> str:
         from plugin.secrets import hint

@@ -121,6 +121,7 @@ def test_a_realm_admin_signs_in_with_pkce_and_sees_the_page(
     assert cookie is not None and cookie.http_only and cookie.same_site == "Lax"
     # The page's client is public, PKCE-only, with exactly our redirect URI.
     internal = keycloak_admin.get_client_id(CLIENT_ID)
+    assert internal is not None
     held = keycloak_admin.get_client(internal)
     assert held["publicClient"] and not held["directAccessGrantsEnabled"]
     assert held["attributes"]["pkce.code.challenge.method"] == "S256"
