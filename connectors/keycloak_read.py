@@ -7,6 +7,9 @@ read only for the groups the caller asks for (``plugin.applied`` decides which).
 extra facts (realm admins, Google/Microsoft links: about 40 calls) are read only when some Clever
 person has no account yet (``KeycloakState.candidates()``). No ``q=`` attribute search (Keycloak
 cannot index it).
+
+Names of LDAP-federated accounts are read as the directory means them, not as Keycloak's default
+mappers put them (``person_names``): see there for the quirk.
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from connectors.base import RecordError
 from mappers.layout import IDP_ALIAS
-from mappers.names import Account
+from mappers.names import Account, normalize_name
 from plugin.plan import CurrentGroup, CurrentUser, DirectoryState
 
 if TYPE_CHECKING:
@@ -27,6 +30,40 @@ if TYPE_CHECKING:
 MEMBER_PAGE = 1000
 OTHER_IDPS = ("google", "microsoft")
 LDAP_PROVIDER = "org.keycloak.storage.UserStorageProvider"
+LDAP_MAPPER = "org.keycloak.storage.ldap.mappers.LDAPStorageMapper"
+
+
+@dataclass(frozen=True, slots=True)
+class LdapProvider:
+    """An LDAP user federation provider of the realm, as reading accounts needs it."""
+
+    edit_mode: str  # READ_ONLY, WRITABLE, UNSYNCED
+    first_name_from_cn: bool = False  # its "first name" mapper reads ``cn`` (Keycloak's default)
+
+
+def person_names(rep: Mapping[str, Any], providers: Mapping[str, LdapProvider]) -> tuple[str, str]:
+    """(first, last) of a Keycloak user representation, as the person's name is meant.
+
+    Keycloak quirk: the "first name" mapper Keycloak creates for an LDAP provider of vendor "other"
+    maps ``cn``, the whole name, so the directory's "Liam Martin" (``sn: Martin``) is firstName
+    "Liam Martin", lastName "Martin", and Match Users By Name would miss Clever's Liam Martin. For
+    an account of a provider whose first name comes from ``cn``, a first name that ends with " " +
+    the last name (compared as the name match compares) is read without that ending. The quirk is
+    Keycloak's, so it is undone here where Keycloak is read, and the account is never written
+    back: an adopted account keeps its spelling, and a later run sees no name to "correct".
+    """
+    first, last = rep.get("firstName") or "", rep.get("lastName") or ""
+    provider = providers.get(rep.get("federationLink") or "")
+    if provider is not None and provider.first_name_from_cn:
+        first = _given_name(first, last)
+    return first, last
+
+
+def _given_name(whole: str, last: str) -> str:
+    words, count = whole.split(), len(last.split())
+    if count and len(words) > count and normalize_name(" ".join(words[-count:])) == normalize_name(last):
+        return " ".join(words[:-count])
+    return whole
 
 
 @dataclass(slots=True)
@@ -81,7 +118,7 @@ def read_state(
     (a link to a missing IdP cannot be made; the run says so)."""
     groups, root_id = _groups(http, root_name)
     members = read_members(http, groups, set(groups), workers) if with_members else {}
-    ldap_modes = _ldap_modes(http)
+    providers = ldap_providers(http)
     clever_links = (
         {user["id"] for user in http.pages("users", idpAlias=IDP_ALIAS, briefRepresentation="true")}
         if idp_present
@@ -95,7 +132,8 @@ def read_state(
         usernames.add(rep["username"])
         attributes = {name: tuple(values) for name, values in (rep.get("attributes") or {}).items()}
         federation = rep.get("federationLink") or ""
-        read_only = ldap_modes.get(federation) == "READ_ONLY"
+        read_only = _read_only(providers, federation)
+        first_name, last_name = person_names(rep, providers)
         ldap_dn = (attributes.get("LDAP_ENTRY_DN") or ("",))[0]
         clever_id = (attributes.get("clever_id") or ("",))[0]
         if not clever_id and rep["id"] in clever_links:
@@ -107,8 +145,8 @@ def read_state(
                 keycloak_id=rep["id"],
                 clever_id=clever_id,
                 username=rep["username"],
-                first_name=rep.get("firstName") or "",
-                last_name=rep.get("lastName") or "",
+                first_name=first_name,
+                last_name=last_name,
                 email=rep.get("email") or "",
                 enabled=bool(rep.get("enabled", True)),
                 attributes=attributes,
@@ -121,8 +159,8 @@ def read_state(
                 Account(
                     keycloak_id=rep["id"],
                     username=rep["username"],
-                    first_name=rep.get("firstName") or "",
-                    last_name=rep.get("lastName") or "",
+                    first_name=first_name,
+                    last_name=last_name,
                     enabled=bool(rep.get("enabled", True)),
                     linked_clever_id="",
                     source="ldap" if federation else "local",
@@ -150,7 +188,7 @@ def read_known(
     ``ids`` nor in ``others``): then only a full read tells what it is.
     """
     groups, root_id = _groups(http, root_name)
-    ldap_modes = _ldap_modes(http)
+    providers = ldap_providers(http)
     brief = {user["id"]: user for user in http.pages("users", briefRepresentation="true")}
     clever_of = {keycloak_id: clever_id for clever_id, keycloak_id in ids.items()}
     if not set(brief) <= set(clever_of) | others:
@@ -161,9 +199,9 @@ def read_known(
     for keycloak_id, rep in brief.items():
         usernames.add(rep["username"])
         federation = rep.get("federationLink") or ""
-        read_only = ldap_modes.get(federation) == "READ_ONLY"
+        read_only = _read_only(providers, federation)
         clever_id = clever_of.get(keycloak_id)
-        names = (rep.get("firstName") or "", rep.get("lastName") or "")
+        names = person_names(rep, providers)
         enabled = bool(rep.get("enabled", True))
         if clever_id:
             users[clever_id] = CurrentUser(
@@ -264,14 +302,29 @@ def read_members(
         return dict(pool.map(one, listed))
 
 
-def _ldap_modes(http: _Http) -> dict[str, str]:
-    """LDAP user federation providers by component id -> edit mode (READ_ONLY, WRITABLE, UNSYNCED)."""
-    components = http.get("components", type=LDAP_PROVIDER)
-    return {
-        component["id"]: ((component.get("config") or {}).get("editMode") or [""])[0]
-        for component in components
-        if component.get("providerId") == "ldap"
-    }
+def ldap_providers(http: _Http) -> dict[str, LdapProvider]:
+    """The realm's LDAP user federation providers by component id (one more call each: mappers)."""
+    providers: dict[str, LdapProvider] = {}
+    for component in http.get("components", type=LDAP_PROVIDER):
+        if component.get("providerId") != "ldap":
+            continue
+        mappers = http.get("components", parent=component["id"], type=LDAP_MAPPER)
+        from_cn = any(
+            _config(mapper, "user.model.attribute") == "firstName"
+            and _config(mapper, "ldap.attribute").casefold() == "cn"
+            for mapper in mappers
+        )
+        providers[component["id"]] = LdapProvider(_config(component, "editMode"), from_cn)
+    return providers
+
+
+def _config(component: Mapping[str, Any], name: str) -> str:
+    return str(((component.get("config") or {}).get(name) or [""])[0])
+
+
+def _read_only(providers: Mapping[str, LdapProvider], federation: str) -> bool:
+    provider = providers.get(federation)
+    return provider is not None and provider.edit_mode == "READ_ONLY"
 
 
 def _admin_ids(http: _Http) -> set[str]:

@@ -29,7 +29,7 @@ from redis import Redis
 
 from connectors.base import RecordError
 from connectors.keycloak import KeycloakDirectory, admin_client
-from connectors.keycloak_read import _ldap_modes
+from connectors.keycloak_read import LdapProvider, ldap_providers, person_names
 from connectors.ldap import LdapDirectory, LdapGroup, diff_groups
 from connectors.records import Event, Role, School, Section, User
 from mappers.classes import class_group_names, school_group_names
@@ -193,7 +193,7 @@ class _Incremental:
         return self.groups.get(key)
 
     def _user(
-        self, keycloak_id: str, clever_id: str, modes: dict[str, str]
+        self, keycloak_id: str, clever_id: str, providers: dict[str, LdapProvider]
     ) -> tuple[CurrentUser, set[str]] | None:
         response = self.keycloak.http.call("GET", f"users/{keycloak_id}", ok=(404,))
         if response.status_code == 404:
@@ -203,16 +203,18 @@ class _Incremental:
         groups = self.keycloak.http.get(f"users/{keycloak_id}/groups", briefRepresentation="true", max=1000)
         keys = {self.key_of[g["id"]] for g in groups if g["id"] in self.key_of}
         federation = rep.get("federationLink") or ""
+        provider = providers.get(federation)
+        first_name, last_name = person_names(rep, providers)
         user = CurrentUser(
             keycloak_id=keycloak_id,
             clever_id=clever_id,
             username=rep["username"],
-            first_name=rep.get("firstName") or "",
-            last_name=rep.get("lastName") or "",
+            first_name=first_name,
+            last_name=last_name,
             email=rep.get("email") or "",
             enabled=bool(rep.get("enabled", True)),
             attributes=attributes,
-            read_only=bool(federation) and modes.get(federation) == "READ_ONLY",
+            read_only=provider is not None and provider.edit_mode == "READ_ONLY",
             ldap_dn=(attributes.get("LDAP_ENTRY_DN") or ("",))[0],
         )
         return user, keys
@@ -252,12 +254,12 @@ class _Incremental:
                 update_groups.append((group.keycloak_id, spec))
 
         # people
-        modes = _ldap_modes(self.keycloak.http)
+        providers = ldap_providers(self.keycloak.http)
         known = self.applied.keycloak_ids(changes.users)
         current_users: dict[str, CurrentUser] = {}
         current_keys: dict[str, set[str]] = {}
         for clever_id, keycloak_id in sorted(known.items()):
-            found = self._user(keycloak_id, clever_id, modes)
+            found = self._user(keycloak_id, clever_id, providers)
             if found is not None:
                 current_users[clever_id], current_keys[clever_id] = found
         records = [
@@ -276,7 +278,9 @@ class _Incremental:
                 existing = state.directory.users.get(user.clever_id)
                 if existing is not None:  # synced before, but not in the memory of ids
                     current_users[user.clever_id] = existing
-                    current_keys[user.clever_id] = self._user(existing.keycloak_id, user.clever_id, modes)[1]  # type: ignore[index]
+                    current_keys[user.clever_id] = self._user(
+                        existing.keycloak_id, user.clever_id, providers
+                    )[1]  # type: ignore[index]
             accounts, usernames = state.candidates, state.usernames
         roster = _Roster([School(s, "", s) for s in sorted(self.schools)], records)
         redis = Redis.from_url(settings.redis_url)

@@ -7,6 +7,7 @@ import pytest
 from keycloak import KeycloakAdmin
 from ldap3 import BASE, Connection
 
+from connectors.keycloak_read import LDAP_MAPPER
 from plugin.settings import Settings
 from plugin.sync import run_sync
 from tests.conftest import LdapOu
@@ -134,3 +135,49 @@ def test_name_match_links_ldap_and_google_accounts_and_fills_ldap_groups(
 
     again = run_sync(settings, source=source, district_id="d1")
     assert again.writes == {"keycloak": 0, "ldap": 0}, again.summary()
+
+
+def test_an_ldap_account_whose_first_name_keycloak_read_from_cn_is_linked_by_name(
+    settings: Settings,
+    keycloak_admin: KeycloakAdmin,
+    ldap_conn: Connection,
+    ldap_ou: LdapOu,
+    services_env: dict[str, str],
+) -> None:
+    dn = f"uid=lmartin,{ldap_ou.people_dn}"
+    assert ldap_conn.add(dn, ["inetOrgPerson"], {"cn": "Liam Martin", "sn": "Martin", "givenName": "Liam"})
+    keycloak_admin.create_idp(
+        {
+            "alias": "clever",
+            "providerId": "oidc",
+            "enabled": True,
+            "config": {
+                "clientId": "x",
+                "clientSecret": "y",
+                "authorizationUrl": "https://c/a",
+                "tokenUrl": "https://c/t",
+            },
+        }
+    )
+    # Writable: a sync that "corrected" the first name would rewrite the directory's cn.
+    component = _ldap_federation(keycloak_admin, services_env, ldap_ou.people_dn, "WRITABLE")
+    mappers = keycloak_admin.get_components({"parent": component, "type": LDAP_MAPPER})
+    [first_name] = [m for m in mappers if m["config"].get("user.model.attribute") == ["firstName"]]
+    assert first_name["config"]["ldap.attribute"] == ["cn"]  # Keycloak's default, left as it is
+    account = keycloak_admin.get_users({"username": "lmartin", "exact": True})[0]
+    assert (account["firstName"], account["lastName"]) == ("Liam Martin", "Martin")
+
+    school = make_school("Lincoln Elementary")
+    liam = make_student("Liam", "Martin", school=school.clever_id)
+    source = MemorySource(MemoryRoster([school], [liam], []))
+    report = run_sync(settings, source=source, district_id="d1")
+
+    assert report.status == "ok", report.summary()
+    assert report.kinds["students"]["linked_by_name"] == 1 and report.kinds["students"]["created"] == 0
+    assert report.ambiguous == [] and report.errors == []
+    links = keycloak_admin.get_user_social_logins(account["id"])
+    assert [(link["identityProvider"], link["userId"]) for link in links] == [("clever", liam.clever_id)]
+    again = run_sync(settings, source=source, district_id="d1")
+    assert again.writes == {"keycloak": 0, "ldap": 0}, again.summary()
+    assert ldap_conn.search(dn, "(objectClass=inetOrgPerson)", BASE, attributes=["cn", "givenName"])
+    assert ldap_conn.entries[0].cn.values == ["Liam Martin"]  # the directory's name is untouched
