@@ -142,10 +142,13 @@ def test_an_empty_collection_is_one_request(small: Sandbox) -> None:
 
 def test_faults_and_429_bursts_still_read_everything_exactly_once() -> None:
     faults = "error_rate=0.05,burst429=0.03,burst_len=3,truncate=0.02,drop=0.02,seed=11"
-    with sandbox(size=3000, seed=4, faults=faults) as running:
-        client = running.client(page_size=200, max_retries=10)
+    clock = Clock()
+    with sandbox(size=3000, seed=4, faults=faults, clock=clock) as running:
+        # A 429 burst lasts until its window ends: waiting moves the sandbox's clock, not the test's.
+        client = running.client(page_size=200, max_retries=10, sleep=clock.advance)
         read = _read_all(client)
         assert client.http.retries > 0  # the faults did happen
+        assert client.http.waited_for_rate_limit > 0  # and some were 429 bursts, waited out
         for kind, ids in read.items():
             assert len(ids) == len(set(ids)), f"duplicates in {kind}"
             assert ids == running.ids(kind), kind
