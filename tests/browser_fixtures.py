@@ -5,6 +5,7 @@ browser is ever downloaded); ``page`` a fresh context per test whose screenshot 
 ``test-artifacts/`` when the test ends. ``clever_world`` serves the sandbox and the sidecar on real
 sockets, registers the sandbox as the realm's Clever (``ensure_broker``) with the two redirect URIs
 an admin enters in Clever's dashboard, and offers ``prelink`` (the sync's link helper) for people.
+``follow`` records a journey's navigations, redirect hops included, so a test can prove its route.
 """
 
 from __future__ import annotations
@@ -15,11 +16,11 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qsl, urlsplit
 
 import pytest
-from flask import Flask
 from keycloak import KeycloakAdmin
-from playwright.sync_api import Browser, Page, sync_playwright
+from playwright.sync_api import Browser, Frame, Page, Request, sync_playwright
 
 from connectors.keycloak import link_clever_identity
 from plugin import create_app
@@ -73,13 +74,50 @@ def page(chromium: Browser, request: pytest.FixtureRequest) -> Iterator[Page]:
 
 
 @dataclass
+class Journey:
+    """What a page's main frame did: every navigation request (redirect hops included) and every page
+    it committed to, i.e. showed."""
+
+    requested: list[str]
+    shown: list[str]
+
+    def hops(self, prefix: str) -> list[dict[str, str]]:
+        """The query of every requested URL under ``prefix`` (a path prefix), in order."""
+        return [dict(parse_qsl(urlsplit(url).query)) for url in self.requested if _under(url, prefix)]
+
+    def showed(self, prefix: str) -> bool:
+        """Whether a page under ``prefix`` was shown."""
+        return any(_under(url, prefix) for url in self.shown)
+
+
+def _under(url: str, prefix: str) -> bool:
+    return url == prefix or url.startswith((f"{prefix}?", f"{prefix}/", f"{prefix}#"))
+
+
+def follow(page: Page) -> Journey:
+    """Record ``page``'s main-frame navigations from now on."""
+    journey = Journey([], [])
+
+    def requested(request: Request) -> None:
+        if request.is_navigation_request() and request.frame == page.main_frame:
+            journey.requested.append(request.url)
+
+    def shown(frame: Frame) -> None:
+        if frame == page.main_frame:
+            journey.shown.append(frame.url)
+
+    page.on("request", requested)
+    page.on("framenavigated", shown)
+    return journey
+
+
+@dataclass
 class CleverWorld:
     """A realm with Clever registered, the sandbox as Clever, the sidecar serving ``/clever/login``."""
 
     settings: Settings
     admin: KeycloakAdmin
     sandbox: SandboxState
-    sandbox_app: Flask
     sandbox_url: str
     sidecar_url: str
 
@@ -154,7 +192,6 @@ def clever_world(settings: Settings, keycloak_admin: KeycloakAdmin) -> Iterator[
                 settings=settings,
                 admin=keycloak_admin,
                 sandbox=sandbox.extensions["clever_sandbox"],
-                sandbox_app=sandbox,
                 sandbox_url=sandbox_url,
                 sidecar_url=sidecar_url,
             )

@@ -8,13 +8,9 @@ journey are kept under ``test-artifacts/``.
 from __future__ import annotations
 
 import dataclasses
-import json
-from collections.abc import Callable, Iterable
-from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import pytest
-from flask import Flask, Response
 from playwright.sync_api import Page, Route, expect
 
 from plugin.broker import (
@@ -24,7 +20,7 @@ from plugin.broker import (
     ensure_broker,
     fetch_discovery,
 )
-from tests.browser_fixtures import ARTIFACTS, CleverWorld
+from tests.browser_fixtures import ARTIFACTS, CleverWorld, follow
 
 pytestmark = [pytest.mark.browser, pytest.mark.integration]
 
@@ -78,21 +74,25 @@ def test_a_login_started_in_the_clever_portal_without_state(page: Page, clever_w
     teacher = clever_world.person("teacher", 1)
     keycloak_id = clever_world.prelink(teacher)
     users = clever_world.user_count()
-    sidecar_hits: list[str] = []
-    page.on(
-        "request",
-        lambda r: sidecar_hits.append(r.url) if r.url.startswith(clever_world.sidecar_url) else None,
-    )
-
     page.goto(f"{clever_world.sandbox_url}/portal")
+    journey = follow(page)
+
     page.click(f"#instant-login-{teacher['id']}")
-    # The sandbox keeps no login session, so it asks again where the real Clever would not.
-    page.wait_for_url(f"{clever_world.sandbox_url}/oauth/authorize**")
-    page.click(f"#login-{teacher['id']}")
 
     expect_signed_in(page, clever_world, keycloak_id, users)
-    arrival = dict(parse_qsl(urlsplit(sidecar_hits[0]).query))
+    # Clever sent the state-less code to the sidecar's route, which never used it ...
+    (arrival,) = journey.hops(f"{clever_world.sidecar_url}/clever/login")
     assert "code" in arrival and "state" not in arrival
+    # ... and started Keycloak's own login, whose hop to Clever was silent (Clever's session) ...
+    logins = journey.hops(f"{clever_world.realm_url}/protocol/openid-connect/auth")
+    (keycloak_login,) = [q for q in logins if q["client_id"] == "account"]  # not the console's own
+    assert keycloak_login["kc_idp_hint"] == "clever" and keycloak_login["max_age"] == "0"
+    (hop,) = journey.hops(f"{clever_world.sandbox_url}/oauth/authorize")
+    assert hop["state"] and hop["code_challenge"] and hop["nonce"]
+    assert not journey.showed(f"{clever_world.sandbox_url}/oauth/authorize")
+    # ... so Keycloak's broker endpoint got a fresh code with its own state.
+    (callback,) = journey.hops(f"{clever_world.realm_url}/broker/clever/endpoint")
+    assert callback["state"] == hop["state"] and callback["code"] != arrival["code"]
 
 
 def test_a_portal_login_on_a_shared_device_never_continues_the_previous_person(
@@ -104,16 +104,26 @@ def test_a_portal_login_on_a_shared_device_never_continues_the_previous_person(
     start_at_keycloak(page, clever_world)
     page.click(f"#login-{first['id']}")
     expect_signed_in(page, clever_world, first_id, users)
-
     page.goto(f"{clever_world.sandbox_url}/portal")
-    page.click(f"#instant-login-{second['id']}")
-    page.wait_for_url(f"{clever_world.sandbox_url}/oauth/authorize**")
-    page.click(f"#login-{second['id']}")
+    journey = follow(page)
 
-    # max_age=0 makes Keycloak re-authenticate instead of reusing the first student's session; Keycloak
-    # then refuses to swap the person inside a live session: the first must sign out.
-    expect(page.get_by_text("already authenticated as different user")).to_be_visible()
+    page.click(f"#instant-login-{second['id']}")
+
+    # The portal click signs the browser in to Clever as the second student, so Clever's silent hop
+    # brings Keycloak's broker endpoint a code for the second student. max_age=0 keeps Keycloak from
+    # reusing the first student's session, and Keycloak refuses to swap the person inside it (naming
+    # the first): the first must sign out.
+    page.wait_for_url(f"{clever_world.realm_url}/broker/clever/endpoint**")
+    first_username = clever_world.admin.get_user(first_id)["username"]
+    expect(page.get_by_text(f"already authenticated as different user '{first_username}'")).to_be_visible()
+    assert [s.user_id for s in clever_world.sandbox.sessions.values()] == [second["id"]]
+    assert not journey.showed(f"{clever_world.sandbox_url}/oauth/authorize")
+    assert len(journey.hops(f"{clever_world.realm_url}/broker/clever/endpoint")) == 1
+    # The second student never lands in the first's account, nor in their own.
+    assert not journey.showed(clever_world.account_url)
+    expect(page.get_by_label("Username")).to_have_count(0)
     assert not clever_world.sessions(second_id)
+    assert clever_world.user_count() == users
 
 
 def test_an_unknown_clever_person_is_refused(page: Page, clever_world: CleverWorld) -> None:
@@ -128,34 +138,11 @@ def test_an_unknown_clever_person_is_refused(page: Page, clever_world: CleverWor
     assert not clever_world.admin.get_users({"idpAlias": "clever", "idpUserId": stranger["id"]})
 
 
-def tamper_id_token_signatures(app: Flask) -> Callable[[], None]:
-    """Make the sandbox's token endpoint answer with id_tokens whose signature is altered; undo."""
-    inner = app.wsgi_app
-
-    def wsgi(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
-        if environ.get("PATH_INFO") != "/oauth/tokens" or environ.get("REQUEST_METHOD") != "POST":
-            return inner(environ, start_response)  # type: ignore[arg-type]
-        response = Response.from_app(inner, environ)  # type: ignore[arg-type]
-        body = json.loads(response.get_data())
-        head, claims, signature = body["id_token"].split(".")
-        forged = "".join("A" if c != "A" else "B" for c in signature[:8]) + signature[8:]
-        body["id_token"] = f"{head}.{claims}.{forged}"
-        response.set_data(json.dumps(body))
-        return response(environ, start_response)
-
-    app.wsgi_app = wsgi  # type: ignore[method-assign]
-
-    def undo() -> None:
-        app.wsgi_app = inner  # type: ignore[method-assign]
-
-    return undo
-
-
 def test_a_tampered_id_token_signature_is_refused(page: Page, clever_world: CleverWorld) -> None:
     student = clever_world.person("student")
     keycloak_id = clever_world.prelink(student)
     users = clever_world.user_count()
-    undo = tamper_id_token_signatures(clever_world.sandbox_app)
+    clever_world.sandbox.tamper_id_token = True  # id_tokens signed with a key not in the JWKS
 
     start_at_keycloak(page, clever_world)
     page.click(f"#login-{student['id']}")
@@ -164,8 +151,10 @@ def test_a_tampered_id_token_signature_is_refused(page: Page, clever_world: Clev
     expect(page.get_by_text("Unexpected error when authenticating with identity provider")).to_be_visible()
     assert not clever_world.sessions(keycloak_id)
     page.screenshot(path=str(ARTIFACTS / "tampered_id_token_refused.png"))
-    # The control: the same login with the signature left alone goes through.
-    undo()
+    # The control: the same login with the signature left alone goes through. Signed out of Clever,
+    # the browser meets the picker again instead of Clever's silent hop.
+    clever_world.sandbox.tamper_id_token = False
+    clever_world.sandbox.sign_out()
     start_at_keycloak(page, clever_world)
     page.click(f"#login-{student['id']}")
     expect_signed_in(page, clever_world, keycloak_id, users)
