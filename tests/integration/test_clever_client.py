@@ -148,7 +148,9 @@ def test_faults_and_429_bursts_still_read_everything_exactly_once() -> None:
         client = running.client(page_size=200, max_retries=10, sleep=clock.advance)
         read = _read_all(client)
         assert client.http.retries > 0  # the faults did happen
-        assert client.http.waited_for_rate_limit > 0  # and some were 429 bursts, waited out
+        # Several were 429 bursts, each waited out to its window's end on the sandbox's clock (a
+        # client ignoring X-RateLimit-Reset would only back off for fractions of a second).
+        assert clock() - time.time() > 60
         for kind, ids in read.items():
             assert len(ids) == len(set(ids)), f"duplicates in {kind}"
             assert ids == running.ids(kind), kind
