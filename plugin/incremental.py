@@ -18,28 +18,31 @@ Falls back to a full run (``None``, with a warning saying why) when the events c
 this can do alone: a school created or deleted, contacts while Sync Parent Data is on, a new or
 renamed class whose name collides inside its school (Force Unique Class Names off), no record of
 the last run's groups (a flushed Redis), or more changed people than ``FULL_RATIO`` of the district.
+
+Modules: ``plugin.events`` (the events folded), ``plugin.incremental_reads`` (what is read from
+Keycloak), this one (the Keycloak plan, applying, remembering), ``plugin.incremental_ldap`` (the
+LDAP plan), ``plugin.brake`` (the brake against the last full run's totals).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Any
 
 from redis import Redis
 
 from connectors.base import RecordError
-from connectors.keycloak import KeycloakDirectory, admin_client
-from connectors.keycloak_read import LdapProvider, ldap_providers, person_names
-from connectors.ldap import LdapDirectory, LdapGroup, diff_groups
-from connectors.records import Event, Role, School, Section, User
-from mappers.classes import class_group_names, school_group_names
-from mappers.layout import ldap_rdn
+from connectors.keycloak_read import ldap_providers
+from connectors.records import Event, School, Section, User
+from mappers.classes import school_group_names
 from mappers.names import normalize_name
 from plugin import resolutions
 from plugin.applied import Applied, fingerprint
+from plugin.brake import brake_from_totals
 from plugin.desired import desired_state
+from plugin.events import EventRoster, Fallback, fold, people_of
+from plugin.incremental_ldap import ldap_plan
+from plugin.incremental_reads import IncrementalReads
 from plugin.plan import (
-    CurrentGroup,
     CurrentUser,
     DesiredState,
     DirectoryState,
@@ -59,45 +62,6 @@ FULL_RATIO = 0.2  # more changed people than this share of the district: a full 
 ROLE_SUFFIXES = (":students", ":teachers", ":staff", ":parents")
 
 
-@dataclass(slots=True)
-class Changes:
-    """The events folded: the last state of each touched record."""
-
-    users: dict[str, Event] = field(default_factory=dict)
-    sections: dict[str, Event] = field(default_factory=dict)
-    schools: dict[str, Event] = field(default_factory=dict)
-    renamed: set[str] = field(default_factory=set)  # sections created or renamed
-    reason: str = ""
-
-
-def fold(events: list[Event], *, sync_parents: bool) -> Changes:
-    """Per record, its last event; ``reason`` says why a full run is needed instead."""
-    changes = Changes()
-    for event in events:
-        record = event.record
-        if record is None:
-            continue
-        if event.collection == "schools":
-            if event.action != "updated":
-                changes.reason = f"a school was {event.action}"
-            changes.schools[record.clever_id] = event
-        elif event.collection == "users" and isinstance(record, User):
-            if record.roles and record.roles <= {Role.CONTACT}:
-                if sync_parents:
-                    changes.reason = "a contact changed and Sync Parent Data is on"
-                continue
-            changes.users[record.clever_id] = event
-        elif event.collection == "sections":
-            changes.sections[record.clever_id] = event
-            if event.action == "created" or "name" in event.previous_attributes:
-                changes.renamed.add(record.clever_id)
-    return changes
-
-
-class _Fallback(Exception):
-    """The events need a full run (the message says why)."""
-
-
 def run_incremental(
     settings: Settings,
     events: list[Event],
@@ -114,21 +78,21 @@ def run_incremental(
     people = sum(totals.get(kind, 0) for kind in ("students", "teachers", "staff", "parents"))
     try:
         if changes.reason:
-            raise _Fallback(changes.reason)
+            raise Fallback(changes.reason)
         if len(changes.users) > max(50, FULL_RATIO * people):
-            raise _Fallback(f"{len(changes.users)} people changed")
+            raise Fallback(f"{len(changes.users)} people changed")
         group_ids = applied.group_ids()
         if not group_ids:
-            raise _Fallback("no record of the last run's groups")
+            raise Fallback("no record of the last run's groups")
         run = _Incremental(settings, changes, report, applied, group_ids, school_ids)
         plan, desired, ldap_plan = run.plan()
-    except _Fallback as exc:
+    except Fallback as exc:
         report.warnings.append(f"incremental: {exc}: full sync instead")
         return None
     report.count_plan(plan, desired, run.current)
     report.preview.update(_preview(plan, ldap_plan, len(events)))
     report.preview["event_cursor"] = events[-1].event_id
-    reasons = _brake(plan, totals, settings.options.brake_ratio)
+    reasons = brake_from_totals(plan, totals, settings.options.brake_ratio)
     report.brake = {"held": bool(reasons) and not release_brake, "reasons": reasons}
     keycloak, ldap = run.keycloak, run.ldap
     if dry_run or (reasons and not release_brake):
@@ -145,79 +109,8 @@ def run_incremental(
     return report.finish("ok")
 
 
-class _Incremental:
-    """One incremental run's reads and plan (``plan()``), then what it remembers (``remember()``)."""
-
-    def __init__(
-        self,
-        settings: Settings,
-        changes: Changes,
-        report: SyncReport,
-        applied: Applied,
-        group_ids: dict[str, str],
-        school_ids: frozenset[str],
-    ) -> None:
-        self.settings = settings
-        self.changes = changes
-        self.report = report
-        self.applied = applied
-        self.keycloak = KeycloakDirectory(admin_client(settings.keycloak))
-        self.keycloak.group_ids = dict(group_ids)
-        self.ldap = LdapDirectory(settings.ldap)
-        self.key_of = {group_id: key for key, group_id in group_ids.items()}
-        self.schools = {
-            key.split(":")[1]
-            for key in group_ids
-            if key.startswith("school:")
-            and key.count(":") == 1
-            and (not school_ids or key.split(":")[1] in school_ids)
-        }
-        self.groups: dict[str, CurrentGroup] = {}
-        self.members: dict[str, frozenset[str]] = {}
-        self.current = DirectoryState({}, {}, {})
-        self.section_members: dict[str, set[str]] = {}  # key -> final Keycloak ids (created: Clever ids)
-        self.stale: set[str] = set()  # role groups whose fingerprint no longer holds
-
-    # -- reads ------------------------------------------------------------------------------------
-
-    def _group(self, key: str) -> CurrentGroup | None:
-        if key not in self.groups and key in self.keycloak.group_ids:
-            group_id = self.keycloak.group_ids[key]
-            response = self.keycloak.http.call("GET", f"groups/{group_id}", ok=(404,))
-            if response.status_code == 404:
-                raise _Fallback(f"group {key} is gone from Keycloak")
-            rep = response.json()
-            attributes = {name: tuple(values) for name, values in (rep.get("attributes") or {}).items()}
-            self.groups[key] = CurrentGroup(group_id, key, rep["name"], rep.get("parentId"), attributes)
-            self.keycloak.paths[key] = rep.get("path") or ""
-        return self.groups.get(key)
-
-    def _user(
-        self, keycloak_id: str, clever_id: str, providers: dict[str, LdapProvider]
-    ) -> tuple[CurrentUser, set[str]] | None:
-        response = self.keycloak.http.call("GET", f"users/{keycloak_id}", ok=(404,))
-        if response.status_code == 404:
-            return None
-        rep = response.json()
-        attributes = {name: tuple(values) for name, values in (rep.get("attributes") or {}).items()}
-        groups = self.keycloak.http.get(f"users/{keycloak_id}/groups", briefRepresentation="true", max=1000)
-        keys = {self.key_of[g["id"]] for g in groups if g["id"] in self.key_of}
-        federation = rep.get("federationLink") or ""
-        provider = providers.get(federation)
-        first_name, last_name = person_names(rep, providers)
-        user = CurrentUser(
-            keycloak_id=keycloak_id,
-            clever_id=clever_id,
-            username=rep["username"],
-            first_name=first_name,
-            last_name=last_name,
-            email=rep.get("email") or "",
-            enabled=bool(rep.get("enabled", True)),
-            attributes=attributes,
-            read_only=provider is not None and provider.edit_mode == "READ_ONLY",
-            ldap_dn=(attributes.get("LDAP_ENTRY_DN") or ("",))[0],
-        )
-        return user, keys
+class _Incremental(IncrementalReads):
+    """One incremental run's plan (``plan()``), then what it remembers (``remember()``)."""
 
     # -- the plan ---------------------------------------------------------------------------------
 
@@ -247,7 +140,7 @@ class _Incremental:
                 normalize_name(g["name"]) == normalize_name(name) and g["id"] != group.keycloak_id
                 for g in root
             ):
-                raise _Fallback(f"school {school_id}'s new name is taken")
+                raise Fallback(f"school {school_id}'s new name is taken")
             spec = GroupSpec(key, name, "root", "school", {"clever_key": (key,), "clever_id": (school_id,)})
             school_specs[key] = spec
             if group.name != name or any(group.attributes.get(k) != v for k, v in spec.attributes.items()):
@@ -282,7 +175,7 @@ class _Incremental:
                         existing.keycloak_id, user.clever_id, providers
                     )[1]  # type: ignore[index]
             accounts, usernames = state.candidates, state.usernames
-        roster = _Roster([School(s, "", s) for s in sorted(self.schools)], records)
+        roster = EventRoster([School(s, "", s) for s in sorted(self.schools)], records)
         redis = Redis.from_url(settings.redis_url)
         mapped = desired_state(
             roster,
@@ -357,7 +250,12 @@ class _Incremental:
         # sections: the class group and its members
         deleted_people = {cid for cid, e in changes.users.items() if e.action == "deleted"}
         member_ids = self.applied.keycloak_ids(
-            {m for e in changes.sections.values() if isinstance(e.record, Section) for m in _people(e.record)}
+            {
+                m
+                for e in changes.sections.values()
+                if isinstance(e.record, Section)
+                for m in people_of(e.record)
+            }
         )
         member_ids.update({cid: u.keycloak_id for cid, u in current_users.items()})
         section_specs: dict[str, GroupSpec] = {}
@@ -393,7 +291,7 @@ class _Incremental:
                 update_groups.append((group.keycloak_id, spec))
             present = self._members_of(key) if group is not None else frozenset()
             wanted: set[str] = set()
-            for clever_id in _people(section):
+            for clever_id in people_of(section):
                 if clever_id in deleted_people:
                     continue
                 if clever_id in member_ids:
@@ -428,93 +326,8 @@ class _Incremental:
         return (
             plan,
             desired,
-            self._ldap_plan(school_specs, section_specs, mapped.desired.users, current_users),
+            ldap_plan(self, school_specs, section_specs, mapped.desired.users, current_users),
         )
-
-    def _members_of(self, key: str) -> frozenset[str]:
-        if key not in self.members:
-            self.members.update(self.keycloak.members(self.groups, {key}))
-            self.members.setdefault(key, frozenset())
-        return self.members[key]
-
-    def _section_spec(self, section: Section, group: CurrentGroup | None, renamed: bool) -> GroupSpec:
-        key = f"section:{section.clever_id}"
-        unique = self.settings.options.force_unique_class_names
-        name = class_group_names([section], unique, {section.school: ""}).names[section.clever_id]
-        if group is not None and not renamed:
-            name = group.name  # it may carry a collision suffix the full run gave it
-        elif not unique:
-            classes = self._group(f"school:{section.school}:classes")
-            if classes is None:
-                raise _Fallback(f"school {section.school} has no class groups yet")
-            siblings = self.keycloak.http.pages(
-                f"groups/{classes.keycloak_id}/children", briefRepresentation="false"
-            )
-            for sibling in siblings:
-                other = ((sibling.get("attributes") or {}).get("clever_key") or [""])[0]
-                if other != key and normalize_name(sibling["name"]) == normalize_name(name):
-                    raise _Fallback(f"class name {section.clever_id} collides in its school")
-        teachers = tuple(
-            dict.fromkeys((section.teacher, *section.teachers) if section.teacher else section.teachers)
-        )
-        attributes = {"clever_key": (key,), "clever_id": (section.clever_id,), "clever_teachers": teachers}
-        return GroupSpec(key, name, f"school:{section.school}:classes", "class", attributes)
-
-    # -- LDAP ---------------------------------------------------------------------------------------
-
-    def _ldap_plan(
-        self,
-        school_specs: dict[str, GroupSpec],
-        section_specs: dict[str, GroupSpec],
-        users: Any,
-        current_users: dict[str, CurrentUser],
-    ) -> Any:
-        groups_dn = self.settings.ldap.groups_dn
-        dns = {cid: u.ldap_dn for cid, u in current_users.items() if u.ldap_dn}
-        movers = {cid: dn for cid, dn in dns.items()}  # people with a DN whose schools may change
-        keys = set(school_specs) | {
-            f"section:{e.record.clever_id}" for e in self.changes.sections.values() if e.record
-        }
-        school_keys = {f"school:{s}" for s in self.schools} if movers else set()
-        for spec in section_specs.values():
-            school_keys.add(spec.parent.rsplit(":", 1)[0] if spec.parent else "")
-        keys |= school_keys
-        current = self.ldap.current(keys)
-        dns.update(
-            self.applied.dns(
-                {
-                    m
-                    for e in self.changes.sections.values()
-                    if isinstance(e.record, Section)
-                    for m in _people(e.record)
-                }
-            )
-        )
-        wanted: dict[str, LdapGroup] = {}
-        for key in sorted(school_keys | set(school_specs)):
-            have = current.get(key)
-            group = self._group(key)
-            name = school_specs[key].name if key in school_specs else group.name if group else ""
-            if not name or have is None:
-                continue
-            kept = set(have.members)
-            for cid, dn in movers.items():
-                spec = users.get(cid)
-                inside = spec is not None and any(g.startswith(key + ":") for g in spec.groups)
-                (kept.add if inside else kept.discard)(dn)
-            wanted[key] = LdapGroup(key, f"{ldap_rdn(name)},{groups_dn}", frozenset(kept), name=name)
-        for key, spec in section_specs.items():
-            school = wanted.get((spec.parent or "").rsplit(":", 1)[0])
-            if school is None:
-                continue
-            people = spec.attributes.get("clever_teachers", ()) + tuple(_people_of_key(self.changes, key))
-            members = frozenset({groups_dn, *(dns[p] for p in people if p in dns)})
-            owners = frozenset(dns[t] for t in spec.attributes.get("clever_teachers", ()) if t in dns)
-            wanted[key] = LdapGroup(key, f"{ldap_rdn(spec.name)},{school.dn}", members, owners, spec.name)
-        for key in keys:  # sections gone: in current, not wanted → emptied by diff_groups
-            if key not in wanted and key in current and not key.startswith("section:"):
-                wanted[key] = current[key]
-        return diff_groups(wanted, {k: v for k, v in current.items() if k in keys}, groups_dn)
 
     # -- after applying -------------------------------------------------------------------------------
 
@@ -541,33 +354,6 @@ class _Incremental:
                 resolutions.forget(redis, self.settings.keycloak.realm, clever_id)
 
 
-@dataclass
-class _Roster:
-    """The changed people as a roster view for ``desired_state`` (no sections: those are per event)."""
-
-    schools_: list[School]
-    users_: list[User]
-
-    def schools(self) -> list[School]:
-        return self.schools_
-
-    def users(self, role: Any = None) -> list[User]:
-        return self.users_
-
-    def sections(self) -> list[Section]:
-        return []
-
-
-def _people(section: Section) -> tuple[str, ...]:
-    teachers = (section.teacher, *section.teachers) if section.teacher else section.teachers
-    return tuple(dict.fromkeys((*teachers, *section.students)))
-
-
-def _people_of_key(changes: Changes, key: str) -> tuple[str, ...]:
-    event = changes.sections.get(key.removeprefix("section:"))
-    return _people(event.record) if event and isinstance(event.record, Section) else ()
-
-
 def _same(wanted: Any, have: Any) -> bool:
     if "clever_removed_at" in have and "clever_removed_at" not in wanted:
         return False
@@ -580,21 +366,8 @@ def _kind(user: CurrentUser) -> str:
     return user_kind(user.attributes)
 
 
-def _brake(plan: Plan, totals: dict[str, int], ratio: float) -> list[str]:
-    counts: dict[str, int] = {}
-    for update in plan.disable_users:
-        counts[update.kind] = counts.get(update.kind, 0) + 1
-    counts["classes"] = len(plan.retire_groups)
-    counts["memberships"] = len(plan.remove_members)
-    return [
-        f"{count} of {totals[kind]} {kind} would be disabled or removed (over {ratio:.0%})"
-        for kind, count in sorted(counts.items())
-        if count and totals.get(kind) and count / totals[kind] > ratio
-    ]
-
-
 def _preview(plan: Plan, ldap_plan: Any, events: int) -> dict[str, Any]:
-    from plugin.sync import preview
+    from plugin.brake import preview
 
     return {**preview(plan, ldap_plan), "events": events}
 

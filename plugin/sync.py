@@ -6,8 +6,8 @@ a run where nothing changed in Clever sends no write to Keycloak or LDAP.
 
 The brake: a run that would disable or remove more than ``options.brake_ratio`` (default 10%) of
 any kind (students, teachers, staff, parents, classes, memberships) stops before writing and is
-held "needs review" with its preview; ``approve_run`` runs it again with the brake released,
-``discard_run`` drops it (``plugin.state`` keeps both decisions in the history).
+held "needs review" with its preview (``plugin.brake``); ``approve_run`` runs it again with the
+brake released, ``discard_run`` drops it (``plugin.state`` keeps both decisions in the history).
 
 Incremental: with a saved event cursor and no ``full=True``, the run first asks Clever's Events
 for changes after the cursor. None → a "no-changes" report without touching Keycloak or LDAP.
@@ -32,8 +32,9 @@ from connectors.ldap import LdapDirectory, desired_groups
 from connectors.records import Event
 from plugin import resolutions
 from plugin.applied import Applied, fingerprint, user_fingerprint
+from plugin.brake import brake_reasons, preview
 from plugin.desired import Mapped, desired_state
-from plugin.plan import CurrentUser, DesiredState, DirectoryState, Plan, diff, user_kind
+from plugin.plan import CurrentUser, DesiredState, DirectoryState, Plan, diff
 from plugin.report import SyncReport
 from plugin.settings import Settings
 
@@ -330,55 +331,6 @@ def _ensure_realm(keycloak: KeycloakDirectory, report: SyncReport) -> bool:
     return True
 
 
-def brake_reasons(plan: Plan, current: DirectoryState, ratio: float) -> list[str]:
-    """Why the plan is held: kinds whose disables/removals exceed ``ratio`` of what exists."""
-    reasons: list[str] = []
-    totals: dict[str, int] = {}
-    for user in current.users.values():
-        if user.enabled:
-            kind = user_kind(user.attributes)
-            totals[kind] = totals.get(kind, 0) + 1
-    disabled: dict[str, int] = {}
-    for update in plan.disable_users:
-        disabled[update.kind] = disabled.get(update.kind, 0) + 1
-    checks = [(kind, count, totals.get(kind, 0)) for kind, count in sorted(disabled.items())]
-    classes = sum(
-        1
-        for key, g in current.groups.items()
-        if key.startswith("section:") and "clever_removed_at" not in g.attributes
-    )
-    checks.append(("classes", len(plan.retire_groups), classes))
-    members = sum(len(ids) for ids in current.members.values())
-    checks.append(("memberships", len(plan.remove_members), members))
-    for kind, count, total in checks:
-        if count and total and count / total > ratio:
-            reasons.append(f"{count} of {total} {kind} would be disabled or removed (over {ratio:.0%})")
-    return reasons
-
-
-def preview(plan: Plan, ldap_plan: Any) -> dict[str, Any]:
-    """A short picture of the plan for a held run or a dry run (Clever ids, never names)."""
-    return {
-        "keycloak": {
-            "create_groups": len(plan.create_groups),
-            "update_groups": len(plan.update_groups),
-            "create_users": len(plan.create_users),
-            "update_users": len(plan.update_users),
-            "add_members": len(plan.add_members),
-            "remove_members": len(plan.remove_members),
-            "disable_users": len(plan.disable_users),
-            "retire_groups": len(plan.retire_groups),
-            "disable_sample": [u.clever_id for u in plan.disable_users[:50]],
-        },
-        "ldap": {
-            "create": len(ldap_plan.create),
-            "rename": len(ldap_plan.rename),
-            "add_members": sum(len(m) for _, m in ldap_plan.add_members),
-            "remove_members": sum(len(m) for _, m in ldap_plan.remove_members),
-        },
-    }
-
-
 def _describe(
     report: SyncReport, mapped: Any, plan: Plan, current: DirectoryState, ldap_plan: Any, roster: Any
 ) -> None:
@@ -412,3 +364,6 @@ def _describe(
 
 def removed_at() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+__all__ = ["brake_reasons", "preview", "run_sync"]  # brake_reasons, preview: from plugin.brake

@@ -1,0 +1,124 @@
+"""What an incremental run reads from Keycloak: only the groups, accounts and member lists its events
+touch, one at a time and each once (``plugin.incremental`` plans with them).
+
+Keycloak ids come from ``plugin.applied`` (what the last run left). A group the last run made and
+Keycloak no longer has means a full run (``Fallback``).
+"""
+
+from __future__ import annotations
+
+from connectors.keycloak import KeycloakDirectory, admin_client
+from connectors.keycloak_read import LdapProvider, person_names
+from connectors.ldap import LdapDirectory
+from connectors.records import Section
+from mappers.classes import class_group_names
+from mappers.names import normalize_name
+from plugin.applied import Applied
+from plugin.events import Changes, Fallback
+from plugin.plan import CurrentGroup, CurrentUser, DirectoryState, GroupSpec
+from plugin.report import SyncReport
+from plugin.settings import Settings
+
+
+class IncrementalReads:
+    """An incremental run's state and its reads: one group, account or member list at a time, cached."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        changes: Changes,
+        report: SyncReport,
+        applied: Applied,
+        group_ids: dict[str, str],
+        school_ids: frozenset[str],
+    ) -> None:
+        self.settings = settings
+        self.changes = changes
+        self.report = report
+        self.applied = applied
+        self.keycloak = KeycloakDirectory(admin_client(settings.keycloak))
+        self.keycloak.group_ids = dict(group_ids)
+        self.ldap = LdapDirectory(settings.ldap)
+        self.key_of = {group_id: key for key, group_id in group_ids.items()}
+        self.schools = {
+            key.split(":")[1]
+            for key in group_ids
+            if key.startswith("school:")
+            and key.count(":") == 1
+            and (not school_ids or key.split(":")[1] in school_ids)
+        }
+        self.groups: dict[str, CurrentGroup] = {}
+        self.members: dict[str, frozenset[str]] = {}
+        self.current = DirectoryState({}, {}, {})
+        self.section_members: dict[str, set[str]] = {}  # key -> final Keycloak ids (created: Clever ids)
+        self.stale: set[str] = set()  # role groups whose fingerprint no longer holds
+
+    # -- reads ------------------------------------------------------------------------------------
+
+    def _group(self, key: str) -> CurrentGroup | None:
+        if key not in self.groups and key in self.keycloak.group_ids:
+            group_id = self.keycloak.group_ids[key]
+            response = self.keycloak.http.call("GET", f"groups/{group_id}", ok=(404,))
+            if response.status_code == 404:
+                raise Fallback(f"group {key} is gone from Keycloak")
+            rep = response.json()
+            attributes = {name: tuple(values) for name, values in (rep.get("attributes") or {}).items()}
+            self.groups[key] = CurrentGroup(group_id, key, rep["name"], rep.get("parentId"), attributes)
+            self.keycloak.paths[key] = rep.get("path") or ""
+        return self.groups.get(key)
+
+    def _user(
+        self, keycloak_id: str, clever_id: str, providers: dict[str, LdapProvider]
+    ) -> tuple[CurrentUser, set[str]] | None:
+        response = self.keycloak.http.call("GET", f"users/{keycloak_id}", ok=(404,))
+        if response.status_code == 404:
+            return None
+        rep = response.json()
+        attributes = {name: tuple(values) for name, values in (rep.get("attributes") or {}).items()}
+        groups = self.keycloak.http.get(f"users/{keycloak_id}/groups", briefRepresentation="true", max=1000)
+        keys = {self.key_of[g["id"]] for g in groups if g["id"] in self.key_of}
+        federation = rep.get("federationLink") or ""
+        provider = providers.get(federation)
+        first_name, last_name = person_names(rep, providers)
+        user = CurrentUser(
+            keycloak_id=keycloak_id,
+            clever_id=clever_id,
+            username=rep["username"],
+            first_name=first_name,
+            last_name=last_name,
+            email=rep.get("email") or "",
+            enabled=bool(rep.get("enabled", True)),
+            attributes=attributes,
+            read_only=provider is not None and provider.edit_mode == "READ_ONLY",
+            ldap_dn=(attributes.get("LDAP_ENTRY_DN") or ("",))[0],
+        )
+        return user, keys
+
+    def _members_of(self, key: str) -> frozenset[str]:
+        if key not in self.members:
+            self.members.update(self.keycloak.members(self.groups, {key}))
+            self.members.setdefault(key, frozenset())
+        return self.members[key]
+
+    def _section_spec(self, section: Section, group: CurrentGroup | None, renamed: bool) -> GroupSpec:
+        key = f"section:{section.clever_id}"
+        unique = self.settings.options.force_unique_class_names
+        name = class_group_names([section], unique, {section.school: ""}).names[section.clever_id]
+        if group is not None and not renamed:
+            name = group.name  # it may carry a collision suffix the full run gave it
+        elif not unique:
+            classes = self._group(f"school:{section.school}:classes")
+            if classes is None:
+                raise Fallback(f"school {section.school} has no class groups yet")
+            siblings = self.keycloak.http.pages(
+                f"groups/{classes.keycloak_id}/children", briefRepresentation="false"
+            )
+            for sibling in siblings:
+                other = ((sibling.get("attributes") or {}).get("clever_key") or [""])[0]
+                if other != key and normalize_name(sibling["name"]) == normalize_name(name):
+                    raise Fallback(f"class name {section.clever_id} collides in its school")
+        teachers = tuple(
+            dict.fromkeys((section.teacher, *section.teachers) if section.teacher else section.teachers)
+        )
+        attributes = {"clever_key": (key,), "clever_id": (section.clever_id,), "clever_teachers": teachers}
+        return GroupSpec(key, name, f"school:{section.school}:classes", "class", attributes)
