@@ -23,7 +23,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--peer-sample", type=int, default=20_000, help="at most this many people for (b), Keycloak's sync"
     )
+    parser.add_argument(
+        "--floor-sample", type=int, default=2_000, help="at most this many people for (c), the import floor"
+    )
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument(
+        "--repeat", type=int, default=1, help="rounds per size; each method's median is reported"
+    )
     args = parser.parse_args(argv)
     # A killed run still deletes its realm and OU (the ``finally`` blocks run on SystemExit).
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
@@ -35,7 +41,15 @@ def main(argv: list[str] | None = None) -> int:
     unknown = set(methods) - set(METHODS)
     if unknown:
         parser.error(f"unknown methods: {sorted(unknown)}")
-    results = run(sizes, methods, peer_sample=args.peer_sample, workers=args.workers, seed=args.seed)
+    results = run(
+        sizes,
+        methods,
+        peer_sample=args.peer_sample,
+        floor_sample=args.floor_sample,
+        workers=args.workers,
+        seed=args.seed,
+        repeat=args.repeat,
+    )
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     stem = f"{time.strftime('%Y-%m-%d', time.gmtime())}-{'-'.join(sizes)}"

@@ -37,7 +37,7 @@ def table(results: dict[str, Any]) -> str:
             if not m:
                 continue
             people = m["people"]
-            if key == "b" and m.get("sampled"):
+            if m.get("sampled"):
                 label += f" (sample of {m['sample_size']})"
             rss = m.get("worker_peak_rss_kb")
             rss_mb = (
@@ -53,13 +53,13 @@ def table(results: dict[str, Any]) -> str:
             )
     lines += [
         "",
-        "| size | (a)/(c) | (a)/(b) per person | (d)/(a) | (d')/(a) | (e)/(a) | scale-out speedup |",
+        "| size | (a)/(c) per person | (a)/(b) per person | (d)/(a) | (d')/(a) | (e)/(a) | 2 workers ÷ 1 |",
     ]
     lines.append("|---|---:|---:|---:|---:|---:|---:|")
     for size in results["sizes"]:
         r = size["ratios"]
         lines.append(
-            f"| {size['size']} | {_fmt(r['a_over_c'])} | {_fmt(r['a_over_b_per_person'])} "
+            f"| {size['size']} | {_fmt(r['a_over_c_per_person'])} | {_fmt(r['a_over_b_per_person'])} "
             f"| {_fmt(r['d_over_a'], 3)} | {_fmt(r['d_events_over_a'], 3)} | {_fmt(r['e_over_a'], 3)} "
             f"| {_fmt(r['scaleout_speedup'])} |"
         )
@@ -87,7 +87,7 @@ def chart(results: dict[str, Any], path: Path) -> None:
         if not points:
             continue
         xs, ys, sampled = zip(*points, strict=True)
-        if key == "b" and any(sampled):
+        if any(sampled):
             label += " (people = sample size)"
         axes.plot(xs, ys, marker="o", label=label)
     axes.set_xscale("log")

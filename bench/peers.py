@@ -58,19 +58,25 @@ class PeerResult:
 
 
 def people_of(desired: DesiredState) -> list[Person]:
-    """The final users of ``desired``, ordered by Clever id."""
-    return [
-        Person(
-            spec.clever_id,
-            spec.username,
-            spec.first_name,
-            spec.last_name,
-            spec.email,
-            {name: list(values) for name, values in spec.attributes.items() if values},
-            tuple(sorted(group_path(desired.groups, key) for key in spec.groups)),
+    """The final users of ``desired``, ordered by Clever id.
+
+    Keycloak refuses a second account with the same email; as our sync does on that 409, the later
+    holder keeps the address as the ``clever_email`` attribute instead.
+    """
+    people: list[Person] = []
+    emails: set[str] = set()
+    for _, spec in sorted(desired.users.items()):
+        attributes = {name: list(values) for name, values in spec.attributes.items() if values}
+        email = spec.email
+        if email and email.lower() in emails:
+            attributes["clever_email"] = [email]
+            email = ""
+        emails.add(email.lower())
+        groups = tuple(sorted(group_path(desired.groups, key) for key in spec.groups))
+        people.append(
+            Person(spec.clever_id, spec.username, spec.first_name, spec.last_name, email, attributes, groups)
         )
-        for _, spec in sorted(desired.users.items())
-    ]
+    return people
 
 
 def load_ldap_people(conn: Connection, people_dn: str, people: Iterable[Person]) -> int:

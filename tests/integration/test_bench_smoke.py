@@ -45,7 +45,7 @@ def test_tiny_bench_reports_every_field(services_env: dict[str, str], tmp_path: 
     assert floor["people"] == people and floor["detail"]["added"] >= people  # users + top-level groups
 
     ratios = result["ratios"]
-    assert ratios["a_over_c"] and ratios["a_over_c"] > 0
+    assert ratios["a_over_c_per_person"] and ratios["a_over_c_per_person"] > 0
     assert ratios["d_over_a"] and ratios["d_over_a"] > 0
     assert ratios["e_over_a"] is None and ratios["a_over_b_per_person"] is None
     assert result["targets"]["worker_rss"]["limit_kb"] == 100 * 1024 + people
