@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import math
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -72,7 +72,7 @@ def small() -> Iterator[Sandbox]:
 
 def _read_all(client: CleverClient) -> dict[str, list[str]]:
     roster = client.roster()
-    streams = {
+    streams: dict[str, Iterable[Any]] = {
         "districts": roster.client.districts(),
         "schools": roster.schools(),
         "users": roster.users(),
