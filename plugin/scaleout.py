@@ -3,16 +3,15 @@
 Kept apart from ``plugin.sync``/``plugin.jobs`` (whose single-job pipeline is unchanged); it reuses
 their stages. Three kinds of job, all safe to run twice (every write is create-if-missing):
 
-* ``prepare_job``: fetch, map and plan once; write the group tree (Keycloak and LDAP) and the User
-  Profile, then split the schools into ``shards`` groups balanced by people and enqueue one
-  ``shard_job`` per group, and a ``finish_job`` that depends on all of them.
-* ``shard_job``: fetch, read the realm, map and plan the *whole* district again (so the plan, the
-  usernames and the brake are the ones a single job would make), then apply only the part it owns:
-  the people whose first in-scope school (by id) is one of its schools; people with no school and
-  departed accounts belong to shard 0.
+* ``prepare_job``: fetch, read the realm, map and plan once (the brake too); write the group tree
+  (Keycloak and LDAP) and the User Profile; split the schools into ``shards`` groups balanced by
+  people and enqueue one ``shard_job`` per group with *its part of the plan* (the people whose
+  first in-scope school, by id, is one of its schools; people with no school and departed accounts
+  go to shard 0), and a ``finish_job`` that depends on all of them.
+* ``shard_job``: apply the part of the plan it was given (no second read of Clever or the realm).
 * ``finish_job``: move the event cursor and release the district lock.
 
-The cost of sharing: every shard reads Clever and the realm once more; writes are not duplicated.
+Reads happen once, in the prepare job; the shards only write, so two workers share the writes.
 """
 
 from __future__ import annotations
@@ -29,7 +28,7 @@ from connectors.keycloak import KeycloakDirectory, admin_client
 from connectors.ldap import LdapDirectory, desired_groups
 from plugin.desired import Mapped, desired_state
 from plugin.jobs import queue_for
-from plugin.plan import DirectoryState, Plan, diff
+from plugin.plan import DesiredState, DirectoryState, GroupSpec, Plan, diff
 from plugin.settings import Settings
 from plugin.state import SyncState
 from plugin.sync import brake_reasons
@@ -95,8 +94,18 @@ def prepare_job(
     ldap_failures = ldap.apply(ldap.plan(desired_groups(mapped.desired, settings.ldap.groups_dn)))
     schools = assign_schools(mapped, shards)
     queue = queue_for(settings)
+    groups = dict(mapped.desired.groups)
     jobs = [
-        queue.enqueue(shard_job, district_id, run_id, n, schools[n], job_timeout=JOB_TIMEOUT)
+        queue.enqueue(
+            shard_job,
+            district_id,
+            run_id,
+            n,
+            owned_plan(plan, mapped, current.directory, frozenset(schools[n]), n),
+            groups,
+            dict(keycloak.group_ids),
+            job_timeout=JOB_TIMEOUT,
+        )
         for n in range(shards)
     ]
     queue.enqueue(
@@ -116,22 +125,31 @@ def prepare_job(
 
 
 def shard_job(
-    district_id: str, run_id: str, shard: int, schools: list[str], *, settings: Settings | None = None
+    district_id: str,
+    run_id: str,
+    shard: int,
+    plan: Plan,
+    groups: Mapping[str, GroupSpec],
+    group_ids: Mapping[str, str],
+    *,
+    settings: Settings | None = None,
 ) -> dict[str, Any]:
-    """Plan the whole district, apply the part owned by ``schools``; returns counts and failures."""
+    """Apply one shard's part of the plan; returns counts and failures."""
     started = time.time()
     settings = settings or Settings.from_env()
-    client, keycloak, current, mapped, plan, _roster = _pipeline(settings, district_id)
-    mine = owned_plan(plan, mapped, current.directory, frozenset(schools), shard)
-    failures = keycloak.apply(mine, mapped.desired)
+    keycloak = KeycloakDirectory(admin_client(settings.keycloak))
+    keycloak.group_ids = dict(group_ids)
+    failures = keycloak.apply(plan, DesiredState(groups=groups, users={}))
     return {
         "shard": shard,
+        "district_id": district_id,
+        "run_id": run_id,
         "started": started,
         "finished": time.time(),
-        "people": len(mine.create_users) + len(mine.update_users),
+        "people": len(plan.create_users) + len(plan.update_users),
         "writes": {"keycloak": keycloak.http.writes, "ldap": 0},
         "calls": dict(keycloak.calls),
-        "clever_requests": client.requests_made,
+        "clever_requests": 0,
         "errors": [f"{f.kind} {f.clever_id}: {f}" for f in failures],
     }
 
