@@ -32,7 +32,8 @@ def run_job(
     queue = Queue(f"bench-{uuid.uuid4().hex[:8]}", connection=connection)
     job = queue.enqueue(func, *args, job_timeout=JOB_TIMEOUT, result_ttl=3600, **kwargs)
     started = time.perf_counter()
-    (worker,) = wait_workers(start_workers(queue.name, place.redis_url, place.env(services.env)), started)
+    processes = start_workers(queue.name, place.redis_url, place.env(services.env))
+    (worker,) = wait_workers(processes, started, place.redis_url)
     job.refresh()
     if worker.returncode != 0 or not job.is_finished:
         raise RuntimeError(f"the worker failed ({worker.returncode}): {job.latest_result()}")
@@ -43,7 +44,11 @@ def run_job(
 
 
 def _worker(run: WorkerRun) -> dict[str, Any]:
-    return {"process_seconds": round(run.seconds, 3), "peak_rss_kb": run.peak_rss_kb}
+    return {
+        "process_seconds": round(run.seconds, 3),
+        "peak_rss_kb": run.peak_rss_kb,
+        "wait4_maxrss_kb": run.wait4_maxrss_kb,
+    }
 
 
 def summary(method: str, result: dict[str, Any], people: int) -> dict[str, Any]:
@@ -64,6 +69,7 @@ def summary(method: str, result: dict[str, Any], people: int) -> dict[str, Any]:
         "ldap_writes": report.get("writes", {}).get("ldap", 0),
         "clever_requests": result.get("clever_requests"),
         "worker_peak_rss_kb": result["worker"]["peak_rss_kb"],
+        "wait4_maxrss_kb": result["worker"]["wait4_maxrss_kb"],
         "worker_process_seconds": result["worker"]["process_seconds"],
         "errors": report.get("errors", [])[:5],
         "error_count": len(report.get("errors", [])),

@@ -1,6 +1,6 @@
-"""Profile our full sync and the no-op resync in-process with pyinstrument.
+"""Profile our full sync, the no-op resync and the 1% incremental run in-process (pyinstrument).
 
-``python -m bench.profile --size S [--out bench/results]``: a fresh realm and OU, (a) then (d),
+``python -m bench.profile --size S [--out bench/results]``: a fresh realm and OU, (a), (d) then (e),
 each under pyinstrument; the text reports are written beside the results.
 """
 
@@ -13,6 +13,7 @@ from pathlib import Path
 from pyinstrument import Profiler
 
 from bench.env import Services
+from bench.ours import mutate_one_percent
 from bench.run import SIZES
 from plugin.broker import ensure_broker
 from plugin.sync import run_sync
@@ -36,11 +37,15 @@ def main(argv: list[str] | None = None) -> int:
     with serve(app) as url, services.place(url, state.district_id, "prof") as place:
         settings = place.settings(services.env)
         ensure_broker(services.admin(place.realm), settings)
-        for name, full in (("a-full-sync", False), ("d-noop-resync", True)):
+        cursor = None
+        for name, full in (("a-full-sync", True), ("d-noop-resync", True), ("e-incremental", False)):
+            if name == "e-incremental":
+                mutate_one_percent(state, len(state.store.ids("all", "users", state.district_id)) // 2, 1)
             profiler = Profiler(interval=0.005)
             profiler.start()
-            report = run_sync(settings, district_id=state.district_id, full=full)
+            report = run_sync(settings, district_id=state.district_id, full=full, cursor=cursor)
             profiler.stop()
+            cursor = report.preview.get("event_cursor") or cursor
             path = out / f"profile-{args.size}-{name}.txt"
             path.write_text(profiler.output_text(unicode=True, color=False, show_all=False), encoding="utf-8")
             print(name, report.status, report.writes, dict(report.calls), f"-> {path}")

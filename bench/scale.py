@@ -41,7 +41,7 @@ def run_scaleout(services: Services, place: Place, workers: int, people: int) ->
     while prepare.get_status(refresh=True) not in ("finished", "failed"):
         time.sleep(0.1)
     processes += start_workers(QUEUE_NAME, place.redis_url, env, workers - 1)
-    runs = wait_workers(processes, started)
+    runs = wait_workers(processes, started, place.redis_url)
     prepare.refresh()
     prepared = prepare.return_value() or {}
     if prepared.get("status") != "ok":

@@ -1,9 +1,13 @@
 """The measured worker: a real RQ ``SimpleWorker`` in burst mode, in a process of its own.
 
 The parent enqueues ``measured_sync`` (or a scale-out job), starts ``python -m bench.worker QUEUE``
-with the method's ``KCC_*`` environment, and reads the child's peak RSS from ``os.wait4`` when it
-exits. The job builds Settings from the environment as ``worker.py`` does, times the sync itself
-(not the interpreter start), and counts Clever's requests on its own ``CleverClient``.
+with the method's ``KCC_*`` environment and reaps it with ``os.wait4``. The worker's peak RSS is its
+own ``VmHWM``, which it leaves in Redis as it exits: ``ru_maxrss`` from ``wait4`` is not used for the
+headline, because Linux folds the parent's high-water mark at fork time into the child's at
+``exec`` (a trivial run then "peaks" at the size of the benchmark process holding the sandbox).
+
+The job builds Settings from the environment as ``worker.py`` does, times the sync itself (not the
+interpreter start), and counts Clever's requests on its own ``CleverClient``.
 """
 
 from __future__ import annotations
@@ -22,6 +26,8 @@ from rq import Queue, SimpleWorker
 from connectors.clever import CleverClient
 from plugin import jobs
 from plugin.settings import Settings
+
+RSS_KEY = "bench:vmhwm:"
 
 
 def measured_sync(district_id: str, run_id: str, *, full: bool) -> dict[str, Any]:
@@ -53,11 +59,12 @@ def peak_rss_kb() -> int:
 
 @dataclass(frozen=True)
 class WorkerRun:
-    """What one worker process did: wall time of the whole process and its peak RSS."""
+    """What one worker process did: wall time of the whole process, its peak RSS (VmHWM)."""
 
     seconds: float
     peak_rss_kb: int
     returncode: int
+    wait4_maxrss_kb: int
 
 
 def start_workers(
@@ -75,13 +82,18 @@ def start_workers(
     ]
 
 
-def wait_workers(processes: list[subprocess.Popen[bytes]], started: float) -> list[WorkerRun]:
-    """Reap each worker with ``wait4``: its own peak RSS (``ru_maxrss``, KB on Linux)."""
+def wait_workers(processes: list[subprocess.Popen[bytes]], started: float, redis_url: str) -> list[WorkerRun]:
+    """Reap each worker; its VmHWM from Redis (and ``wait4``'s ``ru_maxrss``, kept for comparison)."""
     runs = []
+    connection = Redis.from_url(redis_url)
     for process in processes:
         _pid, status, usage = os.wait4(process.pid, 0)
         process.returncode = os.waitstatus_to_exitcode(status)
-        runs.append(WorkerRun(time.perf_counter() - started, usage.ru_maxrss, process.returncode))
+        hwm = connection.get(f"{RSS_KEY}{process.pid}")
+        runs.append(
+            WorkerRun(time.perf_counter() - started, int(hwm or 0), process.returncode, usage.ru_maxrss)
+        )
+    connection.close()
     return runs
 
 
@@ -90,6 +102,7 @@ def main(argv: list[str]) -> int:
     connection = Redis.from_url(redis_url)
     worker = SimpleWorker([Queue(queue_name, connection=connection)], connection=connection)
     worker.work(burst=True, logging_level="WARNING")
+    connection.set(f"{RSS_KEY}{os.getpid()}", peak_rss_kb(), ex=3600)
     return 0
 
 
