@@ -24,7 +24,6 @@ import secrets
 import sys
 import uuid
 from pathlib import Path
-from typing import Any
 
 import click
 from keycloak import KeycloakAdmin
@@ -34,6 +33,7 @@ from ldap3.utils.dn import escape_rdn
 
 from connectors.clever import CleverClient
 from connectors.keycloak import admin_client
+from connectors.keycloak_ldap import federate_ldap
 from connectors.records import Role
 from plugin.processes import Background, ensure_running
 from plugin.settings import Settings, load_env_file
@@ -45,7 +45,6 @@ DEMO_REALM = "school"
 SANDBOX_PORT = 18100
 SIDECAR_PORT = 18000
 SANDBOX_CLIENT = ("sandbox-client", "sandbox-secret")  # the sandbox's default app
-LDAP_COMPONENT = "district-ldap"
 
 
 def demo_env() -> dict[str, str]:
@@ -85,36 +84,6 @@ def ensure_realm(settings: Settings) -> bool:
     return True
 
 
-def ldap_federation(realm_id: str, settings: Settings, *, mode: str = "READ_ONLY") -> dict[str, Any]:
-    """A Keycloak LDAP user-federation component for the district's people (``mode``: edit mode)."""
-    return {
-        "name": LDAP_COMPONENT,
-        "providerId": "ldap",
-        "providerType": "org.keycloak.storage.UserStorageProvider",
-        "parentId": realm_id,
-        "config": {
-            "enabled": ["true"],
-            "vendor": ["other"],
-            "connectionUrl": [settings.ldap.url],
-            "bindDn": [settings.ldap.bind_dn],
-            "bindCredential": [settings.ldap.bind_password],
-            "authType": ["simple"],
-            "usersDn": [settings.ldap.people_dn],
-            "usernameLDAPAttribute": ["uid"],
-            "rdnLDAPAttribute": ["uid"],
-            "uuidLDAPAttribute": ["entryUUID"],
-            "userObjectClasses": ["inetOrgPerson, organizationalPerson"],
-            "searchScope": ["1"],
-            "editMode": [mode],
-            "importEnabled": ["true"],
-            "syncRegistrations": ["false"],
-            "fullSyncPeriod": ["-1"],
-            "changedSyncPeriod": ["-1"],
-            "trustEmail": ["false"],
-        },
-    }
-
-
 def ensure_directory_people(settings: Settings) -> list[str]:
     """Give two sandbox teachers an existing directory account (same names, their own usernames)."""
     teachers = CleverClient(settings.clever).users(role=Role.TEACHER)
@@ -135,20 +104,6 @@ def ensure_directory_people(settings: Settings) -> list[str]:
             added.append(uid)
     conn.unbind()
     return added
-
-
-def ensure_ldap_federation(admin: KeycloakAdmin, settings: Settings) -> None:
-    """Federate the directory's people into the realm and import them (idempotent)."""
-    realm_id = admin.get_realm(settings.keycloak.realm)["id"]
-    existing = admin.get_components({"type": "org.keycloak.storage.UserStorageProvider"})
-    found = [c for c in existing if c["name"] == LDAP_COMPONENT]
-    component_id = found[0]["id"] if found else admin.create_component(ldap_federation(realm_id, settings))
-    # Keycloak's default "first name" mapper reads cn (the whole name); districts map givenName.
-    for mapper in admin.get_components({"parent": component_id, "name": "first name"}):
-        if mapper["config"].get("ldap.attribute") != ["givenName"]:
-            mapper["config"]["ldap.attribute"] = ["givenName"]
-            admin.update_component(mapper["id"], mapper)
-    admin.sync_users(component_id, "triggerFullSync")
 
 
 def ensure_demo_admin(admin: KeycloakAdmin, password: str) -> str:
@@ -236,7 +191,8 @@ def demo() -> None:
     admin = admin_client(settings.keycloak)
 
     added = ensure_directory_people(settings)
-    ensure_ldap_federation(admin, settings)
+    # Districts map givenName; Keycloak's default "first name" mapper reads cn (the whole name).
+    federate_ldap(admin, settings.ldap, given_name_mapper=True)
     click.echo(f"directory: LDAP people federated into the realm ({len(added)} added now)")
 
     from plugin.broker import ensure_broker

@@ -7,6 +7,7 @@ import pytest
 from keycloak import KeycloakAdmin
 from ldap3 import BASE, Connection
 
+from connectors.keycloak_ldap import federate_ldap
 from connectors.keycloak_read import LDAP_MAPPER
 from plugin.settings import Settings
 from plugin.sync import run_sync
@@ -15,40 +16,6 @@ from tests.factories import make_school, make_section, make_student, make_teache
 from tests.sync_roster import MemoryRoster, MemorySource
 
 pytestmark = pytest.mark.integration
-
-
-def _ldap_federation(admin: KeycloakAdmin, env: dict[str, str], people_dn: str, mode: str) -> str:
-    realm_id = admin.get_realm(admin.connection.realm_name)["id"]
-    config = {
-        "enabled": ["true"],
-        "vendor": ["other"],
-        "connectionUrl": [env["LDAP_URL"]],
-        "bindDn": [env["LDAP_BIND_DN"]],
-        "bindCredential": [env["LDAP_BIND_PASSWORD"]],
-        "authType": ["simple"],
-        "usersDn": [people_dn],
-        "usernameLDAPAttribute": ["uid"],
-        "rdnLDAPAttribute": ["uid"],
-        "uuidLDAPAttribute": ["entryUUID"],
-        "userObjectClasses": ["inetOrgPerson, organizationalPerson"],
-        "searchScope": ["1"],
-        "editMode": [mode],
-        "importEnabled": ["true"],
-        "syncRegistrations": ["false"],
-        "pagination": ["false"],
-        "trustEmail": ["false"],
-    }
-    component_id: str = admin.create_component(
-        {
-            "name": "ldap",
-            "providerId": "ldap",
-            "providerType": "org.keycloak.storage.UserStorageProvider",
-            "parentId": realm_id,
-            "config": config,
-        }
-    )
-    admin.sync_users(component_id, "triggerFullSync")
-    return component_id
 
 
 def test_name_match_links_ldap_and_google_accounts_and_fills_ldap_groups(
@@ -74,7 +41,7 @@ def test_name_match_links_ldap_and_google_accounts_and_fills_ldap_groups(
                 },
             }
         )
-    _ldap_federation(keycloak_admin, services_env, ldap_ou.people_dn, "READ_ONLY")
+    federate_ldap(keycloak_admin, settings.ldap, mode="READ_ONLY")
     google_id = keycloak_admin.create_user(
         {
             "username": "obrien",
@@ -160,7 +127,7 @@ def test_an_ldap_account_whose_first_name_keycloak_read_from_cn_is_linked_by_nam
         }
     )
     # Writable: a sync that "corrected" the first name would rewrite the directory's cn.
-    component = _ldap_federation(keycloak_admin, services_env, ldap_ou.people_dn, "WRITABLE")
+    component = federate_ldap(keycloak_admin, settings.ldap, mode="WRITABLE")
     mappers = keycloak_admin.get_components({"parent": component, "type": LDAP_MAPPER})
     [first_name] = [m for m in mappers if m["config"].get("user.model.attribute") == ["firstName"]]
     assert first_name["config"]["ldap.attribute"] == ["cn"]  # Keycloak's default, left as it is
