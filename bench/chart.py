@@ -101,3 +101,33 @@ def chart(results: dict[str, Any], path: Path) -> None:
     figure.tight_layout()
     figure.savefig(path)
     plt.close(figure)
+
+
+def merge(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    """Several result files as one: per size, a later file's method replaces an earlier one's."""
+    sizes: dict[str, dict[str, Any]] = {}
+    for run in runs:
+        for size in run["sizes"]:
+            merged = sizes.setdefault(size["size"], {**size, "methods": {}})
+            merged["methods"].update(size["methods"])
+    machine = dict(runs[-1]["machine"])
+    machine["commit"] = ", ".join(str(run["machine"].get("commit")) for run in runs)
+    return {"machine": machine, "sizes": list(sizes.values())}
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m bench.chart RESULTS.json [MORE.json ...] -o chart.png``: one chart from several runs."""
+    import argparse
+    import json
+
+    parser = argparse.ArgumentParser(prog="python -m bench.chart", description=main.__doc__)
+    parser.add_argument("results", nargs="+", type=Path)
+    parser.add_argument("-o", "--output", type=Path, required=True)
+    args = parser.parse_args(argv)
+    runs = [json.loads(path.read_text(encoding="utf-8")) for path in args.results]
+    chart(merge(runs), args.output)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
