@@ -123,6 +123,15 @@ class _Incremental(IncrementalReads):
         adds: dict[tuple[str, str], Membership] = {}
         removes: dict[tuple[str, str], Membership] = {}
 
+        # the groups the events name, their parents, and the member lists of the classes: at once
+        sections = [e.record for e in changes.sections.values() if isinstance(e.record, Section)]
+        self._prefetch(
+            [f"school:{s}" for s in changes.schools]
+            + [f"section:{s.clever_id}" for s in sections]
+            + [f"school:{s.school}:classes" for s in sections if s.school in self.schools]
+        )
+        self._prefetch_members(f"section:{s.clever_id}" for s in sections)
+
         # schools: the group's name and attributes
         school_specs: dict[str, GroupSpec] = {}
         for school_id, event in sorted(changes.schools.items()):
@@ -151,8 +160,7 @@ class _Incremental(IncrementalReads):
         known = self.applied.keycloak_ids(changes.users)
         current_users: dict[str, CurrentUser] = {}
         current_keys: dict[str, set[str]] = {}
-        for clever_id, keycloak_id in sorted(known.items()):
-            found = self._user(keycloak_id, clever_id, providers)
+        for clever_id, found in self._users(known, providers).items():
             if found is not None:
                 current_users[clever_id], current_keys[clever_id] = found
         records = [
@@ -306,9 +314,8 @@ class _Incremental(IncrementalReads):
             for keycloak_id in present - wanted:
                 removes[(key, keycloak_id)] = Membership(key, keycloak_id=keycloak_id)
             self.section_members[key] = wanted
-        for newcomer in create_users:  # a newcomer's role groups go in the create call: paths needed
-            for key in newcomer.groups:
-                self._group(key)
+        # a newcomer's role groups go in the create call: paths needed
+        self._prefetch(key for newcomer in create_users for key in newcomer.groups)
 
         groups = {**school_specs, **section_specs}
         desired = DesiredState(groups=groups, users=mapped.desired.users)

@@ -46,6 +46,7 @@ def ldap_plan(
         )
     )
     wanted: dict[str, LdapGroup] = {}
+    run._prefetch(school_keys | set(school_specs))
     for key in sorted(school_keys | set(school_specs)):
         have = current.get(key)
         group = run._group(key)

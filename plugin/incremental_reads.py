@@ -1,11 +1,15 @@
 """What an incremental run reads from Keycloak: only the groups, accounts and member lists its events
-touch, one at a time and each once (``plugin.incremental`` plans with them).
+touch, each once, several at a time on the directory's thread pool (``plugin.incremental`` plans with
+them: it prefetches what it knows it will need, then reads through the caches).
 
 Keycloak ids come from ``plugin.applied`` (what the last run left). A group the last run made and
 Keycloak no longer has means a full run (``Fallback``).
 """
 
 from __future__ import annotations
+
+from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
 
 from connectors.keycloak import KeycloakDirectory, admin_client
 from connectors.keycloak_read import LdapProvider, person_names
@@ -66,6 +70,36 @@ class IncrementalReads:
             self.groups[key] = CurrentGroup(group_id, key, rep["name"], rep.get("parentId"), attributes)
             self.keycloak.paths[key] = rep.get("path") or ""
         return self.groups.get(key)
+
+    def _prefetch(self, keys: Iterable[str]) -> None:
+        """Read the groups ``keys`` (those known and not read yet) in parallel."""
+        wanted = sorted({k for k in keys if k not in self.groups and k in self.keycloak.group_ids})
+        if len(wanted) < 2:
+            for key in wanted:
+                self._group(key)
+            return
+        with ThreadPoolExecutor(max(1, self.keycloak.workers)) as pool:
+            list(pool.map(self._group, wanted))
+
+    def _prefetch_members(self, keys: Iterable[str]) -> None:
+        """Read the member lists of the groups ``keys`` (already read, not listed yet) in parallel."""
+        wanted = {k for k in keys if k not in self.members and k in self.groups}
+        if wanted:
+            self.members.update(self.keycloak.members(self.groups, wanted))
+
+    def _users(
+        self, known: dict[str, str], providers: dict[str, LdapProvider]
+    ) -> dict[str, tuple[CurrentUser, set[str]] | None]:
+        """``_user`` of each Clever id -> Keycloak id in ``known``, in parallel."""
+        items = sorted(known.items())
+
+        def one(item: tuple[str, str]) -> tuple[CurrentUser, set[str]] | None:
+            return self._user(item[1], item[0], providers)
+
+        if len(items) < 2:
+            return {cid: one((cid, kid)) for cid, kid in items}
+        with ThreadPoolExecutor(max(1, self.keycloak.workers)) as pool:
+            return {cid: found for (cid, _), found in zip(items, pool.map(one, items), strict=True)}
 
     def _user(
         self, keycloak_id: str, clever_id: str, providers: dict[str, LdapProvider]
