@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Any, Protocol
 
 from connectors.base import RecordError
 from connectors.records import Role, School, Section, User
@@ -43,6 +43,22 @@ KIND_OF_ROLE = {
     Role.DISTRICT_ADMIN: "staff",
     Role.CONTACT: "parents",
 }
+
+
+# Attributes whose values many people share (their one object is reused, see ``shared``).
+REPEATED = frozenset(
+    {
+        "clever_role",
+        "clever_roles",
+        "clever_district",
+        "clever_school_ids",
+        "clever_grade",
+        "clever_graduation_year",
+        "clever_title",
+        "clever_phone_type",
+        REALM_ROLE_ATTRIBUTE,
+    }
+)
 
 
 class RosterView(Protocol):
@@ -124,7 +140,7 @@ def desired_state(
             s in names.names for s in user.schools
         ):
             people.append(user)
-    _dangling(in_sections, {p.clever_id for p in people}, mapped)
+    _dangling(in_sections, {p.clever_id for p in people}, present, mapped)
 
     students = {p.clever_id: _scoped(p, names.names) for p in people if p.has(Role.STUDENT)}
     relationships: Mapping[str, tuple[tuple[str, str, str], ...]] = {}
@@ -194,14 +210,24 @@ def desired_state(
             first_name=first,
             last_name=last,
             email=email,
-            attributes={name: tuple(values) for name, values in attributes.items()},
-            groups=frozenset(extra),
+            attributes={
+                name: shared(tuple(values)) if name in REPEATED else tuple(values)
+                for name, values in attributes.items()
+            },
+            groups=frozenset(shared(key) if key.startswith("school:") else key for key in extra),
             matched_keycloak_id=account.keycloak_id if account else "",
             ldap_dn=current.ldap_dn if current else account.ldap_dn if account else "",
             read_only=current.read_only if current else account.read_only if account else False,
         )
         if account:
             mapped.linked_by_name[user.clever_id] = account.keycloak_id
+
+    # Memory: one object per repeated value (("student",), a school's role group key, a grade...)
+    # instead of one per person; values unique to a person pass through.
+    seen: dict[Any, Any] = {}
+
+    def shared(value: Any) -> Any:
+        return seen.setdefault(value, value)
 
     for person in sorted(people, key=lambda p: p.clever_id):
         role = primary_role(person.roles)
@@ -276,11 +302,26 @@ def _scoped(user: User, school_names: Mapping[str, str]) -> tuple[str, ...]:
     return tuple(s for s in user.schools if s in school_names)
 
 
-def _dangling(in_sections: Mapping[str, set[str]], people: set[str], mapped: Mapped) -> None:
-    missing = sorted(set(in_sections) - people)
-    if missing:
+def _dangling(
+    in_sections: Mapping[str, set[str]], people: set[str], present: set[str], mapped: Mapped
+) -> None:
+    """Section members who are not synced: out of scope (a count), or not in the roster at all
+    (a dangling reference Clever should not send: each one named in the report)."""
+    absent = set(in_sections) - people
+    for clever_id in sorted(absent - present):
+        sections = ", ".join(sorted(key.removeprefix("section:") for key in in_sections[clever_id]))
+        mapped.skipped.append(
+            RecordError(
+                f"section {sections} names user {clever_id}, who is not in the roster (membership skipped)",
+                kind="sections",
+                clever_id=clever_id,
+            )
+        )
+    out_of_scope = absent & present
+    if out_of_scope:
+        count = len(out_of_scope)
         mapped.warnings.append(
-            f"{len(missing)} people named in sections are not in the roster's scope (memberships skipped)"
+            f"{count} people named in sections are not in the roster's scope (memberships skipped)"
         )
 
 
