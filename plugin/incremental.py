@@ -98,10 +98,13 @@ def run_incremental(
     if dry_run or (reasons and not release_brake):
         report.calls = dict(keycloak.calls)
         return report.finish("dry-run" if dry_run else "held")
-    for failure in keycloak.apply(plan, desired):
+    from plugin.sync import apply_both
+
+    keycloak_failures, ldap_failures = apply_both(lambda: keycloak.apply(plan, desired), ldap, ldap_plan)
+    for failure in keycloak_failures:
         report.skip(failure)
         report.errors.append(f"keycloak: {failure.kind} {failure.clever_id}: {failure}")
-    for failure in ldap.apply(ldap_plan):
+    for failure in ldap_failures:
         report.errors.append(f"ldap: {failure}")
     run.remember()
     report.writes = {"keycloak": keycloak.http.writes, "ldap": ldap.counts.writes}

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -28,7 +29,7 @@ from redis import Redis
 from connectors.base import RecordError, RosterSource
 from connectors.clever import CleverClient, StaleCursorError
 from connectors.keycloak import KeycloakDirectory, admin_client
-from connectors.ldap import LdapDirectory, desired_groups
+from connectors.ldap import LdapDirectory, LdapPlan, desired_groups
 from connectors.records import Event
 from plugin import resolutions
 from plugin.applied import Applied, fingerprint, user_fingerprint
@@ -156,14 +157,15 @@ def _full_sync(
             progress("keycloak", done, total)
 
     failed: set[str] = set()
-    for failure in keycloak.apply(plan, mapped.desired, tick):  # apply
+    keycloak_failures, ldap_failures = apply_both(  # apply
+        lambda: keycloak.apply(plan, mapped.desired, tick), ldap, ldap_plan
+    )
+    for failure in keycloak_failures:
         report.skip(failure)
         report.errors.append(f"keycloak: {failure.kind} {failure.clever_id}: {failure}")
         failed.add(failure.clever_id)
-    if not ldap_plan.empty:
-        # Accounts created just now have no directory entry, so the LDAP plan made before applying holds.
-        for failure in ldap.apply(ldap_plan):
-            report.errors.append(f"ldap: {failure}")
+    for failure in ldap_failures:
+        report.errors.append(f"ldap: {failure}")
     _remember(applied, keycloak, mapped, directory, started, verify, report)
     fingerprints = {
         clever_id: user_fingerprint(ids, spec.attributes, spec.read_only)
@@ -180,6 +182,24 @@ def _full_sync(
     report.calls = dict(keycloak.calls)
     report.preview["event_cursor"] = roster.event_cursor or f"{START_OF_FEED}{report.started}"
     return report.finish("ok")
+
+
+def apply_both(
+    keycloak_apply: Callable[[], list[RecordError]], ldap: LdapDirectory, ldap_plan: LdapPlan
+) -> tuple[list[RecordError], list[RecordError]]:
+    """The Keycloak writes and the LDAP group writes at the same time; the failures of each.
+
+    The LDAP plan does not depend on the Keycloak writes: it was made before them from the people's
+    directory entries as read, and accounts created now have none yet (their DNs appear, and join
+    their groups, on the next run). An error that stops one side (``ConfigError``, ``TransientError``)
+    is raised after the other side has finished.
+    """
+    if ldap_plan.empty:
+        return keycloak_apply(), []
+    with ThreadPoolExecutor(1) as pool:
+        ldap_done = pool.submit(ldap.apply, ldap_plan)
+        keycloak_failures = keycloak_apply()
+        return keycloak_failures, ldap_done.result()
 
 
 def _keycloak_id(clever_id: str, matched: str, current: DirectoryState, keycloak: KeycloakDirectory) -> str:
