@@ -163,6 +163,24 @@ class _Http:
                 return
             first += page
 
+    def pages_at_once(
+        self, path: str, total: int, workers: int, page: int = PAGE, **params: Any
+    ) -> list[dict[str, Any]]:
+        """Every item of a paged listing whose size is about ``total`` (a ``/count``), its pages read
+        ``workers`` at a time; a last full page is followed as ``pages`` would (the count may be low)."""
+        offsets = list(range(0, max(total, 1), page))
+        if len(offsets) < 2 or workers < 2:
+            return list(self.pages(path, page, **params))
+        with ThreadPoolExecutor(workers) as pool:
+            chunks = list(pool.map(lambda first: self.get(path, first=first, max=page, **params), offsets))
+        items = [item for chunk in chunks for item in chunk]
+        first = offsets[-1]
+        while len(chunks[-1]) == page:
+            first += page
+            chunks.append(self.get(path, first=first, max=page, **params))
+            items.extend(chunks[-1])
+        return items
+
     @property
     def writes(self) -> int:
         return sum(count for method, count in self.calls.items() if method != "GET")
@@ -206,7 +224,7 @@ class KeycloakDirectory:
 
     def current_known(self, *, ids: Mapping[str, str], others: set[str], dns: Mapping[str, str]) -> Any:
         """The cheap read (``keycloak_read.read_known``); None when the realm has unknown accounts."""
-        state = read_known(self.http, self.root_name, ids=ids, others=others, dns=dns)
+        state = read_known(self.http, self.root_name, ids=ids, others=others, dns=dns, workers=self.workers)
         if state is not None:
             self.group_ids = {key: group.keycloak_id for key, group in state.directory.groups.items()}
         return state

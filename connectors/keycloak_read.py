@@ -1,8 +1,12 @@
 """Reading the sync's scope from Keycloak: the ``/Clever`` group tree, its members and the accounts.
 
 Cost of one read, for S schools, C classes and U users in the realm: about ``2 + 2S`` group
-listings and ``2U / 500`` user pages (full representations, and the Clever-linked ids), plus the
-LDAP providers. Member lists (``read_members``: one page each up to 1,000 members, in parallel) are
+listings (a tree level at a time, the listings of a level in parallel) and ``2U / 500`` user pages
+(full representations, and the Clever-linked ids), plus the LDAP providers. The cheap read
+(``read_known``) lists users briefly, ``U / 2000`` pages read four at a time from ``users/count``
+(measured on 10,000 users of Keycloak 26.5: pages of 500 one at a time 5.2 s, 1,000: 4.5 s, 2,000:
+4.5 s; four at a time, 500: 3.0 s, 1,000: 2.6 s, 2,000: 2.3 s; full representations 65 s).
+Member lists (``read_members``: one page each up to 1,000 members, in parallel) are
 read only for the groups the caller asks for (``plugin.applied`` decides which). The name match's
 extra facts (realm admins, Google/Microsoft links: about 40 calls) are read only when some Clever
 person has no account yet (``KeycloakState.candidates()``). No ``q=`` attribute search (Keycloak
@@ -28,6 +32,7 @@ if TYPE_CHECKING:
     from connectors.keycloak import _Http
 
 MEMBER_PAGE = 1000
+USER_PAGE = 2000  # brief user listing: pages of 2,000, several at a time (``read_known``)
 OTHER_IDPS = ("google", "microsoft")
 LDAP_PROVIDER = "org.keycloak.storage.UserStorageProvider"
 LDAP_MAPPER = "org.keycloak.storage.ldap.mappers.LDAPStorageMapper"
@@ -116,7 +121,7 @@ def read_state(
     """Read groups and users (``with_members``: every member list too); ``with_accounts`` keeps the
     unsynced accounts as name-match candidates. Without the Clever IdP, accounts count as linked
     (a link to a missing IdP cannot be made; the run says so)."""
-    groups, root_id = _groups(http, root_name)
+    groups, root_id = _groups(http, root_name, workers)
     members = read_members(http, groups, set(groups), workers) if with_members else {}
     providers = ldap_providers(http)
     clever_links = (
@@ -179,6 +184,7 @@ def read_known(
     ids: Mapping[str, str],
     others: set[str],
     dns: Mapping[str, str],
+    workers: int = 4,
 ) -> KeycloakState | None:
     """The cheap read: groups and a *brief* listing of users (no attributes: ten times faster).
 
@@ -187,9 +193,11 @@ def read_known(
     (``read_users``). None when the realm holds an account the last run did not see (neither in
     ``ids`` nor in ``others``): then only a full read tells what it is.
     """
-    groups, root_id = _groups(http, root_name)
+    groups, root_id = _groups(http, root_name, workers)
     providers = ldap_providers(http)
-    brief = {user["id"]: user for user in http.pages("users", briefRepresentation="true")}
+    total = int(http.get("users/count"))
+    listed = http.pages_at_once("users", total, workers, USER_PAGE, briefRepresentation="true")
+    brief = {user["id"]: user for user in listed}
     clever_of = {keycloak_id: clever_id for clever_id, keycloak_id in ids.items()}
     if not set(brief) <= set(clever_of) | others:
         return None
@@ -254,7 +262,8 @@ def _with_dn(http: _Http, account: Account) -> Account:
     return replace(account, ldap_dn=dn)
 
 
-def _groups(http: _Http, root_name: str) -> tuple[dict[str, CurrentGroup], str]:
+def _groups(http: _Http, root_name: str, workers: int = 4) -> tuple[dict[str, CurrentGroup], str]:
+    """The tree under ``/<root_name>``, a level at a time, each level's listings ``workers`` at once."""
     response = http.call("GET", f"group-by-path/{root_name}", ok=(404,))
     if response.status_code == 404:
         return {}, ""
@@ -262,15 +271,19 @@ def _groups(http: _Http, root_name: str) -> tuple[dict[str, CurrentGroup], str]:
     groups: dict[str, CurrentGroup] = {}
     _add(groups, root, None)
     frontier = [root]
-    while frontier:
-        children: list[dict[str, Any]] = []
-        for parent in frontier:
-            if parent.get("subGroupCount", 1) == 0:
-                continue
-            for child in http.pages(f"groups/{parent['id']}/children", briefRepresentation="false"):
-                _add(groups, child, parent["id"])
-                children.append(child)
-        frontier = children
+
+    def children_of(parent: dict[str, Any]) -> list[dict[str, Any]]:
+        return list(http.pages(f"groups/{parent['id']}/children", briefRepresentation="false"))
+
+    with ThreadPoolExecutor(max(1, workers)) as pool:
+        while frontier:
+            parents = [parent for parent in frontier if parent.get("subGroupCount", 1) != 0]
+            children: list[dict[str, Any]] = []
+            for parent, listed in zip(parents, pool.map(children_of, parents), strict=True):
+                for child in listed:
+                    _add(groups, child, parent["id"])
+                    children.append(child)
+            frontier = children
     return groups, str(root["id"])
 
 
