@@ -109,7 +109,7 @@ class IncrementalReads:
             return None
         rep = response.json()
         attributes = {name: tuple(values) for name, values in (rep.get("attributes") or {}).items()}
-        groups = self.keycloak.http.get(f"users/{keycloak_id}/groups", briefRepresentation="true", max=1000)
+        groups = self.keycloak.http.pages(f"users/{keycloak_id}/groups", 1000, briefRepresentation="true")
         keys = {self.key_of[g["id"]] for g in groups if g["id"] in self.key_of}
         federation = rep.get("federationLink") or ""
         provider = providers.get(federation)
