@@ -314,14 +314,22 @@ class CleverClient:
         while url:
             body = self._get(url, district, what=f"GET {path}", cursor=cursor)
             pages += 1
-            for item in envelope_items(body, path):
+            following = next_url(body, own, self.settings.api_url)
+            # Memory: a page of 10,000 decoded users is tens of MB. Each item is let go once the
+            # caller has parsed it, and nothing of this page is held while the next one is read.
+            items = envelope_items(body, path)
+            del body
+            items.reverse()
+            while items:
+                item = items.pop()
                 data = item.get("data") if isinstance(item, dict) else None
+                del item
                 item_id = str(data.get("id") or "") if isinstance(data, dict) else ""
                 if item_id and item_id <= last_id:
                     continue  # ascending order: already yielded (a retried or overlapping page)
                 last_id = item_id or last_id
                 yield data
-            following = next_url(body, own, self.settings.api_url)
+                del data
             if following == url:
                 raise TransientError(f"GET {path}: the next link points at the same page")
             url, cursor = following, None

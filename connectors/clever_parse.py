@@ -12,6 +12,7 @@ data (no email, no name, no school) is not an error: policy code decides what to
 from __future__ import annotations
 
 import re
+import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -75,12 +76,16 @@ def obj(value: Any) -> Mapping[str, Any]:
 
 
 def ids(value: Any) -> tuple[str, ...]:
-    """A list of Clever ids; ``None``, ``""`` and empty entries drop out, order is kept."""
+    """A list of Clever ids; ``None``, ``""`` and empty entries drop out, order is kept.
+
+    Ids are interned (so are records' own ids): a class lists its ~25 students, a person their
+    schools, and one string per id instead of one per mention saves some MB a district of 10,000.
+    """
     if value is None or value == "":
         return ()
     if not isinstance(value, list):
         raise _Bad(f"expected a list, got {type(value).__name__}")
-    return tuple(dict.fromkeys(t for t in (text(v) for v in value) if t))
+    return tuple(dict.fromkeys(sys.intern(t) for t in (text(v) for v in value) if t))
 
 
 def _date(value: Any) -> str:
@@ -99,7 +104,7 @@ def _clever_id(data: Any, kind: str) -> str:
         raise RecordError(f"{kind}: bad id: {exc}", kind=kind) from exc
     if not clever_id:
         raise RecordError(f"{kind}: item without an id", kind=kind)
-    return clever_id
+    return sys.intern(clever_id)
 
 
 def _guarded(kind: str, build: Callable[[Mapping[str, Any], str], Any]) -> Callable[[Any], Any]:
@@ -203,14 +208,14 @@ def _relationship(value: Any) -> StudentRelationship:
 
 
 def _section(data: Mapping[str, Any], clever_id: str) -> Section:
-    teacher = text(data.get("teacher"))
+    teacher = sys.intern(text(data.get("teacher")))
     teachers = ids(data.get("teachers"))
     if teacher and teacher not in teachers:  # the primary teacher is one of the teachers
         teachers = (teacher, *teachers)
     return Section(
         clever_id=clever_id,
         district=text(data.get("district")),
-        school=text(data.get("school")),
+        school=sys.intern(text(data.get("school"))),
         name=text(data.get("name")),
         sis_id=text(data.get("sis_id")),
         section_number=text(data.get("section_number")),
