@@ -105,7 +105,7 @@ def _full_sync(
     roster = source.roster(report.district_id or None)  # fetch
     started = datetime.now(UTC)
     keycloak = KeycloakDirectory(admin_client(settings.keycloak))
-    idp_present = _ensure_realm(keycloak, report)
+    idp_present = _ensure_realm(keycloak, report, write=not dry_run)
     match = settings.options.match_users_by_name
     verify = verify or applied.needs_verify(started)
     stored_users = {} if verify or not idp_present else applied.user_fingerprints()
@@ -334,12 +334,14 @@ def _events_since(source: RosterSource, cursor: str | None, report: SyncReport) 
         return None
 
 
-def _ensure_realm(keycloak: KeycloakDirectory, report: SyncReport) -> bool:
+def _ensure_realm(keycloak: KeycloakDirectory, report: SyncReport, *, write: bool = True) -> bool:
     """The Clever attributes must be declared (Keycloak drops undeclared ones) before any write;
-    True when the Clever identity provider is registered (links can be made)."""
+    True when the Clever identity provider is registered (links can be made). A dry run
+    (``write=False``) changes nothing, not even the User Profile."""
     from plugin.broker import BrokerReport, ensure_user_profile
 
-    ensure_user_profile(keycloak.admin, BrokerReport())
+    if write:
+        ensure_user_profile(keycloak.admin, BrokerReport())
     response = keycloak.http.call("GET", "identity-provider/instances/clever", ok=(404,))
     if response.status_code == 404:
         report.warnings.append(

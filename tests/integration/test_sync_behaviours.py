@@ -327,12 +327,6 @@ def test_a_dry_run_reports_the_plan_and_writes_nothing(
     assert len(_accounts(keycloak_admin)) == sum(wanted.values())
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="a dry run declares the clever_* attributes in the realm's User Profile (a PUT): "
-    "plugin.sync._full_sync calls _ensure_realm -> ensure_user_profile before the dry-run return",
-)
 def test_a_dry_run_leaves_the_realm_s_user_profile_alone(
     clever_settings: Settings, keycloak_admin: KeycloakAdmin, state: SyncState
 ) -> None:
