@@ -116,9 +116,10 @@ def ldap_ou(services_env: dict[str, str], ldap_conn: Connection) -> Iterator[Lda
 
 
 @pytest.fixture
-def redis_url(services_env: dict[str, str]) -> Iterator[str]:
-    """The URL of an emptied Redis database reserved for tests."""
-    url = services_env["REDIS_URL"].rsplit("/", 1)[0] + f"/{TEST_REDIS_DB}"
+def redis_url(services_env: dict[str, str], request: pytest.FixtureRequest) -> Iterator[str]:
+    """The URL of an emptied Redis database reserved for tests (a module's ``REDIS_DB`` picks its own)."""
+    database = getattr(request.module, "REDIS_DB", TEST_REDIS_DB)
+    url = services_env["REDIS_URL"].rsplit("/", 1)[0] + f"/{database}"
     connection = Redis.from_url(url)
     connection.flushdb()
     try:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -17,7 +16,6 @@ from flask import Flask, request
 from keycloak import KeycloakAdmin
 from ldap3 import SUBTREE, Connection
 from ldap3.utils.dn import escape_rdn
-from redis import Redis
 
 from connectors.base import TransientError
 from connectors.clever import CleverClient
@@ -33,26 +31,13 @@ from sandbox.state import SandboxState
 from tests.sync_expect import actual_keycloak, actual_ldap, class_names, expected_keycloak, expected_ldap, raw
 
 pytestmark = pytest.mark.integration
-REDIS_DB = 14  # this file's own database (others share 9, 11, 13 and 15)
+REDIS_DB = 14  # this file's own database, through conftest's redis_url
 KIND_OF = {"district_admin": "staff", "teacher": "teachers", "staff": "staff", "student": "students"}
 PRIORITY = ("district_admin", "teacher", "staff", "student")
 Obj = dict[str, Any]
 
 
 # -- fixtures ---------------------------------------------------------------------------------------
-
-
-@pytest.fixture
-def redis_url(services_env: dict[str, str]) -> Iterator[str]:
-    """Like conftest's, on this file's own database."""
-    url = services_env["REDIS_URL"].rsplit("/", 1)[0] + f"/{REDIS_DB}"
-    connection = Redis.from_url(url)
-    connection.flushdb()
-    try:
-        yield url
-    finally:
-        connection.flushdb()
-        connection.close()
 
 
 @pytest.fixture
