@@ -7,26 +7,10 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 
 from connectors.records import Event, Role, School, Section, User
+from sandbox.generator_pools import FIRST as SANDBOX_FIRST
 from tests.factories import make_contact, make_school, make_section, make_staff, make_student, make_teacher
 
-FIRST = [
-    "Ava",
-    "Liam",
-    "Olivia",
-    "Noah",
-    "Emma",
-    "Mateo",
-    "Sofía",
-    "José",
-    "Zoë",
-    "Chloé",
-    "André",
-    "Renée",
-    "Łukasz",
-    "Søren",
-    "Aaliyah",
-    "Jamal",
-]
+FIRST = SANDBOX_FIRST[:16]  # the sandbox generator's first names: plain, accented, Polish, Danish
 LAST = [
     "Smith",
     "Johnson",
