@@ -7,6 +7,7 @@ samples beside the repository: in CI a missing ``../shared`` fails the test, els
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -14,6 +15,7 @@ from pathlib import Path
 import pytest
 from flask import Flask
 
+from plugin.settings import Settings
 from sandbox.app import create_app
 from sandbox.config import Clock, SandboxConfig
 from sandbox.server import serve
@@ -57,3 +59,17 @@ def sandbox_url(sandbox_app: Flask) -> Iterator[str]:
     """``sandbox_app`` on a real socket; its base URL."""
     with serve(sandbox_app) as url:
         yield url
+
+
+@pytest.fixture
+def clever_settings(settings: Settings, sandbox_url: str, sandbox_state: SandboxState) -> Settings:
+    """The test's Settings with the sandbox as Clever (its default app, its district)."""
+    clever = dataclasses.replace(
+        settings.clever,
+        oauth_url=sandbox_url,
+        api_url=sandbox_url,
+        client_id="sandbox-client",
+        client_secret="sandbox-secret",
+        district_id=sandbox_state.district_id,
+    )
+    return dataclasses.replace(settings, clever=clever)

@@ -47,19 +47,6 @@ def sandbox_app(sandbox_clock: Clock) -> Flask:
 
 
 @pytest.fixture
-def clever_settings(settings: Settings, sandbox_url: str, sandbox_state: SandboxState) -> Settings:
-    clever = dataclasses.replace(
-        settings.clever,
-        oauth_url=sandbox_url,
-        api_url=sandbox_url,
-        client_id="sandbox-client",
-        client_secret="sandbox-secret",
-        district_id=sandbox_state.district_id,
-    )
-    return dataclasses.replace(settings, clever=clever)
-
-
-@pytest.fixture
 def state(redis_url: str) -> SyncState:
     return SyncState.from_url(redis_url)
 

@@ -3,7 +3,6 @@ the exact expected state, a no-op second run, then sandbox mutations applied fro
 
 from __future__ import annotations
 
-import dataclasses
 import json
 
 import pytest
@@ -29,19 +28,6 @@ from tests.sync_expect import (
 
 pytestmark = pytest.mark.integration
 INCREMENTAL = "incremental"
-
-
-@pytest.fixture
-def clever_settings(settings: Settings, sandbox_url: str, sandbox_state: SandboxState) -> Settings:
-    clever = dataclasses.replace(
-        settings.clever,
-        oauth_url=sandbox_url,
-        api_url=sandbox_url,
-        client_id="sandbox-client",
-        client_secret="sandbox-secret",
-        district_id=sandbox_state.district_id,
-    )
-    return dataclasses.replace(settings, clever=clever)
 
 
 def _run(settings: Settings, state: SyncState, run_id: str, **kwargs: object) -> SyncReport:
