@@ -6,6 +6,7 @@ start the session fails: integration tests are never skipped.
 
 from __future__ import annotations
 
+import os
 import subprocess
 import uuid
 from collections.abc import Iterator
@@ -141,3 +142,24 @@ def settings(services_env: dict[str, str], realm: str, ldap_ou: LdapOu, redis_ur
         KCC_TIMEZONE="UTC",
     )
     return Settings.from_env(env)
+
+
+def worker_environment(settings: Settings, **extra: str) -> dict[str, str]:
+    """The environment of a worker or CLI process for ``settings``: this process's, less any
+    ``KCC_*``, plus the services, realm and LDAP DNs of ``settings`` and the ``extra`` keys."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("KCC_")}
+    env.update(
+        KCC_KEYCLOAK_URL=settings.keycloak.url,
+        KCC_KEYCLOAK_ADMIN_USER=settings.keycloak.admin_user,
+        KCC_KEYCLOAK_ADMIN_PASSWORD=settings.keycloak.admin_password,
+        KCC_REALM=settings.keycloak.realm,
+        KCC_REDIS_URL=settings.redis_url,
+        KCC_LDAP_URL=settings.ldap.url,
+        KCC_LDAP_BIND_DN=settings.ldap.bind_dn,
+        KCC_LDAP_BIND_PASSWORD=settings.ldap.bind_password,
+        KCC_LDAP_BASE_DN=settings.ldap.base_dn,
+        KCC_LDAP_PEOPLE_DN=settings.ldap.people_dn,
+        KCC_LDAP_GROUPS_DN=settings.ldap.groups_dn,
+        **extra,
+    )
+    return env

@@ -10,7 +10,6 @@ counts of the stored report → resolve an ambiguous name match. Screenshots of 
 from __future__ import annotations
 
 import dataclasses
-import os
 import socket
 import subprocess
 import sys
@@ -35,6 +34,7 @@ from sandbox.app import create_app as create_sandbox
 from sandbox.config import SandboxConfig
 from sandbox.server import serve
 from sandbox.state import SandboxState
+from tests.conftest import worker_environment
 from tests.integration.test_admin_auth import PASSWORD, admin_redis, admin_settings, make_user
 
 pytestmark = [pytest.mark.browser, pytest.mark.integration]
@@ -100,19 +100,8 @@ def sign_in(page: Page, world: AdminWorld, username: str = "it-admin") -> None:
 def run_worker(world: AdminWorld) -> None:
     """A real RQ worker process drains the queue (``worker.py --burst``) with the realm's services."""
     settings = world.settings
-    env = {k: v for k, v in os.environ.items() if not k.startswith("KCC_")}
-    env.update(
-        KCC_KEYCLOAK_URL=settings.keycloak.url,
-        KCC_KEYCLOAK_ADMIN_USER=settings.keycloak.admin_user,
-        KCC_KEYCLOAK_ADMIN_PASSWORD=settings.keycloak.admin_password,
-        KCC_REALM=settings.keycloak.realm,
-        KCC_REDIS_URL=settings.redis_url,
-        KCC_LDAP_URL=settings.ldap.url,
-        KCC_LDAP_BIND_DN=settings.ldap.bind_dn,
-        KCC_LDAP_BIND_PASSWORD=settings.ldap.bind_password,
-        KCC_LDAP_BASE_DN=settings.ldap.base_dn,
-        KCC_LDAP_PEOPLE_DN=settings.ldap.people_dn,
-        KCC_LDAP_GROUPS_DN=settings.ldap.groups_dn,
+    env = worker_environment(
+        settings,
         KCC_CLEVER_OAUTH_URL=world.sandbox_url,
         KCC_CLEVER_API_URL=world.sandbox_url,
         # The Clever app is the one saved on the page: the worker reads it (and decrypts its secret).

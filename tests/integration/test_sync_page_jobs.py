@@ -10,7 +10,6 @@ from __future__ import annotations
 import dataclasses
 import json
 import logging
-import os
 import subprocess
 import sys
 import time
@@ -37,6 +36,7 @@ from sandbox.app import create_app as create_sandbox
 from sandbox.config import SandboxConfig
 from sandbox.server import serve
 from sandbox.state import SandboxState
+from tests.conftest import worker_environment
 from tests.integration.test_admin_auth import PASSWORD, make_user
 from tests.sync_expect import raw
 
@@ -79,26 +79,13 @@ class PageWorld:
 
     def environment(self) -> dict[str, str]:
         """``KCC_*`` as a worker or the CLI has them: services, realm, secret key; no Clever app."""
-        settings = self.settings
-        env = {k: v for k, v in os.environ.items() if not k.startswith("KCC_")}
-        env.update(
-            KCC_KEYCLOAK_URL=settings.keycloak.url,
-            KCC_KEYCLOAK_ADMIN_USER=settings.keycloak.admin_user,
-            KCC_KEYCLOAK_ADMIN_PASSWORD=settings.keycloak.admin_password,
-            KCC_REALM=settings.keycloak.realm,
-            KCC_REDIS_URL=settings.redis_url,
-            KCC_LDAP_URL=settings.ldap.url,
-            KCC_LDAP_BIND_DN=settings.ldap.bind_dn,
-            KCC_LDAP_BIND_PASSWORD=settings.ldap.bind_password,
-            KCC_LDAP_BASE_DN=settings.ldap.base_dn,
-            KCC_LDAP_PEOPLE_DN=settings.ldap.people_dn,
-            KCC_LDAP_GROUPS_DN=settings.ldap.groups_dn,
+        return worker_environment(
+            self.settings,
             KCC_CLEVER_OAUTH_URL=self.sandbox_url,
             KCC_CLEVER_API_URL=self.sandbox_url,
             KCC_SECRET_KEY=SECRET_KEY,
-            KCC_TIMEZONE=settings.options.timezone,
+            KCC_TIMEZONE=self.settings.options.timezone,
         )
-        return env
 
 
 @pytest.fixture
