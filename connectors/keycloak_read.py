@@ -146,19 +146,8 @@ def read_state(
             if clever_id:
                 attributes = {**attributes, "clever_id": (clever_id,)}
         if clever_id:
-            users[clever_id] = CurrentUser(
-                keycloak_id=rep["id"],
-                clever_id=clever_id,
-                username=rep["username"],
-                first_name=first_name,
-                last_name=last_name,
-                email=rep.get("email") or "",
-                enabled=bool(rep.get("enabled", True)),
-                attributes=attributes,
-                linked=rep["id"] in clever_links or not idp_present,
-                read_only=read_only,
-                ldap_dn=ldap_dn,
-            )
+            linked = rep["id"] in clever_links or not idp_present
+            users[clever_id] = current_user(rep, clever_id, attributes, providers, linked=linked)
         else:
             accounts.append(
                 Account(
@@ -333,6 +322,31 @@ def ldap_providers(http: _Http) -> dict[str, LdapProvider]:
 
 def _config(component: Mapping[str, Any], name: str) -> str:
     return str(((component.get("config") or {}).get(name) or [""])[0])
+
+
+def current_user(
+    rep: Mapping[str, Any],
+    clever_id: str,
+    attributes: Mapping[str, tuple[str, ...]],
+    providers: Mapping[str, LdapProvider],
+    *,
+    linked: bool = True,
+) -> CurrentUser:
+    """A synced person as Keycloak holds them, from a full user representation."""
+    first_name, last_name = person_names(rep, providers)
+    return CurrentUser(
+        keycloak_id=rep["id"],
+        clever_id=clever_id,
+        username=rep["username"],
+        first_name=first_name,
+        last_name=last_name,
+        email=rep.get("email") or "",
+        enabled=bool(rep.get("enabled", True)),
+        attributes=dict(attributes),
+        linked=linked,
+        read_only=_read_only(providers, rep.get("federationLink") or ""),
+        ldap_dn=(attributes.get("LDAP_ENTRY_DN") or ("",))[0],
+    )
 
 
 def _read_only(providers: Mapping[str, LdapProvider], federation: str) -> bool:

@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 
 from connectors.keycloak import KeycloakDirectory, admin_client
-from connectors.keycloak_read import LdapProvider, person_names
+from connectors.keycloak_read import LdapProvider, current_user
 from connectors.ldap import LdapDirectory
 from connectors.records import Section
 from mappers.classes import class_group_names
@@ -111,22 +111,7 @@ class IncrementalReads:
         attributes = {name: tuple(values) for name, values in (rep.get("attributes") or {}).items()}
         groups = self.keycloak.http.pages(f"users/{keycloak_id}/groups", 1000, briefRepresentation="true")
         keys = {self.key_of[g["id"]] for g in groups if g["id"] in self.key_of}
-        federation = rep.get("federationLink") or ""
-        provider = providers.get(federation)
-        first_name, last_name = person_names(rep, providers)
-        user = CurrentUser(
-            keycloak_id=keycloak_id,
-            clever_id=clever_id,
-            username=rep["username"],
-            first_name=first_name,
-            last_name=last_name,
-            email=rep.get("email") or "",
-            enabled=bool(rep.get("enabled", True)),
-            attributes=attributes,
-            read_only=provider is not None and provider.edit_mode == "READ_ONLY",
-            ldap_dn=(attributes.get("LDAP_ENTRY_DN") or ("",))[0],
-        )
-        return user, keys
+        return current_user(rep, clever_id, attributes, providers), keys
 
     def _members_of(self, key: str) -> frozenset[str]:
         if key not in self.members:
