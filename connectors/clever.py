@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Generator, Iterator, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import urlencode
@@ -312,24 +312,24 @@ class CleverClient:
         last_id = cursor or ""
         pages = 0
         while url:
-            body = self._get(url, district, what=f"GET {path}", cursor=cursor)
+            # Memory: a page is decoded an item at a time (``clever_json``) and each item is let go
+            # once the caller has parsed it; a page of 10,000 decoded users would be about 50 MB.
+            page = self._page(url, district, what=f"GET {path}", cursor=cursor)
             pages += 1
-            following = next_url(body, own, self.settings.api_url)
-            # Memory: a page of 10,000 decoded users is tens of MB. Each item is let go once the
-            # caller has parsed it, and nothing of this page is held while the next one is read.
-            items = envelope_items(body, path)
-            del body
-            items.reverse()
-            while items:
-                item = items.pop()
-                data = item.get("data") if isinstance(item, dict) else None
-                del item
+            while True:
+                try:
+                    data = next(page)
+                except StopIteration as done:
+                    links = done.value
+                    break
+                data = data.get("data") if isinstance(data, dict) else None
                 item_id = str(data.get("id") or "") if isinstance(data, dict) else ""
                 if item_id and item_id <= last_id:
-                    continue  # ascending order: already yielded (a retried or overlapping page)
+                    continue  # ascending order: already yielded (a re-read or overlapping page)
                 last_id = item_id or last_id
                 yield data
                 del data
+            following = next_url({"links": links}, own, self.settings.api_url)
             if following == url:
                 raise TransientError(f"GET {path}: the next link points at the same page")
             url, cursor = following, None
@@ -345,15 +345,34 @@ class CleverClient:
         self, url: str, district: str, *, what: str, missing_ok: bool = False, cursor: str | None = None
     ) -> Any:
         """GET with the district's token; a refused token is looked up once more (Clever rotates them)."""
-        token = self.token_for(district)
-        try:
-            return self.http.get_json(url, what=what, token=token, missing_ok=missing_ok, cursor=cursor)
-        except CredentialsRefused:
-            if self._tokens.pop(district, None) is None:
-                raise
-            log.info("clever: token of district %s refused; looking it up again", district)
+        for retried in (False, True):
             token = self.token_for(district)
-            return self.http.get_json(url, what=what, token=token, missing_ok=missing_ok, cursor=cursor)
+            try:
+                return self.http.get_json(url, what=what, token=token, missing_ok=missing_ok, cursor=cursor)
+            except CredentialsRefused:
+                if retried or not self._forget_token(district):
+                    raise
+        raise AssertionError("unreachable")
+
+    def _page(
+        self, url: str, district: str, *, what: str, cursor: str | None
+    ) -> Generator[Any, None, list[Any]]:
+        """One page of a list, item by item, with the district's token (looked up again if refused)."""
+        for retried in (False, True):
+            token = self.token_for(district)
+            try:
+                return (yield from self.http.list_page(url, what=what, token=token, cursor=cursor))
+            except CredentialsRefused:  # always before the page's first item
+                if retried or not self._forget_token(district):
+                    raise
+        raise AssertionError("unreachable")
+
+    def _forget_token(self, district: str) -> bool:
+        """After a refusal: drop the cached token so that it is looked up again (False: none cached)."""
+        if self._tokens.pop(district, None) is None:
+            return False
+        log.info("clever: token of district %s refused; looking it up again", district)
+        return True
 
     def _client_auth(self) -> tuple[str, str]:
         if not self.settings.client_id or not self.settings.client_secret:

@@ -21,7 +21,7 @@ import json
 import logging
 import random
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Generator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit
@@ -29,10 +29,12 @@ from urllib.parse import parse_qsl, urlencode, urlsplit
 import requests
 
 from connectors.base import ConfigError, SyncError, TransientError
+from connectors.clever_json import list_items
 
 log = logging.getLogger("connectors.clever")
 
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
+CHUNK = 64 * 1024  # bytes read at a time from a list page
 _RESETTING = (requests.Timeout, requests.ConnectionError, requests.exceptions.ChunkedEncodingError)
 
 
@@ -107,16 +109,49 @@ class CleverHttp:
         """GET ``url`` and decode JSON, retrying what may pass; ``what`` names it in errors and logs."""
         for attempt in range(self.max_retries + 1):
             try:
-                return self._attempt(url, what, token, auth, missing_ok, cursor)
+                content = self._attempt(url, what, token, auth, missing_ok, cursor)
+                if content is None:
+                    return None  # a 404 the caller allowed
+                body = json_or_none(content)
+                if body is None:
+                    raise _Retry(f"invalid or truncated JSON ({len(content)} bytes)")
+                return body
             except _Retry as retry:
-                if attempt == self.max_retries:
-                    raise TransientError(f"{what}: {retry} (gave up after {attempt + 1} tries)") from None
-                cap = min(self.max_backoff, self.backoff * 2**attempt)
-                wait = retry.wait if retry.wait is not None else random.uniform(0, cap)
-                log.info("clever: %s: %s; retry %d in %.2fs", what, retry, attempt + 1, wait)
-                self.retries += 1
-                self._sleep(wait)
+                self._pause(attempt, retry, what)
         raise AssertionError("unreachable")
+
+    def list_page(
+        self, url: str, *, what: str, token: str, cursor: str | None = None
+    ) -> Generator[Any, None, list[Any]]:
+        """One page of a Clever list, decoded an item at a time; returns the page's ``links``.
+
+        A page that breaks off (truncated or invalid JSON) is read again like any failed request;
+        its items then come again from the first, and the caller skips those it already has.
+        """
+        for attempt in range(self.max_retries + 1):
+            try:
+                response = self._send(url, what, token, None, False, cursor, stream=True)
+                assert response is not None  # a 404 is an error here
+                with response:
+                    try:
+                        return (yield from list_items(response.iter_content(CHUNK), what))
+                    except ValueError:
+                        raise _Retry("invalid or truncated JSON") from None
+                    except _RESETTING as exc:
+                        raise _Retry(type(exc).__name__) from exc
+            except _Retry as retry:
+                self._pause(attempt, retry, what)
+        raise AssertionError("unreachable")
+
+    def _pause(self, attempt: int, retry: _Retry, what: str) -> None:
+        """Back off before the next try, or give up with ``TransientError`` after the last."""
+        if attempt == self.max_retries:
+            raise TransientError(f"{what}: {retry} (gave up after {attempt + 1} tries)") from None
+        cap = min(self.max_backoff, self.backoff * 2**attempt)
+        wait = retry.wait if retry.wait is not None else random.uniform(0, cap)
+        log.info("clever: %s: %s; retry %d in %.2fs", what, retry, attempt + 1, wait)
+        self.retries += 1
+        self._sleep(wait)
 
     def post_form(
         self, url: str, data: dict[str, str], *, what: str, auth: tuple[str, str]
@@ -137,14 +172,31 @@ class CleverHttp:
         auth: tuple[str, str] | None,
         missing_ok: bool,
         cursor: str | None,
-    ) -> Any:
+    ) -> bytes | None:
+        """One GET: the body of a 200, ``None`` for an allowed 404; ``_Retry`` or an error otherwise."""
+        response = self._send(url, what, token, auth, missing_ok, cursor)
+        return None if response is None else response.content
+
+    def _send(
+        self,
+        url: str,
+        what: str,
+        token: str | None,
+        auth: tuple[str, str] | None,
+        missing_ok: bool,
+        cursor: str | None,
+        *,
+        stream: bool = False,
+    ) -> requests.Response | None:
+        """One GET: a 200 (its body read unless ``stream``), ``None`` for an allowed 404, or raise."""
         if token:
             self._respect_rate_limit(token)
         headers = {"Authorization": f"Bearer {token}"} if token else {}
         try:
             self.requests_made += 1
-            response = self.session.get(url, headers=headers, auth=auth, timeout=self.timeout)
-            content = response.content
+            response = self.session.get(url, headers=headers, auth=auth, timeout=self.timeout, stream=stream)
+            if not stream:
+                response.content  # noqa: B018 - read the body here, where transport errors are retried
         except _RESETTING as exc:
             raise _Retry(type(exc).__name__) from exc
         except requests.RequestException as exc:
@@ -152,6 +204,8 @@ class CleverHttp:
         if token:
             self._remember_rate_limit(token, response)
         status = response.status_code
+        if status != 200:
+            response.close()
         if status == 429:
             remaining, reset = self._limits.get(token or "", (1, 0.0))
             raise _Retry("HTTP 429", wait=_until(reset) if remaining <= 0 else None)
@@ -165,10 +219,7 @@ class CleverHttp:
             raise StaleCursorError(f"{what}: Clever refused the cursor {cursor} (HTTP {status})")
         if status != 200:
             raise ConfigError(f"{what}: HTTP {status}")
-        body = json_or_none(content)
-        if body is None:
-            raise _Retry(f"invalid or truncated JSON ({len(content)} bytes)")
-        return body
+        return response
 
     def _remember_rate_limit(self, token: str, response: requests.Response) -> None:
         try:
