@@ -1,5 +1,5 @@
 """Thin WSGI entry point: ``gunicorn wsgi:app``."""
 
-from plugin import create_app
+from plugin.app import create_app
 
 app = create_app()

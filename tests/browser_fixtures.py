@@ -23,7 +23,7 @@ from keycloak import KeycloakAdmin
 from playwright.sync_api import Browser, Frame, Page, Request, sync_playwright
 
 from connectors.keycloak import link_clever_identity
-from plugin import create_app
+from plugin.app import create_app
 from plugin.broker import ensure_broker, fetch_discovery
 from plugin.portal import broker_redirect_uri, portal_redirect_uri, realm_url
 from plugin.settings import Settings

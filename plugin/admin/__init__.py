@@ -1,6 +1,6 @@
 """Configuration > Authentication > Clever: the admin page (blueprint ``bp``) and its JSON API.
 
-Mounted by ``plugin.create_app`` at ``/configuration/authentication/clever``. Modules: ``auth``
+Mounted by ``plugin.app.create_app`` at ``/configuration/authentication/clever``. Modules: ``auth``
 (Keycloak sign-in, roles, CSRF), ``clever_login`` (Login with Clever, Badge), ``actions`` (what both
 the page and the API do), ``views`` (HTML), ``api`` (JSON), ``store`` (the page's settings in Redis),
 ``services`` (per-app Redis and Keycloak clients). See ``docs/admin.md``.

@@ -24,9 +24,9 @@ from keycloak import KeycloakAdmin
 from playwright.sync_api import Page, expect
 from redis import Redis
 
-from plugin import create_app
 from plugin.admin import URL_PREFIX
 from plugin.admin.store import ConfigStore
+from plugin.app import create_app
 from plugin.jobs import window_around
 from plugin.settings import Settings
 from plugin.state import SyncState

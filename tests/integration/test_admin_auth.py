@@ -22,9 +22,9 @@ from flask.testing import FlaskClient
 from keycloak import KeycloakAdmin
 from redis import Redis
 
-from plugin import create_app
 from plugin.admin import URL_PREFIX
 from plugin.admin.auth import CLIENT_ID
+from plugin.app import create_app
 from plugin.settings import Settings
 
 pytestmark = pytest.mark.integration

@@ -26,9 +26,10 @@ from redis import Redis
 from rq import Queue, SimpleWorker
 from rq.job import Job
 
-from plugin import create_app, jobs
+from plugin import jobs
 from plugin.admin import URL_PREFIX
 from plugin.admin.store import CLIENT_SECRET, ConfigStore, IntegrationConfig
+from plugin.app import create_app
 from plugin.cli import cli
 from plugin.settings import Settings
 from plugin.state import SyncState

@@ -7,7 +7,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from flask.testing import FlaskClient
 
-from plugin import create_app
+from plugin.app import create_app
 from plugin.portal import broker_redirect_uri, portal_redirect_uri
 from plugin.settings import Settings
 
