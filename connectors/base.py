@@ -11,8 +11,10 @@ Three kinds, after authentik's outgoing-sync exceptions:
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from typing import TYPE_CHECKING, Any, Protocol
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 if TYPE_CHECKING:
     from connectors.records import Event, School, Section, User
@@ -65,3 +67,27 @@ class Directory(Protocol):
     name: str
 
     def apply(self, *args: Any, **kwargs: Any) -> list[RecordError]: ...
+
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+
+def bounded_map(fn: Callable[[T], R], items: Iterable[T], workers: int) -> Iterator[R]:
+    """``fn`` over ``items`` on ``workers`` threads, results in order, at most ``4 * workers`` queued.
+
+    ``ThreadPoolExecutor.map`` makes a future for every item up front: for the 10,000 accounts of a
+    full sync that is about 15 MB held at once. Here the next item is submitted only as the oldest
+    result is taken. An exception from ``fn`` comes out of the iterator at that item's turn.
+    """
+    if workers <= 1:
+        yield from map(fn, items)
+        return
+    with ThreadPoolExecutor(workers) as pool:
+        window: deque[Future[R]] = deque()
+        for item in items:
+            window.append(pool.submit(fn, item))
+            if len(window) >= 4 * workers:
+                yield window.popleft().result()
+        while window:
+            yield window.popleft().result()

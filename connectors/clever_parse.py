@@ -139,6 +139,16 @@ def _school(data: Mapping[str, Any], clever_id: str) -> School:
     )
 
 
+# Memory: values shared by many records are kept once (the JSON decoder makes a new string per
+# occurrence): the district id, grades, years, relationship words, and the sets of roles.
+_ROLE_SETS: dict[frozenset[Role], frozenset[Role]] = {}
+
+
+def _few(value: str) -> str:
+    """A value with few distinct values across a district (a grade, the district id), interned."""
+    return sys.intern(value)
+
+
 def _user(data: Mapping[str, Any], clever_id: str) -> User:
     raw_roles = obj(data.get("roles"))
     roles = {_ROLES[k]: obj(v) for k, v in raw_roles.items() if k in _ROLES and v is not None}
@@ -166,12 +176,12 @@ def _user(data: Mapping[str, Any], clever_id: str) -> User:
     relationships = contact.get("student_relationships")
     return User(
         clever_id=clever_id,
-        district=text(data.get("district")),
+        district=_few(text(data.get("district"))),
         first_name=text(name.get("first")),
         middle_name=text(name.get("middle")),
         last_name=text(name.get("last")),
         email=text(data.get("email")) or first("email"),
-        roles=frozenset(roles),
+        roles=_ROLE_SETS.setdefault(frozenset(roles), frozenset(roles)),
         schools=tuple(dict.fromkeys(schools)),
         sis_id=first("sis_id"),
         district_username=username(),
@@ -179,11 +189,11 @@ def _user(data: Mapping[str, Any], clever_id: str) -> User:
         teacher_number=first("teacher_number", Role.TEACHER),
         staff_id=first("staff_id", Role.STAFF),
         state_id=first("state_id", Role.STUDENT, Role.TEACHER),
-        grade=first("grade", Role.STUDENT),
-        graduation_year=first("graduation_year", Role.STUDENT),
-        title=first("title", Role.TEACHER, Role.STAFF, Role.DISTRICT_ADMIN),
+        grade=_few(first("grade", Role.STUDENT)),
+        graduation_year=_few(first("graduation_year", Role.STUDENT)),
+        title=_few(first("title", Role.TEACHER, Role.STAFF, Role.DISTRICT_ADMIN)),
         phone=text(contact.get("phone")),
-        phone_type=text(contact.get("phone_type")),
+        phone_type=_few(text(contact.get("phone_type"))),
         student_relationships=tuple(_relationship(r) for r in _items(relationships) if r),
         last_modified=text(data.get("last_modified")),
     )
@@ -203,7 +213,9 @@ def _relationship(value: Any) -> StudentRelationship:
     if not student:
         raise _Bad("a student_relationships line without a student")
     return StudentRelationship(
-        student=student, relationship=text(line.get("relationship")), type=text(line.get("type"))
+        student=sys.intern(student),
+        relationship=_few(text(line.get("relationship"))),
+        type=_few(text(line.get("type"))),
     )
 
 
@@ -214,16 +226,16 @@ def _section(data: Mapping[str, Any], clever_id: str) -> Section:
         teachers = (teacher, *teachers)
     return Section(
         clever_id=clever_id,
-        district=text(data.get("district")),
+        district=_few(text(data.get("district"))),
         school=sys.intern(text(data.get("school"))),
         name=text(data.get("name")),
         sis_id=text(data.get("sis_id")),
         section_number=text(data.get("section_number")),
-        period=text(data.get("period")),
-        grade=text(data.get("grade")),
-        subject=text(data.get("subject")),
-        course=text(data.get("course")),
-        term_id=text(data.get("term_id")),
+        period=_few(text(data.get("period"))),
+        grade=_few(text(data.get("grade"))),
+        subject=_few(text(data.get("subject"))),
+        course=sys.intern(text(data.get("course"))),
+        term_id=sys.intern(text(data.get("term_id"))),
         teacher=teacher,
         teachers=teachers,
         students=ids(data.get("students")),

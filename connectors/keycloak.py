@@ -27,7 +27,6 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator, Mapping
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 from urllib.parse import quote
 
@@ -35,7 +34,7 @@ from keycloak import KeycloakAdmin
 from keycloak.exceptions import KeycloakError
 from requests import Response
 
-from connectors.base import ConfigError, RecordError, TransientError
+from connectors.base import ConfigError, RecordError, TransientError, bounded_map
 from connectors.keycloak_read import read_known, read_members, read_state, read_users
 from mappers.layout import IDP_ALIAS
 from plugin.plan import (
@@ -151,7 +150,19 @@ class _Http:
         raise RecordError(f"Keycloak answered {status} to {method} {path}: {detail}")
 
     def get(self, path: str, **params: Any) -> Any:
-        return self.call("GET", path, **params).json()
+        """GET and decode. Keycloak streams big listings: one that fails midway (seen while another
+        realm was being deleted) ends early as a 200 with broken JSON, so that is read again too."""
+        for attempt in range(RETRIES + 1):
+            response = self.call("GET", path, **params)
+            try:
+                return response.json()
+            except ValueError:
+                if attempt == RETRIES:
+                    raise TransientError(
+                        f"Keycloak sent broken JSON for GET {path} ({len(response.content)} bytes)"
+                    ) from None
+                time.sleep(BACKOFF * 2**attempt)
+        raise AssertionError("unreachable")
 
     def pages(self, path: str, page: int = PAGE, **params: Any) -> Iterator[dict[str, Any]]:
         """Every item of a paged listing, ``page`` at a time."""
@@ -165,21 +176,28 @@ class _Http:
 
     def pages_at_once(
         self, path: str, total: int, workers: int, page: int = PAGE, **params: Any
-    ) -> list[dict[str, Any]]:
+    ) -> Iterator[dict[str, Any]]:
         """Every item of a paged listing whose size is about ``total`` (a ``/count``), its pages read
-        ``workers`` at a time; a last full page is followed as ``pages`` would (the count may be low)."""
+        ``workers`` at a time and handed on in order, a page at a time (not all held at once); a
+        last full page is followed as ``pages`` would (the count may be low)."""
         offsets = list(range(0, max(total, 1), page))
         if len(offsets) < 2 or workers < 2:
-            return list(self.pages(path, page, **params))
-        with ThreadPoolExecutor(workers) as pool:
-            chunks = list(pool.map(lambda first: self.get(path, first=first, max=page, **params), offsets))
-        items = [item for chunk in chunks for item in chunk]
+            yield from self.pages(path, page, **params)
+            return
+
+        def page_at(first: int) -> list[dict[str, Any]]:
+            return list(self.get(path, first=first, max=page, **params))
+
+        size = page
+        for chunk in bounded_map(page_at, offsets, workers):
+            size = len(chunk)
+            yield from chunk
         first = offsets[-1]
-        while len(chunks[-1]) == page:
+        while size == page:
             first += page
-            chunks.append(self.get(path, first=first, max=page, **params))
-            items.extend(chunks[-1])
-        return items
+            chunk = self.get(path, first=first, max=page, **params)
+            size = len(chunk)
+            yield from chunk
 
     @property
     def writes(self) -> int:
@@ -274,14 +292,8 @@ class KeycloakDirectory:
                 tick(1)
             return None
 
-        if not items:
-            return
-        if self.workers <= 1 or len(items) == 1:
-            results = [one(item) for item in items]
-        else:
-            with ThreadPoolExecutor(self.workers) as pool:
-                results = list(pool.map(one, items))
-        failures.extend(result for result in results if result is not None)
+        workers = self.workers if len(items) > 1 else 1
+        failures.extend(result for result in bounded_map(one, items, workers) if result is not None)
 
     def _create_group(self, spec: GroupSpec) -> None:
         body = {"name": spec.name, "attributes": _lists(spec.attributes)}

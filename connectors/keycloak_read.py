@@ -23,7 +23,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
-from connectors.base import RecordError
+from connectors.base import RecordError, bounded_map
 from mappers.layout import IDP_ALIAS
 from mappers.names import Account, normalize_name
 from plugin.plan import CurrentGroup, CurrentUser, DirectoryState
@@ -185,15 +185,15 @@ def read_known(
     groups, root_id = _groups(http, root_name, workers)
     providers = ldap_providers(http)
     total = int(http.get("users/count"))
-    listed = http.pages_at_once("users", total, workers, USER_PAGE, briefRepresentation="true")
-    brief = {user["id"]: user for user in listed}
     clever_of = {keycloak_id: clever_id for clever_id, keycloak_id in ids.items()}
-    if not set(brief) <= set(clever_of) | others:
-        return None
     users: dict[str, CurrentUser] = {}
     accounts: list[Account] = []
     usernames: set[str] = set()
-    for keycloak_id, rep in brief.items():
+    # Each representation is made compact as its page arrives (10,000 whole ones are about 10 MB).
+    for rep in http.pages_at_once("users", total, workers, USER_PAGE, briefRepresentation="true"):
+        keycloak_id = rep["id"]
+        if keycloak_id not in clever_of and keycloak_id not in others:
+            return None  # an account the last run did not see: the full read
         usernames.add(rep["username"])
         federation = rep.get("federationLink") or ""
         read_only = _read_only(providers, federation)
@@ -241,8 +241,7 @@ def read_users(http: _Http, users: Iterable[CurrentUser], workers: int) -> dict[
     listed = list(users)
     if not listed:
         return {}
-    with ThreadPoolExecutor(max(1, workers)) as pool:
-        return dict(pool.map(one, listed))
+    return dict(bounded_map(one, listed, workers))
 
 
 def _with_dn(http: _Http, account: Account) -> Account:
@@ -300,8 +299,7 @@ def read_members(
     listed = [group for key, group in groups.items() if key != "root" and key in keys]
     if not listed:
         return {}
-    with ThreadPoolExecutor(max(1, workers)) as pool:
-        return dict(pool.map(one, listed))
+    return dict(bounded_map(one, listed, workers))
 
 
 def ldap_providers(http: _Http) -> dict[str, LdapProvider]:

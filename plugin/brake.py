@@ -30,7 +30,7 @@ def brake_reasons(plan: Plan, current: DirectoryState, ratio: float) -> list[str
         if key.startswith("section:") and "clever_removed_at" not in g.attributes
     )
     checks.append(("classes", len(plan.retire_groups), classes))
-    members = sum(len(ids) for ids in current.members.values())
+    members = sum(len(ids) for ids in current.members.values()) + sum(current.settled.values())
     checks.append(("memberships", len(plan.remove_members), members))
     for kind, count, total in checks:
         if count and total and count / total > ratio:

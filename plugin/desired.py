@@ -111,7 +111,8 @@ def desired_state(
     sections = [s for s in roster.sections() if s.school in names.names]
     class_names = class_group_names(sections, options.force_unique_class_names, names.names)
     mapped.warnings.extend(class_names.warnings)
-    in_sections: defaultdict[str, set[str]] = defaultdict(set)
+    # Memory: a list per person (a set of ~8 keys is six times the size); repeats are harmless.
+    in_sections: defaultdict[str, list[str]] = defaultdict(list)
     for section in sections:
         key = f"section:{section.clever_id}"
         teachers = tuple(
@@ -125,7 +126,8 @@ def desired_state(
             {"clever_key": (key,), "clever_id": (section.clever_id,), "clever_teachers": teachers},
         )
         for clever_id in (*teachers, *section.students):
-            in_sections[clever_id].add(key)
+            in_sections[clever_id].append(key)
+    del sections
 
     people: list[User] = []
     contacts: list[User] = []
@@ -133,7 +135,8 @@ def desired_state(
     for user in roster.users():
         present.add(user.clever_id)
         if user.roles == frozenset({Role.CONTACT}) or (user.has(Role.CONTACT) and len(user.roles) == 1):
-            contacts.append(user)
+            if options.sync_parent_data:  # else left alone: not wanted, and never disabled for it
+                contacts.append(user)
         elif not (user.first_name.strip() or user.last_name.strip()):
             mapped.skipped.append(RecordError("no name", kind="users", clever_id=user.clever_id))
         elif (user.has(Role.DISTRICT_ADMIN) and not user.schools) or any(
@@ -214,7 +217,7 @@ def desired_state(
                 name: shared(tuple(values)) if name in REPEATED else tuple(values)
                 for name, values in attributes.items()
             },
-            groups=frozenset(shared(key) if key.startswith("school:") else key for key in extra),
+            groups=tuple(sorted(shared(key) if key.startswith("school:") else key for key in extra)),
             matched_keycloak_id=account.keycloak_id if account else "",
             ldap_dn=current.ldap_dn if current else account.ldap_dn if account else "",
             read_only=current.read_only if current else account.read_only if account else False,
@@ -251,9 +254,6 @@ def desired_state(
         keys = {f"school:{s}:parents" for s in parent_schools if s in names.names}
         add(contact, "parents", parent_schools, first, last, email, keys, rels)
 
-    if not options.sync_parent_data:
-        # Contacts are left alone: not wanted, and never disabled for it.
-        present.update(c.clever_id for c in contacts)
     mapped.desired = DesiredState(groups=groups, users=users, present=frozenset(present))
     return mapped
 
@@ -303,13 +303,13 @@ def _scoped(user: User, school_names: Mapping[str, str]) -> tuple[str, ...]:
 
 
 def _dangling(
-    in_sections: Mapping[str, set[str]], people: set[str], present: set[str], mapped: Mapped
+    in_sections: Mapping[str, list[str]], people: set[str], present: set[str], mapped: Mapped
 ) -> None:
     """Section members who are not synced: out of scope (a count), or not in the roster at all
     (a dangling reference Clever should not send: each one named in the report)."""
     absent = set(in_sections) - people
     for clever_id in sorted(absent - present):
-        sections = ", ".join(sorted(key.removeprefix("section:") for key in in_sections[clever_id]))
+        sections = ", ".join(sorted({key.removeprefix("section:") for key in in_sections[clever_id]}))
         mapped.skipped.append(
             RecordError(
                 f"section {sections} names user {clever_id}, who is not in the roster (membership skipped)",

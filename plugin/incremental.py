@@ -232,10 +232,10 @@ class _Incremental(IncrementalReads):
             if (update := _user_update(person, existing)) is not None:
                 update_users.append(update)
             have = {k for k in current_keys.get(person.clever_id, set()) if k.endswith(ROLE_SUFFIXES)}
-            for key in person.groups - have:
+            for key in set(person.groups) - have:
                 adds[(key, existing.keycloak_id)] = Membership(key, keycloak_id=existing.keycloak_id)
                 self.stale.add(key)
-            for key in have - person.groups:
+            for key in have - set(person.groups):
                 removes[(key, existing.keycloak_id)] = Membership(key, keycloak_id=existing.keycloak_id)
                 self.stale.add(key)
         for clever_id, event in sorted(changes.users.items()):

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 from connectors.records import Event, Role, Section, User
+from plugin.brake import brake_reasons
 from plugin.incremental import fold
 from plugin.plan import (
     CurrentGroup,
@@ -29,7 +32,7 @@ def spec(clever_id: str = "c1", groups: tuple[str, ...] = ("section:s1",), **cha
         "last_name": "Datos",
         "email": "",
         "attributes": {"clever_id": (clever_id,), "clever_role": ("student",)},
-        "groups": frozenset(groups),
+        "groups": tuple(sorted(set(groups))),
     }
     values.update(changes)
     return UserSpec(**values)  # type: ignore[arg-type]
@@ -108,6 +111,24 @@ def test_moving_between_groups_adds_and_removes_one_membership_each() -> None:
     )
     assert plan.add_members == (Membership("school:a:students", keycloak_id="k1"),)
     assert plan.remove_members == (Membership("section:s1", keycloak_id="k1"),)
+
+
+def test_a_settled_group_is_neither_read_nor_diffed_and_counts_for_the_brake() -> None:
+    # Settled: the last run's fingerprint of the group matched its wanted members, so its member
+    # list was not read (here: left empty) and nothing is added to it or removed from it.
+    current = state([account()], {CLASS.key: frozenset({"k1"})})
+    settled = dataclasses.replace(current, members={}, settled={ROLE.key: 1, CLASS.key: 1})
+    person = spec(groups=("section:s1", "school:a:students"))
+    assert diff(desired(person), settled, removed_at=NOW).empty
+    unsettled = dataclasses.replace(current, settled={CLASS.key: 1})
+    assert diff(desired(person), unsettled, removed_at=NOW).add_members == (
+        Membership("school:a:students", keycloak_id="k1"),
+    )
+    leaving = diff(desired(), dataclasses.replace(current, settled={ROLE.key: 3}), removed_at=NOW)
+    assert brake_reasons(leaving, dataclasses.replace(current, settled={ROLE.key: 3}), 0.2) == [
+        "1 of 1 students would be disabled or removed (over 20%)",
+        "1 of 4 memberships would be disabled or removed (over 20%)",
+    ]
 
 
 def test_someone_gone_from_clever_is_disabled_and_loses_memberships() -> None:
