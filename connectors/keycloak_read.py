@@ -29,7 +29,7 @@ from mappers.names import Account, normalize_name
 from plugin.plan import CurrentGroup, CurrentUser, DirectoryState
 
 if TYPE_CHECKING:
-    from connectors.keycloak import _Http
+    from connectors.keycloak_http import KeycloakHttp
 
 MEMBER_PAGE = 1000
 USER_PAGE = 2000  # brief user listing: pages of 2,000, several at a time (``read_known``)
@@ -79,7 +79,7 @@ class KeycloakState:
     accounts: list[Account] = field(default_factory=list)
     usernames: set[str] = field(default_factory=set)
     root_id: str = ""
-    http: _Http | None = None
+    http: KeycloakHttp | None = None
     partial: bool = False  # read_known(): attributes and links not read yet
     _candidates: list[Account] | None = None
 
@@ -110,7 +110,7 @@ class KeycloakState:
 
 
 def read_state(
-    http: _Http,
+    http: KeycloakHttp,
     root_name: str,
     *,
     workers: int = 4,
@@ -167,7 +167,7 @@ def read_state(
 
 
 def read_known(
-    http: _Http,
+    http: KeycloakHttp,
     root_name: str,
     *,
     ids: Mapping[str, str],
@@ -227,7 +227,7 @@ def read_known(
     return KeycloakState(state, accounts, usernames, root_id, http, partial=True)
 
 
-def read_users(http: _Http, users: Iterable[CurrentUser], workers: int) -> dict[str, CurrentUser]:
+def read_users(http: KeycloakHttp, users: Iterable[CurrentUser], workers: int) -> dict[str, CurrentUser]:
     """Attributes and the Clever link of a few accounts (two calls each, in parallel)."""
 
     def one(user: CurrentUser) -> tuple[str, CurrentUser]:
@@ -244,13 +244,13 @@ def read_users(http: _Http, users: Iterable[CurrentUser], workers: int) -> dict[
     return dict(bounded_map(one, listed, workers))
 
 
-def _with_dn(http: _Http, account: Account) -> Account:
+def _with_dn(http: KeycloakHttp, account: Account) -> Account:
     rep = http.get(f"users/{account.keycloak_id}", userProfileMetadata="false")
     dn = ((rep.get("attributes") or {}).get("LDAP_ENTRY_DN") or [""])[0]
     return replace(account, ldap_dn=dn)
 
 
-def _groups(http: _Http, root_name: str, workers: int = 4) -> tuple[dict[str, CurrentGroup], str]:
+def _groups(http: KeycloakHttp, root_name: str, workers: int = 4) -> tuple[dict[str, CurrentGroup], str]:
     """The tree under ``/<root_name>``, a level at a time, each level's listings ``workers`` at once."""
     response = http.call("GET", f"group-by-path/{root_name}", ok=(404,))
     if response.status_code == 404:
@@ -283,7 +283,7 @@ def _add(groups: dict[str, CurrentGroup], rep: dict[str, Any], parent_id: str | 
 
 
 def read_members(
-    http: _Http, groups: Mapping[str, CurrentGroup], keys: set[str], workers: int
+    http: KeycloakHttp, groups: Mapping[str, CurrentGroup], keys: set[str], workers: int
 ) -> dict[str, frozenset[str]]:
     """The Keycloak ids of the members of the groups ``keys`` (the root holds nobody)."""
 
@@ -302,7 +302,7 @@ def read_members(
     return dict(bounded_map(one, listed, workers))
 
 
-def ldap_providers(http: _Http) -> dict[str, LdapProvider]:
+def ldap_providers(http: KeycloakHttp) -> dict[str, LdapProvider]:
     """The realm's LDAP user federation providers by component id (one more call each: mappers)."""
     providers: dict[str, LdapProvider] = {}
     for component in http.get("components", type=LDAP_PROVIDER):
@@ -352,7 +352,7 @@ def _read_only(providers: Mapping[str, LdapProvider], federation: str) -> bool:
     return provider is not None and provider.edit_mode == "READ_ONLY"
 
 
-def _admin_ids(http: _Http) -> set[str]:
+def _admin_ids(http: KeycloakHttp) -> set[str]:
     """Users holding any realm-management role directly or through a group (never matched by name)."""
     clients = http.get("clients", clientId="realm-management")
     if not clients:
@@ -373,7 +373,7 @@ def _all(items: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
     return list(items)
 
 
-def _linked_clever_id(http: _Http, keycloak_id: str) -> str:
+def _linked_clever_id(http: KeycloakHttp, keycloak_id: str) -> str:
     try:
         links = http.get(f"users/{keycloak_id}/federated-identity")
     except RecordError:

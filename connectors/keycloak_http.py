@@ -1,0 +1,136 @@
+"""HTTP to Keycloak's admin REST API: relative admin paths in, JSON out, errors converted.
+
+``KeycloakHttp.call`` is the one place where python-keycloak's and HTTP errors become
+``TransientError`` (retried ``RETRIES`` times first) / ``RecordError`` / ``ConfigError``, and where
+calls are counted by method (``calls``: reads and writes, for the no-op check). Listings are
+paged (``pages``), or read several pages at a time when their size is known (``pages_at_once``).
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections import Counter
+from collections.abc import Iterator
+from typing import Any
+
+from keycloak import KeycloakAdmin
+from keycloak.exceptions import KeycloakError
+from requests import Response
+
+from connectors.base import ConfigError, RecordError, TransientError, bounded_map
+
+PAGE = 500
+RETRIES = 3
+BACKOFF = 0.5  # seconds, doubled each try
+
+
+class KeycloakHttp:
+    """The one choke point for HTTP: relative admin paths in, JSON out, errors converted."""
+
+    def __init__(self, admin: KeycloakAdmin) -> None:
+        self._admin = admin
+        self._prefix = f"admin/realms/{admin.connection.realm_name}/"
+        self._lock = threading.Lock()
+        self.calls: Counter[str] = Counter()
+
+    def call(
+        self, method: str, path: str, body: Any = None, *, ok: tuple[int, ...] = (), **params: Any
+    ) -> Response:
+        """Send one request; 2xx and the statuses in ``ok`` return, the rest raise.
+
+        A transient failure (unreachable, 429, 5xx) is tried again ``RETRIES`` times: Keycloak
+        answers 500 now and then while another realm is being deleted (its roles vanish from the
+        admin's cache). A retried POST that had gone through answers 409, which callers reconcile.
+        """
+        for attempt in range(RETRIES + 1):
+            try:
+                return self._once(method, path, body, ok, params)
+            except TransientError:
+                if attempt == RETRIES:
+                    raise
+                time.sleep(BACKOFF * 2**attempt)
+        raise AssertionError("unreachable")
+
+    def _once(
+        self, method: str, path: str, body: Any, ok: tuple[int, ...], params: dict[str, Any]
+    ) -> Response:
+        connection = self._admin.connection
+        url = self._prefix + path
+        with self._lock:
+            self.calls[method] += 1
+        try:
+            if method == "GET":
+                response = connection.raw_get(url, **params)
+            elif method == "POST":
+                response = connection.raw_post(url, data=json.dumps(body), **params)
+            elif method == "PUT":
+                response = connection.raw_put(url, data=json.dumps(body or {}), **params)
+            else:
+                response = connection.raw_delete(url, **params)
+        except KeycloakError as exc:
+            raise TransientError(f"Keycloak unreachable: {method} {path}: {exc}") from exc
+        status = response.status_code
+        if status < 300 or status in ok:
+            return response
+        detail = response.text[:300]
+        if status in (429,) or status >= 500:
+            raise TransientError(f"Keycloak answered {status} to {method} {path}: {detail}")
+        if status in (401, 403):
+            raise ConfigError(f"Keycloak refused {method} {path} ({status}): check the admin credentials")
+        raise RecordError(f"Keycloak answered {status} to {method} {path}: {detail}")
+
+    def get(self, path: str, **params: Any) -> Any:
+        """GET and decode. Keycloak streams big listings: one that fails midway (seen while another
+        realm was being deleted) ends early as a 200 with broken JSON, so that is read again too."""
+        for attempt in range(RETRIES + 1):
+            response = self.call("GET", path, **params)
+            try:
+                return response.json()
+            except ValueError:
+                if attempt == RETRIES:
+                    raise TransientError(
+                        f"Keycloak sent broken JSON for GET {path} ({len(response.content)} bytes)"
+                    ) from None
+                time.sleep(BACKOFF * 2**attempt)
+        raise AssertionError("unreachable")
+
+    def pages(self, path: str, page: int = PAGE, **params: Any) -> Iterator[dict[str, Any]]:
+        """Every item of a paged listing, ``page`` at a time."""
+        first = 0
+        while True:
+            items = self.get(path, first=first, max=page, **params)
+            yield from items
+            if len(items) < page:
+                return
+            first += page
+
+    def pages_at_once(
+        self, path: str, total: int, workers: int, page: int = PAGE, **params: Any
+    ) -> Iterator[dict[str, Any]]:
+        """Every item of a paged listing whose size is about ``total`` (a ``/count``), its pages read
+        ``workers`` at a time and handed on in order, a page at a time (not all held at once); a
+        last full page is followed as ``pages`` would (the count may be low)."""
+        offsets = list(range(0, max(total, 1), page))
+        if len(offsets) < 2 or workers < 2:
+            yield from self.pages(path, page, **params)
+            return
+
+        def page_at(first: int) -> list[dict[str, Any]]:
+            return list(self.get(path, first=first, max=page, **params))
+
+        size = page
+        for chunk in bounded_map(page_at, offsets, workers):
+            size = len(chunk)
+            yield from chunk
+        first = offsets[-1]
+        while size == page:
+            first += page
+            chunk = self.get(path, first=first, max=page, **params)
+            size = len(chunk)
+            yield from chunk
+
+    @property
+    def writes(self) -> int:
+        return sum(count for method, count in self.calls.items() if method != "GET")
