@@ -295,6 +295,20 @@ def _legacy_user(role: Role, data: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
+def _as_before(after: Mapping[str, Any], previous: Mapping[str, Any]) -> dict[str, Any]:
+    """The object before an update: ``previous_attributes`` (the changed fields' old values,
+    nested objects down to the changed leaves, ``None`` for a field that was absent) put back."""
+    before = dict(after)
+    for key, old in previous.items():
+        if old is None:
+            before.pop(key, None)
+        elif isinstance(old, Mapping) and isinstance(before.get(key), Mapping):
+            before[key] = _as_before(before[key], old)
+        else:
+            before[key] = old
+    return before
+
+
 def parse_event(data: Any) -> Event:
     """One event: its record parsed by collection (``resources.*`` carry no record)."""
     event_id = _clever_id(data, "events")
@@ -312,12 +326,16 @@ def parse_event(data: Any) -> Event:
             record = PARSERS[collection](raw)
         elif collection != "resources":
             raise _Bad(f"unknown event type {event_type!r}")
+        before = None
+        if isinstance(record, Section) and event_type.endswith(".updated") and isinstance(raw, Mapping):
+            before = _section(_as_before(raw, previous), record.clever_id)
         return Event(
             event_id=event_id,
             type=event_type,
             created=text(data.get("created")),
             record=record,
             previous_attributes=tuple(sorted(previous)),
+            previous=before,
         )
     except (_Bad, RecordError) as exc:
         raise RecordError(f"events {event_id}: {exc}", kind="events", clever_id=event_id) from exc

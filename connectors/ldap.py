@@ -124,7 +124,11 @@ def diff_groups(
         if have is None:
             create.append(group)
             continue
-        if _norm(have.dn) != _norm(group.dn) and not _moved_with_parent(have.dn, group.dn, rename):
+        if (
+            have.dn != group.dn
+            and _norm(have.dn) != _norm(group.dn)
+            and not _moved_with_parent(have.dn, group.dn, rename)
+        ):
             rename.append((have.dn, group.dn))
         if added := sorted(group.members - have.members):
             adds.append((group.dn, tuple(added)))
@@ -277,6 +281,8 @@ def _norm(dn: str) -> str:
 
 
 def _unescape(value: str) -> str:
+    if "\\" not in value:
+        return value
     raw = bytearray()
     i = 0
     while i < len(value):
@@ -304,6 +310,8 @@ def _moved_with_parent(old: str, new: str, renames: list[tuple[str, str]]) -> bo
 
 
 def _split(dn: str) -> list[str]:
+    if "\\" not in dn:
+        return dn.split(",")
     parts: list[str] = []
     current = ""
     escaped = False

@@ -75,8 +75,9 @@ class Applied:
 
     # -- member fingerprints --------------------------------------------------------------------
 
-    def fingerprints(self) -> dict[str, str]:
-        return self._hash("members")
+    def fingerprints(self, keys: Iterable[str] | None = None) -> dict[str, str]:
+        """Group key -> member fingerprint: every group's, or those of ``keys``."""
+        return self._hash("members") if keys is None else self._values("members", keys)
 
     def save_fingerprints(self, fingerprints: Mapping[str, str], *, dropped: Iterable[str] = ()) -> None:
         pipe = self.redis.pipeline()

@@ -101,8 +101,39 @@ def desired_state(
     (``plugin.resolutions``: Clever id -> Keycloak id or ``"create"``); ``refused_emails`` the
     addresses Keycloak refused before (Clever id -> address): not offered again.
     """
-    resolutions = resolutions or {}
-    refused_emails = refused_emails or {}
+    return map_people(
+        read_roster(roster, options=options, school_ids=school_ids),
+        current_users=current_users,
+        accounts=accounts,
+        usernames=usernames,
+        options=options,
+        resolutions=resolutions,
+        refused_emails=refused_emails,
+    )
+
+
+# A parent to sync: the contact, their schools, relationships, first and last name, email.
+ParentSpec = tuple[User, tuple[str, ...], tuple[tuple[str, str, str], ...], str, str, str]
+
+
+@dataclass(slots=True)
+class RosterRead:
+    """The roster read and sorted: the part of the map stage that needs nothing from Keycloak
+    (so the sync reads Clever while Keycloak is being read: ``plugin.sync``)."""
+
+    mapped: Mapped
+    groups: dict[str, GroupSpec]
+    in_sections: Mapping[str, list[str]]
+    people: list[User]
+    present: set[str]
+    relationships: Mapping[str, tuple[tuple[str, str, str], ...]]
+    parent_specs: list[ParentSpec]
+
+
+def read_roster(
+    roster: RosterView, *, options: SyncOptions, school_ids: frozenset[str] = frozenset()
+) -> RosterRead:
+    """Read the roster's streams: the group tree, who is in which class, the people in scope."""
     schools = [s for s in roster.schools() if not school_ids or s.clever_id in school_ids]
     names = school_group_names(schools)
     mapped = Mapped(DesiredState({}, {}), dict(names.names), warnings=list(names.warnings))
@@ -147,7 +178,7 @@ def desired_state(
 
     students = {p.clever_id: _scoped(p, names.names) for p in people if p.has(Role.STUDENT)}
     relationships: Mapping[str, tuple[tuple[str, str, str], ...]] = {}
-    parent_specs: list[tuple[User, tuple[str, ...], tuple[tuple[str, str, str], ...], str, str, str]] = []
+    parent_specs: list[ParentSpec] = []
     if options.sync_parent_data:
         plan = parents_of(contacts, students)
         relationships = relationships_of_student(plan.parents)
@@ -166,7 +197,25 @@ def desired_state(
         mapped.skipped.extend(
             RecordError(s.reason, kind="parents", clever_id=s.clever_id) for s in plan.skipped
         )
+    return RosterRead(mapped, groups, in_sections, people, present, relationships, parent_specs)
 
+
+def map_people(
+    read: RosterRead,
+    *,
+    current_users: Mapping[str, CurrentUser],
+    accounts: Iterable[Account] | Callable[[], Iterable[Account]],
+    usernames: set[str],
+    options: SyncOptions,
+    resolutions: Mapping[str, str] | None = None,
+    refused_emails: Mapping[str, str] | None = None,
+) -> Mapped:
+    """The accounts the people of ``read`` call for, given the realm's (see ``desired_state``)."""
+    resolutions = resolutions or {}
+    refused_emails = refused_emails or {}
+    mapped, groups, people, present = read.mapped, read.groups, read.people, read.present
+    in_sections, relationships, parent_specs = read.in_sections, read.relationships, read.parent_specs
+    school_names = mapped.school_names
     new_people = [p for p in people if p.clever_id not in current_users]
     new_people += [spec[0] for spec in parent_specs if spec[0].clever_id not in current_users]
     matched: Mapping[str, Account] = {}
@@ -234,7 +283,7 @@ def desired_state(
 
     for person in sorted(people, key=lambda p: p.clever_id):
         role = primary_role(person.roles)
-        person_schools = _scoped(person, names.names)
+        person_schools = _scoped(person, school_names)
         keys = set(in_sections.get(person.clever_id, ()))
         for held_role in person.roles:
             if held_role in ROLE_GROUPS and held_role is not Role.CONTACT:
@@ -251,7 +300,7 @@ def desired_state(
             relationships.get(person.clever_id, ()),
         )
     for contact, parent_schools, rels, first, last, email in parent_specs:
-        keys = {f"school:{s}:parents" for s in parent_schools if s in names.names}
+        keys = {f"school:{s}:parents" for s in parent_schools if s in school_names}
         add(contact, "parents", parent_schools, first, last, email, keys, rels)
 
     mapped.desired = DesiredState(groups=groups, users=users, present=frozenset(present))

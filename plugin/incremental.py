@@ -26,6 +26,7 @@ LDAP plan), ``plugin.brake`` (the brake against the last full run's totals).
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from redis import Redis
@@ -92,6 +93,8 @@ def run_incremental(
     report.count_plan(plan, desired, run.current)
     report.preview.update(_preview(plan, ldap_plan, len(events)))
     report.preview["event_cursor"] = events[-1].event_id
+    report.preview["member_lists_read"] = run.lists_read
+    report.preview["member_lists_from_events"] = run.lists_from_events
     reasons = brake_from_totals(plan, totals, settings.options.brake_ratio)
     report.brake = {"held": bool(reasons) and not release_brake, "reasons": reasons}
     keycloak, ldap = run.keycloak, run.ldap
@@ -126,14 +129,21 @@ class _Incremental(IncrementalReads):
         adds: dict[tuple[str, str], Membership] = {}
         removes: dict[tuple[str, str], Membership] = {}
 
-        # the groups the events name, their parents, and the member lists of the classes: at once
+        # the groups the events name, their parents, and the member lists of the classes: at once,
+        # while the accounts of the people the events name are read on another thread
+        providers = ldap_providers(self.keycloak.http)
+        known = self.applied.keycloak_ids(changes.users)
         sections = [e.record for e in changes.sections.values() if isinstance(e.record, Section)]
-        self._prefetch(
-            [f"school:{s}" for s in changes.schools]
-            + [f"section:{s.clever_id}" for s in sections]
-            + [f"school:{s.school}:classes" for s in sections if s.school in self.schools]
-        )
-        self._prefetch_members(f"section:{s.clever_id}" for s in sections)
+        with ThreadPoolExecutor(1) as pool:
+            users_read = pool.submit(self._users, known, providers)
+            self._prefetch(
+                [f"school:{s}" for s in changes.schools]
+                + [f"section:{s.clever_id}" for s in sections]
+                + [f"school:{s.school}:classes" for s in sections if s.school in self.schools]
+            )
+            self._members_from_events(changes.sections.values())
+            self._prefetch_members(f"section:{s.clever_id}" for s in sections)
+            users_found = users_read.result()
 
         # schools: the group's name and attributes
         school_specs: dict[str, GroupSpec] = {}
@@ -159,11 +169,9 @@ class _Incremental(IncrementalReads):
                 update_groups.append((group.keycloak_id, spec))
 
         # people
-        providers = ldap_providers(self.keycloak.http)
-        known = self.applied.keycloak_ids(changes.users)
         current_users: dict[str, CurrentUser] = {}
         current_keys: dict[str, set[str]] = {}
-        for clever_id, found in self._users(known, providers).items():
+        for clever_id, found in users_found.items():
             if found is not None:
                 current_users[clever_id], current_keys[clever_id] = found
         records = [

@@ -14,11 +14,11 @@ from concurrent.futures import ThreadPoolExecutor
 from connectors.keycloak import KeycloakDirectory, admin_client
 from connectors.keycloak_read import LdapProvider, current_user
 from connectors.ldap import LdapDirectory
-from connectors.records import Section
+from connectors.records import Event, Section
 from mappers.classes import class_group_names
 from mappers.names import normalize_name
-from plugin.applied import Applied
-from plugin.events import Changes, Fallback
+from plugin.applied import Applied, fingerprint
+from plugin.events import Changes, Fallback, people_of
 from plugin.plan import CurrentGroup, CurrentUser, DirectoryState, GroupSpec
 from plugin.report import SyncReport
 from plugin.settings import Settings
@@ -56,6 +56,8 @@ class IncrementalReads:
         self.current = DirectoryState({}, {}, {})
         self.section_members: dict[str, set[str]] = {}  # key -> final Keycloak ids (created: Clever ids)
         self.stale: set[str] = set()  # role groups whose fingerprint no longer holds
+        self.lists_read = 0  # member lists read from Keycloak
+        self.lists_from_events = 0  # member lists known from update events (not read)
 
     # -- reads ------------------------------------------------------------------------------------
 
@@ -81,10 +83,30 @@ class IncrementalReads:
         with ThreadPoolExecutor(max(1, self.keycloak.workers)) as pool:
             list(pool.map(self._group, wanted))
 
+    def _members_from_events(self, events: Iterable[Event]) -> None:
+        """The member lists an update event tells: the class as it was before the update, when the
+        fingerprint the last run left for its group says those were exactly its members then
+        (anything else, a hand edit or several updates since, means reading the list)."""
+        before = {
+            f"section:{event.previous.clever_id}": event.previous
+            for event in events
+            if event.previous is not None and f"section:{event.previous.clever_id}" in self.keycloak.group_ids
+        }
+        if not before:
+            return
+        ids = self.applied.keycloak_ids({c for section in before.values() for c in people_of(section)})
+        stored = self.applied.fingerprints(before)
+        for key, section in before.items():
+            members = frozenset(ids[c] for c in people_of(section) if c in ids)
+            if stored.get(key) == fingerprint(self.keycloak.group_ids[key], members):
+                self.members[key] = members
+                self.lists_from_events += 1
+
     def _prefetch_members(self, keys: Iterable[str]) -> None:
         """Read the member lists of the groups ``keys`` (already read, not listed yet) in parallel."""
         wanted = {k for k in keys if k not in self.members and k in self.groups}
         if wanted:
+            self.lists_read += len(wanted)
             self.members.update(self.keycloak.members(self.groups, wanted))
 
     def _users(
@@ -115,6 +137,7 @@ class IncrementalReads:
 
     def _members_of(self, key: str) -> frozenset[str]:
         if key not in self.members:
+            self.lists_read += 1
             self.members.update(self.keycloak.members(self.groups, {key}))
             self.members.setdefault(key, frozenset())
         return self.members[key]

@@ -29,12 +29,12 @@ from redis import Redis
 from connectors.base import RecordError, RosterSource
 from connectors.clever import CleverClient, StaleCursorError
 from connectors.keycloak import KeycloakDirectory, admin_client
-from connectors.ldap import LdapDirectory, LdapPlan, desired_groups
+from connectors.ldap import LdapDirectory, LdapPlan, desired_groups, diff_groups
 from connectors.records import Event
 from plugin import resolutions
 from plugin.applied import Applied, fingerprint, user_fingerprint
 from plugin.brake import brake_reasons, preview
-from plugin.desired import Mapped, desired_state
+from plugin.desired import Mapped, map_people, read_roster
 from plugin.plan import CurrentUser, DesiredState, DirectoryState, Plan, diff
 from plugin.report import SyncReport
 from plugin.settings import Settings
@@ -109,22 +109,23 @@ def _full_sync(
     match = settings.options.match_users_by_name
     verify = verify or applied.needs_verify(started)
     stored_users = {} if verify or not idp_present else applied.user_fingerprints()
-    current = None
-    if stored_users:
-        current = keycloak.current_known(
-            ids=applied.all_ids(), others=applied.others(), dns=applied.all_dns()
-        )
-    if current is None:
-        current = keycloak.current(with_accounts=match, with_members=False, idp_present=idp_present)
+    ldap = LdapDirectory(settings.ldap)
+    # Clever is read (and its records sorted) in this thread while Keycloak and LDAP are read in
+    # two others: the reads wait on the servers, the roster keeps this process busy.
+    with ThreadPoolExecutor(2) as pool:
+        keycloak_read = pool.submit(_read_keycloak, keycloak, applied, stored_users, match, idp_present)
+        ldap_read = pool.submit(ldap.current)
+        read = read_roster(roster, options=settings.options, school_ids=frozenset(school_ids))
+        current = keycloak_read.result()
+        ldap_groups = ldap_read.result()
     redis = Redis.from_url(settings.redis_url)
     choices = resolutions.load(redis, settings.keycloak.realm) if match else {}
-    mapped = desired_state(  # map
-        roster,
+    mapped = map_people(  # map
+        read,
         current_users=current.directory.users,
         accounts=current.candidates,
         usernames=current.usernames,
         options=settings.options,
-        school_ids=frozenset(school_ids),
         resolutions=choices,
         refused_emails=applied.refused_emails(),
     )
@@ -133,8 +134,9 @@ def _full_sync(
         directory = _complete_users(keycloak, directory, mapped.desired, stored_users, report)
     directory = _with_members(keycloak, directory, mapped.desired, applied, verify, report)
     plan = diff(mapped.desired, directory, removed_at=report.started)  # plan
-    ldap = LdapDirectory(settings.ldap)
-    ldap_plan = ldap.plan(desired_groups(mapped.desired, settings.ldap.groups_dn))
+    ldap_plan = diff_groups(
+        desired_groups(mapped.desired, settings.ldap.groups_dn), ldap_groups, settings.ldap.groups_dn
+    )
     _describe(report, mapped, plan, directory, ldap_plan, roster)
     report.preview.update(preview(plan, ldap_plan))
 
@@ -200,6 +202,23 @@ def apply_both(
         ldap_done = pool.submit(ldap.apply, ldap_plan)
         keycloak_failures = keycloak_apply()
         return keycloak_failures, ldap_done.result()
+
+
+def _read_keycloak(
+    keycloak: KeycloakDirectory,
+    applied: Applied,
+    stored_users: dict[str, str],
+    match: bool,
+    idp_present: bool,
+) -> Any:
+    """The realm's state: the cheap read when the last run's memory allows it, else the full one."""
+    if stored_users:
+        current = keycloak.current_known(
+            ids=applied.all_ids(), others=applied.others(), dns=applied.all_dns()
+        )
+        if current is not None:
+            return current
+    return keycloak.current(with_accounts=match, with_members=False, idp_present=idp_present)
 
 
 def _keycloak_id(clever_id: str, matched: str, current: DirectoryState, keycloak: KeycloakDirectory) -> str:

@@ -119,6 +119,10 @@ def test_the_sandbox_district_ends_in_exactly_the_expected_state_and_follows_eve
     assert incremental.mode == INCREMENTAL, incremental.summary()
     assert incremental.kinds["students"]["created"] == 1
     assert incremental.kinds["students"]["disabled"] == 1
+    # Classes updated once since the last run: their members are known from the events (checked
+    # against the last run's fingerprint), not read; the deleted class's list is read.
+    assert incremental.preview["member_lists_from_events"] >= 3, incremental.preview
+    assert incremental.preview["member_lists_read"] >= 1, incremental.preview
     gone_school = next(s["name"] for s in raw(sandbox_state, "schools") if s["id"] == gone["school"])
     gone_path = f"/Clever/{gone_school}/Classes/{gone_name}"
     gone_dn = f"cn={escape_rdn(gone_name)},cn={escape_rdn(gone_school)},{groups_dn}"

@@ -168,6 +168,32 @@ def test_v3_event_with_previous_attributes_beside_data() -> None:
     assert event.previous_attributes == ("name", "students")
 
 
+def test_a_section_update_tells_the_section_as_it_was() -> None:
+    after = {
+        "id": "s1",
+        "school": "k1",
+        "name": "Math",
+        "teacher": "t2",
+        "students": ["a", "c"],
+        "period": "2",
+    }
+    event = parse_event(
+        {
+            "id": "e3",
+            "type": "sections.updated",
+            "data": {
+                "object": after,
+                "previous_attributes": {"teacher": "t1", "students": ["a", "b"], "period": None},
+            },
+        }
+    )
+    assert isinstance(event.previous, Section)
+    assert (event.previous.teacher, event.previous.students, event.previous.period) == ("t1", ("a", "b"), "")
+    assert event.previous.name == "Math"  # unchanged fields are the object's
+    created = parse_event({"id": "e4", "type": "sections.created", "data": {"object": after}})
+    assert created.previous is None
+
+
 def test_resource_events_carry_no_record() -> None:
     event = parse_event({"id": "e2", "type": "resources.created", "data": {"object": {"id": "r"}}})
     assert event.record is None and event.collection == "resources"
