@@ -182,7 +182,23 @@ def read_known(
     (``read_users``). None when the realm holds an account the last run did not see (neither in
     ``ids`` nor in ``others``): then only a full read tells what it is.
     """
-    groups, root_id = _groups(http, root_name, workers)
+    # The group tree is read beside the user listing: each waits on Keycloak most of its time.
+    with ThreadPoolExecutor(1) as pool:
+        tree = pool.submit(_groups, http, root_name, workers)
+        state = _read_known_users(http, ids=ids, others=others, dns=dns, workers=workers)
+        groups, root_id = tree.result()
+    if state is None:
+        return None
+    users, accounts, usernames = state
+    directory = DirectoryState(groups=groups, users=users, members={})
+    return KeycloakState(directory, accounts, usernames, root_id, http, partial=True)
+
+
+def _read_known_users(
+    http: KeycloakHttp, *, ids: Mapping[str, str], others: set[str], dns: Mapping[str, str], workers: int
+) -> tuple[dict[str, CurrentUser], list[Account], set[str]] | None:
+    """The brief listing: synced accounts by Clever id, the others, every username; None at the
+    first account that is neither."""
     providers = ldap_providers(http)
     total = int(http.get("users/count"))
     clever_of = {keycloak_id: clever_id for clever_id, keycloak_id in ids.items()}
@@ -223,8 +239,7 @@ def read_known(
                     read_only=read_only,
                 )
             )
-    state = DirectoryState(groups=groups, users=users, members={})
-    return KeycloakState(state, accounts, usernames, root_id, http, partial=True)
+    return users, accounts, usernames
 
 
 def read_users(http: KeycloakHttp, users: Iterable[CurrentUser], workers: int) -> dict[str, CurrentUser]:

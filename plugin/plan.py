@@ -300,7 +300,7 @@ def _user_update(spec: UserSpec, existing: CurrentUser) -> UserUpdate | None:
             ("firstName", spec.first_name, existing.first_name),
             ("lastName", spec.last_name, existing.last_name),
         ):
-            if normalize_name(wanted) != normalize_name(have):
+            if wanted != have and normalize_name(wanted) != normalize_name(have):
                 fields[name] = wanted
         # Clever's emails are unverified: one fills an empty address, never replaces one.
         if spec.email and not existing.email:

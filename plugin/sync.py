@@ -130,8 +130,9 @@ def _full_sync(
         refused_emails=applied.refused_emails(),
     )
     directory = current.directory
+    confirmed: dict[str, str] = {}  # Clever id -> the stored fingerprint the account still matches
     if current.partial:
-        directory = _complete_users(keycloak, directory, mapped.desired, stored_users, report)
+        directory = _complete_users(keycloak, directory, mapped.desired, stored_users, confirmed, report)
     directory = _with_members(keycloak, directory, mapped.desired, applied, verify, report)
     plan = diff(mapped.desired, directory, removed_at=report.started)  # plan
     ldap_plan = diff_groups(
@@ -170,7 +171,7 @@ def _full_sync(
         report.errors.append(f"ldap: {failure}")
     _remember(applied, keycloak, mapped, directory, started, verify, report)
     fingerprints = {
-        clever_id: user_fingerprint(ids, spec.attributes, spec.read_only)
+        clever_id: confirmed.get(clever_id) or user_fingerprint(ids, spec.attributes, spec.read_only)
         for clever_id, spec in mapped.desired.users.items()
         if clever_id not in failed
         and (ids := _keycloak_id(clever_id, spec.matched_keycloak_id, directory, keycloak))
@@ -231,17 +232,21 @@ def _complete_users(
     current: DirectoryState,
     desired: DesiredState,
     stored: dict[str, str],
+    confirmed: dict[str, str],
     report: SyncReport,
 ) -> DirectoryState:
     """After the brief read: attributes and links of the accounts whose wanted attributes changed
-    since the last run wrote them (by fingerprint), and of enabled accounts about to be disabled."""
+    since the last run wrote them (by fingerprint), and of enabled accounts about to be disabled.
+    The fingerprints found unchanged go in ``confirmed`` (saved again without recomputing)."""
     users: dict[str, CurrentUser] = {}
     to_read: list[CurrentUser] = []
     for clever_id, user in current.users.items():
         spec = desired.users.get(clever_id)
         if spec is not None:
-            if stored.get(clever_id) == user_fingerprint(user.keycloak_id, spec.attributes, spec.read_only):
+            wanted = user_fingerprint(user.keycloak_id, spec.attributes, spec.read_only)
+            if stored.get(clever_id) == wanted:
                 users[clever_id] = replace(user, attributes=spec.attributes)  # as written: shared
+                confirmed[clever_id] = wanted
                 continue
         elif not user.enabled or clever_id in desired.present:
             users[clever_id] = user  # disabled already, or out of the chosen schools: nothing to write
