@@ -73,8 +73,9 @@ T = TypeVar("T")
 R = TypeVar("R")
 
 
-def bounded_map(fn: Callable[[T], R], items: Iterable[T], workers: int) -> Iterator[R]:
-    """``fn`` over ``items`` on ``workers`` threads, results in order, at most ``4 * workers`` queued.
+def bounded_map(fn: Callable[[T], R], items: Iterable[T], workers: int, window: int = 0) -> Iterator[R]:
+    """``fn`` over ``items`` on ``workers`` threads, results in order, at most ``window`` (default
+    ``4 * workers``) submitted and not yet taken.
 
     ``ThreadPoolExecutor.map`` makes a future for every item up front: for the 10,000 accounts of a
     full sync that is about 15 MB held at once. Here the next item is submitted only as the oldest
@@ -84,10 +85,11 @@ def bounded_map(fn: Callable[[T], R], items: Iterable[T], workers: int) -> Itera
         yield from map(fn, items)
         return
     with ThreadPoolExecutor(workers) as pool:
-        window: deque[Future[R]] = deque()
+        limit = window or 4 * workers
+        pending: deque[Future[R]] = deque()
         for item in items:
-            window.append(pool.submit(fn, item))
-            if len(window) >= 4 * workers:
-                yield window.popleft().result()
-        while window:
-            yield window.popleft().result()
+            pending.append(pool.submit(fn, item))
+            if len(pending) >= limit:
+                yield pending.popleft().result()
+        while pending:
+            yield pending.popleft().result()

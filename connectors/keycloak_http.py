@@ -121,7 +121,7 @@ class KeycloakHttp:
             return list(self.get(path, first=first, max=page, **params))
 
         size = page
-        for chunk in bounded_map(page_at, offsets, workers):
+        for chunk in bounded_map(page_at, offsets, workers, window=workers):  # a page is MBs
             size = len(chunk)
             yield from chunk
         first = offsets[-1]

@@ -129,6 +129,7 @@ def _full_sync(
         resolutions=choices,
         refused_emails=applied.refused_emails(),
     )
+    del read  # Memory: the Clever records (10 MB at 10,000 people); the desired state is made
     directory = current.directory
     confirmed: dict[str, str] = {}  # Clever id -> the stored fingerprint the account still matches
     if current.partial:
@@ -243,10 +244,10 @@ def _complete_users(
     for clever_id, user in current.users.items():
         spec = desired.users.get(clever_id)
         if spec is not None:
-            wanted = user_fingerprint(user.keycloak_id, spec.attributes, spec.read_only)
-            if stored.get(clever_id) == wanted:
+            before = stored.get(clever_id)
+            if before == user_fingerprint(user.keycloak_id, spec.attributes, spec.read_only):
                 users[clever_id] = replace(user, attributes=spec.attributes)  # as written: shared
-                confirmed[clever_id] = wanted
+                confirmed[clever_id] = before
                 continue
         elif not user.enabled or clever_id in desired.present:
             users[clever_id] = user  # disabled already, or out of the chosen schools: nothing to write
