@@ -25,8 +25,10 @@ from ldap3 import Connection
 from ldap3.utils.dn import escape_rdn
 
 from connectors.keycloak import group_path
+from connectors.keycloak_ldap import ldap_federation_component
 from mappers.layout import IDP_ALIAS
 from plugin.plan import DesiredState, GroupSpec
+from plugin.settings import LdapSettings
 
 # Keycloak imports a batch in one transaction whose cost per user grows with the batch (measured
 # on 400 people of size S: 500 a batch ~1 s/user, 200: 78 ms, 50: 29 ms, 20: 15 ms, 10: 9 ms; four
@@ -100,53 +102,11 @@ def load_ldap_people(conn: Connection, people_dn: str, people: Iterable[Person])
     return count
 
 
-def ldap_component(
-    realm_id: str, ldap_url: str, bind_dn: str, bind_password: str, people_dn: str
-) -> dict[str, Any]:
-    """A READ_ONLY, importing LDAP user federation over ``people_dn`` (every value a list)."""
-    config = {
-        "enabled": "true",
-        "priority": "0",
-        "vendor": "other",
-        "connectionUrl": ldap_url,
-        "bindDn": bind_dn,
-        "bindCredential": bind_password,
-        "authType": "simple",
-        "startTls": "false",
-        "useTruststoreSpi": "never",
-        "usersDn": people_dn,
-        "usernameLDAPAttribute": "uid",
-        "rdnLDAPAttribute": "uid",
-        "uuidLDAPAttribute": "entryUUID",
-        "userObjectClasses": "inetOrgPerson, organizationalPerson",
-        "searchScope": "1",
-        "editMode": "READ_ONLY",
-        "importEnabled": "true",
-        "syncRegistrations": "false",
-        "pagination": "true",
-        "batchSizeForSync": "1000",
-        "fullSyncPeriod": "-1",
-        "changedSyncPeriod": "-1",
-        "trustEmail": "false",
-        "cachePolicy": "DEFAULT",
-    }
-    return {
-        "name": "district-ldap",
-        "providerId": "ldap",
-        "providerType": "org.keycloak.storage.UserStorageProvider",
-        "parentId": realm_id,
-        "config": {key: [value] for key, value in config.items()},
-    }
-
-
-def keycloak_ldap_full_sync(
-    admin: KeycloakAdmin, realm: str, ldap_url: str, bind_dn: str, bind_password: str, people_dn: str
-) -> PeerResult:
-    """Create a READ_ONLY LDAP federation in ``realm`` and time its ``triggerFullSync``."""
+def keycloak_ldap_full_sync(admin: KeycloakAdmin, realm: str, ldap: LdapSettings) -> PeerResult:
+    """Create a READ_ONLY, importing LDAP federation of ``ldap.people_dn`` in ``realm`` (the one the
+    demo and the tests use, ``connectors.keycloak_ldap``) and time its ``triggerFullSync``."""
     realm_id = admin.get_realm(realm)["id"]
-    component_id = admin.create_component(
-        ldap_component(realm_id, ldap_url, bind_dn, bind_password, people_dn)
-    )
+    component_id = admin.create_component(ldap_federation_component(realm_id, ldap))
     started = time.perf_counter()
     result = admin.sync_users(component_id, "triggerFullSync")
     seconds = time.perf_counter() - started

@@ -82,14 +82,8 @@ def bench_size(
                 conn = services.ldap()
                 load_ldap_people(conn, place.ou.people_dn, sample)
                 conn.unbind()
-                peer = keycloak_ldap_full_sync(
-                    services.admin(place.realm),
-                    place.realm,
-                    services.env["LDAP_URL"],
-                    services.env["LDAP_BIND_DN"],
-                    services.env["LDAP_BIND_PASSWORD"],
-                    place.ou.people_dn,
-                )
+                ldap = place.settings(services.env).ldap  # people_dn: the method's own OU
+                peer = keycloak_ldap_full_sync(services.admin(place.realm), place.realm, ldap)
                 results["b"] = _peer(peer) | _sampled(sample, people)
             log.info("%s (b) %.1f s for %d people", label, results["b"]["seconds"], len(sample))
 

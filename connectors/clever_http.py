@@ -109,12 +109,12 @@ class CleverHttp:
         """GET ``url`` and decode JSON, retrying what may pass; ``what`` names it in errors and logs."""
         for attempt in range(self.max_retries + 1):
             try:
-                content = self._attempt(url, what, token, auth, missing_ok, cursor)
-                if content is None:
+                response = self._send(url, what, token, auth, missing_ok, cursor)
+                if response is None:
                     return None  # a 404 the caller allowed
-                body = json_or_none(content)
+                body = json_or_none(response.content)
                 if body is None:
-                    raise _Retry(f"invalid or truncated JSON ({len(content)} bytes)")
+                    raise _Retry(f"invalid or truncated JSON ({len(response.content)} bytes)")
                 return body
             except _Retry as retry:
                 self._pause(attempt, retry, what)
@@ -163,19 +163,6 @@ class CleverHttp:
         except requests.RequestException as exc:
             raise TransientError(f"{what}: {type(exc).__name__}") from exc
         return response.status_code, json_or_none(response.content)
-
-    def _attempt(
-        self,
-        url: str,
-        what: str,
-        token: str | None,
-        auth: tuple[str, str] | None,
-        missing_ok: bool,
-        cursor: str | None,
-    ) -> bytes | None:
-        """One GET: the body of a 200, ``None`` for an allowed 404; ``_Retry`` or an error otherwise."""
-        response = self._send(url, what, token, auth, missing_ok, cursor)
-        return None if response is None else response.content
 
     def _send(
         self,

@@ -9,8 +9,8 @@ Keycloak no longer has means a full run (``Fallback``).
 from __future__ import annotations
 
 from collections.abc import Iterable
-from concurrent.futures import ThreadPoolExecutor
 
+from connectors.base import bounded_map
 from connectors.keycloak import KeycloakDirectory, admin_client
 from connectors.keycloak_read import LdapProvider, current_user
 from connectors.ldap import LdapDirectory
@@ -76,22 +76,20 @@ class IncrementalReads:
     def _prefetch(self, keys: Iterable[str]) -> None:
         """Read the groups ``keys`` (those known and not read yet) in parallel."""
         wanted = sorted({k for k in keys if k not in self.groups and k in self.keycloak.group_ids})
-        if len(wanted) < 2:
-            for key in wanted:
-                self._group(key)
-            return
-        with ThreadPoolExecutor(max(1, self.keycloak.workers)) as pool:
-            list(pool.map(self._group, wanted))
+        for _ in bounded_map(self._group, wanted, self.keycloak.workers if len(wanted) > 1 else 1):
+            pass
 
     def _members_from_events(self, events: Iterable[Event]) -> None:
         """The member lists an update event tells: the class as it was before the update, when the
         fingerprint the last run left for its group says those were exactly its members then
         (anything else, a hand edit or several updates since, means reading the list)."""
-        before = {
-            f"section:{event.previous.clever_id}": event.previous
-            for event in events
-            if event.previous is not None and f"section:{event.previous.clever_id}" in self.keycloak.group_ids
-        }
+        before: dict[str, Section] = {}
+        for event in events:
+            if (
+                event.previous is not None
+                and (key := f"section:{event.previous.clever_id}") in self.keycloak.group_ids
+            ):
+                before[key] = event.previous
         if not before:
             return
         ids = self.applied.keycloak_ids({c for section in before.values() for c in people_of(section)})
@@ -118,10 +116,8 @@ class IncrementalReads:
         def one(item: tuple[str, str]) -> tuple[CurrentUser, set[str]] | None:
             return self._user(item[1], item[0], providers)
 
-        if len(items) < 2:
-            return {cid: one((cid, kid)) for cid, kid in items}
-        with ThreadPoolExecutor(max(1, self.keycloak.workers)) as pool:
-            return {cid: found for (cid, _), found in zip(items, pool.map(one, items), strict=True)}
+        found = bounded_map(one, items, self.keycloak.workers if len(items) > 1 else 1)
+        return {cid: user for (cid, _), user in zip(items, found, strict=True)}
 
     def _user(
         self, keycloak_id: str, clever_id: str, providers: dict[str, LdapProvider]
