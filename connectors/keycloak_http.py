@@ -12,7 +12,7 @@ import json
 import threading
 import time
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from keycloak import KeycloakAdmin
@@ -107,27 +107,38 @@ class KeycloakHttp:
             first += page
 
     def pages_at_once(
-        self, path: str, total: int, workers: int, page: int = PAGE, **params: Any
-    ) -> Iterator[dict[str, Any]]:
+        self,
+        path: str,
+        total: int,
+        workers: int,
+        page: int = PAGE,
+        convert: Callable[[dict[str, Any]], Any] | None = None,
+        **params: Any,
+    ) -> Iterator[Any]:
         """Every item of a paged listing whose size is about ``total`` (a ``/count``), its pages read
         ``workers`` at a time and handed on in order, a page at a time (not all held at once); a
-        last full page is followed as ``pages`` would (the count may be low)."""
+        last full page is followed as ``pages`` would (the count may be low).
+
+        ``convert`` turns each item into what the caller keeps, on the thread that read its page:
+        the pages waiting their turn then hold compact records, not Keycloak's representations
+        (2,000 brief users are a few MB of dicts)."""
+        convert = convert or (lambda item: item)
         offsets = list(range(0, max(total, 1), page))
         if len(offsets) < 2 or workers < 2:
-            yield from self.pages(path, page, **params)
+            yield from map(convert, self.pages(path, page, **params))
             return
 
-        def page_at(first: int) -> list[dict[str, Any]]:
-            return list(self.get(path, first=first, max=page, **params))
+        def page_at(first: int) -> list[Any]:
+            return [convert(item) for item in self.get(path, first=first, max=page, **params)]
 
         size = page
-        for chunk in bounded_map(page_at, offsets, workers, window=workers):  # a page is MBs
+        for chunk in bounded_map(page_at, offsets, workers, window=workers):
             size = len(chunk)
             yield from chunk
         first = offsets[-1]
         while size == page:
             first += page
-            chunk = self.get(path, first=first, max=page, **params)
+            chunk = page_at(first)
             size = len(chunk)
             yield from chunk
 

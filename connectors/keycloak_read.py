@@ -21,6 +21,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
+from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
 from connectors.base import RecordError, bounded_map
@@ -33,6 +34,7 @@ if TYPE_CHECKING:
 
 MEMBER_PAGE = 1000
 USER_PAGE = 2000  # brief user listing: pages of 2,000, several at a time (``read_known``)
+NOT_READ: Mapping[str, tuple[str, ...]] = MappingProxyType({})  # a brief listing's attributes: one object
 OTHER_IDPS = ("google", "microsoft")
 LDAP_PROVIDER = "org.keycloak.storage.UserStorageProvider"
 LDAP_MAPPER = "org.keycloak.storage.ldap.mappers.LDAPStorageMapper"
@@ -205,26 +207,30 @@ def _read_known_users(
     users: dict[str, CurrentUser] = {}
     accounts: list[Account] = []
     usernames: set[str] = set()
-    # Each representation is made compact as its page arrives (10,000 whole ones are about 10 MB).
-    for rep in http.pages_at_once("users", total, workers, USER_PAGE, briefRepresentation="true"):
-        keycloak_id = rep["id"]
+
+    def brief(rep: dict[str, Any]) -> tuple[str, str, str, str, str, bool, str]:
+        first, last = person_names(rep, providers)
+        email, federation = rep.get("email") or "", rep.get("federationLink") or ""
+        return rep["id"], rep["username"], first, last, email, bool(rep.get("enabled", True)), federation
+
+    # Each representation is made compact on the thread that read its page (``pages_at_once``).
+    listing = http.pages_at_once("users", total, workers, USER_PAGE, brief, briefRepresentation="true")
+    for keycloak_id, username, first, last, email, enabled, federation in listing:
         if keycloak_id not in clever_of and keycloak_id not in others:
             return None  # an account the last run did not see: the full read
-        usernames.add(rep["username"])
-        federation = rep.get("federationLink") or ""
+        usernames.add(username)
         read_only = _read_only(providers, federation)
         clever_id = clever_of.get(keycloak_id)
-        names = person_names(rep, providers)
-        enabled = bool(rep.get("enabled", True))
         if clever_id:
             users[clever_id] = CurrentUser(
                 keycloak_id,
                 clever_id,
-                rep["username"],
-                *names,
-                rep.get("email") or "",
+                username,
+                first,
+                last,
+                email,
                 enabled,
-                {},
+                NOT_READ,
                 read_only=read_only,
                 ldap_dn=dns.get(clever_id, ""),
             )
@@ -232,8 +238,9 @@ def _read_known_users(
             accounts.append(
                 Account(
                     keycloak_id,
-                    rep["username"],
-                    *names,
+                    username,
+                    first,
+                    last,
                     enabled=enabled,
                     source="ldap" if federation else "local",
                     read_only=read_only,

@@ -30,6 +30,7 @@ keys (a flushed Redis) only costs speed: a missing fingerprint means "read it".
 from __future__ import annotations
 
 import hashlib
+import sys
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -64,7 +65,9 @@ class Applied:
         return cls(Redis.from_url(url), realm, district_id)
 
     def _hash(self, name: str) -> dict[str, str]:
-        return {_text(k): _text(v) for k, v in self.redis.hgetall(self.base + name).items()}
+        # Keys interned: they are Clever ids and group keys, the same ones the roster's records
+        # hold (``connectors.clever_parse`` interns ids), so a district's ids are kept once.
+        return {sys.intern(_text(k)): _text(v) for k, v in self.redis.hgetall(self.base + name).items()}
 
     def _values(self, name: str, fields: Iterable[str]) -> dict[str, str]:
         fields = list(fields)

@@ -31,7 +31,8 @@ from mappers.layout import (
 )
 from mappers.names import Account, Ambiguity, Refusal, match_by_name, username_for
 from mappers.parents import parents_of, relationships_of_parent, relationships_of_student
-from plugin.plan import REALM_ROLE_ATTRIBUTE, CurrentUser, DesiredState, GroupSpec, UserSpec
+from plugin.applied import user_fingerprint
+from plugin.plan import REALM_ROLE_ATTRIBUTE, Attributes, CurrentUser, DesiredState, GroupSpec, UserSpec
 from plugin.resolutions import CREATE
 from plugin.settings import SyncOptions
 
@@ -81,6 +82,8 @@ class Mapped:
     skipped: list[RecordError] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     resolved: set[str] = field(default_factory=set)  # Clever ids whose resolution this run applies
+    # Clever id -> the stored fingerprint the person's wanted attributes still match (``as_written``)
+    confirmed: dict[str, str] = field(default_factory=dict)
 
 
 def desired_state(
@@ -164,16 +167,19 @@ def read_roster(
     contacts: list[User] = []
     present: set[str] = set()
     for user in roster.users():
-        present.add(user.clever_id)
         if user.roles == frozenset({Role.CONTACT}) or (user.has(Role.CONTACT) and len(user.roles) == 1):
+            present.add(user.clever_id)
             if options.sync_parent_data:  # else left alone: not wanted, and never disabled for it
                 contacts.append(user)
         elif not (user.first_name.strip() or user.last_name.strip()):
+            present.add(user.clever_id)
             mapped.skipped.append(RecordError("no name", kind="users", clever_id=user.clever_id))
         elif (user.has(Role.DISTRICT_ADMIN) and not user.schools) or any(
             s in names.names for s in user.schools
         ):
-            people.append(user)
+            people.append(user)  # present once they have a spec (or are held: ``map_people``)
+        else:
+            present.add(user.clever_id)  # out of the chosen schools
     _dangling(in_sections, {p.clever_id for p in people}, present, mapped)
 
     students = {p.clever_id: _scoped(p, names.names) for p in people if p.has(Role.STUDENT)}
@@ -209,10 +215,21 @@ def map_people(
     options: SyncOptions,
     resolutions: Mapping[str, str] | None = None,
     refused_emails: Mapping[str, str] | None = None,
+    as_written: Mapping[str, str] | None = None,
 ) -> Mapped:
-    """The accounts the people of ``read`` call for, given the realm's (see ``desired_state``)."""
+    """The accounts the people of ``read`` call for, given the realm's (see ``desired_state``).
+
+    ``as_written`` (Clever id -> ``plugin.applied.user_fingerprint`` the last run wrote) is for
+    accounts listed briefly, without their attributes: a person whose wanted attributes still
+    match it gets a spec whose ``attributes`` hold only ``clever_role`` (one shared mapping per
+    role; the kind the brake and the report count by), and their Clever id goes in
+    ``Mapped.confirmed``. The account's attributes are then taken as written, not read or
+    compared (``plugin.sync``). Memory: the attributes of a district's people are most of its
+    desired state, and a run where nothing changed needs none of them.
+    """
     resolutions = resolutions or {}
     refused_emails = refused_emails or {}
+    as_written = as_written or {}
     mapped, groups, people, present = read.mapped, read.groups, read.people, read.present
     in_sections, relationships, parent_specs = read.in_sections, read.relationships, read.parent_specs
     school_names = mapped.school_names
@@ -233,8 +250,17 @@ def map_people(
         mapped.refused = list(result.refused)
         held = {clever_id for ambiguity in result.ambiguous for clever_id in ambiguity.clever_ids}
 
-    taken = {name.lower() for name in usernames}
+    taken: set[str] | None = None  # lower-case usernames in use; made when somebody needs one
     users: dict[str, UserSpec] = {}
+
+    def new_username(user: User) -> str:
+        nonlocal taken
+        if taken is None:
+            taken = {name.lower() for name in usernames}
+            taken.update(spec.username.lower() for spec in users.values())
+        username = username_for(user, taken)
+        taken.add(username.lower())
+        return username
 
     def add(
         user: User,
@@ -250,9 +276,22 @@ def map_people(
             return
         current = current_users.get(user.clever_id)
         account = matched.get(user.clever_id)
-        username = current.username if current else account.username if account else username_for(user, taken)
-        taken.add(username.lower())
-        attributes = user_attributes(user, relationships=rels, school_ids=schools)
+        if current or account:
+            username = current.username if current else account.username if account else ""
+            if taken is not None:
+                taken.add(username.lower())
+        else:
+            username = new_username(user)
+        read_only = current.read_only if current else account.read_only if account else False
+        attributes: Attributes = {
+            name: shared(tuple(values)) if name in REPEATED else tuple(values)
+            for name, values in user_attributes(user, relationships=rels, school_ids=schools).items()
+        }
+        before = as_written.get(user.clever_id) if current else None
+        if current and before and before == user_fingerprint(current.keycloak_id, attributes, read_only):
+            mapped.confirmed[user.clever_id] = before
+            role = attributes.get("clever_role", ())
+            attributes = shared_role.setdefault(role, {"clever_role": role} if role else {})
         if email and refused_emails.get(user.clever_id) == email:
             email = ""  # Keycloak refused it (another account holds it): said once, not retried
         users[user.clever_id] = UserSpec(
@@ -262,14 +301,11 @@ def map_people(
             first_name=first,
             last_name=last,
             email=email,
-            attributes={
-                name: shared(tuple(values)) if name in REPEATED else tuple(values)
-                for name, values in attributes.items()
-            },
+            attributes=attributes,
             groups=tuple(sorted(shared(key) if key.startswith("school:") else key for key in extra)),
             matched_keycloak_id=account.keycloak_id if account else "",
             ldap_dn=current.ldap_dn if current else account.ldap_dn if account else "",
-            read_only=current.read_only if current else account.read_only if account else False,
+            read_only=read_only,
         )
         if account:
             mapped.linked_by_name[user.clever_id] = account.keycloak_id
@@ -277,6 +313,7 @@ def map_people(
     # Memory: one object per repeated value (("student",), a school's role group key, a grade...)
     # instead of one per person; values unique to a person pass through.
     seen: dict[Any, Any] = {}
+    shared_role: dict[tuple[str, ...], Attributes] = {}
 
     def shared(value: Any) -> Any:
         return seen.setdefault(value, value)
@@ -303,7 +340,8 @@ def map_people(
         keys = {f"school:{s}:parents" for s in parent_schools if s in school_names}
         add(contact, "parents", parent_schools, first, last, email, keys, rels)
 
-    mapped.desired = DesiredState(groups=groups, users=users, present=frozenset(present))
+    present.update(held)  # people held for review are not disabled meanwhile
+    mapped.desired = DesiredState(groups=groups, users=users, present=present)
     return mapped
 
 

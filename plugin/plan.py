@@ -10,7 +10,7 @@ renames the group instead of making a new one. Users are keyed by their Clever i
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Set
 from dataclasses import dataclass, field
 
 from mappers.names import normalize_name
@@ -61,9 +61,11 @@ class DesiredState:
 
     groups: Mapping[str, GroupSpec]
     users: Mapping[str, UserSpec]
-    # Clever ids of everybody in the district's roster, in scope or not: only people missing here
-    # are disabled, so narrowing the school scope never disables anybody.
-    present: frozenset[str] = frozenset()
+    # Clever ids in the district's roster without a spec in ``users``: out of the chosen schools,
+    # contacts when parents are not synced, records skipped, people held for review. Accounts of
+    # people missing from both are disabled, so narrowing the school scope never disables anybody.
+    # (Memory: the people in ``users`` are not listed twice.)
+    present: Set[str] = frozenset()
 
 
 @dataclass(frozen=True, slots=True)

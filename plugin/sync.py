@@ -18,7 +18,7 @@ a cursor Clever refuses or has dropped (older than 30 days) falls back to a plai
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
@@ -26,7 +26,7 @@ from typing import Any
 
 from redis import Redis
 
-from connectors.base import RecordError, RosterSource
+from connectors.base import RecordError, RosterSource, big_buffers_to_mmap
 from connectors.clever import CleverClient, StaleCursorError
 from connectors.keycloak import KeycloakDirectory, admin_client
 from connectors.ldap import LdapDirectory, LdapPlan, desired_groups, diff_groups
@@ -62,6 +62,7 @@ def run_sync(
     report: SyncReport | None = None,
 ) -> SyncReport:
     """One sync of a district; returns its report (the caller stores it: ``plugin.jobs``)."""
+    big_buffers_to_mmap()  # memory: see its docstring
     report = report or SyncReport(district_id=district_id, trigger=trigger, dry_run=dry_run)
     source = source or CleverClient(settings.clever)
     district_id = district_id or settings.clever.district_id
@@ -128,12 +129,15 @@ def _full_sync(
         options=settings.options,
         resolutions=choices,
         refused_emails=applied.refused_emails(),
+        as_written=stored_users if current.partial else None,
     )
     del read  # Memory: the Clever records (10 MB at 10,000 people); the desired state is made
     directory = current.directory
-    confirmed: dict[str, str] = {}  # Clever id -> the stored fingerprint the account still matches
+    confirmed = mapped.confirmed  # Clever id -> the stored fingerprint the account still matches
     if current.partial:
-        directory = _complete_users(keycloak, directory, mapped.desired, stored_users, confirmed, report)
+        directory = _complete_users(keycloak, directory, mapped.desired, confirmed, report)
+        current.directory = directory  # the brief listing's records are let go
+    del stored_users
     directory = _with_members(keycloak, directory, mapped.desired, applied, verify, report)
     plan = diff(mapped.desired, directory, removed_at=report.started)  # plan
     ldap_plan = diff_groups(
@@ -232,22 +236,21 @@ def _complete_users(
     keycloak: KeycloakDirectory,
     current: DirectoryState,
     desired: DesiredState,
-    stored: dict[str, str],
-    confirmed: dict[str, str],
+    confirmed: Mapping[str, str],
     report: SyncReport,
 ) -> DirectoryState:
     """After the brief read: attributes and links of the accounts whose wanted attributes changed
-    since the last run wrote them (by fingerprint), and of enabled accounts about to be disabled.
-    The fingerprints found unchanged go in ``confirmed`` (saved again without recomputing)."""
+    since the last run wrote them (not in ``confirmed``: ``plugin.desired.map_people`` compared the
+    fingerprints), and of enabled accounts about to be disabled. A confirmed account takes its
+    spec's attributes as its own (as written; the spec holds only ``clever_role`` then), so the
+    plan finds no attribute to change."""
     users: dict[str, CurrentUser] = {}
     to_read: list[CurrentUser] = []
     for clever_id, user in current.users.items():
         spec = desired.users.get(clever_id)
         if spec is not None:
-            before = stored.get(clever_id)
-            if before == user_fingerprint(user.keycloak_id, spec.attributes, spec.read_only):
+            if clever_id in confirmed:
                 users[clever_id] = replace(user, attributes=spec.attributes)  # as written: shared
-                confirmed[clever_id] = before
                 continue
         elif not user.enabled or clever_id in desired.present:
             users[clever_id] = user  # disabled already, or out of the chosen schools: nothing to write

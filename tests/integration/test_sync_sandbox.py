@@ -77,6 +77,7 @@ def test_the_sandbox_district_ends_in_exactly_the_expected_state_and_follows_eve
     again = _run(settings, state, "noop1", full=True)
     assert again.writes == {"keycloak": 0, "ldap": 0}, again.summary()
     assert again.kinds["students"]["unchanged"] == 60
+    assert again.preview["accounts_read"] == 0  # attributes as the last run wrote them (fingerprints)
 
     # Changes in Clever, seen through its Events feed.
     schools = raw(sandbox_state, "schools")
@@ -139,3 +140,15 @@ def test_the_sandbox_district_ends_in_exactly_the_expected_state_and_follows_eve
     quiet = _run(settings, state, "inc2")
     assert quiet.writes == {"keycloak": 0, "ldap": 0}, quiet.summary()
     assert json.dumps(quiet.to_dict())  # the report stays JSON
+
+    # A full run after one attribute changed: that account is read and written; so are the two the
+    # incremental run wrote (the renamed student and the newcomer: full runs save fingerprints).
+    graded = students[2]
+    roles = {**graded["roles"], "student": {**graded["roles"]["student"], "grade": "12"}}
+    sandbox_state.update("users", graded["id"], {"roles": roles})
+    full = _run(settings, state, "full2", full=True)
+    assert full.kinds["students"]["updated"] == 1, full.summary()
+    assert full.kinds["students"]["unchanged"] == 59, full.summary()
+    assert full.preview["accounts_read"] == 3, full.preview
+    account = keycloak_admin.get_users({"idpAlias": "clever", "idpUserId": graded["id"]})[0]
+    assert keycloak_admin.get_user(account["id"])["attributes"]["clever_grade"] == ["12"]
