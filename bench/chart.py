@@ -8,6 +8,7 @@ from typing import Any
 LABELS = {
     "a": "(a) our full sync",
     "b": "(b) Keycloak LDAP full sync",
+    "b2": "(b2) Keycloak LDAP sync + group mapper",
     "c": "(c) partialImport floor",
     "d": "(d) our no-op resync (full)",
     "d_events": "(d') no-op, Events check",
@@ -53,13 +54,15 @@ def table(results: dict[str, Any]) -> str:
             )
     lines += [
         "",
-        "| size | (a)/(c) per person | (a)/(b) per person | (d)/(a) | (d')/(a) | (e)/(a) | 2 workers ÷ 1 |",
+        "| size | (a)/(c) per person | (a)/(b) per person | (a)/(b2) per person | (d)/(a) | (d')/(a) "
+        "| (e)/(a) | 2 workers ÷ 1 |",
     ]
-    lines.append("|---|---:|---:|---:|---:|---:|---:|")
+    lines.append("|---|---:|---:|---:|---:|---:|---:|---:|")
     for size in results["sizes"]:
         r = size["ratios"]
         lines.append(
             f"| {size['size']} | {_fmt(r['a_over_c_per_person'])} | {_fmt(r['a_over_b_per_person'])} "
+            f"| {_fmt(r.get('a_over_b2_per_person'))} "
             f"| {_fmt(r['d_over_a'], 3)} | {_fmt(r['d_events_over_a'], 3)} | {_fmt(r['e_over_a'], 3)} "
             f"| {_fmt(r['scaleout_speedup'])} |"
         )

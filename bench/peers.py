@@ -116,6 +116,110 @@ def keycloak_ldap_full_sync(admin: KeycloakAdmin, realm: str, ldap: LdapSettings
     return PeerResult("keycloak-ldap-full-sync", seconds, people, 1, dict(result))
 
 
+def load_ldap_groups(
+    conn: Connection,
+    groups_dn: str,
+    people_dn: str,
+    groups: Mapping[str, GroupSpec],
+    people: Iterable[Person],
+) -> int:
+    """One ``groupOfNames`` per group of the tree with members, flat under ``groups_dn`` (setup).
+
+    Keycloak's group-ldap-mapper keeps one level: the group ``/Clever/Lincoln High/Classes/Art 1``
+    becomes ``cn=Lincoln High - Classes - Art 1`` (names are unique in a school, schools unique in
+    the district). A ``groupOfNames`` must have a member, so a group nobody is in is left out (as
+    in Keycloak it would be empty). Returns the number of groups added.
+    """
+    members: dict[str, list[str]] = {}
+    for person in people:
+        dn = f"uid={escape_rdn(person.username)},{people_dn}"
+        for path in person.groups:
+            members.setdefault(path, []).append(dn)
+    for path, dns in members.items():
+        dn = f"cn={escape_rdn(flat_group_name(path))},{groups_dn}"
+        if not conn.add(dn, ["groupOfNames"], {"cn": flat_group_name(path), "member": dns}):
+            raise RuntimeError(f"LDAP refused group {path}: {conn.result['description']}")
+    return len(members)
+
+
+def flat_group_name(path: str) -> str:
+    """``/Clever/Lincoln High/Students`` -> ``Lincoln High - Students`` (no ``/``: a path separator)."""
+    return " - ".join(path.split("/")[2:])
+
+
+def keycloak_ldap_full_sync_with_groups(
+    admin: KeycloakAdmin, realm: str, ldap: LdapSettings, expected_memberships: int
+) -> PeerResult:
+    """(b2): Keycloak's LDAP federation with a group-ldap-mapper in IMPORT mode, as a district
+    would set it up to get groups from its directory: the mapper's sync makes the groups under
+    ``/Clever``, then ``triggerFullSync`` imports the users and, as each is imported, their
+    memberships. Both syncs are timed; the memberships Keycloak ends with are counted (untimed)
+    and must be ``expected_memberships``."""
+    realm_id = admin.get_realm(realm)["id"]
+    component_id = admin.create_component(ldap_federation_component(realm_id, ldap))
+    admin.create_group({"name": "Clever"})
+    mapper_id = admin.create_component(group_mapper_component(component_id, ldap.groups_dn))
+    started = time.perf_counter()
+    groups = admin.connection.raw_post(
+        f"admin/realms/{realm}/user-storage/{component_id}/mappers/{mapper_id}/sync",
+        data="",
+        direction="fedToKeycloak",
+    ).json()
+    users = admin.sync_users(component_id, "triggerFullSync")
+    seconds = time.perf_counter() - started
+    if int(users.get("failed", 0)) or int(groups.get("failed", 0)):
+        raise RuntimeError(f"Keycloak's LDAP sync failed for some users or groups: {users} {groups}")
+    memberships = _memberships(admin)
+    if memberships != expected_memberships:
+        raise RuntimeError(f"Keycloak's LDAP sync made {memberships} memberships, not {expected_memberships}")
+    people = int(users.get("added", 0)) + int(users.get("updated", 0))
+    detail = {"users": dict(users), "groups": dict(groups), "memberships": memberships}
+    return PeerResult("keycloak-ldap-full-sync-with-groups", seconds, people, 2, detail)
+
+
+def group_mapper_component(parent_id: str, groups_dn: str) -> dict[str, Any]:
+    """A group-ldap-mapper (IMPORT mode, flat groups under ``/Clever``) of the federation ``parent_id``."""
+    config = {
+        "groups.dn": groups_dn,
+        "group.name.ldap.attribute": "cn",
+        "group.object.classes": "groupOfNames",
+        "preserve.group.inheritance": "false",
+        "ignore.missing.groups": "false",
+        "membership.ldap.attribute": "member",
+        "membership.attribute.type": "DN",
+        "membership.user.ldap.attribute": "uid",
+        "groups.ldap.filter": "",
+        "mode": "IMPORT",
+        "user.roles.retrieve.strategy": "LOAD_GROUPS_BY_MEMBER_ATTRIBUTE",
+        "memberof.ldap.attribute": "memberOf",
+        "mapped.group.attributes": "",
+        "drop.non.existing.groups.during.sync": "false",
+        "groups.path": "/Clever",
+    }
+    return {
+        "name": "district-groups",
+        "providerId": "group-ldap-mapper",
+        "providerType": "org.keycloak.storage.ldap.mappers.LDAPStorageMapper",
+        "parentId": parent_id,
+        "config": {name: [value] for name, value in config.items()},
+    }
+
+
+def _memberships(admin: KeycloakAdmin) -> int:
+    root = admin.get_group_by_path("/Clever")
+    total = 0
+    first = 0
+    while True:
+        children = admin.get_group_children(
+            root["id"], {"first": first, "max": 500, "briefRepresentation": True}
+        )
+        for child in children:
+            total += len(admin.get_group_members(child["id"], {"max": 100_000, "briefRepresentation": True}))
+        if len(children) < 500:
+            return total
+        first += 500
+
+
 def partial_import_floor(
     admin: KeycloakAdmin, realm: str, groups: Mapping[str, GroupSpec], people: Sequence[Person]
 ) -> PeerResult:

@@ -54,3 +54,16 @@ def test_tiny_bench_reports_every_field(services_env: dict[str, str], tmp_path: 
     chart(run, tmp_path / "chart.png")
     assert (tmp_path / "chart.png").read_bytes().startswith(b"\x89PNG")
     assert "(a) our full sync" in table(run)
+
+
+def test_tiny_peer_with_the_group_mapper_imports_the_people_groups_and_memberships(
+    services_env: dict[str, str],
+) -> None:
+    result = bench_size(Services(), "tiny", methods=("b2",), workers=1)
+    peer = result["methods"]["b2"]
+    assert peer["people"] == result["people"] > 0
+    assert peer["detail"]["users"]["added"] == result["people"]
+    # every group somebody is in, made by the mapper's sync, with every membership the roster calls for
+    assert peer["detail"]["groups"]["added"] == peer["ldap_groups"] > 0
+    assert peer["detail"]["memberships"] > result["people"]  # a school role group and classes each
+    assert result["ratios"]["a_over_b2_per_person"] is None  # (a) did not run
