@@ -102,7 +102,7 @@ BIG_BUFFER = 64 * 1024
 def big_buffers_to_mmap() -> bool:
     """Have glibc give allocations of 64 KiB and more their own mappings, returned when freed.
 
-    A sync reads Clever's pages and Keycloak's listings as 64 KiB chunks and joined texts of a few
+    A sync reads Clever's pages as 64 KiB chunks and Keycloak's listings as bodies of a few
     hundred KiB. By default glibc moves its mmap threshold up to the size of the largest block
     freed so far, so after the first page these buffers come from the heap, between the small
     objects a run keeps, and the heap cannot shrink past them. With the threshold fixed, the
