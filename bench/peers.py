@@ -25,6 +25,7 @@ from ldap3 import Connection
 from ldap3.utils.dn import escape_rdn
 
 from connectors.keycloak import group_path
+from connectors.keycloak_http import KeycloakHttp
 from connectors.keycloak_ldap import ldap_federation_component
 from mappers.layout import IDP_ALIAS
 from plugin.plan import DesiredState, GroupSpec
@@ -85,7 +86,7 @@ def load_ldap_people(conn: Connection, people_dn: str, people: Iterable[Person])
     """Add one inetOrgPerson per person under ``people_dn`` (setup, not timed)."""
     count = 0
     for person in people:
-        dn = f"uid={escape_rdn(person.username)},{people_dn}"
+        dn = person_dn(person, people_dn)
         attributes = {
             "uid": person.username,
             "cn": f"{person.first_name} {person.last_name}".strip() or person.username,
@@ -100,6 +101,10 @@ def load_ldap_people(conn: Connection, people_dn: str, people: Iterable[Person])
             raise RuntimeError(f"LDAP refused {person.clever_id}: {conn.result['description']}")
         count += 1
     return count
+
+
+def person_dn(person: Person, people_dn: str) -> str:
+    return f"uid={escape_rdn(person.username)},{people_dn}"
 
 
 def keycloak_ldap_full_sync(admin: KeycloakAdmin, realm: str, ldap: LdapSettings) -> PeerResult:
@@ -132,12 +137,12 @@ def load_ldap_groups(
     """
     members: dict[str, list[str]] = {}
     for person in people:
-        dn = f"uid={escape_rdn(person.username)},{people_dn}"
+        dn = person_dn(person, people_dn)
         for path in person.groups:
             members.setdefault(path, []).append(dn)
     for path, dns in members.items():
-        dn = f"cn={escape_rdn(flat_group_name(path))},{groups_dn}"
-        if not conn.add(dn, ["groupOfNames"], {"cn": flat_group_name(path), "member": dns}):
+        name = flat_group_name(path)
+        if not conn.add(f"cn={escape_rdn(name)},{groups_dn}", ["groupOfNames"], {"cn": name, "member": dns}):
             raise RuntimeError(f"LDAP refused group {path}: {conn.result['description']}")
     return len(members)
 
@@ -159,17 +164,16 @@ def keycloak_ldap_full_sync_with_groups(
     component_id = admin.create_component(ldap_federation_component(realm_id, ldap))
     admin.create_group({"name": "Clever"})
     mapper_id = admin.create_component(group_mapper_component(component_id, ldap.groups_dn))
+    http = KeycloakHttp(admin)  # python-keycloak has no call for a mapper's sync
     started = time.perf_counter()
-    groups = admin.connection.raw_post(
-        f"admin/realms/{realm}/user-storage/{component_id}/mappers/{mapper_id}/sync",
-        data="",
-        direction="fedToKeycloak",
+    groups = http.call(
+        "POST", f"user-storage/{component_id}/mappers/{mapper_id}/sync", {}, direction="fedToKeycloak"
     ).json()
     users = admin.sync_users(component_id, "triggerFullSync")
     seconds = time.perf_counter() - started
     if int(users.get("failed", 0)) or int(groups.get("failed", 0)):
         raise RuntimeError(f"Keycloak's LDAP sync failed for some users or groups: {users} {groups}")
-    memberships = _memberships(admin)
+    memberships = _memberships(http, admin.get_group_by_path("/Clever")["id"])
     if memberships != expected_memberships:
         raise RuntimeError(f"Keycloak's LDAP sync made {memberships} memberships, not {expected_memberships}")
     people = int(users.get("added", 0)) + int(users.get("updated", 0))
@@ -205,19 +209,13 @@ def group_mapper_component(parent_id: str, groups_dn: str) -> dict[str, Any]:
     }
 
 
-def _memberships(admin: KeycloakAdmin) -> int:
-    root = admin.get_group_by_path("/Clever")
-    total = 0
-    first = 0
-    while True:
-        children = admin.get_group_children(
-            root["id"], {"first": first, "max": 500, "briefRepresentation": True}
-        )
-        for child in children:
-            total += len(admin.get_group_members(child["id"], {"max": 100_000, "briefRepresentation": True}))
-        if len(children) < 500:
-            return total
-        first += 500
+def _memberships(http: KeycloakHttp, root_id: str) -> int:
+    """Members of every child group of ``root_id`` (the peer's groups are flat under it)."""
+    children = http.pages(f"groups/{root_id}/children", briefRepresentation="true")
+    return sum(
+        sum(1 for _ in http.pages(f"groups/{child['id']}/members", briefRepresentation="true"))
+        for child in children
+    )
 
 
 def partial_import_floor(

@@ -83,8 +83,8 @@ def bench_size(
                 results["c"] = _peer(floor) | _sampled(floor_people, people)
             log.info("%s (c) %.1f s", label, results["c"]["seconds"])
 
+        sample = people if len(people) <= peer_sample else people[:peer_sample]  # (b), (b2)
         if "b" in methods:
-            sample = people if len(people) <= peer_sample else people[:peer_sample]
             with services.place(url, district, "b") as place:
                 conn = services.ldap()
                 load_ldap_people(conn, place.ou.people_dn, sample)
@@ -95,7 +95,6 @@ def bench_size(
             log.info("%s (b) %.1f s for %d people", label, results["b"]["seconds"], len(sample))
 
         if "b2" in methods:
-            sample = people if len(people) <= peer_sample else people[:peer_sample]
             with services.place(url, district, "b2") as place:
                 conn = services.ldap()
                 load_ldap_people(conn, place.ou.people_dn, sample)

@@ -258,9 +258,7 @@ def map_people(
         if taken is None:
             taken = {name.lower() for name in usernames}
             taken.update(spec.username.lower() for spec in users.values())
-        username = username_for(user, taken)
-        taken.add(username.lower())
-        return username
+        return username_for(user, taken)
 
     def add(
         user: User,
@@ -276,12 +274,14 @@ def map_people(
             return
         current = current_users.get(user.clever_id)
         account = matched.get(user.clever_id)
-        if current or account:
-            username = current.username if current else account.username if account else ""
-            if taken is not None:
-                taken.add(username.lower())
+        if current is not None:
+            username = current.username
+        elif account is not None:
+            username = account.username
         else:
             username = new_username(user)
+        if taken is not None:
+            taken.add(username.lower())
         read_only = current.read_only if current else account.read_only if account else False
         attributes: Attributes = {
             name: shared(tuple(values)) if name in REPEATED else tuple(values)
