@@ -11,6 +11,8 @@ Shape (``report.to_dict()``)::
      "ldap": {"groups_created": 0, "groups_renamed": 0, "members_added": 0, "members_removed": 0},
      "ambiguous": [{"clever_ids": [...], "keycloak_ids": [...], "reason": "..."}],
      "skipped": [{"kind": "users", "clever_id": "...", "reason": "..."}],
+     "waiting": [{"kind": "ambiguous"|"suspicious-link"|..., "clever_id": "...", "reason": "...",
+                  "action": "what the admin does"}],
      "warnings": [...], "errors": [...], "writes": {"keycloak": 0, "ldap": 0},
      "calls": {"GET": 12}, "brake": {"held": false, "reasons": [...]}, "preview": {...}}
 
@@ -68,6 +70,7 @@ class SyncReport:
     )
     ambiguous: list[dict[str, Any]] = field(default_factory=list)
     skipped: list[dict[str, str]] = field(default_factory=list)
+    waiting: list[dict[str, Any]] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
     writes: dict[str, int] = field(default_factory=lambda: {"keycloak": 0, "ldap": 0})
@@ -94,6 +97,17 @@ class SyncReport:
 
     def skip(self, error: RecordError) -> None:
         self.skipped.append({"kind": error.kind, "clever_id": error.clever_id, "reason": str(error)})
+
+    def wait(self, kind: str, clever_id: str, reason: str, action: str = "", **details: Any) -> None:
+        """Put a person (or record) on the admin's waiting list: it stays until resolved.
+
+        ``kind`` names the list (``ambiguous``, ``suspicious-link``, ``refused-link``, ``skipped``,
+        ...); ``reason`` and ``action`` are plain words for the page; ``details`` are JSON values
+        (candidate account ids, the account the link points to, ...).
+        """
+        self.waiting.append(
+            {"kind": kind, "clever_id": clever_id, "reason": reason, "action": action, **details}
+        )
 
     def count_plan(self, plan: Plan, desired: DesiredState, current: DirectoryState) -> None:
         """Per-kind counts of what the plan does."""
