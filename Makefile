@@ -5,18 +5,33 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: venv services services-down services-status demo test lint unit integration bench clean
+.PHONY: deps venv lock services services-down services-status demo test lint unit integration bench clean
+
+# The Debian packages the services and the browser tests need (installs what is missing).
+deps:
+	@PY=$(PY) scripts/install-deps
 
 venv: $(STAMP)
 
-# The virtualenv is (re)built when setup.cfg changes; every target below depends on it.
-$(STAMP): setup.cfg pyproject.toml
+# The virtualenv is (re)built when setup.cfg or the constraints change; every target below needs it.
+# Every Python package, test and dev tools too, is pinned in requirements/constraints.txt.
+$(STAMP): setup.cfg pyproject.toml requirements/constraints.txt
 	@test -x $(BIN)/python || $(PY) -m venv $(VENV) || python3 -m venv $(VENV)
-	$(BIN)/python -m pip install -q --upgrade pip
-	$(BIN)/python -m pip install -q -e '.[test,dev]'
+	$(BIN)/python -m pip install -q -c requirements/constraints.txt --upgrade pip
+	$(BIN)/python -m pip install -q -c requirements/constraints.txt -e '.[test,dev]'
 	@touch $(STAMP)
 
-services: venv
+# Refresh the pins: the newest versions setup.cfg allows, resolved in a scratch virtualenv.
+lock:
+	rm -rf build/lock-venv && $(PY) -m venv build/lock-venv
+	build/lock-venv/bin/python -m pip install -q --upgrade pip
+	build/lock-venv/bin/python -m pip install -q -e '.[test,dev]'
+	{ echo "# Every Python dependency of keycloak-clever, pinned. Refresh: make lock"; \
+	  build/lock-venv/bin/python -m pip freeze --all --exclude-editable | grep -v '^setuptools=='; } \
+	  > requirements/constraints.txt
+	rm -rf build/lock-venv
+
+services: deps venv
 	scripts/services up
 
 services-down:
@@ -25,7 +40,7 @@ services-down:
 services-status:
 	scripts/services status
 
-demo: venv services
+demo: deps venv services
 	$(BIN)/keycloak-clever demo
 
 lint: venv
@@ -36,10 +51,10 @@ lint: venv
 unit: venv
 	$(BIN)/pytest -m "not integration and not browser" -q
 
-test: venv lint services
+test: deps venv lint services
 	$(BIN)/pytest -q
 
-bench: venv services
+bench: deps venv services
 	$(BIN)/python -m bench
 
 clean:
