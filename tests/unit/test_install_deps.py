@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "install-deps"
-EVERY = "redis-server slapd ldap-utils chromium chromium-driver unzip curl openssl".split()
+EVERY = ["redis-server", "slapd", "ldap-utils", "chromium", "chromium-driver", "unzip", "curl", "openssl"]
 
 
 def _stub(bin_dir: Path, name: str, body: str) -> None:
@@ -35,7 +35,8 @@ def _machine(tmp_path: Path, *, installed: list[str], uid: int, sudo: bool, tool
         (bin_dir / real).symlink_to(found)
     log = tmp_path / "calls.log"
     have = " ".join(installed)
-    _stub(bin_dir, "dpkg-query", f'for p in {have}; do [ "${{@: -1}}" = "$p" ] && echo "install ok installed" && exit 0; done; exit 1')
+    found = 'echo "install ok installed" && exit 0'
+    _stub(bin_dir, "dpkg-query", f'for p in {have}; do [ "${{@: -1}}" = "$p" ] && {found}; done; exit 1')
     _stub(bin_dir, "id", f"echo {uid}")
     _stub(bin_dir, "apt-get", f'echo "apt-get $*" >> {log}')
     _stub(bin_dir, "debconf-set-selections", f'echo "debconf $(cat)" >> {log}')
