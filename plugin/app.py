@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Flask
+from flask import Flask, Response
 
 from plugin import portal
 from plugin.settings import Settings
@@ -31,4 +31,25 @@ def create_app(settings: Settings | None = None) -> Flask:
     from plugin.admin import register as register_admin
 
     register_admin(app)  # Configuration > Authentication > Clever
+    _metrics(app, settings)
     return app
+
+
+def _metrics(app: Flask, settings: Settings) -> None:
+    """``/metrics`` (Prometheus text), for admins only: the admin page's guard decides."""
+    from prometheus_client import CollectorRegistry, generate_latest
+    from prometheus_client.exposition import CONTENT_TYPE_LATEST
+    from redis import Redis
+
+    from plugin.admin.auth import guard
+    from plugin.metrics import RunCollector
+
+    registry = CollectorRegistry(auto_describe=False)
+    registry.register(RunCollector(Redis.from_url(settings.redis_url)))
+
+    @app.get("/metrics")
+    def metrics() -> Response:
+        refused = guard()
+        if refused is not None:
+            return refused
+        return Response(generate_latest(registry), mimetype=CONTENT_TYPE_LATEST)

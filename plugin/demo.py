@@ -30,11 +30,13 @@ from keycloak import KeycloakAdmin
 from keycloak.exceptions import KeycloakGetError
 from ldap3 import Connection, Server
 from ldap3.utils.dn import escape_rdn
+from redis import Redis
 
 from connectors.clever import CleverClient
 from connectors.keycloak import admin_client
 from connectors.keycloak_ldap import federate_ldap
 from connectors.records import Role
+from plugin.admin.store import CLIENT_SECRET, ConfigStore, IntegrationConfig, confirm_district
 from plugin.processes import Background, ensure_running
 from plugin.settings import Settings, load_env_file
 
@@ -138,10 +140,38 @@ def write_demo_env(values: dict[str, str]) -> Path:
     return path
 
 
+def record_choices(settings: Settings) -> IntegrationConfig:
+    """What an admin would do on the page, recorded the way the page records it: the Clever app,
+    the confirmed district (its name from Clever, its district-app token), every school, Enabled,
+    the options of ``settings``. Once the page has saved anything, the admin's choices stay."""
+    store = ConfigStore(Redis.from_url(settings.redis_url), settings)
+    config = store.load()
+    if store.saved() and config.district_id:
+        return config
+    clever = CleverClient(settings.clever)
+    district_id = settings.clever.district_id
+    district = clever.district(district_id)
+    config = confirm_district(
+        store, district_id, district.name if district else "", clever.token_for(district_id)
+    )
+    config.enabled = True
+    config.clever_client_id = settings.clever.client_id
+    config.school_mode, config.schools = "all", {}
+    options = settings.options
+    config.match_users_by_name = options.match_users_by_name
+    config.force_unique_class_names = options.force_unique_class_names
+    config.sync_parent_data = options.sync_parent_data
+    store.save(config)
+    store.secrets.put(CLIENT_SECRET, settings.clever.client_secret)
+    return config
+
+
 def _run_sync(settings: Settings) -> str:
-    from plugin.jobs import run_locked
+    from plugin.jobs import page_choices, run_locked
     from plugin.state import SyncState
 
+    page = page_choices(settings)  # what the page shows is what the sync runs with
+    settings = page.settings
     state = SyncState.from_url(settings.redis_url)
     run_id = uuid.uuid4().hex[:12]
     district_id = settings.clever.district_id
@@ -149,7 +179,7 @@ def _run_sync(settings: Settings) -> str:
     if running is not None:
         return f"a sync is already running (run {running}); see `keycloak-clever status`"
     try:
-        report = run_locked(settings, state, district_id, run_id, trigger="demo")
+        report = run_locked(settings, state, district_id, run_id, trigger="demo", school_ids=page.school_ids)
     finally:
         state.release(district_id, run_id)
     return report.summary()
@@ -198,6 +228,10 @@ def demo() -> None:
     from plugin.broker import ensure_broker
 
     click.echo(f"broker: {ensure_broker(admin, settings)}")
+    config = record_choices(settings)
+    click.echo(
+        f"admin page: district {config.district_name!r} ({config.district_id}), schools: {config.school_mode}"
+    )
     click.echo("sync: running a full roster sync of the sandbox district ...")
     click.echo(_run_sync(settings))
 

@@ -35,12 +35,15 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from redis import Redis
+from redis.exceptions import RedisError
 from rq import Queue, get_current_job
 from rq.exceptions import NoSuchJobError
 from rq.job import Job
 
+from plugin.metrics import errors_by_system, record_run
 from plugin.report import SyncReport
 from plugin.settings import Settings
+from plugin.standing import StandingStore
 from plugin.state import SyncState
 
 log = logging.getLogger(__name__)
@@ -247,7 +250,10 @@ def run_locked(
         report.errors.append(f"{type(exc).__name__}: {exc}")
         report.finish("failed")
         state.save(report)
+        _record_metrics(state, report)
         raise
+    StandingStore(state.redis).advance(report)
+    _record_metrics(state, report)
     if report.status == "held":
         state.hold(report)
     elif report.status == "ok":
@@ -256,6 +262,19 @@ def run_locked(
             state.set_cursor(district_id, cursor)
     state.save(report)
     return report
+
+
+def _record_metrics(state: SyncState, report: SyncReport) -> None:
+    """The run's numbers into the Prometheus counters (``plugin.metrics``); never fails the run."""
+    counts = errors_by_system(report)
+    counts["clever"] += int(report.preview.get("errors_by_system", {}).get("clever", 0))
+    report.preview["errors_by_system"] = counts
+    requests = report.preview.setdefault("requests", {})
+    requests["keycloak"] = sum(report.calls.values())
+    try:
+        record_run(state.redis, report)
+    except RedisError:
+        log.warning("run %s: its metrics could not be recorded", report.run_id)
 
 
 def weekly_job(

@@ -22,6 +22,7 @@ record that failed is listed under ``errors`` (and, when it is one bad record, u
 
 from __future__ import annotations
 
+import re
 import time
 import uuid
 from dataclasses import asdict, dataclass, field
@@ -41,6 +42,24 @@ COUNTS = (
     "memberships_added",
     "memberships_removed",
 )
+
+
+_IDS = re.compile(r"\b[0-9a-f]{24}\b")
+_QUOTED = re.compile(r"'[^']*'|\"[^\"]*\"")
+
+
+def warning_kind(warning: str) -> str:
+    """What a warning is about, without whom: Clever ids and quoted names become ``…``."""
+    return _QUOTED.sub("'…'", _IDS.sub("…", warning))
+
+
+def group_warnings(warnings: list[str]) -> list[dict[str, Any]]:
+    """Warnings of one kind together: ``[{"kind": ..., "count": n, "items": [...]}]``, biggest first."""
+    groups: dict[str, list[str]] = {}
+    for warning in warnings:
+        groups.setdefault(warning_kind(warning), []).append(warning)
+    ordered = sorted(groups.items(), key=lambda item: -len(item[1]))
+    return [{"kind": kind, "count": len(items), "items": items} for kind, items in ordered]
 
 
 def now_iso() -> str:

@@ -65,11 +65,47 @@ def run_sync(
     big_buffers_to_mmap()  # memory: see its docstring
     report = report or SyncReport(district_id=district_id, trigger=trigger, dry_run=dry_run)
     source = source or CleverClient(settings.clever)
+    try:
+        return _run(
+            settings,
+            source,
+            report,
+            district_id,
+            school_ids,
+            dry_run,
+            full,
+            cursor,
+            release_brake,
+            verify,
+            progress,
+        )
+    finally:
+        http = getattr(source, "http", None)  # the Clever client's requests (``plugin.metrics``)
+        if http is not None:
+            report.preview["requests"] = {"clever": http.requests_made}
+            report.preview["errors_by_system"] = {"clever": http.retries}
+
+
+def _run(
+    settings: Settings,
+    source: RosterSource,
+    report: SyncReport,
+    district_id: str,
+    school_ids: tuple[str, ...],
+    dry_run: bool,
+    full: bool,
+    cursor: str | None,
+    release_brake: bool,
+    verify: bool,
+    progress: Progress | None,
+) -> SyncReport:
     district_id = district_id or settings.clever.district_id
     report.district_id = district_id
     applied = Applied.from_url(settings.redis_url, settings.keycloak.realm, district_id)
     report.mode = "full" if full or cursor is None else "incremental"
     if report.mode == "incremental":
+        if progress:
+            progress("events", 0, 0)
         events = _events_since(source, cursor, report)
         if events is not None and not events:
             report.preview["event_cursor"] = cursor
@@ -103,6 +139,8 @@ def _full_sync(
     verify: bool,
     progress: Progress | None,
 ) -> SyncReport:
+    if progress:
+        progress("reading", 0, 0)
     roster = source.roster(report.district_id or None)  # fetch
     started = datetime.now(UTC)
     keycloak = KeycloakDirectory(admin_client(settings.keycloak))
@@ -131,6 +169,8 @@ def _full_sync(
         refused_emails=applied.refused_emails(),
         as_written=stored_users if current.partial else None,
     )
+    if progress:
+        progress("planning", 0, 0)
     del read  # Memory: the Clever records (10 MB at 10,000 people); the desired state is made
     directory = current.directory
     confirmed = mapped.confirmed  # Clever id -> the stored fingerprint the account still matches
@@ -181,6 +221,7 @@ def _full_sync(
         if clever_id not in failed
         and (ids := _keycloak_id(clever_id, spec.matched_keycloak_id, directory, keycloak))
     }
+    report.preview.update(synced_totals(mapped.desired, fingerprints, keycloak))
     adopted = {spec.matched_keycloak_id for spec in mapped.desired.users.values()}
     applied.save_users(fingerprints, {a.keycloak_id for a in current.accounts} - adopted)
     if mapped.resolved:
@@ -190,6 +231,22 @@ def _full_sync(
     report.calls = dict(keycloak.calls)
     report.preview["event_cursor"] = roster.event_cursor or f"{START_OF_FEED}{report.started}"
     return report.finish("ok")
+
+
+def synced_totals(
+    desired: DesiredState, synced: Mapping[str, str], keycloak: KeycloakDirectory
+) -> dict[str, Any]:
+    """After a full run: people of each kind with an account now, school and class groups held."""
+    people = dict.fromkeys(("students", "teachers", "staff", "parents"), 0)
+    for clever_id in synced:
+        kind = desired.users[clever_id].kind
+        people[kind] = people.get(kind, 0) + 1
+    held = keycloak.group_ids  # every group that exists now (read, or created by this run)
+    groups = {
+        "schools": sum(1 for key in held if key.startswith("school:") and key.count(":") == 1),
+        "classes": sum(1 for key in held if key.startswith("section:")),
+    }
+    return {"synced": people, "groups_synced": groups}
 
 
 def apply_both(

@@ -1,7 +1,8 @@
 """``keycloak-clever sync`` and ``keycloak-clever status``.
 
 ``sync`` runs in this process under the district's lock (a running sync answers with its id),
-shows a progress bar in a terminal, prints the Sync Status summary (``--json``: the report).
+shows its progress on standard error (a bar on a terminal, plain lines elsewhere:
+``plugin.progress``), prints the Sync Status summary (``--json``: the report).
 Both run with what the admin page set for the realm (its Clever app, district, options and chosen
 schools: ``plugin.jobs.page_choices``), so a run here and the page's Sync do the same.
 ``--queue`` hands the run to the RQ worker instead. ``--verify`` is a full run that also reads every
@@ -20,7 +21,9 @@ import click
 
 from plugin.cli import load_settings
 from plugin.jobs import page_choices, run_locked, trigger_sync
+from plugin.progress import ProgressDisplay
 from plugin.report import SyncReport
+from plugin.standing import Standing, StandingStore
 from plugin.state import SyncState
 
 
@@ -87,7 +90,8 @@ def sync(
     if running is not None:
         raise click.ClickException(f"a sync of this district is already running: run {running}")
     try:
-        with _Progress(enabled=sys.stderr.isatty() and not as_json) as progress:
+        display = ProgressDisplay(sys.stderr, tty=sys.stderr.isatty())
+        try:
             report = run_locked(
                 settings,
                 state,
@@ -98,9 +102,11 @@ def sync(
                 trigger=trigger,
                 release_brake=bool(approve),
                 verify=verify,
-                progress=progress,
+                progress=display,
                 school_ids=page.school_ids,
             )
+        finally:
+            display.close()
     finally:
         state.release(district_id, run_id)
     _print(report, as_json)
@@ -123,9 +129,11 @@ def status(as_json: bool, district: str, limit: int) -> None:
     state = SyncState.from_url(settings.redis_url)
     held = state.held(district_id)
     runs = state.history(district_id, limit)
+    standing = StandingStore(state.redis).load(district_id)
     if as_json:
         payload: dict[str, Any] = {
             "district_id": district_id,
+            "standing": standing.to_dict(),
             "running": state.running(district_id),
             "held": held.to_dict() if held else None,
             "runs": [r.to_dict() for r in runs],
@@ -136,36 +144,35 @@ def status(as_json: bool, district: str, limit: int) -> None:
         click.echo(f"running: {running}")
     if held:
         click.echo(f"held for review: {held.run_id}: " + "; ".join(held.brake.get("reasons", [])))
+    click.echo(standing_summary(standing))
     if not runs:
         click.echo("no sync has run yet")
     for report in runs:
         click.echo(report.summary())
 
 
+def standing_summary(standing: Standing) -> str:
+    """What is synced now and who is waiting, as the admin page shows it."""
+    if not standing.last_applied:
+        return "synced now: nothing yet"
+    people = ", ".join(f"{kind} {n}" for kind, n in standing.people.items())
+    groups = ", ".join(f"{kind} {n}" for kind, n in standing.groups.items())
+    lines = [f"synced now: {people}; groups: {groups}"]
+    for title, run in (("last full run", standing.last_full), ("last verify run", standing.last_verify)):
+        lines.append(
+            f"{title}: " + (f"{run['run_id']} ({run['ended']}, {run['status']})" if run else "none yet")
+        )
+    grouped = standing.waiting_by_kind()
+    counts = ", ".join(f"{kind} {len(items)}" for kind, items in grouped.items())
+    lines.append(f"waiting: {len(standing.waiting)}" + (f" ({counts})" if counts else ""))
+    for kind, items in grouped.items():
+        for item in items[:20]:
+            action = f" -> {item['action']}" if item.get("action") else ""
+            lines.append(f"  {kind} {item['clever_id']}: {item['reason']}{action}")
+        if len(items) > 20:
+            lines.append(f"  ... and {len(items) - 20} more {kind} (--json)")
+    return "\n".join(lines)
+
+
 def _print(report: SyncReport, as_json: bool) -> None:
     click.echo(json.dumps(report.to_dict(), indent=2) if as_json else report.summary())
-
-
-class _Progress:
-    """A click progress bar fed by the pipeline's ``progress(stage, done, total)`` callback."""
-
-    def __init__(self, *, enabled: bool) -> None:
-        self.enabled = enabled
-        self._bar: Any = None
-        self._done = 0
-
-    def __enter__(self) -> _Progress:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        if self._bar is not None:
-            self._bar.__exit__(None, None, None)
-
-    def __call__(self, stage: str, done: int, total: int) -> None:
-        if not self.enabled:
-            return
-        if self._bar is None:
-            self._bar = click.progressbar(length=total, label=f"writing to {stage}", file=sys.stderr)
-            self._bar.__enter__()
-        self._bar.update(done - self._done)
-        self._done = done

@@ -21,6 +21,9 @@ from plugin import jobs, resolutions
 from plugin.admin.services import Services
 from plugin.admin.store import SCHOOL_MODES
 from plugin.broker import ensure_broker, get_idp
+from plugin.progress import stage_label
+from plugin.report import group_warnings
+from plugin.standing import Standing, StandingStore
 from plugin.state import SyncState
 
 log = logging.getLogger(__name__)
@@ -150,6 +153,7 @@ def progress(svc: Services, run_id: str) -> dict[str, Any]:
         # ``plugin.jobs.JobProgress`` writes it while the job runs.
         progress = job.meta.get("progress") or {}
         answer.update({k: v for k, v in progress.items() if k in ("stage", "done", "total")})
+        answer["stage_label"] = stage_label(str(answer.get("stage", ""))) if answer.get("stage") else ""
     except NoSuchJobError:
         answer["job"] = "unknown"
     if report is not None:
@@ -169,8 +173,11 @@ def status(svc: Services, limit: int = 10) -> dict[str, Any]:
     history = [r.to_dict() for r in state.history(district, limit)] if district else []
     held = state.held(district) if district else None
     opens, closes = jobs.window_around(datetime.now(UTC), settings.options.timezone)
+    standing = StandingStore(svc.redis).load(district) if district else Standing()
     return {
         "district_id": district,
+        "district_name": config.district_name,
+        "standing": standing.to_dict(),
         "running": state.running(district) if district else None,
         "held": held.to_dict() if held else None,
         "history": history,
@@ -182,6 +189,15 @@ def status(svc: Services, limit: int = 10) -> dict[str, Any]:
             "open_now": opens <= datetime.now(UTC) <= closes,
         },
     }
+
+
+def run_detail(svc: Services, run_id: str) -> dict[str, Any]:
+    """One run of the history: its report, and its warnings grouped by kind."""
+    config = svc.store().load()
+    report = SyncState(svc.redis).report(run_id)
+    if report is None or report.district_id != config.district_id:
+        raise ActionError(f"No run {run_id} of this district.")
+    return {"report": report.to_dict(), "warning_groups": group_warnings(report.warnings)}
 
 
 def resolve(svc: Services, clever_id: str, choice: str) -> str:

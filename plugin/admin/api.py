@@ -129,6 +129,12 @@ def api_status() -> Response:
     return _answer(actions.status)
 
 
+@bp.get("/api/runs/<run_id>")
+def api_run(run_id: str) -> Response:
+    """One run of the history: ``{"report": {...}, "warning_groups": [...]}``."""
+    return _answer(actions.run_detail, run_id)
+
+
 @bp.post("/api/resolutions")
 def api_resolve() -> Response:
     """``{"clever_id": "...", "choice": "<keycloak user id>" | "create"}``."""

@@ -172,7 +172,9 @@ def _csrf_ok() -> bool:
 
 def _is_api() -> bool:
     return (
-        request.path.startswith(f"{URL_PREFIX}/api/") or request.accept_mimetypes.best == "application/json"
+        request.path.startswith(f"{URL_PREFIX}/api/")
+        or request.path == "/metrics"
+        or request.accept_mimetypes.best == "application/json"
     )
 
 

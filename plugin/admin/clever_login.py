@@ -15,7 +15,6 @@ from __future__ import annotations
 import hmac
 import logging
 import secrets
-from datetime import UTC, datetime
 
 from flask import Response, flash, redirect, request, session, url_for
 
@@ -23,7 +22,7 @@ from connectors.base import SyncError
 from connectors.records import Role, School
 from plugin.admin.blueprint import URL_PREFIX, bp
 from plugin.admin.services import services
-from plugin.admin.store import district_token_name
+from plugin.admin.store import confirm_district
 
 log = logging.getLogger(__name__)
 PURPOSES = ("district", "badge")
@@ -137,12 +136,7 @@ def district_confirm() -> Response:
     except SyncError as exc:
         flash(f"Clever has no district-app token for this district yet: {exc}", "error")
         return _to_page("district")
-    if config.district_id != pending["id"]:
-        config.schools, config.school_mode = {}, ""
-    config.district_id, config.district_name = pending["id"], pending["name"]
-    config.confirmed_at = datetime.now(UTC).isoformat(timespec="seconds")
-    store.save(config)
-    store.secrets.put(district_token_name(config.district_id), token)
+    config = confirm_district(store, pending["id"], pending["name"], token)
     log.info("admin page: district %s confirmed", config.district_id)
     flash(f"District confirmed: {config.district_name} ({config.district_id}).", "ok")
     return _to_page("schools")

@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import logging
 from dataclasses import asdict, dataclass, field, replace
+from datetime import UTC, datetime
 from functools import cached_property
 from typing import Any
 
@@ -80,10 +81,12 @@ class ConfigStore:
     def load(self) -> IntegrationConfig:
         raw = self.redis.get(f"{self.namespace}:admin")
         if raw is None:
+            # Nothing saved on the page: what a sync runs with (``KCC_*``, every school).
             options = self.settings.options
             return IntegrationConfig(
                 clever_client_id=self.settings.clever.client_id,
                 district_id=self.settings.clever.district_id,
+                school_mode="all" if self.settings.clever.district_id else "",
                 match_users_by_name=options.match_users_by_name,
                 force_unique_class_names=options.force_unique_class_names,
                 sync_parent_data=options.sync_parent_data,
@@ -113,6 +116,21 @@ class ConfigStore:
         from plugin.secrets import hint
 
         return hint(self.client_secret())
+
+
+def confirm_district(store: ConfigStore, district_id: str, name: str, token: str) -> IntegrationConfig:
+    """Record a confirmed district (its name, when, its district-app token), as the page's "Yes".
+
+    A different district than before forgets the chosen schools (they belong to the other one).
+    """
+    config = store.load()
+    if config.district_id != district_id:
+        config.schools, config.school_mode = {}, ""
+    config.district_id, config.district_name = district_id, name
+    config.confirmed_at = datetime.now(UTC).isoformat(timespec="seconds")
+    store.save(config)
+    store.secrets.put(district_token_name(district_id), token)
+    return config
 
 
 def effective_settings(settings: Settings, config: IntegrationConfig, client_secret: str) -> Settings:

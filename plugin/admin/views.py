@@ -17,6 +17,7 @@ from plugin.admin.store import CLIENT_SECRET, SCHOOL_MODES, district_token_name
 from plugin.report import COUNTS, KINDS
 from plugin.resolutions import CREATE
 from plugin.secrets import hint
+from plugin.standing import WAITING_KINDS, Standing
 
 OPTIONS = (
     (
@@ -56,12 +57,13 @@ def _done(anchor: str, action: Any, *args: Any) -> Response:
     return _back(anchor)
 
 
-def _accounts(report: dict[str, Any] | None) -> dict[str, str]:
-    """Keycloak id -> "username (First Last)" for the accounts offered in ambiguous matches."""
+def _accounts(waiting: list[dict[str, Any]]) -> dict[str, str]:
+    """Keycloak id -> "username (First Last)" for the accounts the waiting list names."""
     found: dict[str, str] = {}
     admin = services().keycloak()
-    for item in (report or {}).get("ambiguous", [])[:50]:
-        for keycloak_id in item.get("keycloak_ids", []):
+    for item in waiting[:50]:
+        named = [*item.get("candidates", []), *([item["keycloak_id"]] if item.get("keycloak_id") else [])]
+        for keycloak_id in named:
             if keycloak_id in found:
                 continue
             try:
@@ -105,12 +107,25 @@ def page() -> str:
         options=OPTIONS,
         status=status,
         last=last,
-        accounts=_accounts(last),
+        accounts=_accounts(status["standing"]["waiting"]),
+        standing=Standing.from_dict(status["standing"]),
+        waiting_kinds=WAITING_KINDS,
         run=actions.progress(svc, run_id) if run_id else None,
         kinds=KINDS,
         counts=COUNTS,
         create=CREATE,
     )
+
+
+@bp.get("/runs/<run_id>")
+def run_page(run_id: str) -> str | Response:
+    """One run from the history: counts, warnings grouped by kind, skipped records, errors."""
+    try:
+        detail = actions.run_detail(services(), run_id)
+    except ActionError as exc:
+        flash(str(exc), "error")
+        return _back("status")
+    return render_template("clever_admin/run.html", user=g.admin_user, kinds=KINDS, counts=COUNTS, **detail)
 
 
 @bp.post("/enabled")
