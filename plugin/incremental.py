@@ -95,7 +95,9 @@ def run_incremental(
     report.preview["event_cursor"] = events[-1].event_id
     report.preview["member_lists_read"] = run.lists_read
     report.preview["member_lists_from_events"] = run.lists_from_events
-    reasons = brake_from_totals(plan, totals, settings.options.brake_ratio)
+    reasons = brake_from_totals(
+        plan, totals, settings.options.brake_ratio, settings.options.brake_update_ratio
+    )
     report.brake = {"held": bool(reasons) and not release_brake, "reasons": reasons}
     keycloak, ldap = run.keycloak, run.ldap
     if dry_run or (reasons and not release_brake):

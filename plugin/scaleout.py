@@ -84,7 +84,9 @@ def prepare_job(
     settings = settings or Settings.from_env()
     client, keycloak, current, mapped, plan, roster = _pipeline(settings, district_id)
     ensure_user_profile(keycloak.admin, BrokerReport())
-    reasons = brake_reasons(plan, current.directory, settings.options.brake_ratio)
+    reasons = brake_reasons(
+        plan, current.directory, settings.options.brake_ratio, settings.options.brake_update_ratio
+    )
     if reasons:
         SyncState.from_url(settings.redis_url).release(district_id, run_id)
         return {"status": "held", "reasons": reasons}

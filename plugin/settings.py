@@ -78,7 +78,9 @@ class SyncOptions:
     force_unique_class_names: bool = False
     sync_parent_data: bool = False
     brake_ratio: float = 0.10
+    brake_update_ratio: float = 0.75  # rewrites of names or identifiers (``plugin.brake``)
     timezone: str = "UTC"
+    lease_s: int = 30  # a running sync renews its lock every third of this (``plugin.state``)
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,7 +130,9 @@ class Settings:
                 force_unique_class_names=reader.flag("FORCE_UNIQUE_CLASS_NAMES", False),
                 sync_parent_data=reader.flag("SYNC_PARENT_DATA", False),
                 brake_ratio=reader.parsed("BRAKE_RATIO", 0.10, _ratio),
+                brake_update_ratio=reader.parsed("BRAKE_UPDATE_RATIO", 0.75, _ratio),
                 timezone=reader.parsed("TIMEZONE", _machine_timezone(), _timezone),
+                lease_s=reader.parsed("LOCK_LEASE_SECONDS", 30, _seconds),
             ),
             public_url=reader.url("PUBLIC_URL", default="http://127.0.0.1:18000"),
             secret_key=reader.optional("SECRET_KEY", ""),
@@ -209,6 +213,13 @@ def _ratio(value: str) -> float:
     if not 0 < ratio <= 1:
         raise ValueError(f"expected a fraction between 0 and 1, got {value!r}")
     return ratio
+
+
+def _seconds(value: str) -> int:
+    seconds = int(value)
+    if not 2 <= seconds <= 3600:
+        raise ValueError("must be 2 to 3600 seconds")
+    return seconds
 
 
 def _timezone(value: str) -> str:

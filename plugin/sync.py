@@ -26,7 +26,7 @@ from typing import Any
 
 from redis import Redis
 
-from connectors.base import RecordError, RosterSource, big_buffers_to_mmap
+from connectors.base import RecordError, RosterSource, SyncError, big_buffers_to_mmap
 from connectors.clever import CleverClient, StaleCursorError
 from connectors.keycloak import KeycloakDirectory, admin_client
 from connectors.ldap import LdapDirectory, LdapPlan, desired_groups, diff_groups
@@ -186,7 +186,9 @@ def _full_sync(
     _describe(report, mapped, plan, directory, ldap_plan, roster)
     report.preview.update(preview(plan, ldap_plan))
 
-    reasons = brake_reasons(plan, directory, settings.options.brake_ratio)  # brake
+    reasons = brake_reasons(  # brake
+        plan, directory, settings.options.brake_ratio, settings.options.brake_update_ratio
+    )
     report.brake = {"held": bool(reasons) and not release_brake, "reasons": reasons}
     if dry_run:
         report.calls = dict(keycloak.calls)
@@ -256,15 +258,47 @@ def apply_both(
 
     The LDAP plan does not depend on the Keycloak writes: it was made before them from the people's
     directory entries as read, and accounts created now have none yet (their DNs appear, and join
-    their groups, on the next run). An error that stops one side (``ConfigError``, ``TransientError``)
-    is raised after the other side has finished.
+    their groups, on the next run). An error that stops one side (``ConfigError``,
+    ``TransientError``) is raised only after the other side has finished, and names both sides'
+    outcome (``ApplyError``): a directory that went away makes Keycloak's LDAP federation answer
+    500 too, and the report must say that our own LDAP writes failed as well.
     """
     if ldap_plan.empty:
         return keycloak_apply(), []
+    keycloak_error: SyncError | None = None
+    ldap_error: SyncError | None = None
+    keycloak_failures: list[RecordError] = []
+    ldap_failures: list[RecordError] = []
     with ThreadPoolExecutor(1) as pool:
         ldap_done = pool.submit(ldap.apply, ldap_plan)
-        keycloak_failures = keycloak_apply()
-        return keycloak_failures, ldap_done.result()
+        try:
+            keycloak_failures = keycloak_apply()
+        except SyncError as exc:
+            keycloak_error = exc
+        try:
+            ldap_failures = ldap_done.result()
+        except SyncError as exc:
+            ldap_error = exc
+    if keycloak_error or ldap_error:
+        raise ApplyError(keycloak_error, ldap_error)
+    return keycloak_failures, ldap_failures
+
+
+class ApplyError(SyncError):
+    """One or both sides of the apply stopped; the message names each system and what it said."""
+
+    def __init__(self, keycloak: SyncError | None, ldap: SyncError | None) -> None:
+        parts = [
+            f"keycloak: {keycloak}" if keycloak else "keycloak: its writes finished",
+            f"ldap: {ldap}" if ldap else "ldap: its group writes finished",
+        ]
+        if keycloak and ldap:
+            parts.append(
+                "both failed: when the directory is down, Keycloak's LDAP federation fails too, "
+                "so look at the directory first"
+            )
+        super().__init__("; ".join(parts))
+        self.keycloak, self.ldap = keycloak, ldap
 
 
 def _read_keycloak(
