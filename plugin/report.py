@@ -4,10 +4,11 @@ Shape (``report.to_dict()``)::
 
     {"run_id": "...", "district_id": "...", "trigger": "manual"|"weekly"|"approve",
      "mode": "full"|"incremental", "dry_run": false,
-     "status": "ok"|"failed"|"held"|"dry-run"|"discarded"|"approved"|"no-changes",
+     "status": "ok"|"partial"|"failed"|"held"|"dry-run"|"discarded"|"approved"|"no-changes",
      "started": ISO, "ended": ISO, "duration_s": 1.2,
      "kinds": {"students": {"created": 0, "updated": 0, "linked_by_name": 0, "unchanged": 0,
-                            "disabled": 0, "memberships_added": 0, "memberships_removed": 0}, ...},
+                            "disabled": 0, "memberships_added": 0, "memberships_removed": 0,
+                            "failed": 0}, ...},
      "ldap": {"groups_created": 0, "groups_renamed": 0, "members_added": 0, "members_removed": 0},
      "ambiguous": [{"clever_ids": [...], "keycloak_ids": [...], "reason": "..."}],
      "skipped": [{"kind": "users", "clever_id": "...", "reason": "..."}],
@@ -16,8 +17,11 @@ Shape (``report.to_dict()``)::
      "warnings": [...], "errors": [...], "writes": {"keycloak": 0, "ldap": 0},
      "calls": {"GET": 12}, "brake": {"held": false, "reasons": [...]}, "preview": {...}}
 
-Kinds: schools, students, teachers, staff, parents, classes. Counts are what the plan wrote; a
-record that failed is listed under ``errors`` (and, when it is one bad record, under ``skipped``).
+Kinds: schools, students, teachers, staff, parents, classes. Counts are what the run wrote: a write
+Keycloak refused is counted under ``failed``, not under ``created``/``updated``/``disabled``
+(``count_failures``), it is listed under ``errors`` in words, and a person it leaves without an
+account is on the waiting list (``waiting``, kind ``failed``) with the reason. A run with any failed
+write ends ``partial`` (``keycloak-clever sync`` then exits 1); ``ok`` means everything was written.
 """
 
 from __future__ import annotations
@@ -40,6 +44,11 @@ COUNTS = (
     "disabled",
     "memberships_added",
     "memberships_removed",
+    "failed",
+)
+FAILED_ACTION = (
+    "fix the record in the SIS or the realm rule named in the reason; every sync retries it "
+    "and it stays on this list until it is written"
 )
 
 
@@ -147,6 +156,31 @@ class SyncReport:
                 0, total - self.kinds[kind]["created"] - self.kinds[kind]["updated"]
             )
 
+    def count_failures(self, plan: Plan, failures: list[RecordError], *, directory: str = "keycloak") -> None:
+        """Move what ``failures`` refused from the written counts to ``failed``; list them in words."""
+        done: dict[str, tuple[str, str]] = {}  # Clever id -> (kind, count the plan put it under)
+        for update in plan.disable_users:
+            done[update.clever_id] = (update.kind, "disabled")
+        for update in plan.update_users:
+            done[update.clever_id] = (update.kind, "linked_by_name" if update.linked_by_name else "updated")
+        for spec in plan.create_users:
+            done[spec.clever_id] = (spec.kind, "created")
+        for failure in failures:
+            self.errors.append(f"{directory}: {failure.kind or 'record'} {failure.clever_id}: {failure}")
+            if directory != "keycloak" or failure.clever_id not in done:
+                continue
+            kind, counted = done.pop(failure.clever_id)
+            self.kinds[kind][counted] = max(0, self.kinds[kind][counted] - 1)
+            self.kinds[kind]["failed"] += 1
+            reason = str(failure)
+            if counted == "created" and not reason.startswith("no account was made"):
+                reason = f"no account was made: {reason}"
+            self.wait("failed", failure.clever_id, reason, FAILED_ACTION, person=kind)
+
+    def finish_written(self) -> SyncReport:
+        """End a run that wrote: ``partial`` when any write failed, else ``ok``."""
+        return self.finish("partial" if self.errors else "ok")
+
     def summary(self) -> str:
         """A few lines for a terminal."""
         mode = self.mode + (", dry run" if self.dry_run else "")
@@ -163,6 +197,9 @@ class SyncReport:
         for title, items in (("ambiguous", self.ambiguous), ("skipped", self.skipped)):
             if items:
                 lines.append(f"  {title}: {len(items)}")
+        if self.waiting:
+            lines.append(f"  waiting for an admin: {len(self.waiting)}")
+            lines.extend(f"    {w['clever_id']} ({w['kind']}): {w['reason']}" for w in self.waiting[:20])
         lines.extend(f"  warning: {w}" for w in self.warnings[:20])
         lines.extend(f"  error: {e}" for e in self.errors[:20])
         return "\n".join(lines)

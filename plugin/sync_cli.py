@@ -7,6 +7,9 @@ schools: ``plugin.jobs.page_choices``), so a run here and the page's Sync do the
 ``--queue`` hands the run to the RQ worker instead. ``--verify`` is a full run that also reads every
 group's members from Keycloak (see ``plugin.applied``). ``--approve RUN`` / ``--discard RUN`` decide a
 run the brake held for review.
+
+Exit codes: 0 when the run ended ``ok``, ``no-changes``, ``dry-run`` or ``held``; 1 when it ended
+``partial`` (some writes failed: the summary lists them) or could not run at all.
 """
 
 from __future__ import annotations
@@ -108,6 +111,9 @@ def sync(
         click.echo(
             f"held for review: keycloak-clever sync --approve {report.run_id}  (or --discard)", err=True
         )
+    if report.status == "partial":
+        click.echo(f"partial: {len(report.errors)} write(s) failed; see the errors above", err=True)
+        sys.exit(1)
 
 
 @click.command()
