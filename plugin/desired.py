@@ -26,6 +26,8 @@ from mappers.layout import (
     REALM_ROLES,
     ROLE_GROUPS,
     ROOT_GROUP,
+    cut_name_warning,
+    fitted_names,
     primary_role,
     user_attributes,
 )
@@ -287,6 +289,11 @@ def map_people(
             name: shared(tuple(values)) if name in REPEATED else tuple(values)
             for name, values in user_attributes(user, relationships=rels, school_ids=schools).items()
         }
+        first, last, whole = fitted_names(first, last)
+        if whole:
+            attributes = {**attributes, **whole}
+            if current is None or (current.first_name, current.last_name) != (first, last):
+                mapped.warnings.append(cut_name_warning(user.clever_id, whole))
         before = as_written.get(user.clever_id) if current else None
         if current and before and before == user_fingerprint(current.keycloak_id, attributes, read_only):
             mapped.confirmed[user.clever_id] = before

@@ -21,7 +21,6 @@ from tests.hard_roster import HardRoster, accounts, members, run, served, waitin
 
 pytestmark = pytest.mark.integration
 REDIS_DB = 10
-LONG_LAST = "Wolfeschlegelsteinhausenbergerdorff" * 9  # 315 characters
 CLASS = "/Clever/Hard Cases High/Classes"
 
 
