@@ -84,6 +84,7 @@ class Mapped:
     skipped: list[RecordError] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     resolved: set[str] = field(default_factory=set)  # Clever ids whose resolution this run applies
+    held: dict[str, str] = field(default_factory=dict)  # Clever id -> kind, of people held (ambiguous)
     # Clever id -> the stored fingerprint the person's wanted attributes still match (``as_written``)
     confirmed: dict[str, str] = field(default_factory=dict)
 
@@ -273,6 +274,7 @@ def map_people(
         rels: tuple[tuple[str, str, str], ...],
     ) -> None:
         if user.clever_id in held:
+            mapped.held[user.clever_id] = kind
             return
         current = current_users.get(user.clever_id)
         account = matched.get(user.clever_id)

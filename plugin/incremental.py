@@ -209,14 +209,7 @@ class _Incremental(IncrementalReads):
             self.report.warnings.append(warning)
         for error in mapped.skipped:
             self.report.skip(error)
-        for ambiguity in mapped.ambiguous:
-            self.report.ambiguous.append(
-                {
-                    "clever_ids": list(ambiguity.clever_ids),
-                    "keycloak_ids": list(ambiguity.keycloak_ids),
-                    "reason": ambiguity.reason,
-                }
-            )
+        self.report.hold_ambiguous(mapped.ambiguous, mapped.held)
         create_users: list[UserSpec] = []
         update_users: list[UserUpdate] = []
         disable: list[UserUpdate] = []

@@ -39,6 +39,7 @@ from rq import Queue, get_current_job
 from rq.exceptions import NoSuchJobError
 from rq.job import Job
 
+from plugin.full_run import full_run_reason, save_choices
 from plugin.report import SyncReport
 from plugin.settings import Settings
 from plugin.state import SyncState
@@ -226,6 +227,10 @@ def run_locked(
     from plugin.sync import run_sync
 
     report = SyncReport(run_id=run_id, district_id=district_id, trigger=trigger, dry_run=dry_run)
+    cursor = None if full else state.cursor(district_id)
+    if cursor is not None and (why := full_run_reason(state.redis, settings, district_id, school_ids)):
+        cursor, full = None, True  # a change on this side: ``plugin.full_run``
+        report.preview["full_because"] = why
     state.save(report)
     try:
         report = run_sync(
@@ -235,7 +240,7 @@ def run_locked(
             school_ids=school_ids,
             dry_run=dry_run,
             full=full,
-            cursor=None if full else state.cursor(district_id),
+            cursor=cursor,
             trigger=trigger,
             release_brake=release_brake,
             verify=verify,
@@ -254,6 +259,7 @@ def run_locked(
         cursor = report.preview.get("event_cursor")
         if cursor:
             state.set_cursor(district_id, cursor)
+            save_choices(state.redis, settings, district_id, school_ids)
     state.save(report)
     return report
 

@@ -8,7 +8,7 @@ Shape (``report.to_dict()``)::
      "started": ISO, "ended": ISO, "duration_s": 1.2,
      "kinds": {"students": {"created": 0, "updated": 0, "linked_by_name": 0, "unchanged": 0,
                             "disabled": 0, "memberships_added": 0, "memberships_removed": 0,
-                            "failed": 0}, ...},
+                            "failed": 0, "waiting": 0}, ...},
      "ldap": {"groups_created": 0, "groups_renamed": 0, "members_added": 0, "members_removed": 0},
      "ambiguous": [{"clever_ids": [...], "keycloak_ids": [...], "reason": "..."}],
      "skipped": [{"kind": "users", "clever_id": "...", "reason": "..."}],
@@ -28,11 +28,13 @@ from __future__ import annotations
 
 import time
 import uuid
+from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
 from connectors.base import RecordError
+from mappers.names import Ambiguity
 from plugin.plan import DesiredState, DirectoryState, Plan, user_kind
 
 KINDS = ("schools", "students", "teachers", "staff", "parents", "classes")
@@ -45,6 +47,11 @@ COUNTS = (
     "memberships_added",
     "memberships_removed",
     "failed",
+    "waiting",
+)
+AMBIGUOUS_ACTION = (
+    "choose the account on the Clever page, or create a new account; "
+    "the next sync links it and gives them their classes"
 )
 FAILED_ACTION = (
     "fix the record in the SIS or the realm rule named in the reason; every sync retries it "
@@ -156,6 +163,33 @@ class SyncReport:
                 0, total - self.kinds[kind]["created"] - self.kinds[kind]["updated"]
             )
 
+    def hold_ambiguous(self, ambiguities: Iterable[Ambiguity], kinds: Mapping[str, str]) -> None:
+        """People Match Users By Name could not pair: listed, counted ``waiting``, on the waiting list.
+
+        ``kinds`` is Clever id -> report kind of each held person. They have no account (so are in
+        no class) until an admin's choice is applied by a run (``plugin.full_run``: a full one).
+        """
+        for ambiguity in ambiguities:
+            self.ambiguous.append(
+                {
+                    "clever_ids": list(ambiguity.clever_ids),
+                    "keycloak_ids": list(ambiguity.keycloak_ids),
+                    "reason": ambiguity.reason,
+                }
+            )
+            for clever_id in ambiguity.clever_ids:
+                kind = kinds.get(clever_id, "")
+                if kind in self.kinds:
+                    self.kinds[kind]["waiting"] += 1
+                self.wait(
+                    "ambiguous",
+                    clever_id,
+                    f"no account was made, and they are in none of their classes yet: {ambiguity.reason}",
+                    AMBIGUOUS_ACTION,
+                    candidates=list(ambiguity.keycloak_ids),
+                    person=kind,
+                )
+
     def count_failures(self, plan: Plan, failures: list[RecordError], *, directory: str = "keycloak") -> None:
         """Move what ``failures`` refused from the written counts to ``failed``; list them in words."""
         done: dict[str, tuple[str, str]] = {}  # Clever id -> (kind, count the plan put it under)
@@ -185,6 +219,8 @@ class SyncReport:
         """A few lines for a terminal."""
         mode = self.mode + (", dry run" if self.dry_run else "")
         lines = [f"run {self.run_id} ({self.trigger}, {mode}): {self.status} in {self.duration_s:.1f}s"]
+        if self.preview.get("full_because"):
+            lines.append(f"  full run: {self.preview['full_because']}")
         for kind in KINDS:
             counts = self.kinds[kind]
             shown = ", ".join(f"{name.replace('_', ' ')} {value}" for name, value in counts.items() if value)

@@ -394,14 +394,7 @@ def _describe(
     report.warnings.extend(mapped.warnings)
     for error in [*mapped.skipped, *getattr(roster, "bad_records", [])]:
         report.skip(error if isinstance(error, RecordError) else RecordError(str(error)))
-    for ambiguity in mapped.ambiguous:
-        report.ambiguous.append(
-            {
-                "clever_ids": list(ambiguity.clever_ids),
-                "keycloak_ids": list(ambiguity.keycloak_ids),
-                "reason": ambiguity.reason,
-            }
-        )
+    report.hold_ambiguous(mapped.ambiguous, mapped.held)
     for spec in mapped.desired.users.values():
         if spec.read_only:
             report.warnings.append(
