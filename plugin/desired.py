@@ -171,8 +171,10 @@ def read_roster(
     present: set[str] = set()
     for user in roster.users():
         if user.roles == frozenset({Role.CONTACT}) or (user.has(Role.CONTACT) and len(user.roles) == 1):
-            present.add(user.clever_id)
-            if options.sync_parent_data:  # else left alone: not wanted, and never disabled for it
+            # Sync Parent Data off: contacts are not wanted, so a parent account an earlier run
+            # made is deprovisioned like any departed person's (disabled, through the brake).
+            if options.sync_parent_data:
+                present.add(user.clever_id)
                 contacts.append(user)
         elif not (user.first_name.strip() or user.last_name.strip()):
             present.add(user.clever_id)
