@@ -14,7 +14,8 @@ Shape (``report.to_dict()``)::
      "skipped": [{"kind": "users", "clever_id": "...", "reason": "..."}],
      "waiting": [{"kind": "ambiguous"|"suspicious-link"|..., "clever_id": "...", "reason": "...",
                   "action": "what the admin does"}],
-     "warnings": [...], "errors": [...], "writes": {"keycloak": 0, "ldap": 0},
+     "warnings": [...], "warning_ids": {"<grouped warning>": [clever ids]},
+     "errors": [...], "writes": {"keycloak": 0, "ldap": 0},
      "calls": {"GET": 12}, "brake": {"held": false, "reasons": [...]}, "preview": {...}}
 
 Kinds: schools, students, teachers, staff, parents, classes. Counts are what the run wrote: a write
@@ -26,6 +27,7 @@ write ends ``partial`` (``keycloak-clever sync`` then exits 1); ``ok`` means eve
 
 from __future__ import annotations
 
+import re
 import time
 import uuid
 from collections.abc import Iterable, Mapping
@@ -37,6 +39,7 @@ from connectors.base import RecordError
 from mappers.names import Ambiguity
 from plugin.plan import DesiredState, DirectoryState, Plan, user_kind
 
+CLEVER_ID = re.compile(r"[0-9a-f]{24}")
 KINDS = ("schools", "students", "teachers", "staff", "parents", "classes")
 COUNTS = (
     "created",
@@ -88,6 +91,9 @@ class SyncReport:
     skipped: list[dict[str, str]] = field(default_factory=list)
     waiting: list[dict[str, Any]] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    # A warning said of several people is one line ("193 people: account is read-only ...");
+    # the Clever ids behind it are here, keyed by that line (``group_warnings``).
+    warning_ids: dict[str, list[str]] = field(default_factory=dict)
     errors: list[str] = field(default_factory=list)
     writes: dict[str, int] = field(default_factory=lambda: {"keycloak": 0, "ldap": 0})
     calls: dict[str, int] = field(default_factory=dict)
@@ -106,10 +112,32 @@ class SyncReport:
         return cls(**known)
 
     def finish(self, status: str) -> SyncReport:
+        self.group_warnings()
         self.status = status
         self.ended = now_iso()
         self.duration_s = round(time.monotonic() - self._clock, 3)
         return self
+
+    def group_warnings(self) -> None:
+        """Warnings ``"<Clever id>: <words>"`` with the same words become one line with a count."""
+        by_words: dict[str, list[str]] = {}
+        for warning in self.warnings:
+            clever_id, sep, words = warning.partition(": ")
+            if sep and CLEVER_ID.fullmatch(clever_id):
+                by_words.setdefault(words, []).append(clever_id)
+        lines: list[str] = []
+        said: set[str] = set()
+        for warning in self.warnings:
+            clever_id, _, words = warning.partition(": ")
+            ids = by_words.get(words, [])
+            if len(ids) < 2 or clever_id not in ids:
+                lines.append(warning)
+            elif words not in said:
+                said.add(words)
+                line = f"{len(ids)} people: {words}"
+                lines.append(line)
+                self.warning_ids[line] = sorted(set(ids))
+        self.warnings = lines
 
     def skip(self, error: RecordError) -> None:
         self.skipped.append({"kind": error.kind, "clever_id": error.clever_id, "reason": str(error)})

@@ -76,3 +76,21 @@ def test_failed_creates_are_failures_in_counts_status_waiting_list_and_exit_code
         result = CliRunner().invoke(cli, ["sync", "--full"], env=env)
         assert result.exit_code != 0, result.output
         assert "partial" in result.output and "failed 1" in result.output
+
+
+def test_warnings_of_one_kind_are_one_line_with_a_count_and_the_ids_behind_it(
+    settings: Settings, state: SyncState, keycloak_admin: KeycloakAdmin, tmp_path: Path
+) -> None:
+    roster = HardRoster()
+    teacher = roster.person("teacher", "Ann", "Lee")
+    # Siblings' records often carry the family's one address: Keycloak takes it once.
+    siblings = [roster.student(first, "Ng", email="ng.family@example.org") for first in ("Bo", "Cy", "Di")]
+    roster.section("Math", teacher, siblings)
+    with served(settings, roster, tmp_path) as clever:
+        report = run(clever, state)
+        assert report.status == "ok", report.summary()
+        assert set(accounts(keycloak_admin)) == {teacher, *siblings}
+        [line] = [w for w in report.warnings if "refused the email" in w]
+        assert line.startswith("2 people: ")
+        assert len(report.warning_ids[line]) == 2 and set(report.warning_ids[line]) < set(siblings)
+        assert line in report.summary()
