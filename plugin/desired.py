@@ -28,6 +28,7 @@ from mappers.layout import (
     ROOT_GROUP,
     cut_name_warning,
     fitted_names,
+    name_values,
     primary_role,
     user_attributes,
 )
@@ -160,7 +161,12 @@ def read_roster(
             class_names.names[section.clever_id],
             f"school:{section.school}:classes",
             "class",
-            {"clever_key": (key,), "clever_id": (section.clever_id,), "clever_teachers": teachers},
+            {
+                "clever_key": (key,),
+                "clever_id": (section.clever_id,),
+                "clever_teachers": teachers,
+                "clever_name": name_values(section.name),  # whole, as Clever has it
+            },
         )
         for clever_id in (*teachers, *section.students):
             in_sections[clever_id].append(key)

@@ -137,7 +137,7 @@ def _classes(admin: KeycloakAdmin, school_names: list[str]) -> dict[str, tuple[s
 
 
 def _bare_name(name: str | None, section_id: str) -> str:
-    return " ".join((name or f"Section {section_id}").replace("/", "\u2215").split())
+    return " ".join((name or f"Section {section_id}").split())
 
 
 # -- 1. Sync Parent Data ----------------------------------------------------------------------------
