@@ -94,3 +94,22 @@ def test_warnings_of_one_kind_are_one_line_with_a_count_and_the_ids_behind_it(
         assert line.startswith("2 people: ")
         assert len(report.warning_ids[line]) == 2 and set(report.warning_ids[line]) < set(siblings)
         assert line in report.summary()
+
+
+def test_a_roster_file_naming_users_clever_does_not_share_is_served_and_reported(
+    settings: Settings, state: SyncState, keycloak_admin: KeycloakAdmin, tmp_path: Path
+) -> None:
+    ghost = "a1" + "f" * 22
+    roster = HardRoster()
+    teacher = roster.person("teacher", "Ann", "Lee")
+    student = roster.student("Bo", "Ng")
+    math = roster.section("Math", teacher, [student, ghost])
+    parent = roster.contact("Pat Ng", [ghost], email="pat@example.org")
+    with served(settings, roster, tmp_path) as clever:
+        report = run(clever.with_options(sync_parent_data=True), state)
+        assert report.status == "ok", report.summary()
+        assert set(accounts(keycloak_admin)) == {teacher, student}
+        assert members(keycloak_admin, f"{CLASS}/Math") == {teacher, student}
+        skipped = {s["clever_id"]: s for s in report.skipped}
+        assert skipped[ghost]["kind"] == "sections" and math in skipped[ghost]["reason"]
+        assert skipped[parent]["kind"] == "parents" and "no student in scope" in skipped[parent]["reason"]
