@@ -160,7 +160,9 @@ def _check_user(field: _Fields, obj: Obj, lookup: Lookup, where: str, unknown: l
 class _Fields:
     """Type checks on one object, raising ``RosterError`` with the dotted field name."""
 
-    def __init__(self, obj: Obj, where: str, prefix: str = "", unknown_users: list[str] | None = None) -> None:
+    def __init__(
+        self, obj: Obj, where: str, prefix: str = "", unknown_users: list[str] | None = None
+    ) -> None:
         self.obj, self.where, self.prefix = obj, where, prefix
         self.unknown_users = unknown_users
 
