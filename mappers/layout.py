@@ -37,6 +37,7 @@ CLEVER_ATTRIBUTES: tuple[str, ...] = (
     "clever_unwritable",
     "clever_first_name",
     "clever_last_name",
+    "clever_legal_first_name",
 )
 NAME_MAX = 255  # Keycloak's hard limit for firstName and lastName (its column)
 

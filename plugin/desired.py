@@ -299,6 +299,10 @@ def map_people(
             name: shared(tuple(values)) if name in REPEATED else tuple(values)
             for name, values in user_attributes(user, relationships=rels, school_ids=schools).items()
         }
+        preferred = user.preferred_first_name if options.use_preferred_names else ""
+        if preferred and preferred != first and user.has(Role.STUDENT):  # shown; the legal name kept
+            attributes = {**attributes, "clever_legal_first_name": (first,)}
+            first = preferred
         first, last, whole = fitted_names(first, last)
         if whole:
             attributes = {**attributes, **whole}

@@ -4,8 +4,9 @@ An incremental run only sees what changed *in Clever*. A change on this side cha
 state of people and classes Clever did not touch, so after any of these the next run, from the
 page's Sync button, the CLI or the weekly schedule alike, is a full one:
 
-* a sync option (Match Users By Name, Force Unique Class Names, Sync Parent Data, the brake
-  ratio), the chosen schools, the Clever app (client id, API host) or the district;
+* a sync option (Match Users By Name, Force Unique Class Names, Sync Parent Data, preferred
+  names, the brake ratio), the chosen schools, the Clever app (client id, API host, Data API
+  version) or the district;
 * an admin's pending resolution of a waiting person (``plugin.resolutions``): the run that applies
   it links or creates their account and gives them their classes.
 
@@ -29,10 +30,12 @@ LABELS = {
     "match_users_by_name": "Match Users By Name",
     "force_unique_class_names": "Force Unique Class Names",
     "sync_parent_data": "Sync Parent Data",
+    "use_preferred_names": "preferred names",
     "brake_ratio": "the brake",
     "school_ids": "the chosen schools",
     "client_id": "the Clever app",
     "api_url": "Clever's address",
+    "api_version": "the Data API version",
     "district_id": "the district",
 }
 
@@ -44,10 +47,12 @@ def choices(settings: Settings, district_id: str, school_ids: Sequence[str]) -> 
         "match_users_by_name": options.match_users_by_name,
         "force_unique_class_names": options.force_unique_class_names,
         "sync_parent_data": options.sync_parent_data,
+        "use_preferred_names": options.use_preferred_names,
         "brake_ratio": options.brake_ratio,
         "school_ids": sorted(school_ids),
         "client_id": settings.clever.client_id,
         "api_url": settings.clever.api_url,
+        "api_version": settings.clever.api_version,
         "district_id": district_id,
     }
 

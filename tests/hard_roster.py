@@ -107,11 +107,12 @@ class HardRoster:
 
 
 @contextmanager
-def served(settings: Settings, roster: HardRoster, tmp_path: Path) -> Iterator[Settings]:
-    """``roster`` as a file behind a real sandbox; ``settings`` pointed at it."""
+def served(settings: Settings, roster: HardRoster, tmp_path: Path, **config: Any) -> Iterator[Settings]:
+    """``roster`` as a file behind a real sandbox (``config``: more ``SandboxConfig`` fields);
+    ``settings`` pointed at it."""
     path = tmp_path / "roster.json"
     path.write_text(json.dumps(roster.as_file()), encoding="utf-8")
-    app = create_app(SandboxConfig(roster=path))
+    app = create_app(SandboxConfig(roster=path, **config))
     with serve(app) as url:
         clever = dataclasses.replace(
             settings.clever,
