@@ -56,6 +56,7 @@ AMBIGUOUS_ACTION = (
     "choose the account on the Clever page, or create a new account; "
     "the next sync links it and gives them their classes"
 )
+SKIPPED_ACTION = "complete the record in the SIS; the next sync after Clever has it makes the account"
 FAILED_ACTION = (
     "fix the record in the SIS or the realm rule named in the reason; every sync retries it "
     "and it stays on this list until it is written"
@@ -140,7 +141,12 @@ class SyncReport:
         self.warnings = lines
 
     def skip(self, error: RecordError) -> None:
+        """A record not synced; a person Clever wants synced also goes on the waiting list."""
         self.skipped.append({"kind": error.kind, "clever_id": error.clever_id, "reason": str(error)})
+        # A contact with no student in scope is not wanted; a person without a name (or a parent
+        # without an email) is, and gets an account once the SIS has it.
+        if error.kind in ("users", "parents") and "no student in scope" not in str(error):
+            self.wait("skipped", error.clever_id, f"no account was made: {error}", SKIPPED_ACTION)
 
     def wait(self, kind: str, clever_id: str, reason: str, action: str = "", **details: Any) -> None:
         """Put a person (or record) on the admin's waiting list: it stays until resolved.

@@ -96,14 +96,15 @@ def test_warnings_of_one_kind_are_one_line_with_a_count_and_the_ids_behind_it(
         assert line in report.summary()
 
 
-def test_a_roster_file_naming_users_clever_does_not_share_is_served_and_reported(
+def test_a_roster_file_naming_users_clever_does_not_share_is_served_and_reported_and_nameless_wait(
     settings: Settings, state: SyncState, keycloak_admin: KeycloakAdmin, tmp_path: Path
 ) -> None:
     ghost = "a1" + "f" * 22
     roster = HardRoster()
     teacher = roster.person("teacher", "Ann", "Lee")
     student = roster.student("Bo", "Ng")
-    math = roster.section("Math", teacher, [student, ghost])
+    nameless = roster.student("", "")
+    math = roster.section("Math", teacher, [student, ghost, nameless])
     parent = roster.contact("Pat Ng", [ghost], email="pat@example.org")
     with served(settings, roster, tmp_path) as clever:
         report = run(clever.with_options(sync_parent_data=True), state)
@@ -113,3 +114,6 @@ def test_a_roster_file_naming_users_clever_does_not_share_is_served_and_reported
         skipped = {s["clever_id"]: s for s in report.skipped}
         assert skipped[ghost]["kind"] == "sections" and math in skipped[ghost]["reason"]
         assert skipped[parent]["kind"] == "parents" and "no student in scope" in skipped[parent]["reason"]
+        # The student without a name waits for the SIS; the contact of nobody here is not wanted.
+        assert set(waiting(report)) == {nameless}
+        assert "no account was made" in waiting(report)[nameless]["reason"]
