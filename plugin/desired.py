@@ -14,7 +14,7 @@ Policy lives in ``mappers/`` (names, class names, parents, layout); this module 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Container, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -86,6 +86,7 @@ class Mapped:
     warnings: list[str] = field(default_factory=list)
     resolved: set[str] = field(default_factory=set)  # Clever ids whose resolution this run applies
     held: dict[str, str] = field(default_factory=dict)  # Clever id -> kind, of people held (ambiguous)
+    contacts_off: set[str] = field(default_factory=set)  # contacts not synced (Sync Parent Data off)
     # Clever id -> the stored fingerprint the person's wanted attributes still match (``as_written``)
     confirmed: dict[str, str] = field(default_factory=dict)
 
@@ -182,6 +183,8 @@ def read_roster(
             if options.sync_parent_data:
                 present.add(user.clever_id)
                 contacts.append(user)
+            else:
+                mapped.contacts_off.add(user.clever_id)  # ``map_people`` decides
         elif not (user.first_name.strip() or user.last_name.strip()):
             present.add(user.clever_id)
             mapped.skipped.append(RecordError("no name", kind="users", clever_id=user.clever_id))
@@ -227,8 +230,11 @@ def map_people(
     resolutions: Mapping[str, str] | None = None,
     refused_emails: Mapping[str, str] | None = None,
     as_written: Mapping[str, str] | None = None,
+    written: Container[str] = (),
 ) -> Mapped:
     """The accounts the people of ``read`` call for, given the realm's (see ``desired_state``).
+
+    ``written``: Clever ids whose accounts an earlier run wrote (``plugin.applied``).
 
     ``as_written`` (Clever id -> ``plugin.applied.user_fingerprint`` the last run wrote) is for
     accounts listed briefly, without their attributes: a person whose wanted attributes still
@@ -362,6 +368,13 @@ def map_people(
         add(contact, "parents", parent_schools, first, last, email, keys, rels)
 
     present.update(held)  # people held for review are not disabled meanwhile
+    for clever_id in mapped.contacts_off:
+        # Sync Parent Data off: a parent account the sync made (its relationships, or written by an
+        # earlier run) is deprovisioned; any other account of a contact (made at a Clever login) is
+        # left alone.
+        current = current_users.get(clever_id)
+        if current is None or not (clever_id in written or "clever_relationships" in current.attributes):
+            present.add(clever_id)
     mapped.desired = DesiredState(groups=groups, users=users, present=present)
     return mapped
 

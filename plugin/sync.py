@@ -130,6 +130,7 @@ def _full_sync(
         resolutions=choices,
         refused_emails=applied.refused_emails(),
         as_written=stored_users if current.partial else None,
+        written=stored_users,
     )
     del read  # Memory: the Clever records (10 MB at 10,000 people); the desired state is made
     directory = current.directory

@@ -31,10 +31,15 @@ def test_sync_parent_data_off_disables_parents_through_the_brake_and_drops_relat
     teacher = roster.person("teacher", "Ann", "Lee")
     students = [roster.student("Bo", "Ng"), roster.student("Cy", "Ng")]
     parent = roster.contact("Maria Ng", students, email="maria.ng@example.org")
+    # Another student's parent, never synced as one: their account came from a Clever login.
+    other = roster.contact("Lee Ode", [], email="lee.ode@example.org")
     roster.section("Math", teacher, students)
     with served(settings, roster, tmp_path) as clever:
         on = clever.with_options(sync_parent_data=True)
         assert run(on, state).status == "ok"
+        own = keycloak_admin.create_user(
+            {"username": f"clever-{other}", "enabled": True, "attributes": {"clever_id": [other]}}
+        )
         held = accounts(keycloak_admin)
         assert held[parent]["enabled"] and members(keycloak_admin, PARENTS) == {parent}
         assert all("clever_relationships" in held[s]["attributes"] for s in students)
@@ -56,6 +61,7 @@ def test_sync_parent_data_off_disables_parents_through_the_brake_and_drops_relat
         assert report.kinds["staff"]["memberships_removed"] == 0
         assert report.kinds["students"]["updated"] == 2
         assert all(held[s]["enabled"] for s in [teacher, *students])
+        assert keycloak_admin.get_user(own)["enabled"]  # not a parent account the sync made
 
         again = run(off, state)
         assert again.status == "ok" and again.writes["keycloak"] == 0, again.summary()
