@@ -36,6 +36,7 @@ from requests import Response
 from connectors.base import RecordError, TransientError, bounded_map
 from connectors.keycloak_http import KeycloakHttp
 from connectors.keycloak_read import read_known, read_members, read_state, read_users
+from connectors.keycloak_words import in_words
 from mappers.layout import IDP_ALIAS
 from plugin.plan import (
     REALM_ROLE_ATTRIBUTE,
@@ -247,7 +248,7 @@ class KeycloakDirectory:
             response = self.http.call("POST", "users", body, ok=(409,))
         except RecordError as exc:
             raise RecordError(
-                f"cannot create account: {exc}", kind=spec.kind, clever_id=spec.clever_id
+                f"no account was made: {exc}", kind=spec.kind, clever_id=spec.clever_id
             ) from exc
         if response.status_code == 409:
             self.created[spec.clever_id] = self._reconcile_conflict(spec, body, response)
@@ -269,7 +270,7 @@ class KeycloakDirectory:
                     self.refused_emails[spec.clever_id] = spec.email
                 return _location_id(retry)
         raise RecordError(
-            f"cannot create account {spec.username!r}: {response.text[:200]}",
+            f"no account was made: {in_words(response.text)} (Keycloak answered 409)",
             kind=spec.kind,
             clever_id=spec.clever_id,
         )
@@ -298,7 +299,7 @@ class KeycloakDirectory:
             response = self.http.call("PUT", f"users/{update.keycloak_id}", user, ok=(400,))
         elif response.status_code == 409:
             raise RecordError(
-                f"Keycloak refused the update: {response.text[:200]}",
+                f"Keycloak refused the update: {in_words(response.text)}",
                 kind=update.kind,
                 clever_id=update.clever_id,
             )
@@ -312,7 +313,9 @@ class KeycloakDirectory:
             retry = self.http.call("PUT", f"users/{update.keycloak_id}", user, ok=(400,))
             if retry.status_code == 400:
                 raise RecordError(
-                    f"account is read-only: {retry.text[:200]}", kind=update.kind, clever_id=update.clever_id
+                    f"account is read-only: {in_words(retry.text)}",
+                    kind=update.kind,
+                    clever_id=update.clever_id,
                 )
 
     def _link(self, update: UserUpdate) -> None:

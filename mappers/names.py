@@ -15,7 +15,11 @@ Rules, in order:
    or state (a rename in Clever, or a returning person whose account the sync disabled). The link
    already exists; nothing new is granted. Several accounts linked to one id are ambiguous.
 2. Otherwise first and last name are compared after ``normalize_name``. A person whose first or
-   last name is empty never matches (a contact's whole name is often only in ``name.last``).
+   last name is empty matches by first and last name never. Clever puts most contacts' whole
+   name in ``name.last``: a person with an empty first name and a last name of two or more words
+   is compared, whole, with each account's "first last" ("Maria de la Cruz" finds the account
+   Maria / de la Cruz). The same rules 3 and 4 apply; an account that two names would claim
+   (one person's "first last", another's whole name) is ambiguous, never linked.
 3. An account is *eligible* when it is enabled, holds no admin rights in the realm and is linked to
    no Clever id. Accounts that match the name but are not eligible never get linked.
 4. Per normalized name: exactly one person and exactly one eligible account → linked. No eligible
@@ -32,7 +36,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 
@@ -102,6 +106,16 @@ def _name_key(first: str, last: str) -> tuple[str, str] | None:
     return key if all(key) else None
 
 
+def _whole_key(first: str, last: str) -> tuple[str, str] | None:
+    """("", "first last"): a whole name in ``name.last`` (rule 2), or an account's "first last"."""
+    whole = normalize_name(f"{first} {last}")
+    return ("", whole) if " " in whole else None
+
+
+def _whole_name_in_last(person: User) -> tuple[str, str] | None:
+    return None if normalize_name(person.first_name) else _whole_key("", person.last_name)
+
+
 def _why_not(account: Account) -> str:
     if account.is_admin:
         return "has admin rights in the realm"
@@ -126,6 +140,8 @@ def match_by_name(people: Iterable[User], accounts: Iterable[Account]) -> MatchR
             by_link[account.linked_clever_id].append(account)
         if key := _name_key(account.first_name, account.last_name):
             by_name[key].append(account)
+            if whole := _whole_key(account.first_name, account.last_name):
+                by_name[whole].append(account)
 
     linked: dict[str, Account] = {}
     unmatched: list[str] = []
@@ -141,10 +157,13 @@ def match_by_name(people: Iterable[User], accounts: Iterable[Account]) -> MatchR
         elif already:
             ids = tuple(a.keycloak_id for a in already)
             ambiguous.append(Ambiguity((clever_id,), ids, "several accounts are linked to this Clever id"))
-        elif key := _name_key(person.first_name, person.last_name):
+        elif key := _name_key(person.first_name, person.last_name) or _whole_name_in_last(person):
             people_by_name[key].append(clever_id)
         else:
             unmatched.append(clever_id)
+
+    # An account some person's name and another's whole name would both claim: link neither.
+    claims = Counter(a.keycloak_id for key in people_by_name for a in by_name.get(key, ()) if _eligible(a))
 
     for key, clever_ids in people_by_name.items():
         candidates = by_name.get(key, [])
@@ -155,7 +174,7 @@ def match_by_name(people: Iterable[User], accounts: Iterable[Account]) -> MatchR
             ids = tuple(a.keycloak_id for a in candidates)
             reason = "; ".join(f"account {a.keycloak_id} {_why_not(a)}" for a in candidates)
             refused.extend(Refusal(c, ids, f"same name, not linkable: {reason}") for c in clever_ids)
-        elif len(clever_ids) == 1 and len(eligible) == 1:
+        elif len(clever_ids) == 1 and len(eligible) == 1 and claims[eligible[0].keycloak_id] == 1:
             linked[clever_ids[0]] = eligible[0]
         else:
             ids = tuple(a.keycloak_id for a in eligible)

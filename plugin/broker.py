@@ -14,7 +14,8 @@ What ``ensure_broker(admin, settings)`` puts in the realm (and keeps there, chan
 * the realm roles ``clever-*`` (created when missing);
 * the User Profile: a "Clever" attribute group with the ``clever_*`` attributes, admins only (Keycloak
   24+ silently drops undeclared attributes); email and first name not required, because young students
-  often have no email and a contact's name may be only a last name;
+  often have no email and a contact's name may be only a last name; the validators of first name, last
+  name and email set so Clever's names are accepted (``plugin.profile_rules``);
 * the first-broker-login flow ``clever first broker login``. Keycloak runs it only for a Clever person
   with no linked account (a linked person goes straight in). By default it holds only "Deny access" with
   a clear message; with ``KCC_CLEVER_CREATE_UNKNOWN_USERS=true`` it creates an account
@@ -43,6 +44,7 @@ from keycloak.exceptions import KeycloakError
 
 from connectors.base import ConfigError, TransientError
 from mappers.layout import CLEVER_ATTRIBUTES, IDP_ALIAS, USER_TYPE_ROLES
+from plugin.profile_rules import own_validations
 from plugin.settings import CleverSettings, Settings
 
 FLOW_ALIAS = "clever first broker login"
@@ -234,6 +236,7 @@ def desired_user_profile(current: Mapping[str, Any]) -> dict[str, Any]:
     for name in RELAXED_REQUIRED:
         if name in by_name:
             by_name[name].pop("required", None)
+    own_validations(by_name)  # Clever's names accepted (``plugin.profile_rules``)
     return profile
 
 

@@ -14,7 +14,7 @@ Policy lives in ``mappers/`` (names, class names, parents, layout); this module 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Container, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -26,6 +26,9 @@ from mappers.layout import (
     REALM_ROLES,
     ROLE_GROUPS,
     ROOT_GROUP,
+    cut_name_warning,
+    fitted_names,
+    name_values,
     primary_role,
     user_attributes,
 )
@@ -82,6 +85,8 @@ class Mapped:
     skipped: list[RecordError] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     resolved: set[str] = field(default_factory=set)  # Clever ids whose resolution this run applies
+    held: dict[str, str] = field(default_factory=dict)  # Clever id -> kind, of people held (ambiguous)
+    contacts_off: set[str] = field(default_factory=set)  # contacts not synced (Sync Parent Data off)
     # Clever id -> the stored fingerprint the person's wanted attributes still match (``as_written``)
     confirmed: dict[str, str] = field(default_factory=dict)
 
@@ -157,7 +162,12 @@ def read_roster(
             class_names.names[section.clever_id],
             f"school:{section.school}:classes",
             "class",
-            {"clever_key": (key,), "clever_id": (section.clever_id,), "clever_teachers": teachers},
+            {
+                "clever_key": (key,),
+                "clever_id": (section.clever_id,),
+                "clever_teachers": teachers,
+                "clever_name": name_values(section.name),  # whole, as Clever has it
+            },
         )
         for clever_id in (*teachers, *section.students):
             in_sections[clever_id].append(key)
@@ -168,9 +178,13 @@ def read_roster(
     present: set[str] = set()
     for user in roster.users():
         if user.roles == frozenset({Role.CONTACT}) or (user.has(Role.CONTACT) and len(user.roles) == 1):
-            present.add(user.clever_id)
-            if options.sync_parent_data:  # else left alone: not wanted, and never disabled for it
+            # Sync Parent Data off: contacts are not wanted, so a parent account an earlier run
+            # made is deprovisioned like any departed person's (disabled, through the brake).
+            if options.sync_parent_data:
+                present.add(user.clever_id)
                 contacts.append(user)
+            else:
+                mapped.contacts_off.add(user.clever_id)  # ``map_people`` decides
         elif not (user.first_name.strip() or user.last_name.strip()):
             present.add(user.clever_id)
             mapped.skipped.append(RecordError("no name", kind="users", clever_id=user.clever_id))
@@ -216,8 +230,11 @@ def map_people(
     resolutions: Mapping[str, str] | None = None,
     refused_emails: Mapping[str, str] | None = None,
     as_written: Mapping[str, str] | None = None,
+    written: Container[str] = (),
 ) -> Mapped:
     """The accounts the people of ``read`` call for, given the realm's (see ``desired_state``).
+
+    ``written``: Clever ids whose accounts an earlier run wrote (``plugin.applied``).
 
     ``as_written`` (Clever id -> ``plugin.applied.user_fingerprint`` the last run wrote) is for
     accounts listed briefly, without their attributes: a person whose wanted attributes still
@@ -271,6 +288,7 @@ def map_people(
         rels: tuple[tuple[str, str, str], ...],
     ) -> None:
         if user.clever_id in held:
+            mapped.held[user.clever_id] = kind
             return
         current = current_users.get(user.clever_id)
         account = matched.get(user.clever_id)
@@ -287,6 +305,15 @@ def map_people(
             name: shared(tuple(values)) if name in REPEATED else tuple(values)
             for name, values in user_attributes(user, relationships=rels, school_ids=schools).items()
         }
+        preferred = user.preferred_first_name if options.use_preferred_names else ""
+        if preferred and preferred != first and user.has(Role.STUDENT):  # shown; the legal name kept
+            attributes = {**attributes, "clever_legal_first_name": (first,)}
+            first = preferred
+        first, last, whole = fitted_names(first, last)
+        if whole:
+            attributes = {**attributes, **whole}
+            if current is None or (current.first_name, current.last_name) != (first, last):
+                mapped.warnings.append(cut_name_warning(user.clever_id, whole))
         before = as_written.get(user.clever_id) if current else None
         if current and before and before == user_fingerprint(current.keycloak_id, attributes, read_only):
             mapped.confirmed[user.clever_id] = before
@@ -341,6 +368,13 @@ def map_people(
         add(contact, "parents", parent_schools, first, last, email, keys, rels)
 
     present.update(held)  # people held for review are not disabled meanwhile
+    for clever_id in mapped.contacts_off:
+        # Sync Parent Data off: a parent account the sync made (its relationships, or written by an
+        # earlier run) is deprovisioned; any other account of a contact (made at a Clever login) is
+        # left alone.
+        current = current_users.get(clever_id)
+        if current is None or not (clever_id in written or "clever_relationships" in current.attributes):
+            present.add(clever_id)
     mapped.desired = DesiredState(groups=groups, users=users, present=present)
     return mapped
 

@@ -106,15 +106,12 @@ def run_incremental(
     from plugin.sync import apply_both
 
     keycloak_failures, ldap_failures = apply_both(lambda: keycloak.apply(plan, desired), ldap, ldap_plan)
-    for failure in keycloak_failures:
-        report.skip(failure)
-        report.errors.append(f"keycloak: {failure.kind} {failure.clever_id}: {failure}")
-    for failure in ldap_failures:
-        report.errors.append(f"ldap: {failure}")
+    report.count_failures(plan, keycloak_failures)
+    report.count_failures(plan, ldap_failures, directory="ldap")
     run.remember()
     report.writes = {"keycloak": keycloak.http.writes, "ldap": ldap.counts.writes}
     report.calls = dict(keycloak.calls)
-    return report.finish("ok")
+    return report.finish_written()
 
 
 class _Incremental(IncrementalReads):
@@ -214,14 +211,7 @@ class _Incremental(IncrementalReads):
             self.report.warnings.append(warning)
         for error in mapped.skipped:
             self.report.skip(error)
-        for ambiguity in mapped.ambiguous:
-            self.report.ambiguous.append(
-                {
-                    "clever_ids": list(ambiguity.clever_ids),
-                    "keycloak_ids": list(ambiguity.keycloak_ids),
-                    "reason": ambiguity.reason,
-                }
-            )
+        self.report.hold_ambiguous(mapped.ambiguous, mapped.held)
         create_users: list[UserSpec] = []
         update_users: list[UserUpdate] = []
         disable: list[UserUpdate] = []

@@ -40,6 +40,7 @@ from rq import Queue, get_current_job
 from rq.exceptions import NoSuchJobError
 from rq.job import Job
 
+from plugin.full_run import full_run_reason, save_choices
 from plugin.metrics import errors_by_system, record_run
 from plugin.report import SyncReport
 from plugin.settings import Settings
@@ -256,6 +257,10 @@ def run_locked(
     from plugin.sync import run_sync
 
     report = SyncReport(run_id=run_id, district_id=district_id, trigger=trigger, dry_run=dry_run)
+    cursor = None if full else state.cursor(district_id)
+    if cursor is not None and (why := full_run_reason(state.redis, settings, district_id, school_ids)):
+        cursor, full = None, True  # a change on this side: ``plugin.full_run``
+        report.preview["full_because"] = why
     state.save(report)
     for dead in state.reap(district_id, run_id):
         report.warnings.append(f"run {dead} had stopped without finishing (worker died): taken over")
@@ -268,7 +273,7 @@ def run_locked(
                 school_ids=school_ids,
                 dry_run=dry_run,
                 full=full,
-                cursor=None if full else state.cursor(district_id),
+                cursor=cursor,
                 trigger=trigger,
                 release_brake=release_brake,
                 verify=verify,
@@ -292,6 +297,7 @@ def run_locked(
         cursor = report.preview.get("event_cursor")
         if cursor:
             state.set_cursor(district_id, cursor)
+            save_choices(state.redis, settings, district_id, school_ids)
     state.save(report)
     return report
 

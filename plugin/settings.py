@@ -68,6 +68,8 @@ class CleverSettings:
     client_secret: str = field(default="", repr=False)
     district_id: str = ""
     create_unknown_users: bool = False
+    # Data API version of user calls: "auto" (/v3.1, falling back to /v3.0 on 404/403), "v3.0", "v3.1".
+    api_version: str = "auto"
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,6 +79,9 @@ class SyncOptions:
     match_users_by_name: bool = True
     force_unique_class_names: bool = False
     sync_parent_data: bool = False
+    # A student's preferred name (Clever v3.1) as the first name shown; the legal one is kept in
+    # clever_legal_first_name. Off: the legal first name is shown.
+    use_preferred_names: bool = True
     brake_ratio: float = 0.10
     brake_update_ratio: float = 0.75  # rewrites of names or identifiers (``plugin.brake``)
     timezone: str = "UTC"
@@ -124,11 +129,13 @@ class Settings:
                 client_secret=reader.optional("CLEVER_CLIENT_SECRET", ""),
                 district_id=reader.optional("CLEVER_DISTRICT_ID", ""),
                 create_unknown_users=reader.flag("CLEVER_CREATE_UNKNOWN_USERS", False),
+                api_version=reader.parsed("CLEVER_API_VERSION", "auto", _api_version),
             ),
             options=SyncOptions(
                 match_users_by_name=reader.flag("MATCH_USERS_BY_NAME", True),
                 force_unique_class_names=reader.flag("FORCE_UNIQUE_CLASS_NAMES", False),
                 sync_parent_data=reader.flag("SYNC_PARENT_DATA", False),
+                use_preferred_names=reader.flag("USE_PREFERRED_NAMES", True),
                 brake_ratio=reader.parsed("BRAKE_RATIO", 0.10, _ratio),
                 brake_update_ratio=reader.parsed("BRAKE_UPDATE_RATIO", 0.75, _ratio),
                 timezone=reader.parsed("TIMEZONE", _machine_timezone(), _timezone),
@@ -206,6 +213,12 @@ def _flag(value: str) -> bool:
     if lowered in {"0", "false", "no", "off"}:
         return False
     raise ValueError(f"expected true/false, got {value!r}")
+
+
+def _api_version(value: str) -> str:
+    if value.lower() not in ("auto", "v3.0", "v3.1"):
+        raise ValueError("expected auto, v3.0 or v3.1")
+    return value.lower()
 
 
 def _ratio(value: str) -> float:

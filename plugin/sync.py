@@ -168,6 +168,7 @@ def _full_sync(
         resolutions=choices,
         refused_emails=applied.refused_emails(),
         as_written=stored_users if current.partial else None,
+        written=stored_users,
     )
     if progress:
         progress("planning", 0, 0)
@@ -210,12 +211,9 @@ def _full_sync(
     keycloak_failures, ldap_failures = apply_both(  # apply
         lambda: keycloak.apply(plan, mapped.desired, tick), ldap, ldap_plan
     )
-    for failure in keycloak_failures:
-        report.skip(failure)
-        report.errors.append(f"keycloak: {failure.kind} {failure.clever_id}: {failure}")
-        failed.add(failure.clever_id)
-    for failure in ldap_failures:
-        report.errors.append(f"ldap: {failure}")
+    report.count_failures(plan, keycloak_failures)  # once, in words, and counted as failed
+    report.count_failures(plan, ldap_failures, directory="ldap")
+    failed.update(failure.clever_id for failure in keycloak_failures)
     _remember(applied, keycloak, mapped, directory, started, verify, report)
     fingerprints = {
         clever_id: confirmed.get(clever_id) or user_fingerprint(ids, spec.attributes, spec.read_only)
@@ -232,7 +230,7 @@ def _full_sync(
     report.writes = {"keycloak": keycloak.http.writes, "ldap": ldap.counts.writes}  # report
     report.calls = dict(keycloak.calls)
     report.preview["event_cursor"] = roster.event_cursor or f"{START_OF_FEED}{report.started}"
-    return report.finish("ok")
+    return report.finish_written()
 
 
 def synced_totals(
@@ -488,14 +486,7 @@ def _describe(
     report.warnings.extend(mapped.warnings)
     for error in [*mapped.skipped, *getattr(roster, "bad_records", [])]:
         report.skip(error if isinstance(error, RecordError) else RecordError(str(error)))
-    for ambiguity in mapped.ambiguous:
-        report.ambiguous.append(
-            {
-                "clever_ids": list(ambiguity.clever_ids),
-                "keycloak_ids": list(ambiguity.keycloak_ids),
-                "reason": ambiguity.reason,
-            }
-        )
+    report.hold_ambiguous(mapped.ambiguous, mapped.held)
     for spec in mapped.desired.users.values():
         if spec.read_only:
             report.warnings.append(

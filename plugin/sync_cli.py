@@ -129,6 +129,8 @@ def sync(
         click.echo(
             f"held for review: keycloak-clever sync --approve {report.run_id}  (or --discard)", err=True
         )
+    if report.status == "partial":
+        click.echo(f"partial: {len(report.errors)} write(s) failed; see the errors above", err=True)
     sys.exit(EXIT_CODES.get(report.status, 1))
 
 

@@ -22,7 +22,7 @@ from plugin.admin.services import Services
 from plugin.admin.store import SCHOOL_MODES
 from plugin.broker import ensure_broker, get_idp
 from plugin.progress import stage_label
-from plugin.report import group_warnings
+from plugin.report import warnings_by_kind
 from plugin.standing import Standing, StandingStore
 from plugin.state import SyncState
 
@@ -197,7 +197,7 @@ def run_detail(svc: Services, run_id: str) -> dict[str, Any]:
     report = SyncState(svc.redis).report(run_id)
     if report is None or report.district_id != config.district_id:
         raise ActionError(f"No run {run_id} of this district.")
-    return {"report": report.to_dict(), "warning_groups": group_warnings(report.warnings)}
+    return {"report": report.to_dict(), "warning_groups": warnings_by_kind(report.warnings)}
 
 
 def resolve(svc: Services, clever_id: str, choice: str) -> str:

@@ -97,7 +97,7 @@ def test_name_match_links_ldap_and_google_accounts_and_fills_ldap_groups(
     assert set(ldap_conn.entries[0].member.values) == {ldap_ou.groups_dn, dn}
     assert ldap_conn.search(school_dn, "(businessCategory=section:*)", attributes=["member", "owner", "cn"])
     entry = ldap_conn.entries[0]
-    assert entry.cn.value == "Math, #1 ∕ A"
+    assert entry.cn.value == "Math, #1 / A"
     assert set(entry.owner.values) == {dn}
 
     again = run_sync(settings, source=source, district_id="d1")

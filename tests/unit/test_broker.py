@@ -162,10 +162,25 @@ def test_user_profile_keeps_other_attributes_and_an_admins_display_name() -> Non
     assert declared["clever_id"]["displayName"] == "Clever ID (district)"
     assert declared["clever_id"]["annotations"] == {"x": "y"}
     assert "required" not in declared["email"]
-    assert declared["email"]["validations"] == {"email": {}}
+    assert declared["email"]["validations"] == {"email": {}, "length": {"max": 255}}
     assert declared["lastName"]["required"] == {"roles": ["user"]}
     assert profile["unmanagedAttributePolicy"] == "ADMIN_VIEW"
     assert current["attributes"][0]["required"] == {"roles": ["user"]}  # the input is not modified
+
+
+def test_user_profile_accepts_clever_names_the_default_rules_refuse() -> None:
+    default = {"length": {"max": 255}, "person-name-prohibited-characters": {}}
+    current = {
+        "attributes": [
+            {"name": "firstName", "validations": dict(default)},
+            {"name": "lastName", "validations": {**default, "pattern": {"pattern": "^[a-z]+$"}}},
+        ]
+    }
+
+    declared = {a["name"]: a for a in desired_user_profile(current)["attributes"]}
+
+    assert declared["firstName"]["validations"] == {"length": {"max": 255}}
+    assert declared["lastName"]["validations"] == {"length": {"max": 255}}
 
 
 def test_user_profile_already_declared_is_unchanged() -> None:

@@ -264,10 +264,29 @@ def test_a_person_without_first_or_last_name_never_matches(first: str, last: str
     assert result.unmatched == (student.clever_id,)
 
 
-def test_a_contact_with_the_whole_name_in_last_name_never_matches() -> None:
-    contact = make_contact("Jess Datos")
+def test_a_contact_with_the_whole_name_in_last_name_matches_the_account_s_first_last() -> None:
+    contact = make_contact("Jess  de la Datos")
+    account = make_account("Jess", "de la Datos")
 
-    result = match_by_name([contact], [make_account("Jess", "Datos")])
+    result = match_by_name([contact], [account])
+
+    assert result.linked == {contact.clever_id: account}
+
+
+def test_an_account_two_names_would_claim_is_ambiguous_not_linked() -> None:
+    contact = make_contact("Jess Datos")
+    student = make_student("Jess", "Datos")
+
+    result = match_by_name([contact, student], [make_account("Jess", "Datos")])
+
+    assert result.linked == {}
+    assert {c for a in result.ambiguous for c in a.clever_ids} == {contact.clever_id, student.clever_id}
+
+
+def test_a_contact_with_a_one_word_name_matches_nobody() -> None:
+    contact = make_contact("Datos")
+
+    result = match_by_name([contact], [make_account("", "Datos"), make_account("Jess", "Datos")])
 
     assert result.unmatched == (contact.clever_id,)
 
