@@ -35,6 +35,7 @@ CLEVER_ATTRIBUTES: tuple[str, ...] = (
     "clever_relationships",
     "clever_removed_at",
     "clever_unwritable",
+    "clever_email",  # Clever's unverified email, from a first login (never the Keycloak email)
 )
 
 # Clever role → realm role given to people of that role.

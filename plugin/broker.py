@@ -50,6 +50,8 @@ UP_GROUP = "clever"
 SECRET_FINGERPRINT_KEY = "kccClientSecretSha256"
 MULTIVALUED_ATTRIBUTES = frozenset({"clever_roles", "clever_school_ids", "clever_relationships"})
 RELAXED_REQUIRED = ("email", "firstName")
+SYNC_OWNED = ("firstName", "lastName", "email")  # admin-only to edit (``desired_user_profile``)
+SELF_SERVICE_ROLE = "manage-account"  # of the ``account`` client; holds manage-account-links
 DENY_UNKNOWN_MESSAGE = (
     "Your Clever account is not connected to an account here yet. "
     "Please ask your school's IT team to run the Clever sync, then sign in again."
@@ -128,6 +130,7 @@ def desired_idp(clever: CleverSettings, discovery: Discovery) -> dict[str, Any]:
         "hideOnLogin": False,
         "firstBrokerLoginFlowAlias": FLOW_ALIAS,
         "config": {
+            **_district_filter(clever.district_id),
             "issuer": discovery.issuer,
             "authorizationUrl": discovery.authorization_endpoint,
             "tokenUrl": discovery.token_endpoint,
@@ -147,6 +150,15 @@ def desired_idp(clever: CleverSettings, discovery: Discovery) -> dict[str, Any]:
             "guiOrder": "1",
         },
     }
+
+
+def _district_filter(district_id: str) -> dict[str, str]:
+    """Keycloak's "essential claim" filter: only id tokens whose ``district`` claim is the configured
+    district are accepted, so a person of another district connected to the same Clever app never
+    signs in (nor, with ``KCC_CLEVER_CREATE_UNKNOWN_USERS``, gets an account)."""
+    if not district_id:
+        return {}
+    return {"filteredByClaim": "true", "claimFilterName": "district", "claimFilterValue": district_id}
 
 
 def _attribute_mapper(name: str, claim: str, attribute: str, sync_mode: str) -> dict[str, Any]:
@@ -180,7 +192,9 @@ def desired_mappers() -> list[dict[str, Any]]:
         _attribute_mapper("clever_district", "district", "clever_district", "FORCE"),
         _attribute_mapper("first name", "given_name", "firstName", "FORCE"),
         _attribute_mapper("last name", "family_name", "lastName", "FORCE"),
-        _attribute_mapper("email", "email", "email", "IMPORT"),
+        # Clever's email is unverified: never the Keycloak email (another IdP's "link by email" would
+        # hand this account to whoever owns that address), only an admin-only attribute.
+        _attribute_mapper("email", "email", "clever_email", "IMPORT"),
         _attribute_mapper("clever_role", "user_type", "clever_role", "IMPORT"),
     ]
     for role, pattern in sorted(role_claim_patterns().items()):
@@ -205,11 +219,15 @@ def desired_roles() -> list[str]:
     return sorted(set(USER_TYPE_ROLES.values()))
 
 
-def desired_user_profile(current: Mapping[str, Any]) -> dict[str, Any]:
+def desired_user_profile(current: Mapping[str, Any], *, users_edit_names: bool = False) -> dict[str, Any]:
     """``current`` UP config with the Clever group and attributes declared; everything else kept.
 
     An existing ``clever_*`` attribute keeps its display name, validations and annotations (an admin
     may have tuned them); only its group, admin-only permissions and multivalued flag are enforced.
+    ``firstName``, ``lastName`` and ``email`` are made admin-only to edit (viewing is left as it
+    is): the sync owns them, and a student who could rename themselves to a teacher's name would be
+    matched to that teacher. ``users_edit_names`` (``KCC_USERS_EDIT_NAMES=true``) leaves their edit
+    rights alone; then no account is ever matched by name (``connectors.keycloak_vet``).
     """
     profile = copy.deepcopy(dict(current))
     groups = profile.setdefault("groups", [])
@@ -234,6 +252,12 @@ def desired_user_profile(current: Mapping[str, Any]) -> dict[str, Any]:
     for name in RELAXED_REQUIRED:
         if name in by_name:
             by_name[name].pop("required", None)
+    if not users_edit_names:
+        for name in SYNC_OWNED:
+            if name in by_name:
+                permissions = by_name[name].setdefault("permissions", {})
+                permissions["edit"] = ["admin"]
+                permissions["view"] = sorted({*permissions.get("view", []), "admin"})
     return profile
 
 
@@ -290,11 +314,16 @@ def ensure_broker(
     """Reconcile roles, User Profile, flow, identity provider and mappers; report what changed."""
     if not settings.clever.client_id or not settings.clever.client_secret:
         raise ConfigError("KCC_CLEVER_CLIENT_ID and KCC_CLEVER_CLIENT_SECRET are needed to register Clever")
+    if settings.clever.create_unknown_users and not settings.clever.district_id:
+        raise ConfigError(
+            "KCC_CLEVER_CREATE_UNKNOWN_USERS needs KCC_CLEVER_DISTRICT_ID: only its people get accounts"
+        )
     discovery = discovery or fetch_discovery(settings.clever.oauth_url)
     report = BrokerReport()
     with _keycloak_errors():
         ensure_roles(admin, report)
-        ensure_user_profile(admin, report)
+        ensure_user_profile(admin, report, users_edit_names=settings.clever.users_edit_names)
+        ensure_self_linking(admin, settings.clever.allow_self_linking, report)
         ensure_first_login_flow(admin, settings.clever.create_unknown_users, report)
         ensure_idp(admin, desired_idp(settings.clever, discovery), report)
         ensure_mappers(admin, report)
@@ -310,13 +339,48 @@ def ensure_roles(admin: KeycloakAdmin, report: BrokerReport) -> None:
             report.changes.append(f"realm role {name}: created")
 
 
-def ensure_user_profile(admin: KeycloakAdmin, report: BrokerReport) -> None:
+def ensure_user_profile(
+    admin: KeycloakAdmin, report: BrokerReport, *, users_edit_names: bool = False
+) -> None:
     """GET-merge-PUT the User Profile; no PUT when nothing differs."""
     current = admin.get_realm_users_profile()
-    desired = desired_user_profile(current)
+    desired = desired_user_profile(current, users_edit_names=users_edit_names)
     if desired != current:
         admin.update_realm_users_profile(desired)
         report.changes.append("user profile: Clever attributes declared")
+
+
+def ensure_self_linking(admin: KeycloakAdmin, allow: bool, report: BrokerReport) -> None:
+    """Take ``account/manage-account`` out of the realm's default roles (or, ``allow``, put it back).
+
+    Keycloak lets a user link an identity provider to their own account from the Account Console
+    when they hold ``manage-account`` *or* ``manage-account-links``: dropping only the latter from
+    the composite is not enough (``IdentityBrokerService`` checks ``manage-account`` first). So the
+    default roles keep ``view-profile`` (the Account Console still shows the profile) and lose
+    ``manage-account``: nobody links Clever, or any provider, to their account by themselves, and
+    nobody edits their profile there (names and email are admin-only anyway). Opt out with
+    ``KCC_ALLOW_SELF_LINKING=true``. Accounts given ``manage-account`` directly keep it.
+    """
+    realm = admin.get_realm(str(admin.connection.realm_name))
+    default_role = realm["defaultRole"]["name"]
+    account = admin.get_client_id("account")
+    if account is None:
+        return
+    held = [
+        role
+        for role in admin.get_composite_realm_roles_of_role(default_role)
+        if role.get("clientRole") and role.get("containerId") == account and role["name"] == SELF_SERVICE_ROLE
+    ]
+    if held and not allow:
+        view = admin.get_client_role(account, "view-profile")
+        admin.add_composite_realm_roles_to_role(default_role, [view])
+        admin.remove_composite_realm_roles_to_role(default_role, held)
+        report.changes.append(f"default roles: account/{SELF_SERVICE_ROLE} removed (no self-service linking)")
+    elif allow and not held:
+        admin.add_composite_realm_roles_to_role(
+            default_role, [admin.get_client_role(account, SELF_SERVICE_ROLE)]
+        )
+        report.changes.append(f"default roles: account/{SELF_SERVICE_ROLE} given back (self-service linking)")
 
 
 def ensure_first_login_flow(admin: KeycloakAdmin, create_unknown_users: bool, report: BrokerReport) -> None:

@@ -29,7 +29,17 @@ from mappers.layout import (
     primary_role,
     user_attributes,
 )
-from mappers.names import Account, Ambiguity, Refusal, match_by_name, username_for
+from mappers.names import (
+    Account,
+    Ambiguity,
+    MatchResult,
+    Refusal,
+    Scope,
+    match_by_name,
+    name_key,
+    username_for,
+    why_not,
+)
 from mappers.parents import parents_of, relationships_of_parent, relationships_of_student
 from plugin.applied import user_fingerprint
 from plugin.plan import REALM_ROLE_ATTRIBUTE, Attributes, CurrentUser, DesiredState, GroupSpec, UserSpec
@@ -90,12 +100,13 @@ def desired_state(
     roster: RosterView,
     *,
     current_users: Mapping[str, CurrentUser],
-    accounts: Iterable[Account] | Callable[[], Iterable[Account]],
+    accounts: Iterable[Account] | Callable[..., Iterable[Account]],
     usernames: set[str],
     options: SyncOptions,
     school_ids: frozenset[str] = frozenset(),
     resolutions: Mapping[str, str] | None = None,
     refused_emails: Mapping[str, str] | None = None,
+    scope: Scope | None = None,
 ) -> Mapped:
     """Map the roster to the groups and accounts it calls for (pure but for reading the streams).
 
@@ -112,6 +123,7 @@ def desired_state(
         options=options,
         resolutions=resolutions,
         refused_emails=refused_emails,
+        scope=scope,
     )
 
 
@@ -210,12 +222,14 @@ def map_people(
     read: RosterRead,
     *,
     current_users: Mapping[str, CurrentUser],
-    accounts: Iterable[Account] | Callable[[], Iterable[Account]],
+    accounts: Iterable[Account] | Callable[..., Iterable[Account]],
     usernames: set[str],
     options: SyncOptions,
     resolutions: Mapping[str, str] | None = None,
     refused_emails: Mapping[str, str] | None = None,
     as_written: Mapping[str, str] | None = None,
+    scope: Scope | None = None,
+    hold: Iterable[str] = (),
 ) -> Mapped:
     """The accounts the people of ``read`` call for, given the realm's (see ``desired_state``).
 
@@ -226,6 +240,9 @@ def map_people(
     ``Mapped.confirmed``. The account's attributes are then taken as written, not read or
     compared (``plugin.sync``). Memory: the attributes of a district's people are most of its
     desired state, and a run where nothing changed needs none of them.
+
+    ``scope`` says where the district keeps each Clever role (``match_scope``); ``hold`` lists
+    Clever ids that get nothing this run and are not disabled (a link the sync did not make).
     """
     resolutions = resolutions or {}
     refused_emails = refused_emails or {}
@@ -238,17 +255,14 @@ def map_people(
     matched: Mapping[str, Account] = {}
     held: set[str] = set()
     if options.match_users_by_name and new_people:
-        pool = list(accounts() if callable(accounts) else accounts)
-        resolved = _resolved(new_people, pool, resolutions, mapped)
-        taken_ids = {account.keycloak_id for account in resolved.values()}
-        result = match_by_name(
-            [p for p in new_people if p.clever_id not in mapped.resolved],
-            [a for a in pool if a.keycloak_id not in taken_ids],
-        )
-        matched = {**result.linked, **resolved}
-        mapped.ambiguous = list(result.ambiguous)
+        scope = scope or Scope()
+        result, pool = _match(new_people, accounts, resolutions, scope)
+        resolved = _resolved(new_people, result, pool, resolutions, mapped)
+        matched = {k: v for k, v in result.linked.items() if k not in mapped.resolved} | resolved
+        mapped.ambiguous = [a for a in result.ambiguous if not set(a.clever_ids) <= mapped.resolved]
         mapped.refused = list(result.refused)
-        held = {clever_id for ambiguity in result.ambiguous for clever_id in ambiguity.clever_ids}
+        held = {c for ambiguity in mapped.ambiguous for c in ambiguity.clever_ids} - mapped.resolved
+    held |= set(hold)
 
     taken: set[str] | None = None  # lower-case usernames in use; made when somebody needs one
     users: dict[str, UserSpec] = {}
@@ -345,28 +359,70 @@ def map_people(
     return mapped
 
 
+def _match(
+    new_people: list[User],
+    accounts: Iterable[Account] | Callable[..., Iterable[Account]],
+    resolutions: Mapping[str, str],
+    scope: Scope,
+) -> tuple[MatchResult, dict[str, Account]]:
+    """The match over the accounts new people could match: their names, district usernames, or the
+    accounts an admin chose (only those are checked for privilege: few, and costly to check)."""
+    keys = {key for p in new_people if (key := name_key(p.first_name, p.last_name))}
+    logins = {p.district_username.strip().casefold() for p in new_people if p.district_username.strip()}
+    chosen = {resolutions[p.clever_id] for p in new_people if p.clever_id in resolutions} - {CREATE}
+
+    def wanted(account: Account) -> bool:
+        return (
+            account.keycloak_id in chosen
+            or account.username.casefold() in logins
+            or name_key(account.first_name, account.last_name) in keys
+        )
+
+    if callable(accounts):
+        pool = list(accounts(wanted, read_groups=scope.names_groups))
+    else:
+        pool = [account for account in accounts if wanted(account)]
+    return match_by_name(new_people, pool, scope), {a.keycloak_id: a for a in pool}
+
+
 def _resolved(
-    new_people: list[User], pool: list[Account], resolutions: Mapping[str, str], mapped: Mapped
+    new_people: list[User],
+    result: MatchResult,
+    pool: Mapping[str, Account],
+    resolutions: Mapping[str, str],
+    mapped: Mapped,
 ) -> dict[str, Account]:
-    """The admin's choices for people without an account: the chosen account, or a new one."""
-    by_id = {account.keycloak_id: account for account in pool}
+    """The admin's choices (``plugin.resolutions``) that still hold: "create a new account", or one
+    of the accounts this run's match lists as candidates of that person's ambiguity (so an account
+    that became an admin, was linked or disabled since, is refused). Anything else: a warning."""
+    offered = {c: a.keycloak_ids for a in result.ambiguous for c in a.clever_ids}
     chosen: dict[str, Account] = {}
     for person in new_people:
         choice = resolutions.get(person.clever_id)
         if choice is None:
             continue
-        account = by_id.get(choice)
+        account = pool.get(choice)
         if choice == CREATE:
             mapped.resolved.add(person.clever_id)
-        elif account is not None and account.enabled and not account.is_admin:
+        elif (
+            choice in offered.get(person.clever_id, ())
+            and account is not None
+            and not why_not(account)
+            and choice not in {a.keycloak_id for a in chosen.values()}
+        ):
             chosen[person.clever_id] = account
             mapped.resolved.add(person.clever_id)
         else:
             mapped.warnings.append(
-                f"{person.clever_id}: the chosen account {choice} cannot be linked "
-                "(gone, disabled, an admin or linked already): choose again"
+                f"{person.clever_id}: the chosen account {choice} is not one of this person's candidates "
+                "any more (gone, disabled, an admin, linked, or out of place): choose again"
             )
     return chosen
+
+
+def match_scope(options: SyncOptions, people_dn: str) -> Scope:
+    """Where the district keeps each Clever role (``KCC_MATCH_SCOPES``) and its LDAP people."""
+    return Scope(dict(options.match_scopes), people_dn)
 
 
 def _school_groups(school_names: Mapping[str, str]) -> dict[str, GroupSpec]:

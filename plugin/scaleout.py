@@ -45,7 +45,7 @@ def _pipeline(settings: Settings, district_id: str) -> tuple[Any, KeycloakDirect
     mapped = desired_state(
         roster,
         current_users=current.directory.users,
-        accounts=current.accounts,
+        accounts=current.candidates,
         usernames=current.usernames,
         options=settings.options,
     )
@@ -82,8 +82,11 @@ def prepare_job(
 
     started = time.time()
     settings = settings or Settings.from_env()
+    # Before the match: it refuses accounts whose names users can edit (the User Profile says).
+    ensure_user_profile(
+        admin_client(settings.keycloak), BrokerReport(), users_edit_names=settings.clever.users_edit_names
+    )
     client, keycloak, current, mapped, plan, roster = _pipeline(settings, district_id)
-    ensure_user_profile(keycloak.admin, BrokerReport())
     reasons = brake_reasons(plan, current.directory, settings.options.brake_ratio)
     if reasons:
         SyncState.from_url(settings.redis_url).release(district_id, run_id)

@@ -68,6 +68,10 @@ class CleverSettings:
     client_secret: str = field(default="", repr=False)
     district_id: str = ""
     create_unknown_users: bool = False
+    # Opt-outs of linking safety (docs/sso.md "Who can be linked to whom"): users may edit their
+    # names (then nobody is matched by name), users may link identity providers themselves.
+    users_edit_names: bool = False
+    allow_self_linking: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,6 +83,9 @@ class SyncOptions:
     sync_parent_data: bool = False
     brake_ratio: float = 0.10
     timezone: str = "UTC"
+    # Clever role -> LDAP base DNs or Keycloak group paths its accounts live in (``KCC_MATCH_SCOPES``,
+    # ``mappers.names.Scope``); empty: no place is told apart, realm roles and the people DN still are.
+    match_scopes: tuple[tuple[str, tuple[str, ...]], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,6 +129,8 @@ class Settings:
                 client_secret=reader.optional("CLEVER_CLIENT_SECRET", ""),
                 district_id=reader.optional("CLEVER_DISTRICT_ID", ""),
                 create_unknown_users=reader.flag("CLEVER_CREATE_UNKNOWN_USERS", False),
+                users_edit_names=reader.flag("USERS_EDIT_NAMES", False),
+                allow_self_linking=reader.flag("ALLOW_SELF_LINKING", False),
             ),
             options=SyncOptions(
                 match_users_by_name=reader.flag("MATCH_USERS_BY_NAME", True),
@@ -129,6 +138,7 @@ class Settings:
                 sync_parent_data=reader.flag("SYNC_PARENT_DATA", False),
                 brake_ratio=reader.parsed("BRAKE_RATIO", 0.10, _ratio),
                 timezone=reader.parsed("TIMEZONE", _machine_timezone(), _timezone),
+                match_scopes=reader.parsed("MATCH_SCOPES", (), _scopes),
             ),
             public_url=reader.url("PUBLIC_URL", default="http://127.0.0.1:18000"),
             secret_key=reader.optional("SECRET_KEY", ""),
@@ -244,3 +254,19 @@ def load_env_file(path: str) -> dict[str, str]:
             key, _, value = line.removeprefix("export ").partition("=")
             values[key.strip()] = value.strip().strip("'\"")
     return values
+
+
+SCOPE_ROLES = ("student", "teacher", "staff", "district_admin", "contact")
+
+
+def _scopes(text: str) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    """``student=ou=students,dc=x;staff=/Staff|ou=staff,dc=x``: role=base[|base] entries, ``;`` apart."""
+    scopes: list[tuple[str, tuple[str, ...]]] = []
+    for entry in filter(None, (part.strip() for part in text.split(";"))):
+        role, _, bases = entry.partition("=")
+        role = role.strip().lower()
+        listed = tuple(base.strip() for base in bases.split("|") if base.strip())
+        if role not in SCOPE_ROLES or not listed:
+            raise ValueError(f"{entry!r} is not role=base (roles: {', '.join(SCOPE_ROLES)})")
+        scopes.append((role, listed))
+    return tuple(scopes)
