@@ -149,13 +149,15 @@ def read_state(
         first_name, last_name = person_names(rep, providers)
         ldap_dn = (attributes.get("LDAP_ENTRY_DN") or ("",))[0]
         clever_id = (attributes.get("clever_id") or ("",))[0]
-        if rep["id"] in clever_links and not trusted_link(rep, clever_id, ours):
-            suspicious[rep["id"]] = _linked_clever_id(http, rep["id"]) or clever_id
-            continue  # a link the sync did not make: the account gets nothing, nobody is matched to it
-        if not clever_id and rep["id"] in clever_links:
-            clever_id = _linked_clever_id(http, rep["id"])
-            if clever_id:
-                attributes = {**attributes, "clever_id": (clever_id,)}
+        if rep["id"] in clever_links:
+            written = clever_id  # the attribute, which only admins and the sync can write
+            if not clever_id:
+                clever_id = _linked_clever_id(http, rep["id"])
+                if clever_id:
+                    attributes = {**attributes, "clever_id": (clever_id,)}
+            if not trusted_link(rep, clever_id, ours, written=written):
+                suspicious[rep["id"]] = clever_id
+                continue  # a link the sync did not make: the account gets nothing, nobody is matched to it
         if clever_id:
             linked = rep["id"] in clever_links or not idp_present
             users[clever_id] = current_user(rep, clever_id, attributes, providers, linked=linked)
@@ -177,14 +179,16 @@ def read_state(
     return KeycloakState(state, accounts, usernames, root_id, http, suspicious=suspicious)
 
 
-def trusted_link(rep: Mapping[str, Any], clever_id: str, ours: Mapping[str, str] | None) -> bool:
+def trusted_link(
+    rep: Mapping[str, Any], clever_id: str, ours: Mapping[str, str] | None, *, written: str = ""
+) -> bool:
     """Whether the ``clever`` link of the account ``rep`` was made by us (``docs/sync.md``).
 
     Ours: recorded in ``ours`` (the sync's memory of the accounts it linked, plus the links an
     admin kept on the page), or made by the broker's first-login flow, which names the account
     ``clever-<Clever id>`` (users cannot choose or change usernames). With no memory at all (the
-    first run, or Redis lost its data), a link whose account carries a ``clever_id`` attribute,
-    which only admins and the sync can write, is taken as ours.
+    first run, or Redis lost its data), a link whose account carries the same Clever id in its
+    ``clever_id`` attribute (``written``), which only admins and the sync can write, is taken as ours.
     """
     if ours is None:
         return True
@@ -192,7 +196,7 @@ def trusted_link(rep: Mapping[str, Any], clever_id: str, ours: Mapping[str, str]
         ours.get(clever_id) == rep["id"] or rep.get("username") == f"clever-{clever_id.lower()}"
     ):
         return True
-    return not ours and bool(clever_id)
+    return not ours and bool(clever_id) and written == clever_id
 
 
 def read_known(
