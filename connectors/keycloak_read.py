@@ -26,7 +26,7 @@ from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
 from connectors.base import RecordError, bounded_map
-from connectors.keycloak_vet import Vetter
+from connectors.keycloak_vet import Vetter, trusted_link
 from mappers.layout import IDP_ALIAS
 from mappers.names import Account, normalize_name
 from plugin.plan import CurrentGroup, CurrentUser, DirectoryState
@@ -177,26 +177,6 @@ def read_state(
             )
     state = DirectoryState(groups=groups, users=users, members=members)
     return KeycloakState(state, accounts, usernames, root_id, http, suspicious=suspicious)
-
-
-def trusted_link(
-    rep: Mapping[str, Any], clever_id: str, ours: Mapping[str, str] | None, *, written: str = ""
-) -> bool:
-    """Whether the ``clever`` link of the account ``rep`` was made by us (``docs/sync.md``).
-
-    Ours: recorded in ``ours`` (the sync's memory of the accounts it linked, plus the links an
-    admin kept on the page), or made by the broker's first-login flow, which names the account
-    ``clever-<Clever id>`` (users cannot choose or change usernames). With no memory at all (the
-    first run, or Redis lost its data), a link whose account carries the same Clever id in its
-    ``clever_id`` attribute (``written``), which only admins and the sync can write, is taken as ours.
-    """
-    if ours is None:
-        return True
-    if clever_id and (
-        ours.get(clever_id) == rep["id"] or rep.get("username") == f"clever-{clever_id.lower()}"
-    ):
-        return True
-    return not ours and bool(clever_id) and written == clever_id
 
 
 def read_known(

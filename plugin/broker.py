@@ -43,23 +43,22 @@ from keycloak.exceptions import KeycloakError
 
 from connectors.base import ConfigError, TransientError
 from mappers.layout import CLEVER_ATTRIBUTES, IDP_ALIAS, USER_TYPE_ROLES
+from plugin.broker_flow import (
+    DENY_DUPLICATE_MESSAGE,
+    DENY_UNKNOWN_MESSAGE,
+    FLOW_ALIAS,
+    Execution,
+    desired_executions,
+    ensure_first_login_flow,
+    ensure_self_linking,
+)
 from plugin.settings import CleverSettings, Settings
 
-FLOW_ALIAS = "clever first broker login"
 UP_GROUP = "clever"
 SECRET_FINGERPRINT_KEY = "kccClientSecretSha256"
 MULTIVALUED_ATTRIBUTES = frozenset({"clever_roles", "clever_school_ids", "clever_relationships"})
 RELAXED_REQUIRED = ("email", "firstName")
 SYNC_OWNED = ("firstName", "lastName", "email")  # admin-only to edit (``desired_user_profile``)
-SELF_SERVICE_ROLE = "manage-account"  # of the ``account`` client; holds manage-account-links
-DENY_UNKNOWN_MESSAGE = (
-    "Your Clever account is not connected to an account here yet. "
-    "Please ask your school's IT team to run the Clever sync, then sign in again."
-)
-DENY_DUPLICATE_MESSAGE = (
-    "An account with your username or email already exists here, and it is not connected to Clever. "
-    "Please ask your school's IT team to connect it."
-)
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,15 +70,6 @@ class Discovery:
     token_endpoint: str
     userinfo_endpoint: str
     jwks_uri: str
-
-
-@dataclass(frozen=True, slots=True)
-class Execution:
-    """One step of the first-broker-login flow (``message`` goes into a Deny access config)."""
-
-    provider: str
-    requirement: str
-    message: str | None = None
 
 
 @dataclass(slots=True)
@@ -131,6 +121,8 @@ def desired_idp(clever: CleverSettings, discovery: Discovery) -> dict[str, Any]:
         "firstBrokerLoginFlowAlias": FLOW_ALIAS,
         "config": {
             **_district_filter(clever.district_id),
+            # No "Link account" for Clever in the Account Console (``broker_flow.ensure_self_linking``).
+            "showInAccountConsole": "ALWAYS" if clever.allow_self_linking else "NEVER",
             "issuer": discovery.issuer,
             "authorizationUrl": discovery.authorization_endpoint,
             "tokenUrl": discovery.token_endpoint,
@@ -195,6 +187,14 @@ def desired_mappers() -> list[dict[str, Any]]:
         # Clever's email is unverified: never the Keycloak email (another IdP's "link by email" would
         # hand this account to whoever owns that address), only an admin-only attribute.
         _attribute_mapper("email", "email", "clever_email", "IMPORT"),
+        {
+            # Keycloak copies the claim into the new account's email before mappers run; this
+            # empties it again (the first-login duplicate check still refuses a taken address).
+            "name": "no keycloak email",
+            "identityProviderAlias": IDP_ALIAS,
+            "identityProviderMapper": "hardcoded-attribute-idp-mapper",
+            "config": {"attribute": "email", "attribute.value": "", "syncMode": "IMPORT"},
+        },
         _attribute_mapper("clever_role", "user_type", "clever_role", "IMPORT"),
     ]
     for role, pattern in sorted(role_claim_patterns().items()):
@@ -261,25 +261,14 @@ def desired_user_profile(current: Mapping[str, Any], *, users_edit_names: bool =
     return profile
 
 
-def desired_executions(create_unknown_users: bool) -> list[Execution]:
-    """The first-broker-login steps: refuse unknown people, or create them when unique."""
-    if create_unknown_users:
-        # An ALTERNATIVE that is only "attempted" (a duplicate username/email) falls through to the
-        # next one: refuse, never link.
-        return [
-            Execution("idp-create-user-if-unique", "ALTERNATIVE"),
-            Execution("deny-access-authenticator", "ALTERNATIVE", DENY_DUPLICATE_MESSAGE),
-        ]
-    return [Execution("deny-access-authenticator", "REQUIRED", DENY_UNKNOWN_MESSAGE)]
-
-
 def differing_keys(current: Mapping[str, Any], desired: Mapping[str, Any]) -> list[str]:
     """Dotted names of the desired fields (and ``config`` entries) whose current value differs."""
     changed = []
     for key, value in desired.items():
         if key == "config" and isinstance(value, Mapping):
             held = current.get("config") or {}
-            changed += [f"config.{k}" for k, v in value.items() if held.get(k) != v]
+            # Keycloak drops empty config values: missing and "" are the same.
+            changed += [f"config.{k}" for k, v in value.items() if held.get(k, "") != v]
         elif current.get(key) != value:
             changed.append(key)
     return changed
@@ -348,87 +337,6 @@ def ensure_user_profile(
     if desired != current:
         admin.update_realm_users_profile(desired)
         report.changes.append("user profile: Clever attributes declared")
-
-
-def ensure_self_linking(admin: KeycloakAdmin, allow: bool, report: BrokerReport) -> None:
-    """Take ``account/manage-account`` out of the realm's default roles (or, ``allow``, put it back).
-
-    Keycloak lets a user link an identity provider to their own account from the Account Console
-    when they hold ``manage-account`` *or* ``manage-account-links``: dropping only the latter from
-    the composite is not enough (``IdentityBrokerService`` checks ``manage-account`` first). So the
-    default roles keep ``view-profile`` (the Account Console still shows the profile) and lose
-    ``manage-account``: nobody links Clever, or any provider, to their account by themselves, and
-    nobody edits their profile there (names and email are admin-only anyway). Opt out with
-    ``KCC_ALLOW_SELF_LINKING=true``. Accounts given ``manage-account`` directly keep it.
-    """
-    realm = admin.get_realm(str(admin.connection.realm_name))
-    default_role = realm["defaultRole"]["name"]
-    account = admin.get_client_id("account")
-    if account is None:
-        return
-    held = [
-        role
-        for role in admin.get_composite_realm_roles_of_role(default_role)
-        if role.get("clientRole") and role.get("containerId") == account and role["name"] == SELF_SERVICE_ROLE
-    ]
-    if held and not allow:
-        view = admin.get_client_role(account, "view-profile")
-        admin.add_composite_realm_roles_to_role(default_role, [view])
-        admin.remove_composite_realm_roles_to_role(default_role, held)
-        report.changes.append(f"default roles: account/{SELF_SERVICE_ROLE} removed (no self-service linking)")
-    elif allow and not held:
-        admin.add_composite_realm_roles_to_role(
-            default_role, [admin.get_client_role(account, SELF_SERVICE_ROLE)]
-        )
-        report.changes.append(f"default roles: account/{SELF_SERVICE_ROLE} given back (self-service linking)")
-
-
-def ensure_first_login_flow(admin: KeycloakAdmin, create_unknown_users: bool, report: BrokerReport) -> None:
-    """Create the flow when missing; rebuild its steps when they differ from the desired ones."""
-    flows = {flow["alias"]: flow for flow in admin.get_authentication_flows()}
-    if FLOW_ALIAS not in flows:
-        admin.create_authentication_flow(
-            {
-                "alias": FLOW_ALIAS,
-                "description": "Clever logins of people the roster sync has not linked (keycloak-clever)",
-                "providerId": "basic-flow",
-                "topLevel": True,
-                "builtIn": False,
-            },
-            skip_exists=True,
-        )
-        report.changes.append(f"flow {FLOW_ALIAS!r}: created")
-    desired = desired_executions(create_unknown_users)
-    held = admin.get_authentication_flow_executions(FLOW_ALIAS)
-    if _held_executions(admin, held) == desired:
-        return
-    for execution in held:
-        if execution.get("level", 0) == 0:
-            admin.delete_authentication_flow_execution(execution["id"])
-    for step in desired:
-        admin.create_authentication_flow_execution({"provider": step.provider}, FLOW_ALIAS)
-        created = admin.get_authentication_flow_executions(FLOW_ALIAS)[-1]
-        admin.update_authentication_flow_executions(
-            {"id": created["id"], "requirement": step.requirement}, FLOW_ALIAS
-        )
-        if step.message is not None:
-            admin.create_execution_config(
-                created["id"],
-                {"alias": f"clever-{step.provider}", "config": {"denyErrorMessage": step.message}},
-            )
-    mode = "create unknown people" if create_unknown_users else "refuse unknown people"
-    report.changes.append(f"flow {FLOW_ALIAS!r}: steps set to {mode}")
-
-
-def _held_executions(admin: KeycloakAdmin, held: list[dict[str, Any]]) -> list[Execution]:
-    steps = []
-    for execution in held:
-        message = None
-        if execution.get("authenticationConfig"):
-            config = admin.get_authenticator_config(execution["authenticationConfig"])
-            message = config.get("config", {}).get("denyErrorMessage")
-        steps.append(Execution(execution.get("providerId", ""), execution.get("requirement", ""), message))
-    return steps
 
 
 def ensure_idp(admin: KeycloakAdmin, desired: dict[str, Any], report: BrokerReport) -> None:
@@ -516,3 +424,13 @@ def _keycloak_errors() -> Iterator[None]:
         raise ConfigError(f"Keycloak refused a change ({code}): {exc}") from exc
     except requests.RequestException as exc:
         raise TransientError(f"cannot reach Keycloak: {exc}") from exc
+
+
+__all__ = [  # the first-login flow and self-service linking live in ``plugin.broker_flow``
+    "DENY_DUPLICATE_MESSAGE",
+    "DENY_UNKNOWN_MESSAGE",
+    "Execution",
+    "desired_executions",
+    "ensure_first_login_flow",
+    "ensure_self_linking",
+]

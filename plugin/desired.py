@@ -29,21 +29,11 @@ from mappers.layout import (
     primary_role,
     user_attributes,
 )
-from mappers.names import (
-    Account,
-    Ambiguity,
-    MatchResult,
-    Refusal,
-    Scope,
-    match_by_name,
-    name_key,
-    username_for,
-    why_not,
-)
+from mappers.names import Account, Ambiguity, Refusal, Scope, username_for
 from mappers.parents import parents_of, relationships_of_parent, relationships_of_student
 from plugin.applied import user_fingerprint
+from plugin.desired_match import match_new_people, resolved_choices
 from plugin.plan import REALM_ROLE_ATTRIBUTE, Attributes, CurrentUser, DesiredState, GroupSpec, UserSpec
-from plugin.resolutions import CREATE
 from plugin.settings import SyncOptions
 
 ROLE_OF_GROUP = {name: role for role, name in ROLE_GROUPS.items()}
@@ -256,8 +246,8 @@ def map_people(
     held: set[str] = set()
     if options.match_users_by_name and new_people:
         scope = scope or Scope()
-        result, pool = _match(new_people, accounts, resolutions, scope)
-        resolved = _resolved(new_people, result, pool, resolutions, mapped)
+        result, pool = match_new_people(new_people, accounts, resolutions, scope)
+        resolved = resolved_choices(new_people, result, pool, resolutions, mapped.resolved, mapped.warnings)
         matched = {k: v for k, v in result.linked.items() if k not in mapped.resolved} | resolved
         mapped.ambiguous = [a for a in result.ambiguous if not set(a.clever_ids) <= mapped.resolved]
         mapped.refused = list(result.refused)
@@ -357,72 +347,6 @@ def map_people(
     present.update(held)  # people held for review are not disabled meanwhile
     mapped.desired = DesiredState(groups=groups, users=users, present=present)
     return mapped
-
-
-def _match(
-    new_people: list[User],
-    accounts: Iterable[Account] | Callable[..., Iterable[Account]],
-    resolutions: Mapping[str, str],
-    scope: Scope,
-) -> tuple[MatchResult, dict[str, Account]]:
-    """The match over the accounts new people could match: their names, district usernames, or the
-    accounts an admin chose (only those are checked for privilege: few, and costly to check)."""
-    keys = {key for p in new_people if (key := name_key(p.first_name, p.last_name))}
-    logins = {p.district_username.strip().casefold() for p in new_people if p.district_username.strip()}
-    chosen = {resolutions[p.clever_id] for p in new_people if p.clever_id in resolutions} - {CREATE}
-
-    def wanted(account: Account) -> bool:
-        return (
-            account.keycloak_id in chosen
-            or account.username.casefold() in logins
-            or name_key(account.first_name, account.last_name) in keys
-        )
-
-    if callable(accounts):
-        pool = list(accounts(wanted, read_groups=scope.names_groups))
-    else:
-        pool = [account for account in accounts if wanted(account)]
-    return match_by_name(new_people, pool, scope), {a.keycloak_id: a for a in pool}
-
-
-def _resolved(
-    new_people: list[User],
-    result: MatchResult,
-    pool: Mapping[str, Account],
-    resolutions: Mapping[str, str],
-    mapped: Mapped,
-) -> dict[str, Account]:
-    """The admin's choices (``plugin.resolutions``) that still hold: "create a new account", or one
-    of the accounts this run's match lists as candidates of that person's ambiguity (so an account
-    that became an admin, was linked or disabled since, is refused). Anything else: a warning."""
-    offered = {c: a.keycloak_ids for a in result.ambiguous for c in a.clever_ids}
-    chosen: dict[str, Account] = {}
-    for person in new_people:
-        choice = resolutions.get(person.clever_id)
-        if choice is None:
-            continue
-        account = pool.get(choice)
-        if choice == CREATE:
-            mapped.resolved.add(person.clever_id)
-        elif (
-            choice in offered.get(person.clever_id, ())
-            and account is not None
-            and not why_not(account)
-            and choice not in {a.keycloak_id for a in chosen.values()}
-        ):
-            chosen[person.clever_id] = account
-            mapped.resolved.add(person.clever_id)
-        else:
-            mapped.warnings.append(
-                f"{person.clever_id}: the chosen account {choice} is not one of this person's candidates "
-                "any more (gone, disabled, an admin, linked, or out of place): choose again"
-            )
-    return chosen
-
-
-def match_scope(options: SyncOptions, people_dn: str) -> Scope:
-    """Where the district keeps each Clever role (``KCC_MATCH_SCOPES``) and its LDAP people."""
-    return Scope(dict(options.match_scopes), people_dn)
 
 
 def _school_groups(school_names: Mapping[str, str]) -> dict[str, GroupSpec]:

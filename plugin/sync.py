@@ -34,8 +34,10 @@ from connectors.records import Event
 from plugin import links, resolutions
 from plugin.applied import Applied, fingerprint, user_fingerprint
 from plugin.brake import brake_reasons, preview
-from plugin.desired import Mapped, map_people, match_scope, read_roster
-from plugin.plan import CurrentUser, DesiredState, DirectoryState, Plan, diff
+from plugin.describe import describe, describe_suspicious
+from plugin.desired import Mapped, map_people, read_roster
+from plugin.desired_match import match_scope
+from plugin.plan import CurrentUser, DesiredState, DirectoryState, diff
 from plugin.report import SyncReport
 from plugin.settings import Settings
 
@@ -136,7 +138,7 @@ def _full_sync(
         scope=match_scope(settings.options, settings.ldap.people_dn),
         hold=current.suspicious.values(),
     )
-    report_suspicious(report, current.suspicious)
+    describe_suspicious(report, current.suspicious)
     report.warnings.extend(current.vetter_notes)
     del read  # Memory: the Clever records (10 MB at 10,000 people); the desired state is made
     directory = current.directory
@@ -150,7 +152,7 @@ def _full_sync(
     ldap_plan = diff_groups(
         desired_groups(mapped.desired, settings.ldap.groups_dn), ldap_groups, settings.ldap.groups_dn
     )
-    _describe(report, mapped, plan, directory, ldap_plan, roster)
+    describe(report, mapped, plan, directory, ldap_plan, roster)
     report.preview.update(preview(plan, ldap_plan))
 
     reasons = brake_reasons(plan, directory, settings.options.brake_ratio)  # brake
@@ -393,50 +395,6 @@ def _ensure_realm(
         )
         return False
     return True
-
-
-def _describe(
-    report: SyncReport, mapped: Any, plan: Plan, current: DirectoryState, ldap_plan: Any, roster: Any
-) -> None:
-    report.count_plan(plan, mapped.desired, current)
-    report.ldap = {
-        "groups_created": len(ldap_plan.create),
-        "groups_renamed": len(ldap_plan.rename),
-        "members_added": sum(len(m) for _, m in ldap_plan.add_members),
-        "members_removed": sum(len(m) for _, m in ldap_plan.remove_members),
-    }
-    report.warnings.extend(mapped.warnings)
-    for error in [*mapped.skipped, *getattr(roster, "bad_records", [])]:
-        report.skip(error if isinstance(error, RecordError) else RecordError(str(error)))
-    for ambiguity in mapped.ambiguous:
-        report.ambiguous.append(
-            {
-                "clever_ids": list(ambiguity.clever_ids),
-                "keycloak_ids": list(ambiguity.keycloak_ids),
-                "reason": ambiguity.reason,
-            }
-        )
-    for spec in mapped.desired.users.values():
-        if spec.read_only:
-            report.warnings.append(
-                f"{spec.clever_id}: account is read-only (LDAP federation in READ_ONLY mode): "
-                "linked and given its groups; its Clever attributes are not written"
-            )
-    for refusal in mapped.refused:
-        report.warnings.append(f"{refusal.clever_id}: new account made; {refusal.reason}")
-
-
-def report_suspicious(report: SyncReport, suspicious: Mapping[str, str]) -> None:
-    """Each ``clever`` link the sync did not make, on the admin's waiting list."""
-    for keycloak_id, clever_id in sorted(suspicious.items()):
-        report.wait(
-            "suspicious-link",
-            clever_id,
-            f"account {keycloak_id} is linked to this Clever id, but the sync did not make that link "
-            "(made in the Account Console or by hand): the account gets nothing from Clever",
-            "keep the link if the account is this person's, else unlink it",
-            keycloak_id=keycloak_id,
-        )
 
 
 def removed_at() -> str:
