@@ -97,6 +97,7 @@ def desired_state(
     resolutions: Mapping[str, str] | None = None,
     refused_emails: Mapping[str, str] | None = None,
     scope: Scope | None = None,
+    hold: Iterable[str] = (),
 ) -> Mapped:
     """Map the roster to the groups and accounts it calls for (pure but for reading the streams).
 
@@ -114,6 +115,7 @@ def desired_state(
         resolutions=resolutions,
         refused_emails=refused_emails,
         scope=scope,
+        hold=hold,
     )
 
 
