@@ -111,9 +111,15 @@ class KeycloakDirectory:
         return self.http.calls
 
     def current(
-        self, *, with_accounts: bool = True, with_members: bool = True, idp_present: bool = True
+        self,
+        *,
+        with_accounts: bool = True,
+        with_members: bool = True,
+        idp_present: bool = True,
+        ours: Mapping[str, str] | None = None,
     ) -> Any:
-        """The scope's state, plus the realm's other accounts (name-match candidates)."""
+        """The scope's state, plus the realm's other accounts (name-match candidates); ``ours``:
+        the links to trust (``keycloak_read.read_state``)."""
         state = read_state(
             self.http,
             self.root_name,
@@ -121,6 +127,7 @@ class KeycloakDirectory:
             with_accounts=with_accounts,
             with_members=with_members,
             idp_present=idp_present,
+            ours=ours,
         )
         self.group_ids = {key: group.keycloak_id for key, group in state.directory.groups.items()}
         return state

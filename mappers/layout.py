@@ -38,6 +38,7 @@ CLEVER_ATTRIBUTES: tuple[str, ...] = (
     "clever_first_name",
     "clever_last_name",
     "clever_legal_first_name",
+    "clever_email",  # Clever's unverified email, from a first login (never the Keycloak email)
 )
 NAME_MAX = 255  # Keycloak's hard limit for firstName and lastName (its column)
 

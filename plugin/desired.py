@@ -32,11 +32,11 @@ from mappers.layout import (
     primary_role,
     user_attributes,
 )
-from mappers.names import Account, Ambiguity, Refusal, match_by_name, username_for
+from mappers.names import Account, Ambiguity, Refusal, Scope, username_for
 from mappers.parents import parents_of, relationships_of_parent, relationships_of_student
 from plugin.applied import user_fingerprint
+from plugin.desired_match import match_new_people, resolved_choices
 from plugin.plan import REALM_ROLE_ATTRIBUTE, Attributes, CurrentUser, DesiredState, GroupSpec, UserSpec
-from plugin.resolutions import CREATE
 from plugin.settings import SyncOptions
 
 ROLE_OF_GROUP = {name: role for role, name in ROLE_GROUPS.items()}
@@ -95,12 +95,14 @@ def desired_state(
     roster: RosterView,
     *,
     current_users: Mapping[str, CurrentUser],
-    accounts: Iterable[Account] | Callable[[], Iterable[Account]],
+    accounts: Iterable[Account] | Callable[..., Iterable[Account]],
     usernames: set[str],
     options: SyncOptions,
     school_ids: frozenset[str] = frozenset(),
     resolutions: Mapping[str, str] | None = None,
     refused_emails: Mapping[str, str] | None = None,
+    scope: Scope | None = None,
+    hold: Iterable[str] = (),
 ) -> Mapped:
     """Map the roster to the groups and accounts it calls for (pure but for reading the streams).
 
@@ -117,6 +119,8 @@ def desired_state(
         options=options,
         resolutions=resolutions,
         refused_emails=refused_emails,
+        scope=scope,
+        hold=hold,
     )
 
 
@@ -224,13 +228,15 @@ def map_people(
     read: RosterRead,
     *,
     current_users: Mapping[str, CurrentUser],
-    accounts: Iterable[Account] | Callable[[], Iterable[Account]],
+    accounts: Iterable[Account] | Callable[..., Iterable[Account]],
     usernames: set[str],
     options: SyncOptions,
     resolutions: Mapping[str, str] | None = None,
     refused_emails: Mapping[str, str] | None = None,
     as_written: Mapping[str, str] | None = None,
     written: Container[str] = (),
+    scope: Scope | None = None,
+    hold: Iterable[str] = (),
 ) -> Mapped:
     """The accounts the people of ``read`` call for, given the realm's (see ``desired_state``).
 
@@ -243,6 +249,9 @@ def map_people(
     ``Mapped.confirmed``. The account's attributes are then taken as written, not read or
     compared (``plugin.sync``). Memory: the attributes of a district's people are most of its
     desired state, and a run where nothing changed needs none of them.
+
+    ``scope`` says where the district keeps each Clever role (``match_scope``); ``hold`` lists
+    Clever ids that get nothing this run and are not disabled (a link the sync did not make).
     """
     resolutions = resolutions or {}
     refused_emails = refused_emails or {}
@@ -255,17 +264,14 @@ def map_people(
     matched: Mapping[str, Account] = {}
     held: set[str] = set()
     if options.match_users_by_name and new_people:
-        pool = list(accounts() if callable(accounts) else accounts)
-        resolved = _resolved(new_people, pool, resolutions, mapped)
-        taken_ids = {account.keycloak_id for account in resolved.values()}
-        result = match_by_name(
-            [p for p in new_people if p.clever_id not in mapped.resolved],
-            [a for a in pool if a.keycloak_id not in taken_ids],
-        )
-        matched = {**result.linked, **resolved}
-        mapped.ambiguous = list(result.ambiguous)
+        scope = scope or Scope()
+        result, pool = match_new_people(new_people, accounts, resolutions, scope)
+        resolved = resolved_choices(new_people, result, pool, resolutions, mapped.resolved, mapped.warnings)
+        matched = {k: v for k, v in result.linked.items() if k not in mapped.resolved} | resolved
+        mapped.ambiguous = [a for a in result.ambiguous if not set(a.clever_ids) <= mapped.resolved]
         mapped.refused = list(result.refused)
-        held = {clever_id for ambiguity in result.ambiguous for clever_id in ambiguity.clever_ids}
+        held = {c for ambiguity in mapped.ambiguous for c in ambiguity.clever_ids} - mapped.resolved
+    held |= set(hold)
 
     taken: set[str] | None = None  # lower-case usernames in use; made when somebody needs one
     users: dict[str, UserSpec] = {}
@@ -377,30 +383,6 @@ def map_people(
             present.add(clever_id)
     mapped.desired = DesiredState(groups=groups, users=users, present=present)
     return mapped
-
-
-def _resolved(
-    new_people: list[User], pool: list[Account], resolutions: Mapping[str, str], mapped: Mapped
-) -> dict[str, Account]:
-    """The admin's choices for people without an account: the chosen account, or a new one."""
-    by_id = {account.keycloak_id: account for account in pool}
-    chosen: dict[str, Account] = {}
-    for person in new_people:
-        choice = resolutions.get(person.clever_id)
-        if choice is None:
-            continue
-        account = by_id.get(choice)
-        if choice == CREATE:
-            mapped.resolved.add(person.clever_id)
-        elif account is not None and account.enabled and not account.is_admin:
-            chosen[person.clever_id] = account
-            mapped.resolved.add(person.clever_id)
-        else:
-            mapped.warnings.append(
-                f"{person.clever_id}: the chosen account {choice} cannot be linked "
-                "(gone, disabled, an admin or linked already): choose again"
-            )
-    return chosen
 
 
 def _school_groups(school_names: Mapping[str, str]) -> dict[str, GroupSpec]:

@@ -36,10 +36,11 @@ from connectors.keycloak_read import ldap_providers
 from connectors.records import Event, School, Section, User
 from mappers.classes import school_group_names
 from mappers.names import normalize_name
-from plugin import resolutions
+from plugin import links, resolutions
 from plugin.applied import Applied, fingerprint
 from plugin.brake import brake_from_totals
 from plugin.desired import desired_state
+from plugin.desired_match import match_scope
 from plugin.events import EventRoster, Fallback, fold, people_of
 from plugin.incremental_ldap import ldap_plan
 from plugin.incremental_reads import IncrementalReads
@@ -182,9 +183,14 @@ class _Incremental(IncrementalReads):
         accounts: Any = []
         usernames: set[str] = set()
         if newcomers:
+            redis = Redis.from_url(settings.redis_url)
             state = self.keycloak.current(
-                with_accounts=settings.options.match_users_by_name, with_members=False
+                with_accounts=settings.options.match_users_by_name,
+                with_members=False,
+                ours=links.ours(self.applied.all_ids(), redis, settings.keycloak.realm),
             )
+            if state.suspicious:  # the full run reports them and holds their people
+                raise Fallback("an account has a clever link the sync did not make")
             for user in newcomers:
                 existing = state.directory.users.get(user.clever_id)
                 if existing is not None:  # synced before, but not in the memory of ids
@@ -205,6 +211,7 @@ class _Incremental(IncrementalReads):
             if settings.options.match_users_by_name
             else {},
             refused_emails=self.applied.refused_emails(),
+            scope=match_scope(settings.options, settings.ldap.people_dn),
         )
         self.mapped = mapped
         for warning in mapped.warnings:

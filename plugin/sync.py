@@ -31,11 +31,13 @@ from connectors.clever import CleverClient, StaleCursorError
 from connectors.keycloak import KeycloakDirectory, admin_client
 from connectors.ldap import LdapDirectory, LdapPlan, desired_groups, diff_groups
 from connectors.records import Event
-from plugin import resolutions
+from plugin import links, resolutions
 from plugin.applied import Applied, fingerprint, user_fingerprint
 from plugin.brake import brake_reasons, preview
+from plugin.describe import describe, describe_suspicious
 from plugin.desired import Mapped, map_people, read_roster
-from plugin.plan import CurrentUser, DesiredState, DirectoryState, Plan, diff
+from plugin.desired_match import match_scope
+from plugin.plan import CurrentUser, DesiredState, DirectoryState, diff
 from plugin.report import SyncReport
 from plugin.settings import Settings
 
@@ -144,20 +146,23 @@ def _full_sync(
     roster = source.roster(report.district_id or None)  # fetch
     started = datetime.now(UTC)
     keycloak = KeycloakDirectory(admin_client(settings.keycloak))
-    idp_present = _ensure_realm(keycloak, report, write=not dry_run)
+    idp_present = _ensure_realm(
+        keycloak, report, write=not dry_run, users_edit_names=settings.clever.users_edit_names
+    )
     match = settings.options.match_users_by_name
     verify = verify or applied.needs_verify(started)
     stored_users = {} if verify or not idp_present else applied.user_fingerprints()
     ldap = LdapDirectory(settings.ldap)
+    redis = Redis.from_url(settings.redis_url)
+    ours = links.ours(applied.all_ids(), redis, settings.keycloak.realm)
     # Clever is read (and its records sorted) in this thread while Keycloak and LDAP are read in
     # two others: the reads wait on the servers, the roster keeps this process busy.
     with ThreadPoolExecutor(2) as pool:
-        keycloak_read = pool.submit(_read_keycloak, keycloak, applied, stored_users, match, idp_present)
+        keycloak_read = pool.submit(_read_keycloak, keycloak, applied, stored_users, match, idp_present, ours)
         ldap_read = pool.submit(ldap.current)
         read = read_roster(roster, options=settings.options, school_ids=frozenset(school_ids))
         current = keycloak_read.result()
         ldap_groups = ldap_read.result()
-    redis = Redis.from_url(settings.redis_url)
     choices = resolutions.load(redis, settings.keycloak.realm) if match else {}
     mapped = map_people(  # map
         read,
@@ -169,7 +174,11 @@ def _full_sync(
         refused_emails=applied.refused_emails(),
         as_written=stored_users if current.partial else None,
         written=stored_users,
+        scope=match_scope(settings.options, settings.ldap.people_dn),
+        hold=current.suspicious.values(),
     )
+    describe_suspicious(report, current.suspicious)
+    report.warnings.extend(current.vetter_notes)
     if progress:
         progress("planning", 0, 0)
     del read  # Memory: the Clever records (10 MB at 10,000 people); the desired state is made
@@ -184,7 +193,7 @@ def _full_sync(
     ldap_plan = diff_groups(
         desired_groups(mapped.desired, settings.ldap.groups_dn), ldap_groups, settings.ldap.groups_dn
     )
-    _describe(report, mapped, plan, directory, ldap_plan, roster)
+    describe(report, mapped, plan, directory, ldap_plan, roster)
     report.preview.update(preview(plan, ldap_plan))
 
     reasons = brake_reasons(  # brake
@@ -305,15 +314,17 @@ def _read_keycloak(
     stored_users: dict[str, str],
     match: bool,
     idp_present: bool,
+    ours: Mapping[str, str],
 ) -> Any:
-    """The realm's state: the cheap read when the last run's memory allows it, else the full one."""
+    """The realm's state: the cheap read when the last run's memory allows it, else the full one
+    (which trusts only the ``clever`` links in ``ours``: ``plugin.links``)."""
     if stored_users:
         current = keycloak.current_known(
             ids=applied.all_ids(), others=applied.others(), dns=applied.all_dns()
         )
         if current is not None:
             return current
-    return keycloak.current(with_accounts=match, with_members=False, idp_present=idp_present)
+    return keycloak.current(with_accounts=match, with_members=False, idp_present=idp_present, ours=ours)
 
 
 def _keycloak_id(clever_id: str, matched: str, current: DirectoryState, keycloak: KeycloakDirectory) -> str:
@@ -454,14 +465,16 @@ def _events_since(source: RosterSource, cursor: str | None, report: SyncReport) 
         return None
 
 
-def _ensure_realm(keycloak: KeycloakDirectory, report: SyncReport, *, write: bool = True) -> bool:
+def _ensure_realm(
+    keycloak: KeycloakDirectory, report: SyncReport, *, write: bool = True, users_edit_names: bool = False
+) -> bool:
     """The Clever attributes must be declared (Keycloak drops undeclared ones) before any write;
     True when the Clever identity provider is registered (links can be made). A dry run
     (``write=False``) changes nothing, not even the User Profile."""
     from plugin.broker import BrokerReport, ensure_user_profile
 
     if write:
-        ensure_user_profile(keycloak.admin, BrokerReport())
+        ensure_user_profile(keycloak.admin, BrokerReport(), users_edit_names=users_edit_names)
     response = keycloak.http.call("GET", "identity-provider/instances/clever", ok=(404,))
     if response.status_code == 404:
         report.warnings.append(
@@ -471,30 +484,6 @@ def _ensure_realm(keycloak: KeycloakDirectory, report: SyncReport, *, write: boo
         )
         return False
     return True
-
-
-def _describe(
-    report: SyncReport, mapped: Any, plan: Plan, current: DirectoryState, ldap_plan: Any, roster: Any
-) -> None:
-    report.count_plan(plan, mapped.desired, current)
-    report.ldap = {
-        "groups_created": len(ldap_plan.create),
-        "groups_renamed": len(ldap_plan.rename),
-        "members_added": sum(len(m) for _, m in ldap_plan.add_members),
-        "members_removed": sum(len(m) for _, m in ldap_plan.remove_members),
-    }
-    report.warnings.extend(mapped.warnings)
-    for error in [*mapped.skipped, *getattr(roster, "bad_records", [])]:
-        report.skip(error if isinstance(error, RecordError) else RecordError(str(error)))
-    report.hold_ambiguous(mapped.ambiguous, mapped.held)
-    for spec in mapped.desired.users.values():
-        if spec.read_only:
-            report.warnings.append(
-                f"{spec.clever_id}: account is read-only (LDAP federation in READ_ONLY mode): "
-                "linked and given its groups; its Clever attributes are not written"
-            )
-    for refusal in mapped.refused:
-        report.warnings.append(f"{refusal.clever_id}: new account made; {refusal.reason}")
 
 
 def removed_at() -> str:

@@ -17,7 +17,7 @@ from rq.job import Job
 
 from connectors.base import SyncError
 from mappers.layout import IDP_ALIAS
-from plugin import jobs, resolutions
+from plugin import jobs, links, resolutions
 from plugin.admin.services import Services
 from plugin.admin.store import SCHOOL_MODES
 from plugin.broker import ensure_broker, get_idp
@@ -182,6 +182,7 @@ def status(svc: Services, limit: int = 10) -> dict[str, Any]:
         "held": held.to_dict() if held else None,
         "history": history,
         "resolutions": resolutions.load(svc.redis, svc.realm),
+        "audit": links.audit_log(svc.redis, svc.realm),
         "next_window": {
             "timezone": settings.options.timezone,
             "opens": opens.isoformat(),
@@ -198,15 +199,6 @@ def run_detail(svc: Services, run_id: str) -> dict[str, Any]:
     if report is None or report.district_id != config.district_id:
         raise ActionError(f"No run {run_id} of this district.")
     return {"report": report.to_dict(), "warning_groups": warnings_by_kind(report.warnings)}
-
-
-def resolve(svc: Services, clever_id: str, choice: str) -> str:
-    """Keep the admin's answer to an ambiguous match for the next sync."""
-    if not clever_id or not choice:
-        raise ActionError("Pick an account to link, or create a new account.")
-    resolutions.resolve(svc.redis, svc.realm, clever_id, choice)
-    what = "a new account" if choice == resolutions.CREATE else f"account {choice}"
-    return f"Clever person {clever_id} will be linked to {what} by the next sync"
 
 
 def approve(svc: Services, run_id: str) -> tuple[str, bool]:

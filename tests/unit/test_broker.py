@@ -90,7 +90,7 @@ def test_claims_map_to_the_clever_attributes() -> None:
         "district": ("clever_district", "FORCE"),
         "given_name": ("firstName", "FORCE"),
         "family_name": ("lastName", "FORCE"),
-        "email": ("email", "IMPORT"),
+        "email": ("clever_email", "IMPORT"),  # never the Keycloak email: Clever does not verify it
         "user_type": ("clever_role", "IMPORT"),
     }
 
@@ -212,3 +212,33 @@ def test_differing_keys_look_only_at_desired_fields() -> None:
         "config.clientId",
         "config.new",
     ]
+
+
+def test_names_and_email_are_admin_only_to_edit_and_stay_visible() -> None:
+    current = {
+        "attributes": [
+            {"name": "firstName", "permissions": {"view": ["admin", "user"], "edit": ["admin", "user"]}},
+            {"name": "lastName", "permissions": {"view": ["admin", "user"], "edit": ["admin", "user"]}},
+            {"name": "email", "permissions": {"view": ["admin", "user"], "edit": ["admin", "user"]}},
+        ],
+        "groups": [],
+    }
+
+    declared = {a["name"]: a for a in desired_user_profile(current)["attributes"]}
+
+    for name in ("firstName", "lastName", "email"):
+        assert declared[name]["permissions"] == {"view": ["admin", "user"], "edit": ["admin"]}
+    opted_out = {a["name"]: a for a in desired_user_profile(current, users_edit_names=True)["attributes"]}
+    assert opted_out["firstName"]["permissions"]["edit"] == ["admin", "user"]
+
+
+def test_only_the_configured_district_may_sign_in() -> None:
+    config = desired_idp(
+        CleverSettings(client_id="a", client_secret="b", district_id="d1"), parse_discovery(DOCUMENT)
+    )["config"]
+
+    assert (config["filteredByClaim"], config["claimFilterName"], config["claimFilterValue"]) == (
+        "true",
+        "district",
+        "d1",
+    )
