@@ -76,6 +76,7 @@ def run_incremental(
 ) -> SyncReport | None:
     """Apply ``events``; None when a full run must do it instead (the report's warnings say why)."""
     changes = fold(events, sync_parents=settings.options.sync_parent_data)
+    report.reread(changes.users)
     totals = applied.totals()
     people = sum(totals.get(kind, 0) for kind in ("students", "teachers", "staff", "parents"))
     try:
