@@ -27,7 +27,6 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Generator, Iterator, Mapping
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import urlencode
 
@@ -50,6 +49,7 @@ from connectors.clever_parse import (
     parse_event,
     parse_me,
 )
+from connectors.clever_roster import Roster
 from connectors.records import Course, District, Event, Me, Role, School, Section, Term, User
 
 if TYPE_CHECKING:
@@ -436,52 +436,6 @@ class CleverClient:
         """The district's roster to stream, with the latest event id taken first."""
         district = district_id or self.district_id()
         return Roster(self, district, frozenset(school_ids or ()), self.latest_event_id(district))
-
-
-@dataclass
-class Roster:
-    """One district's data as lazy streams; ``event_cursor`` was read before any of them.
-
-    With ``school_ids`` the schools, users and sections are limited to those schools; users with no
-    school (contacts, district admins) always pass, terms and courses are district-wide.
-    """
-
-    client: CleverClient
-    district_id: str
-    school_ids: frozenset[str]
-    event_cursor: str | None
-
-    @property
-    def bad_records(self) -> list[RecordError]:
-        return self.client.bad_records
-
-    def _in_scope(self, schools: tuple[str, ...] | str) -> bool:
-        if not self.school_ids:
-            return True
-        schools = (schools,) if isinstance(schools, str) else schools
-        return not schools or not self.school_ids.isdisjoint(schools)
-
-    def district(self) -> District | None:
-        return next(self.client.stream("districts", District, district_id=self.district_id), None)
-
-    def schools(self) -> Iterator[School]:
-        stream = self.client.stream("schools", School, district_id=self.district_id)
-        return (s for s in stream if self._in_scope(s.clever_id))
-
-    def users(self, role: Role | str | None = None) -> Iterator[User]:
-        params = {"role": str(role)} if role else None
-        stream = self.client.stream("users", User, params=params, district_id=self.district_id)
-        return (u for u in stream if self._in_scope(u.schools))
-
-    def sections(self) -> Iterator[Section]:
-        stream = self.client.stream("sections", Section, district_id=self.district_id)
-        return (s for s in stream if self._in_scope(s.school))
-
-    def terms(self) -> Iterator[Term]:
-        return self.client.stream("terms", Term, district_id=self.district_id)
-
-    def courses(self) -> Iterator[Course]:
-        return self.client.stream("courses", Course, district_id=self.district_id)
 
 
 __all__ = ["CleverClient", "OAuthError", "OAuthTokens", "Roster", "StaleCursorError"]

@@ -102,7 +102,8 @@ class KeycloakDirectory:
         self.group_ids: dict[str, str] = {}  # group key -> Keycloak id, filled by current()/apply()
         self.created: dict[str, str] = {}  # Clever id -> Keycloak id of accounts created by apply()
         self.failed_groups: set[str] = set()  # keys of groups a membership write failed on
-        self.refused_emails: dict[str, str] = {}  # Clever id -> address Keycloak refused (taken)
+        self.refused_emails: dict[str, str] = {}  # Clever id -> address Keycloak refused
+        self.email_reasons: dict[str, str] = {}  # Clever id -> why, when not "another account holds it"
         self._role_ids: dict[str, dict[str, Any]] = {}
         self.paths: dict[str, str] = {}  # group key -> Keycloak path, when the desired tree is partial
 
@@ -254,9 +255,21 @@ class KeycloakDirectory:
         try:
             response = self.http.call("POST", "users", body, ok=(409,))
         except RecordError as exc:
-            raise RecordError(
-                f"no account was made: {exc}", kind=spec.kind, clever_id=spec.clever_id
-            ) from exc
+            if "email" not in body or not str(exc).startswith("the email "):
+                raise RecordError(
+                    f"no account was made: {exc}", kind=spec.kind, clever_id=spec.clever_id
+                ) from exc
+            # An address Keycloak will not take (Clever's are unverified): the account without it.
+            del body["email"]
+            with self.http._lock:
+                self.refused_emails[spec.clever_id] = spec.email
+                self.email_reasons[spec.clever_id] = "it is not an address the realm accepts"
+            try:
+                response = self.http.call("POST", "users", body, ok=(409,))
+            except RecordError as again:
+                raise RecordError(
+                    f"no account was made: {again}", kind=spec.kind, clever_id=spec.clever_id
+                ) from again
         if response.status_code == 409:
             self.created[spec.clever_id] = self._reconcile_conflict(spec, body, response)
             return
@@ -351,6 +364,15 @@ class KeycloakDirectory:
             with self.http._lock:
                 self.failed_groups.add(membership.group)
             raise
+
+
+def email_warning(directory: KeycloakDirectory, clever_id: str) -> str:
+    """The report's words for an address Keycloak refused (one line for many: same words)."""
+    why = directory.email_reasons.get(clever_id, "another account holds it")
+    return (
+        f"{clever_id}: Keycloak refused the email address ({why}): "
+        "the account has none; not retried until the address changes in Clever"
+    )
 
 
 def group_path(groups: Mapping[str, GroupSpec], key: str) -> str:

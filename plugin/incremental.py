@@ -32,6 +32,7 @@ from typing import Any
 from redis import Redis
 
 from connectors.base import RecordError
+from connectors.keycloak import email_warning
 from connectors.keycloak_read import ldap_providers
 from connectors.records import Event, School, Section, User
 from mappers.classes import school_group_names
@@ -76,6 +77,7 @@ def run_incremental(
 ) -> SyncReport | None:
     """Apply ``events``; None when a full run must do it instead (the report's warnings say why)."""
     changes = fold(events, sync_parents=settings.options.sync_parent_data)
+    report.reread(changes.users)
     totals = applied.totals()
     people = sum(totals.get(kind, 0) for kind in ("students", "teachers", "staff", "parents"))
     try:
@@ -361,10 +363,7 @@ class _Incremental(IncrementalReads):
         if self.keycloak.refused_emails:
             self.applied.refuse_emails(self.keycloak.refused_emails)
             for clever_id in sorted(self.keycloak.refused_emails):
-                self.report.warnings.append(
-                    f"{clever_id}: Keycloak refused the email address (another account holds it): "
-                    "the account has none; not retried until the address changes in Clever"
-                )
+                self.report.warnings.append(email_warning(self.keycloak, clever_id))
         if self.mapped.resolved:
             redis = Redis.from_url(self.settings.redis_url)
             for clever_id in self.mapped.resolved:

@@ -53,6 +53,7 @@ WINDOW_OPENS = time(0, 1)  # Saturday
 WINDOW_CLOSES = time(23, 59)  # Sunday
 RETRY_AFTER = timedelta(minutes=30)
 PROGRESS_EVERY = 0.5  # seconds between two writes of a job's progress to Redis
+SEEN_EVERYONE = ("ok", "partial")  # runs whose waiting list is current (with what they carried)
 
 
 # -- the weekly window (pure) ----------------------------------------------------------------------
@@ -261,6 +262,7 @@ def run_locked(
     if cursor is not None and (why := full_run_reason(state.redis, settings, district_id, school_ids)):
         cursor, full = None, True  # a change on this side: ``plugin.full_run``
         report.preview["full_because"] = why
+    earlier = next((r for r in state.history(district_id, 10) if r.status in SEEN_EVERYONE), None)
     state.save(report)
     for dead in state.reap(district_id, run_id):
         report.warnings.append(f"run {dead} had stopped without finishing (worker died): taken over")
@@ -289,6 +291,8 @@ def run_locked(
             raise
     if lost.is_set():
         report.warnings.append("this run lost the district's lease (it stalled): check the next run")
+    if earlier is not None and report.status in (*SEEN_EVERYONE, "no-changes") and report.mode != "full":
+        report.carry_waiting(earlier)  # the people it did not read again are still waiting
     StandingStore(state.redis).advance(report)
     _record_metrics(state, report)
     if report.status == "held":

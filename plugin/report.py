@@ -119,16 +119,34 @@ class SyncReport:
     brake: dict[str, Any] = field(default_factory=lambda: {"held": False, "reasons": []})
     preview: dict[str, Any] = field(default_factory=dict)
     _clock: float = field(default_factory=time.monotonic, repr=False)
+    # Clever ids an incremental run read again (their events): their waiting entries are this run's.
+    _reread: set[str] = field(default_factory=set, repr=False)
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
         data.pop("_clock", None)
+        data.pop("_reread", None)
         return data
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> SyncReport:
-        known = {k: v for k, v in data.items() if k in cls.__dataclass_fields__ and k != "_clock"}
+        known = {k: v for k, v in data.items() if k in cls.__dataclass_fields__ and not k.startswith("_")}
         return cls(**known)
+
+    def reread(self, clever_ids: Iterable[str]) -> None:
+        """Note the people an incremental run mapped again (``carry_waiting`` leaves theirs out)."""
+        self._reread.update(clever_ids)
+
+    def carry_waiting(self, before: SyncReport) -> None:
+        """A run that did not read everyone (no changes, or incremental) keeps the earlier run's
+        waiting list: nobody leaves it until a run has seen them again."""
+        listed = {w["clever_id"] for w in self.waiting}
+        for entry in before.waiting:
+            if entry["clever_id"] not in listed and entry["clever_id"] not in self._reread:
+                self.waiting.append(entry)
+                kind = entry.get("person", "")
+                if entry["kind"] == "ambiguous" and kind in self.kinds:
+                    self.kinds[kind]["waiting"] += 1
 
     def finish(self, status: str) -> SyncReport:
         self.group_warnings()

@@ -28,7 +28,7 @@ from redis import Redis
 
 from connectors.base import RecordError, RosterSource, SyncError, big_buffers_to_mmap
 from connectors.clever import CleverClient, StaleCursorError
-from connectors.keycloak import KeycloakDirectory, admin_client
+from connectors.keycloak import KeycloakDirectory, admin_client, email_warning
 from connectors.ldap import LdapDirectory, LdapPlan, desired_groups, diff_groups
 from connectors.records import Event
 from plugin import links, resolutions
@@ -435,10 +435,7 @@ def _remember(
     if keycloak.refused_emails:
         applied.refuse_emails(keycloak.refused_emails)
         for clever_id in sorted(keycloak.refused_emails):
-            report.warnings.append(
-                f"{clever_id}: Keycloak refused the email address (another account holds it): "
-                "the account has none; not retried until the address changes in Clever"
-            )
+            report.warnings.append(email_warning(keycloak, clever_id))
     totals = {kind: 0 for kind in ("students", "teachers", "staff", "parents")}
     for spec in mapped.desired.users.values():
         totals[spec.kind] = totals.get(spec.kind, 0) + 1

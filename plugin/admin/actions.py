@@ -127,7 +127,12 @@ def remove_school(svc: Services, school_id: str) -> str:
 def set_options(svc: Services, options: dict[str, bool]) -> str:
     store = svc.store()
     config = store.load()
-    for name in ("match_users_by_name", "force_unique_class_names", "sync_parent_data"):
+    for name in (
+        "match_users_by_name",
+        "force_unique_class_names",
+        "sync_parent_data",
+        "use_preferred_names",
+    ):
         setattr(config, name, bool(options.get(name, False)))
     store.save(config)
     return "Options saved"

@@ -94,13 +94,14 @@ def api_school_remove(school_id: str) -> Response:
 
 @bp.post("/api/options")
 def api_options() -> Response:
-    """``{"match_users_by_name": bool, "force_unique_class_names": bool, "sync_parent_data": bool}``;
+    """``{"match_users_by_name": bool, "force_unique_class_names": bool, "sync_parent_data": bool,
+    "use_preferred_names": bool}``;
     options left out keep their current value."""
     body = _body()
 
     def merge(svc: Any) -> str:
         current = svc.store().load().to_dict()
-        names = ("match_users_by_name", "force_unique_class_names", "sync_parent_data")
+        names = ("match_users_by_name", "force_unique_class_names", "sync_parent_data", "use_preferred_names")
         return actions.set_options(svc, {n: bool(body.get(n, current[n])) for n in names})
 
     return _answer(merge)

@@ -51,6 +51,7 @@ class IntegrationConfig:
     match_users_by_name: bool = True
     force_unique_class_names: bool = False
     sync_parent_data: bool = False
+    use_preferred_names: bool = True
 
     @property
     def school_ids(self) -> tuple[str, ...]:
@@ -90,6 +91,7 @@ class ConfigStore:
                 match_users_by_name=options.match_users_by_name,
                 force_unique_class_names=options.force_unique_class_names,
                 sync_parent_data=options.sync_parent_data,
+                use_preferred_names=options.use_preferred_names,
             )
         data = json.loads(raw)
         known = {k: v for k, v in data.items() if k in IntegrationConfig.__dataclass_fields__}
@@ -145,6 +147,7 @@ def effective_settings(settings: Settings, config: IntegrationConfig, client_sec
         match_users_by_name=config.match_users_by_name,
         force_unique_class_names=config.force_unique_class_names,
         sync_parent_data=config.sync_parent_data,
+        use_preferred_names=config.use_preferred_names,
     )
 
 

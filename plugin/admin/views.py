@@ -40,6 +40,12 @@ OPTIONS = (
         "Sync Parent Data",
         "This syncs the parent contact details and their relationship with the students.",
     ),
+    (
+        "use_preferred_names",
+        "Use Preferred Names",
+        "A student's preferred name from Clever is the first name shown here (the legal first name "
+        "is kept beside it, visible to admins). Turn off to show the legal first name.",
+    ),
 )
 
 

@@ -224,6 +224,17 @@ def test_the_json_api_takes_a_bearer_token_from_the_realm(
         f"{URL_PREFIX}/api/config", headers={"Authorization": f"Bearer {token('script-admin')}"}
     ).json
     assert config["force_unique_class_names"] is True  # type: ignore[index]
+    assert config["use_preferred_names"] is True  # type: ignore[index]  # on by default
+    off = client.post(
+        f"{URL_PREFIX}/api/options",
+        json={"use_preferred_names": False},
+        headers={"Authorization": f"Bearer {token('script-admin')}"},
+    )
+    assert off.status_code == 200, off.json
+    config = client.get(
+        f"{URL_PREFIX}/api/config", headers={"Authorization": f"Bearer {token('script-admin')}"}
+    ).json
+    assert config["use_preferred_names"] is False and config["force_unique_class_names"] is True  # type: ignore[index]
     assert (
         client.get(
             f"{URL_PREFIX}/api/config", headers={"Authorization": f"Bearer {token('plain')}"}

@@ -59,6 +59,10 @@ def test_ambiguous_people_wait_with_no_account_and_get_their_classes_once_resolv
         assert first.kinds["students"]["created"] == 1 == len(held) - 1  # the teacher is a teacher
         assert members(keycloak_admin, f"{CLASSES}/Math") == {teacher, other}
 
+        quiet = run(clever, state, full=False)  # nothing changed in Clever: still waiting, still listed
+        assert quiet.status == "no-changes" and set(waiting(quiet, "ambiguous")) == {jess, sam}
+        assert quiet.kinds["students"]["waiting"] == 2
+
         redis = Redis.from_url(settings.redis_url)
         resolutions.resolve(redis, settings.keycloak.realm, jess, twins[1])
         resolutions.resolve(redis, settings.keycloak.realm, sam, resolutions.CREATE)
