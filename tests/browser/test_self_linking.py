@@ -4,12 +4,9 @@ Chromium, Keycloak, sandbox). A link made some other way gets nothing from the s
 
 from __future__ import annotations
 
-import dataclasses
-
 import pytest
 from playwright.sync_api import Page, expect
 
-from plugin.broker import ensure_broker, fetch_discovery
 from plugin.sync import run_sync
 from tests.browser_fixtures import CleverWorld
 from tests.factories import make_school, make_teacher
@@ -46,15 +43,13 @@ def test_the_account_console_offers_no_clever_link(page: Page, clever_world: Cle
 def test_a_clever_identity_linked_in_the_account_console_gets_nothing_from_the_sync(
     page: Page, clever_world: CleverWorld
 ) -> None:
-    """The opt-out (``KCC_ALLOW_SELF_LINKING=true``): a pupil links the Clever session a teacher
-    left open; the link works for logins, but the sync writes nothing into the pupil's account and
-    puts the link on the admin's waiting list."""
+    """Self-service linking turned back on by hand (or with ``KCC_ALLOW_SELF_LINKING=true``): a pupil
+    links the Clever session a teacher left open; the link works for logins, but the sync writes
+    nothing into the pupil's account and puts the link on the admin's waiting list."""
     world = clever_world
-    world.settings = dataclasses.replace(
-        world.settings, clever=dataclasses.replace(world.settings.clever, allow_self_linking=True)
-    )
-    ensure_broker(world.admin, world.settings, fetch_discovery(world.sandbox_url))
-    for action in world.admin.get_required_actions():  # as a realm that needs self-linking has it
+    idp = world.admin.get_idp("clever")
+    world.admin.update_idp("clever", {**idp, "config": {**idp["config"], "showInAccountConsole": "ALWAYS"}})
+    for action in world.admin.get_required_actions():
         if action["alias"] == "idp_link":
             world.admin.update_required_action("idp_link", {**action, "enabled": True})
     pupil = world.admin.create_user(
