@@ -210,6 +210,18 @@ def _whole_name_in_last(person: User) -> tuple[str, str] | None:
     return None if normalize_name(person.first_name) else _whole_key("", person.last_name)
 
 
+def person_key(person: User) -> tuple[str, str] | None:
+    """The key a person is matched by name under (rule 4): first and last, or a whole name."""
+    return name_key(person.first_name, person.last_name) or _whole_name_in_last(person)
+
+
+def account_keys(account: Account) -> set[tuple[str, str]]:
+    """The keys an account answers to by name: its first and last name, and its "first last"."""
+    key = name_key(account.first_name, account.last_name)
+    whole = _whole_key(account.first_name, account.last_name) if key else None
+    return {k for k in (key, whole) if k}
+
+
 def why_not(account: Account, *, by_name: bool = True) -> str:
     """Why an in-place account is not eligible (rule 5), or ""."""
     if not account.vetted:
@@ -263,7 +275,7 @@ def match_by_name(
             and not out_of_place(person, a, scope)
         ]:
             strong[clever_id] = found
-        elif key := name_key(person.first_name, person.last_name) or _whole_name_in_last(person):
+        elif key := person_key(person):
             people_by_name[key].append(clever_id)
         else:
             unmatched.append(clever_id)

@@ -8,7 +8,7 @@ stops before writing, "held" with its ``preview`` (Clever ids, never names); app
 again with the brake released. A rewrite is an update of an account the sync already holds that
 changes its name or one of its identifiers (``REWRITES``): what an SIS re-key does to every
 record. Attribute-only changes (a new school year's grades) and first links by name are not
-rewrites.
+rewrites, and fewer than ``REWRITES_AT_LEAST`` (10) rewrites of a kind are corrections, never held.
 """
 
 from __future__ import annotations
@@ -46,11 +46,14 @@ def _rewrite(update: UserUpdate) -> bool:
     return bool(changed & REWRITES)
 
 
+REWRITES_AT_LEAST = 10
+
+
 def rewrite_reasons(counts: dict[str, int], totals: dict[str, int], ratio: float) -> list[str]:
     return [
         f"{count} of {totals[kind]} {kind} would have their names or identifiers rewritten (over {ratio:.0%})"
         for kind, count in sorted(counts.items())
-        if count and totals.get(kind) and count / totals[kind] > ratio
+        if count >= REWRITES_AT_LEAST and totals.get(kind) and count / totals[kind] > ratio
     ]
 
 

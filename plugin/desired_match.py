@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping
 
 from connectors.records import User
-from mappers.names import Account, MatchResult, Scope, match_by_name, name_key, why_not
+from mappers.names import Account, MatchResult, Scope, account_keys, match_by_name, person_key, why_not
 from plugin.resolutions import CREATE
 from plugin.settings import SyncOptions
 
@@ -19,7 +19,7 @@ def match_new_people(
 ) -> tuple[MatchResult, dict[str, Account]]:
     """The match over the accounts new people could match: their names, district usernames, or the
     accounts an admin chose (only those are checked for privilege: few, and costly to check)."""
-    keys = {key for p in new_people if (key := name_key(p.first_name, p.last_name))}
+    keys = {key for p in new_people if (key := person_key(p))}
     logins = {p.district_username.strip().casefold() for p in new_people if p.district_username.strip()}
     chosen = {resolutions[p.clever_id] for p in new_people if p.clever_id in resolutions} - {CREATE}
 
@@ -27,7 +27,7 @@ def match_new_people(
         return (
             account.keycloak_id in chosen
             or account.username.casefold() in logins
-            or name_key(account.first_name, account.last_name) in keys
+            or not account_keys(account).isdisjoint(keys)
         )
 
     if callable(accounts):

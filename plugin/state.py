@@ -147,12 +147,15 @@ class SyncState:
 
         def renew() -> bool:
             try:
-                return bool(self.redis.eval(_RENEW, 1, key, run_id, self.lease_s))
+                return not self.redis.eval(_CLAIM, 1, key, run_id, self.lease_s)
             except RedisError as exc:  # Redis restarting: try again at the next beat
                 log.warning("run %s: the lease could not be renewed: %s", run_id, type(exc).__name__)
                 return True
 
-        if not renew():
+        # A caller that did not take the lock first (a test, a script) gets it here, and it is
+        # freed again at the end; otherwise the caller that acquired it releases it.
+        took = bool(self.redis.set(key, run_id, nx=True, ex=self.lease_s))
+        if not took and not renew():
             lost.set()
 
         def beat() -> None:
@@ -169,6 +172,8 @@ class SyncState:
         finally:
             stop.set()
             thread.join()
+            if took:
+                self.release(district_id, run_id)
 
     def reap(self, district_id: str, run_id: str) -> list[str]:
         """Mark the district's runs still "running" that hold no lock (their process died) as

@@ -5,6 +5,7 @@ may only pick a listed candidate (or a new account), needs a realm admin, and is
 from __future__ import annotations
 
 import dataclasses
+import uuid
 
 import pytest
 import requests
@@ -12,13 +13,11 @@ from flask.testing import FlaskClient
 from keycloak import KeycloakAdmin
 from redis import Redis
 
-from plugin import links, resolutions
+from plugin import jobs, links, resolutions
 from plugin.admin import URL_PREFIX
 from plugin.app import create_app
 from plugin.report import SyncReport
 from plugin.settings import Settings
-from plugin.state import SyncState
-from plugin.sync import run_sync
 from tests.factories import make_school, make_student
 from tests.integration.test_admin_auth import PASSWORD, admin_redis, admin_settings, make_user
 from tests.integration.test_link_candidates import clever_idp
@@ -53,9 +52,10 @@ def token(settings: Settings, username: str) -> str:
 
 
 def sync(settings: Settings, source: MemorySource) -> SyncReport:
-    report = run_sync(settings, source=source, district_id=DISTRICT, full=True)
+    """A full run at the job boundary: its report stored, the standing waiting list brought up to date."""
+    state = jobs.state_for(settings)
+    report = jobs.run_locked(settings, state, DISTRICT, uuid.uuid4().hex[:12], source=source, full=True)
     assert report.status == "ok", report.summary()
-    SyncState.from_url(settings.redis_url).save(report)  # as the job does: the page reads it
     return report
 
 

@@ -21,14 +21,18 @@ def _plan(n: int, **update: object) -> Plan:
 
 
 def test_renaming_most_of_a_kind_is_held() -> None:
-    reasons = brake_reasons(_plan(8, fields={"lastName": "New"}), _students(10), 0.10, 0.75)
-    assert reasons == ["8 of 10 students would have their names or identifiers rewritten (over 75%)"]
+    reasons = brake_reasons(_plan(80, fields={"lastName": "New"}), _students(100), 0.10, 0.75)
+    assert reasons == ["80 of 100 students would have their names or identifiers rewritten (over 75%)"]
+
+
+def test_a_few_corrections_are_never_held() -> None:
+    assert brake_reasons(_plan(9, fields={"lastName": "New"}), _students(10), 0.10, 0.75) == []
 
 
 def test_rekeying_identifiers_is_held_and_up_to_the_threshold_is_not() -> None:
     sis = {"clever_sis_id": ("new",)}
-    assert brake_reasons(_plan(8, attributes=sis), _students(10), 0.10, 0.75)
-    assert brake_reasons(_plan(7, attributes=sis), _students(10), 0.10, 0.75) == []
+    assert brake_reasons(_plan(76, attributes=sis), _students(100), 0.10, 0.75)
+    assert brake_reasons(_plan(75, attributes=sis), _students(100), 0.10, 0.75) == []
 
 
 def test_attribute_changes_and_first_links_by_name_are_not_rewrites() -> None:
@@ -39,8 +43,8 @@ def test_attribute_changes_and_first_links_by_name_are_not_rewrites() -> None:
 
 
 def test_an_incremental_run_checks_against_the_saved_totals() -> None:
-    plan = _plan(9, fields={"firstName": "Y"})
-    assert brake_from_totals(plan, {"students": 10}, 0.10, 0.75) == [
-        "9 of 10 students would have their names or identifiers rewritten (over 75%)"
+    plan = _plan(90, fields={"firstName": "Y"})
+    assert brake_from_totals(plan, {"students": 100}, 0.10, 0.75) == [
+        "90 of 100 students would have their names or identifiers rewritten (over 75%)"
     ]
-    assert brake_from_totals(plan, {"students": 10}, 0.10, 0.95) == []
+    assert brake_from_totals(plan, {"students": 100}, 0.10, 0.95) == []
