@@ -7,6 +7,7 @@ start the session fails: integration tests are never skipped.
 from __future__ import annotations
 
 import os
+import secrets
 import subprocess
 import uuid
 from collections.abc import Iterator
@@ -23,6 +24,8 @@ from plugin.settings import Settings, load_env_file
 ROOT = Path(__file__).resolve().parents[1]
 SERVICES_ENV = ROOT / "var" / "services.env"
 TEST_REDIS_DB = 9
+# The sidecar refuses a weak KCC_SECRET_KEY (plugin.hardening): tests use 32 random bytes too.
+TEST_SECRET_KEY = secrets.token_hex(32)
 
 pytest_plugins = [
     plugin
@@ -140,6 +143,7 @@ def settings(services_env: dict[str, str], realm: str, ldap_ou: LdapOu, redis_ur
         KCC_LDAP_GROUPS_DN=ldap_ou.groups_dn,
         KCC_REDIS_URL=redis_url,
         KCC_TIMEZONE="UTC",
+        KCC_SECRET_KEY=TEST_SECRET_KEY,
     )
     return Settings.from_env(env)
 
@@ -148,6 +152,8 @@ def worker_environment(settings: Settings, **extra: str) -> dict[str, str]:
     """The environment of a worker or CLI process for ``settings``: this process's, less any
     ``KCC_*``, plus the services, realm and LDAP DNs of ``settings`` and the ``extra`` keys."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("KCC_")}
+    if settings.secret_key:
+        env["KCC_SECRET_KEY"] = settings.secret_key
     env.update(
         KCC_KEYCLOAK_URL=settings.keycloak.url,
         KCC_KEYCLOAK_ADMIN_USER=settings.keycloak.admin_user,

@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import logging
+import secrets
 import subprocess
 import sys
 import time
@@ -44,7 +45,7 @@ from tests.sync_expect import raw
 pytestmark = pytest.mark.integration
 ROOT = Path(__file__).resolve().parents[2]
 JOBS_REDIS_DB = 11  # 9, 12, 13 are flushed by other sessions' tests, 15 is the benchmark's
-SECRET_KEY = "page-jobs-test-secret-key-0123456789"
+SECRET_KEY = secrets.token_hex(32)
 ZONE = "America/New_York"
 
 
