@@ -40,6 +40,7 @@ from rq import Queue, get_current_job
 from rq.exceptions import NoSuchJobError
 from rq.job import Job
 
+from plugin import queues
 from plugin.metrics import errors_by_system, record_run
 from plugin.report import SyncReport
 from plugin.settings import Settings
@@ -119,7 +120,7 @@ def page_choices(settings: Settings) -> PageChoices:
 
 
 def queue_for(settings: Settings) -> Queue:
-    return Queue(QUEUE_NAME, connection=Redis.from_url(settings.redis_url))
+    return queues.queue(QUEUE_NAME, Redis.from_url(settings.redis_url))
 
 
 def trigger_sync(
@@ -278,11 +279,12 @@ def _record_metrics(state: SyncState, report: SyncReport) -> None:
 
 
 def weekly_job(
-    district_id: str, *, settings: Settings | None = None, now: datetime | None = None
+    district_id: str, *, settings: Settings | None = None, now: datetime | str | None = None
 ) -> dict[str, Any] | None:
     """The weekly run: once per window; on failure retried inside it; then the next one is scheduled.
 
-    ``now`` (default: the clock) decides the window, the retry and the next run; tests pass one.
+    ``now`` (default: the clock) decides the window, the retry and the next run; tests pass one
+    (an ISO 8601 string when enqueued: job arguments are JSON).
     Nothing runs, and nothing is scheduled, while the page has the integration disabled: turning
     it on again schedules the next run (``plugin.admin.actions.set_enabled``).
     """
@@ -292,7 +294,7 @@ def weekly_job(
         log.info("weekly sync of district %s skipped: the integration is disabled (admin page)", district_id)
         return None
     state = SyncState.from_url(settings.redis_url)
-    now = now or datetime.now(UTC)
+    now = datetime.fromisoformat(now) if isinstance(now, str) else now or datetime.now(UTC)
     timezone = settings.options.timezone
     opens, closes = window_around(now, timezone)
     queue = queue_for(settings)
@@ -342,7 +344,7 @@ def cancel_weekly(queue: Queue, district_id: str) -> None:
     for job_id in weekly_job_ids(queue, district_id):
         queue.scheduled_job_registry.remove(job_id)
         with contextlib.suppress(NoSuchJobError):  # already run, or expired
-            Job.fetch(job_id, connection=queue.connection).delete()
+            queues.fetch(job_id, queue.connection).delete()
 
 
 def schedule_weekly(queue: Queue, district_id: str, timezone: str, *, after: datetime | None = None) -> Job:

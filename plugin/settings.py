@@ -13,7 +13,7 @@ Example::
     KCC_KEYCLOAK_ADMIN_USER=admin
     KCC_KEYCLOAK_ADMIN_PASSWORD=...
     KCC_REALM=school
-    KCC_REDIS_URL=redis://127.0.0.1:16379/0
+    KCC_REDIS_URL=redis://kcc:...@127.0.0.1:16379/0
     KCC_LDAP_URL=ldap://127.0.0.1:13389
     KCC_LDAP_BIND_DN=cn=admin,dc=example,dc=org
     KCC_LDAP_BIND_PASSWORD=...
@@ -86,7 +86,7 @@ class Settings:
     """Everything the sidecar, the worker, the tests and the benchmarks need to know."""
 
     keycloak: KeycloakSettings
-    redis_url: str
+    redis_url: str = field(repr=False)  # may hold the Redis password
     ldap: LdapSettings
     clever: CleverSettings = CleverSettings()
     options: SyncOptions = SyncOptions()
