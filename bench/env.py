@@ -102,6 +102,12 @@ class Services:
             auto_bind=True,
         )
 
+    @property
+    def keycloak_backend(self) -> str:
+        """Keycloak's database as ``scripts/services`` started it: ``postgres`` (production mode,
+        ``make bench``'s default) or ``dev-file`` (``start-dev`` on H2); recorded with every result."""
+        return self.env.get("KEYCLOAK_BACKEND", "dev-file")
+
     def keycloak_version(self) -> str:
         info = self.master.get_server_info()
         return str(info.get("systemInfo", {}).get("version", "?"))
