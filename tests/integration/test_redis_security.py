@@ -87,7 +87,7 @@ def test_a_queued_sync_carries_ids_and_flags_only(settings: Settings) -> None:
     raw = zlib.decompress(connection.hget(f"rq:job:sync-{run_id}", "data") or b"")
     for secret in (
         settings.secret_key,
-        settings.keycloak.admin_password,
+        settings.keycloak.client_secret,
         settings.ldap.bind_password,
         urlsplit(settings.redis_url).password or "",
     ):

@@ -84,3 +84,13 @@ def test_options_parse_flags_and_time_zone() -> None:
         True,
     )
     assert options.timezone == "America/New_York"
+
+
+def test_the_service_accounts_client_credentials_replace_the_admin_user() -> None:
+    env = {k: v for k, v in MINIMAL.items() if "ADMIN" not in k}
+    env |= {"KCC_KEYCLOAK_CLIENT_ID": "keycloak-clever", "KCC_KEYCLOAK_CLIENT_SECRET": "client-secret-value"}
+    keycloak = Settings.from_env(env).keycloak
+    assert keycloak.service_account and (keycloak.admin_user, keycloak.admin_password) == ("", "")
+    assert "client-secret-value" not in repr(keycloak)
+    with pytest.raises(ConfigError, match="KCC_KEYCLOAK_CLIENT_SECRET is missing"):
+        Settings.from_env({**env, "KCC_KEYCLOAK_CLIENT_SECRET": ""})
