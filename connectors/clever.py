@@ -59,6 +59,12 @@ log = logging.getLogger(__name__)
 
 R = TypeVar("R")
 API = "/v3.0"
+# Clever asks partners to read user calls from v3.1 (non-breaking; adds a student's preferred_name
+# and sensitive fields the parser never reads). ``settings.api_version``: "auto" reads /v3.1 and
+# falls back to /v3.0 when Clever answers 404 or 403 (an app not allowed v3.1); "v3.0" or "v3.1"
+# pins one. The events feed is read from the same version as users, so an incremental run sees
+# the same user objects as a full one.
+USERS_API = {"v3.0": "/v3.0", "v3.1": "/v3.1"}
 MAX_ID = "f" * 24  # larger than any Clever id (24 hex digits)
 
 
@@ -108,6 +114,7 @@ class CleverClient:
         self.on_bad_record = on_bad_record or self.bad_records.append
         self._tokens: dict[str, str] = {}  # district id -> district-app token
         self._district_id = settings.district_id
+        self._users_api: str | None = USERS_API.get(settings.api_version)  # None: probe /v3.1 once
 
     @property
     def requests_made(self) -> int:
@@ -211,8 +218,18 @@ class CleverClient:
         return self.one("districts", clever_id, District, token=token)
 
     def one(self, kind: str, clever_id: str, cls: type[R], *, token: str | None = None) -> R | None:
-        """``/v3.0/<kind>/<id>`` as a record; ``None`` on 404; a bad record raises RecordError."""
-        body = self._get_json(f"{API}/{kind}/{clever_id}", token=token, missing_ok=True)
+        """``/v3.0/<kind>/<id>`` as a record; ``None`` on 404; a bad record raises RecordError.
+
+        Users are read from /v3.1 where the app may (``USERS_API``), else /v3.0."""
+        api = API if kind != "users" else self._users_api or USERS_API["v3.1"]
+        try:
+            body = self._get_json(f"{api}/{kind}/{clever_id}", token=token, missing_ok=True)
+        except CredentialsRefused:
+            if api == API or self._users_api:
+                raise
+            body = None
+        if body is None and api != API and not self._users_api:
+            body = self._get_json(f"{API}/{kind}/{clever_id}", token=token, missing_ok=True)
         if body is None:
             return None
         record = parse(kind, body.get("data") if isinstance(body, dict) else None)
@@ -228,7 +245,7 @@ class CleverClient:
         district_id: str | None = None,
     ) -> Iterator[R]:
         """Every ``/v3.0/<kind>`` item as a record, page by page; bad items go to ``on_bad_record``."""
-        for item in self._items(f"{API}/{kind}", dict(params or {}), district_id, kind):
+        for item in self._stream_items(kind, dict(params or {}), district_id):
             try:
                 record = parse(kind, item)
             except RecordError as exc:
@@ -237,6 +254,39 @@ class CleverClient:
                 continue
             assert isinstance(record, cls)
             yield record
+
+    def _stream_items(self, kind: str, params: dict[str, str], district_id: str | None) -> Iterator[Any]:
+        """The raw items of ``kind``. Users: /v3.1 first unless known or pinned; refused before
+        its first item (404, 403, any ConfigError), the same list is read from /v3.0 instead."""
+        if kind != "users" or self._users_api is not None:
+            api = API if kind != "users" else self._users_api or API
+            yield from self._items(f"{api}/{kind}", params, district_id, kind)
+            return
+        items = self._items(f"{USERS_API['v3.1']}/{kind}", params, district_id, kind)
+        try:
+            first = next(items, None)
+        except (CredentialsRefused, ConfigError) as exc:
+            log.info("clever: /v3.1 refused (%s): user calls read /v3.0", exc)
+            self._users_api = API
+            yield from self._items(f"{API}/{kind}", params, district_id, kind)
+            return
+        self._users_api = USERS_API["v3.1"]
+        if first is not None:
+            yield first
+            yield from items
+
+    def users_api(self, district_id: str | None = None) -> str:
+        """``/v3.1`` when this app may read it (asked once: a 404 or 403 there means /v3.0)."""
+        if self._users_api is None:
+            district = district_id or self.district_id()
+            url = f"{self.settings.api_url}{USERS_API['v3.1']}/users?limit=1"
+            try:
+                found = self._get(url, district, what="GET /v3.1/users (probe)", missing_ok=True)
+            except CredentialsRefused:
+                found = None
+            self._users_api = USERS_API["v3.1"] if found is not None else API
+            log.info("clever: user calls read %s", self._users_api)
+        return self._users_api
 
     # -- events --------------------------------------------------------------------------------
 
@@ -254,13 +304,14 @@ class CleverClient:
         """
         params: dict[str, str | list[str]] = {"record_type": list(record_types)} if record_types else {}
         district = district_id or self.district_id()
+        api = self.users_api(district)  # the user objects inside are those of the user calls
         if starting_after:
-            url = f"{self.settings.api_url}{API}/events/{starting_after}"
-            what = f"GET {API}/events/{starting_after}"
+            url = f"{self.settings.api_url}{api}/events/{starting_after}"
+            what = f"GET {api}/events/{starting_after}"
             if self._get(url, district, what=what, missing_ok=True, cursor=starting_after) is None:
                 raise StaleCursorError(f"event {starting_after} is no longer in Clever's events feed")
             params["starting_after"] = starting_after
-        items = self._items(f"{API}/events", params, district, "events", cursor=starting_after)
+        items = self._items(f"{api}/events", params, district, "events", cursor=starting_after)
         for item in items:
             try:
                 yield parse_event(item)

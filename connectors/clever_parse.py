@@ -196,6 +196,8 @@ def _user(data: Mapping[str, Any], clever_id: str) -> User:
         phone_type=_few(text(contact.get("phone_type"))),
         student_relationships=tuple(_relationship(r) for r in _items(relationships) if r),
         last_modified=text(data.get("last_modified")),
+        # Only the preferred name is read of v3.1's new student fields (never the sensitive ones).
+        preferred_first_name=text(obj(roles.get(Role.STUDENT, {}).get("preferred_name")).get("first")),
     )
 
 

@@ -37,6 +37,7 @@ from connectors.base import ConfigError, RecordError, TransientError, bounded_ma
 from connectors.keycloak_account import check_service_account
 from connectors.keycloak_http import KeycloakHttp
 from connectors.keycloak_read import read_known, read_members, read_state, read_users
+from connectors.keycloak_words import in_words
 from mappers.layout import IDP_ALIAS
 from plugin.plan import (
     REALM_ROLE_ATTRIBUTE,
@@ -133,9 +134,15 @@ class KeycloakDirectory:
         return self.http.calls
 
     def current(
-        self, *, with_accounts: bool = True, with_members: bool = True, idp_present: bool = True
+        self,
+        *,
+        with_accounts: bool = True,
+        with_members: bool = True,
+        idp_present: bool = True,
+        ours: Mapping[str, str] | None = None,
     ) -> Any:
-        """The scope's state, plus the realm's other accounts (name-match candidates)."""
+        """The scope's state, plus the realm's other accounts (name-match candidates); ``ours``:
+        the links to trust (``keycloak_read.read_state``)."""
         state = read_state(
             self.http,
             self.root_name,
@@ -143,6 +150,7 @@ class KeycloakDirectory:
             with_accounts=with_accounts,
             with_members=with_members,
             idp_present=idp_present,
+            ours=ours,
         )
         self.group_ids = {key: group.keycloak_id for key, group in state.directory.groups.items()}
         return state
@@ -270,7 +278,7 @@ class KeycloakDirectory:
             response = self.http.call("POST", "users", body, ok=(409,))
         except RecordError as exc:
             raise RecordError(
-                f"cannot create account: {exc}", kind=spec.kind, clever_id=spec.clever_id
+                f"no account was made: {exc}", kind=spec.kind, clever_id=spec.clever_id
             ) from exc
         if response.status_code == 409:
             self.created[spec.clever_id] = self._reconcile_conflict(spec, body, response)
@@ -292,7 +300,7 @@ class KeycloakDirectory:
                     self.refused_emails[spec.clever_id] = spec.email
                 return _location_id(retry)
         raise RecordError(
-            f"cannot create account {spec.username!r}: {response.text[:200]}",
+            f"no account was made: {in_words(response.text)} (Keycloak answered 409)",
             kind=spec.kind,
             clever_id=spec.clever_id,
         )
@@ -321,7 +329,7 @@ class KeycloakDirectory:
             response = self.http.call("PUT", f"users/{update.keycloak_id}", user, ok=(400,))
         elif response.status_code == 409:
             raise RecordError(
-                f"Keycloak refused the update: {response.text[:200]}",
+                f"Keycloak refused the update: {in_words(response.text)}",
                 kind=update.kind,
                 clever_id=update.clever_id,
             )
@@ -335,7 +343,9 @@ class KeycloakDirectory:
             retry = self.http.call("PUT", f"users/{update.keycloak_id}", user, ok=(400,))
             if retry.status_code == 400:
                 raise RecordError(
-                    f"account is read-only: {retry.text[:200]}", kind=update.kind, clever_id=update.clever_id
+                    f"account is read-only: {in_words(retry.text)}",
+                    kind=update.kind,
+                    clever_id=update.clever_id,
                 )
 
     def _link(self, update: UserUpdate) -> None:

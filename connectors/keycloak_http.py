@@ -20,6 +20,7 @@ from keycloak.exceptions import KeycloakError
 from requests import Response
 
 from connectors.base import ConfigError, RecordError, TransientError, bounded_map
+from connectors.keycloak_words import in_words
 
 PAGE = 500
 RETRIES = 3
@@ -79,7 +80,8 @@ class KeycloakHttp:
             raise TransientError(f"Keycloak answered {status} to {method} {path}: {detail}")
         if status in (401, 403):
             raise ConfigError(f"Keycloak refused {method} {path} ({status}): check the admin credentials")
-        raise RecordError(f"Keycloak answered {status} to {method} {path}: {detail}")
+        # One bad record: the refusal in words (Keycloak's JSON stays out of reports).
+        raise RecordError(f"{in_words(response.text)} (Keycloak answered {status})")
 
     def get(self, path: str, **params: Any) -> Any:
         """GET and decode. Keycloak streams big listings: one that fails midway (seen while another

@@ -8,9 +8,10 @@ listings (a tree level at a time, the listings of a level in parallel) and ``2U 
 4.5 s; four at a time, 500: 3.0 s, 1,000: 2.6 s, 2,000: 2.3 s; full representations 65 s).
 Member lists (``read_members``: one page each up to 1,000 members, in parallel) are
 read only for the groups the caller asks for (``plugin.applied`` decides which). The name match's
-extra facts (realm admins, Google/Microsoft links: about 40 calls) are read only when some Clever
-person has no account yet (``KeycloakState.candidates()``). No ``q=`` attribute search (Keycloak
-cannot index it).
+extra facts (Google/Microsoft links, and each candidate's effective privilege:
+``connectors.keycloak_vet``) are read only when some Clever person has no account yet, and only
+for the accounts that person could match (``KeycloakState.candidates(wanted)``). No ``q=``
+attribute search (Keycloak cannot index it).
 
 Names of LDAP-federated accounts are read as the directory means them, not as Keycloak's default
 mappers put them (``person_names``): see there for the quirk.
@@ -18,13 +19,14 @@ mappers put them (``person_names``): see there for the quirk.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
 from connectors.base import RecordError, bounded_map
+from connectors.keycloak_vet import Vetter, trusted_link
 from mappers.layout import IDP_ALIAS
 from mappers.names import Account, normalize_name
 from plugin.plan import CurrentGroup, CurrentUser, DirectoryState
@@ -83,32 +85,30 @@ class KeycloakState:
     root_id: str = ""
     http: KeycloakHttp | None = None
     partial: bool = False  # read_known(): attributes and links not read yet
-    _candidates: list[Account] | None = None
+    suspicious: dict[str, str] = field(default_factory=dict)  # Keycloak id -> Clever id: links not ours
+    vetter_notes: list[str] = field(default_factory=list)
+    _other_sources: dict[str, str] | None = None
+    _vetter: Vetter | None = None
 
-    def candidates(self) -> list[Account]:
-        """The realm's unsynced accounts for the name match, admins and other IdPs' links known."""
-        if self._candidates is None:
-            if self.http is None:
-                self._candidates = list(self.accounts)
-            else:
-                if self.partial:  # brief listings carry no attributes: the LDAP DN of LDAP accounts
-                    self.accounts = [
-                        _with_dn(self.http, a) if a.source == "ldap" else a for a in self.accounts
-                    ]
-                admins = _admin_ids(self.http)
-                other_sources: dict[str, str] = {}
-                for alias in OTHER_IDPS:
-                    for user in self.http.pages("users", idpAlias=alias, briefRepresentation="true"):
-                        other_sources[user["id"]] = alias
-                self._candidates = [
-                    replace(
-                        account,
-                        is_admin=account.keycloak_id in admins,
-                        source=other_sources.get(account.keycloak_id, account.source),
-                    )
-                    for account in self.accounts
-                ]
-        return self._candidates
+    def candidates(
+        self, wanted: Callable[[Account], bool] | None = None, *, read_groups: bool = False
+    ) -> list[Account]:
+        """The realm's unsynced accounts that ``wanted`` picks (every one when None), each checked
+        for privilege against Keycloak's effective roles (``connectors.keycloak_vet``), other
+        IdPs' links known. Without a connection they come back unchecked: never linked."""
+        picked = [account for account in self.accounts if wanted is None or wanted(account)]
+        if self.http is None:
+            return picked
+        if self._other_sources is None:
+            self._other_sources = {}
+            for alias in OTHER_IDPS:
+                for user in self.http.pages("users", idpAlias=alias, briefRepresentation="true"):
+                    self._other_sources[user["id"]] = alias
+        if self._vetter is None or (read_groups and not self._vetter.read_groups):
+            self._vetter = Vetter.read(self.http, read_groups=read_groups)
+        vetted = self._vetter.vet(picked)
+        self.vetter_notes = self._vetter.notes()
+        return [replace(a, source=self._other_sources.get(a.keycloak_id, a.source)) for a in vetted]
 
 
 def read_state(
@@ -119,10 +119,15 @@ def read_state(
     with_accounts: bool = True,
     with_members: bool = True,
     idp_present: bool = True,
+    ours: Mapping[str, str] | None = None,
 ) -> KeycloakState:
     """Read groups and users (``with_members``: every member list too); ``with_accounts`` keeps the
     unsynced accounts as name-match candidates. Without the Clever IdP, accounts count as linked
-    (a link to a missing IdP cannot be made; the run says so)."""
+    (a link to a missing IdP cannot be made; the run says so).
+
+    ``ours`` (Clever id -> Keycloak id) are the links the sync made or an admin kept
+    (``trusted_link``); an account with any other ``clever`` link is left out, in
+    ``KeycloakState.suspicious``. None trusts every link (callers that only read)."""
     groups, root_id = _groups(http, root_name, workers)
     members = read_members(http, groups, set(groups), workers) if with_members else {}
     providers = ldap_providers(http)
@@ -135,6 +140,7 @@ def read_state(
     users: dict[str, CurrentUser] = {}
     accounts: list[Account] = []
     usernames: set[str] = set()
+    suspicious: dict[str, str] = {}
     for rep in http.pages("users", briefRepresentation="false"):
         usernames.add(rep["username"])
         attributes = {name: tuple(values) for name, values in (rep.get("attributes") or {}).items()}
@@ -143,10 +149,15 @@ def read_state(
         first_name, last_name = person_names(rep, providers)
         ldap_dn = (attributes.get("LDAP_ENTRY_DN") or ("",))[0]
         clever_id = (attributes.get("clever_id") or ("",))[0]
-        if not clever_id and rep["id"] in clever_links:
-            clever_id = _linked_clever_id(http, rep["id"])
-            if clever_id:
-                attributes = {**attributes, "clever_id": (clever_id,)}
+        if rep["id"] in clever_links:
+            written = clever_id  # the attribute, which only admins and the sync can write
+            if not clever_id:
+                clever_id = _linked_clever_id(http, rep["id"])
+                if clever_id:
+                    attributes = {**attributes, "clever_id": (clever_id,)}
+            if not trusted_link(rep, clever_id, ours, written=written):
+                suspicious[rep["id"]] = clever_id
+                continue  # a link the sync did not make: the account gets nothing, nobody is matched to it
         if clever_id:
             linked = rep["id"] in clever_links or not idp_present
             users[clever_id] = current_user(rep, clever_id, attributes, providers, linked=linked)
@@ -165,7 +176,7 @@ def read_state(
                 )
             )
     state = DirectoryState(groups=groups, users=users, members=members)
-    return KeycloakState(directory=state, accounts=accounts, usernames=usernames, root_id=root_id, http=http)
+    return KeycloakState(state, accounts, usernames, root_id, http, suspicious=suspicious)
 
 
 def read_known(
@@ -213,6 +224,13 @@ def _read_known_users(
         email, federation = rep.get("email") or "", rep.get("federationLink") or ""
         return rep["id"], rep["username"], first, last, email, bool(rep.get("enabled", True)), federation
 
+    # A ``clever`` link on an account the last run did not link (made since in the Account
+    # Console, or by an admin): only the full read tells whose it is.
+    if any(
+        user["id"] not in clever_of
+        for user in http.pages("users", idpAlias=IDP_ALIAS, briefRepresentation="true")
+    ):
+        return None
     # Each representation is made compact on the thread that read its page (``pages_at_once``).
     listing = http.pages_at_once("users", total, workers, USER_PAGE, brief, briefRepresentation="true")
     for keycloak_id, username, first, last, email, enabled, federation in listing:
@@ -264,12 +282,6 @@ def read_users(http: KeycloakHttp, users: Iterable[CurrentUser], workers: int) -
     if not listed:
         return {}
     return dict(bounded_map(one, listed, workers))
-
-
-def _with_dn(http: KeycloakHttp, account: Account) -> Account:
-    rep = http.get(f"users/{account.keycloak_id}", userProfileMetadata="false")
-    dn = ((rep.get("attributes") or {}).get("LDAP_ENTRY_DN") or [""])[0]
-    return replace(account, ldap_dn=dn)
 
 
 def _groups(http: KeycloakHttp, root_name: str, workers: int = 4) -> tuple[dict[str, CurrentGroup], str]:
@@ -372,27 +384,6 @@ def current_user(
 def _read_only(providers: Mapping[str, LdapProvider], federation: str) -> bool:
     provider = providers.get(federation)
     return provider is not None and provider.edit_mode == "READ_ONLY"
-
-
-def _admin_ids(http: KeycloakHttp) -> set[str]:
-    """Users holding any realm-management role directly or through a group (never matched by name)."""
-    clients = http.get("clients", clientId="realm-management")
-    if not clients:
-        return set()
-    client_id = clients[0]["id"]
-    admins: set[str] = set()
-    for role in http.get(f"clients/{client_id}/roles", briefRepresentation="true"):
-        base = f"clients/{client_id}/roles/{role['name']}"
-        admins.update(user["id"] for user in http.pages(f"{base}/users", briefRepresentation="true"))
-        for group in _all(http.pages(f"{base}/groups", briefRepresentation="true")):
-            admins.update(
-                user["id"] for user in http.pages(f"groups/{group['id']}/members", briefRepresentation="true")
-            )
-    return admins
-
-
-def _all(items: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
-    return list(items)
 
 
 def _linked_clever_id(http: KeycloakHttp, keycloak_id: str) -> str:

@@ -77,6 +77,10 @@ class User:
     phone_type: str = ""
     student_relationships: tuple[StudentRelationship, ...] = ()
     last_modified: str = ""
+    # Data API v3.1: the student's preferred first name (``roles.student.preferred_name.first``).
+    # v3.1's sensitive student fields (iep_status, frl_status, disability, section_504_status,
+    # gifted_status, home_language, home_language_code) have no field here: never read.
+    preferred_first_name: str = ""
 
     @property
     def primary_school(self) -> str:

@@ -3,7 +3,7 @@
 Settings: ``options.force_unique_class_names`` (default off). Example::
 
     class_group_names([Section(clever_id="5f...a1", school="5f...s1", name="Math 7/8", ...)], True)
-    # ClassNames(names={"5f...a1": "Math 7∕8 - 5f...a1"}, warnings=())
+    # ClassNames(names={"5f...a1": "Math 7/8 - 5f...a1"}, warnings=())
 
 On: ``<section name> - <Clever section id>`` (the article's "Classroom1 - 12345"); unique in the
 district by construction.
@@ -16,10 +16,13 @@ Clever ids grow with creation time, so a section that appears later collides *in
 name and gets the suffix: the existing group keeps its name. Each collision is one warning naming
 the school, the name and the section ids.
 
-All names go through ``group_name_safe`` (``/`` → ``∕``, control characters removed, spaces
-trimmed and collapsed, at most 200 characters) — with the id suffix kept whole when cut. A
-section without a name is ``Section <Clever id>``. Group identity is the Clever id (a group
-attribute written by the pipeline), so a renamed section renames its group.
+All names go through ``group_name_safe`` (control characters removed, spaces trimmed and
+collapsed; ``/`` kept: Keycloak 26.5 takes it), cut only where Keycloak (255 characters) or LDAP
+(240 bytes as escaped) would refuse the name, with the id suffix kept whole. A cut name is one
+warning naming the section; the whole Clever name is kept in the group's ``clever_name``
+attribute (``plugin.desired``). A section without a name is ``Section <Clever id>``. Group
+identity is the Clever id (a group attribute written by the pipeline), so a renamed section
+renames its group.
 """
 
 from __future__ import annotations
@@ -29,7 +32,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from connectors.records import School, Section
-from mappers.layout import MAX_GROUP_NAME, group_name_safe, ldap_rdn, truncate_name
+from mappers.layout import clean_group_name, group_name_safe, ldap_rdn
 from mappers.names import normalize_name
 
 __all__ = [
@@ -50,8 +53,8 @@ class ClassNames:
 
 
 def _with_suffix(base: str, suffix: str) -> str:
-    """``base`` + ``suffix``, ``base`` cut so the whole fits ``MAX_GROUP_NAME`` and the suffix stays."""
-    return truncate_name(base, MAX_GROUP_NAME - len(suffix)) + suffix
+    """``base`` + ``suffix``, ``base`` cut so the whole fits both directories and the suffix stays."""
+    return group_name_safe(base, suffix=suffix)
 
 
 def _plain_name(clever_id: str, name: str) -> str:
@@ -101,6 +104,7 @@ def class_group_names(
 ) -> ClassNames:
     """Group names of ``sections`` (rules in the module doc); ``school_names`` only label warnings."""
     unique = {s.clever_id: s for s in sections}
+    cut = _cut_warnings(unique.values())
     if force_unique:
         names = {
             cid: (
@@ -110,7 +114,7 @@ def class_group_names(
             )
             for cid, s in sorted(unique.items())
         }
-        return ClassNames(names=names)
+        return ClassNames(names=names, warnings=cut)
 
     by_school: defaultdict[str, list[tuple[str, str]]] = defaultdict(list)
     for cid, section in unique.items():
@@ -124,7 +128,21 @@ def class_group_names(
         names, found = _disambiguate(label, "sections", by_school[school_id])
         all_names.update(names)
         warnings.extend(found)
-    return ClassNames(names=dict(sorted(all_names.items())), warnings=tuple(warnings))
+    return ClassNames(names=dict(sorted(all_names.items())), warnings=(*cut, *warnings))
+
+
+def _cut_warnings(sections: Iterable[Section]) -> tuple[str, ...]:
+    """One warning per section whose name is too long for a group name (cut to fit)."""
+    found = []
+    for section in sorted(sections, key=lambda s: s.clever_id):
+        clean = clean_group_name(section.name)
+        if clean and group_name_safe(clean) != clean:
+            found.append(
+                f"section {section.clever_id}: its name ({len(clean)} characters) is longer than "
+                f"Keycloak and LDAP take for a group: the group is named with its first "
+                f"{len(group_name_safe(clean))}; the whole name is in the group's clever_name attribute"
+            )
+    return tuple(found)
 
 
 def school_group_names(schools: Iterable[School]) -> ClassNames:

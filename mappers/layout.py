@@ -7,7 +7,7 @@ because Keycloak 24+ silently drops undeclared ones) and the sync (which writes 
 from __future__ import annotations
 
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
 from ldap3.utils.dn import escape_rdn
 
@@ -35,7 +35,12 @@ CLEVER_ATTRIBUTES: tuple[str, ...] = (
     "clever_relationships",
     "clever_removed_at",
     "clever_unwritable",
+    "clever_first_name",
+    "clever_last_name",
+    "clever_legal_first_name",
+    "clever_email",  # Clever's unverified email, from a first login (never the Keycloak email)
 )
+NAME_MAX = 255  # Keycloak's hard limit for firstName and lastName (its column)
 
 # Clever role → realm role given to people of that role.
 REALM_ROLES: dict[Role, str] = {
@@ -93,33 +98,68 @@ ROLE_PRIORITY: tuple[Role, ...] = (
     Role.CONTACT,
 )
 
-# Keycloak's group NAME column holds 255 characters; keep a margin for characters stored as two
-# UTF-16 units (emoji) and for a disambiguating suffix.
-MAX_GROUP_NAME = 200
-
-# ``/`` is Keycloak's path separator: replaced by U+2215 DIVISION SLASH, which reads the same.
-SLASH_REPLACEMENT = "\u2215"
+# What the two directories accept, measured (``tests/integration/test_hard_classes.py``):
+# Keycloak 26.5 refuses a group name over 255 characters (a 500) and accepts ``/`` in a name
+# (``group-by-path`` and ``POST /users`` with group paths find such a group); OpenLDAP (back-mdb)
+# refuses an RDN whose escaped value is over ~242 UTF-8 bytes ("other"). One name serves both,
+# so a group name is at most ``MAX_GROUP_NAME`` characters *and* ``LDAP_RDN_BYTES`` bytes as
+# ``ldap_rdn`` escapes it; a longer Clever name is cut (with a warning, ``mappers.classes``) and
+# kept whole in the group's ``clever_name`` attribute (``name_values``).
+MAX_GROUP_NAME = 255
+LDAP_RDN_BYTES = 240
+# Keycloak also holds a group attribute value in 255 characters: a longer name is kept in parts.
+MAX_ATTRIBUTE_VALUE = 255
 # A name ending in ``~`` breaks Keycloak's path parser (``~/`` is its escape for ``/``):
 # a trailing ``~`` becomes U+223C TILDE OPERATOR.
 TILDE_REPLACEMENT = "\u223c"
 
 
-def group_name_safe(text: str, fallback: str = "") -> str:
-    """``text`` made a valid Keycloak group name and LDAP ``cn`` value; ``fallback`` when empty.
+def fits_group_name(name: str) -> bool:
+    """Whether both Keycloak and LDAP take ``name`` as a group name."""
+    units = len(name.encode("utf-16-le")) // 2  # Keycloak counts Java chars (UTF-16 units)
+    return units <= MAX_GROUP_NAME and len(escape_rdn(name).encode()) <= LDAP_RDN_BYTES
 
-    NFC-normalized; ``/`` → ``∕``; control and line-separator characters → space; whitespace
-    trimmed and collapsed; a trailing ``~`` → ``∼``; capped at ``MAX_GROUP_NAME`` characters.
-    A leading ``#``, commas, ``+``, ``=`` and emoji stay: they are legal in Keycloak and
-    ``ldap_rdn`` escapes them for LDAP.
-    """
-    text = unicodedata.normalize("NFC", text).replace(GROUP_PATH_SEPARATOR, SLASH_REPLACEMENT)
+
+def clean_group_name(text: str, fallback: str = "") -> str:
+    """``text`` NFC-normalized, control and invisible characters dropped, whitespace collapsed."""
+    text = unicodedata.normalize("NFC", text)
     text = "".join(
         " " if unicodedata.category(ch) in _SPACE_LIKE else ch for ch in text if ch not in _INVISIBLE
     )
     text = " ".join(text.split())
-    if not text:
-        text = " ".join(fallback.split())
-    return truncate_name(text, MAX_GROUP_NAME)
+    return text or " ".join(fallback.split())
+
+
+def group_name_safe(text: str, fallback: str = "", suffix: str = "") -> str:
+    """``text`` made a valid Keycloak group name and LDAP ``cn`` value; ``fallback`` when empty.
+
+    ``clean_group_name``, then cut (``truncate_name``) until it fits both directories with
+    ``suffix`` (kept whole) after it; a trailing ``~`` → ``∼``. ``/``, a leading ``#``, commas,
+    ``+``, ``=`` and emoji stay: Keycloak takes them and ``ldap_rdn`` escapes them for LDAP.
+    """
+    text = clean_group_name(text, fallback)
+    limit = len(text)
+    while limit and not fits_group_name(truncate_name(text, limit) + suffix):
+        limit -= 1
+    return truncate_name(text, limit) + suffix if suffix else truncate_name(text, limit)
+
+
+def name_values(name: str) -> tuple[str, ...]:
+    """``name`` as ``clever_name`` attribute values: itself, or ``1:<part>``, ``2:<part>`` ... when
+    longer than a Keycloak attribute value holds (``whole_name`` joins them again)."""
+    if len(name) <= MAX_ATTRIBUTE_VALUE:
+        return (name,) if name else ()
+    size = MAX_ATTRIBUTE_VALUE - 4
+    return tuple(f"{n + 1}:{name[i : i + size]}" for n, i in enumerate(range(0, len(name), size)))
+
+
+def whole_name(values: Iterable[str]) -> str:
+    """The name ``name_values`` split into parts."""
+    found = list(values)
+    if len(found) <= 1:  # a name that needs parts has two or more
+        return found[0] if found else ""
+    parts = sorted((int(v.partition(":")[0]), v.partition(":")[2]) for v in found)
+    return "".join(part for _, part in parts)
 
 
 _SPACE_LIKE = frozenset({"Cc", "Zl", "Zp", "Zs", "Cs"})
@@ -247,3 +287,27 @@ def user_attributes(
         for name, found in values.items()
         if name in CLEVER_ATTRIBUTES and (kept := [v for v in found if v])
     }
+
+
+def fitted_names(first: str, last: str) -> tuple[str, str, dict[str, tuple[str, ...]]]:
+    """First and last name as Keycloak can hold them, and the ``clever_*`` attributes keeping the
+    whole value of a name longer than ``NAME_MAX`` (``clever_first_name``, ``clever_last_name``)."""
+    whole: dict[str, tuple[str, ...]] = {}
+    if len(first) > NAME_MAX:
+        whole["clever_first_name"] = (first,)
+    if len(last) > NAME_MAX:
+        whole["clever_last_name"] = (last,)
+    return first[:NAME_MAX], last[:NAME_MAX], whole
+
+
+def cut_name_warning(clever_id: str, whole: Mapping[str, tuple[str, ...]]) -> str:
+    """The one warning for a name cut to fit (said on the run that writes it)."""
+    names = " and ".join(
+        f"{name.removeprefix('clever_').replace('_', ' ')} ({len(values[0])} characters)"
+        for name, values in whole.items()
+    )
+    kept = " and ".join(whole)
+    return (
+        f"{clever_id}: the {names} is longer than the {NAME_MAX} characters Keycloak holds: "
+        f"the account shows its first {NAME_MAX}; the whole name is kept in {kept}"
+    )

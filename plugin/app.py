@@ -38,25 +38,24 @@ def create_app(settings: Settings | None = None) -> Flask:
     from plugin.admin import register as register_admin
 
     register_admin(app)  # Configuration > Authentication > Clever
-    _metrics(app, settings)
+    _metrics(app)
     return app
 
 
-def _metrics(app: Flask, settings: Settings) -> None:
+def _metrics(app: Flask) -> None:
     """``/metrics`` (Prometheus text), for admins only: the admin page's guard decides."""
     from prometheus_client import CollectorRegistry, generate_latest
     from prometheus_client.exposition import CONTENT_TYPE_LATEST
-    from redis import Redis
 
     from plugin.admin.auth import guard
+    from plugin.admin.services import services
     from plugin.metrics import RunCollector
-
-    registry = CollectorRegistry(auto_describe=False)
-    registry.register(RunCollector(Redis.from_url(settings.redis_url)))
 
     @app.get("/metrics")
     def metrics() -> Response:
         refused = guard()
         if refused is not None:
             return refused
+        registry = CollectorRegistry(auto_describe=False)  # reads Redis at each scrape
+        registry.register(RunCollector(services().redis))
         return Response(generate_latest(registry), mimetype=CONTENT_TYPE_LATEST)

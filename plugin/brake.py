@@ -1,19 +1,62 @@
-"""The brake and the preview an admin reviews: a run that would disable or remove too much is held.
+"""The brake and the preview an admin reviews: a run that would disable, remove or rewrite too much
+is held.
 
 A run that would disable or remove more than ``options.brake_ratio`` (default 10%) of any kind
-(students, teachers, staff, parents, classes, memberships) stops before writing, "held" with its
-``preview`` (Clever ids, never names); approving runs it again with the brake released.
+(students, teachers, staff, parents, classes, memberships), or *rewrite* more than
+``options.brake_update_ratio`` (default 75%, as Clever's own hold) of the synced people of a kind,
+stops before writing, "held" with its ``preview`` (Clever ids, never names); approving runs it
+again with the brake released. A rewrite is an update of an account the sync already holds that
+changes its name or one of its identifiers (``REWRITES``): what an SIS re-key does to every
+record. Attribute-only changes (a new school year's grades) and first links by name are not
+rewrites.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from plugin.plan import DirectoryState, Plan, user_kind
+from plugin.plan import DirectoryState, Plan, UserUpdate, user_kind
+
+REWRITES = frozenset(
+    {
+        "firstName",
+        "lastName",
+        "clever_sis_id",
+        "clever_student_number",
+        "clever_teacher_number",
+        "clever_staff_id",
+        "clever_state_id",
+    }
+)
 
 
-def brake_reasons(plan: Plan, current: DirectoryState, ratio: float) -> list[str]:
-    """Why the plan is held: kinds whose disables/removals exceed ``ratio`` of what exists."""
+def rewrites(plan: Plan) -> dict[str, int]:
+    """Per kind, the updates that rewrite a synced account's name or identifiers."""
+    counts: dict[str, int] = {}
+    for update in plan.update_users:
+        if _rewrite(update):
+            counts[update.kind] = counts.get(update.kind, 0) + 1
+    return counts
+
+
+def _rewrite(update: UserUpdate) -> bool:
+    if update.linked_by_name:
+        return False
+    changed = set(update.fields) | {name for name, values in update.attributes.items() if values}
+    return bool(changed & REWRITES)
+
+
+def rewrite_reasons(counts: dict[str, int], totals: dict[str, int], ratio: float) -> list[str]:
+    return [
+        f"{count} of {totals[kind]} {kind} would have their names or identifiers rewritten (over {ratio:.0%})"
+        for kind, count in sorted(counts.items())
+        if count and totals.get(kind) and count / totals[kind] > ratio
+    ]
+
+
+def brake_reasons(plan: Plan, current: DirectoryState, ratio: float, update_ratio: float = 0.75) -> list[str]:
+    """Why the plan is held: kinds whose disables/removals exceed ``ratio`` of what exists, or
+    whose rewrites exceed ``update_ratio``."""
     reasons: list[str] = []
     totals: dict[str, int] = {}
     for user in current.users.values():
@@ -35,10 +78,12 @@ def brake_reasons(plan: Plan, current: DirectoryState, ratio: float) -> list[str
     for kind, count, total in checks:
         if count and total and count / total > ratio:
             reasons.append(f"{count} of {total} {kind} would be disabled or removed (over {ratio:.0%})")
-    return reasons
+    return reasons + rewrite_reasons(rewrites(plan), totals, update_ratio)
 
 
-def brake_from_totals(plan: Plan, totals: dict[str, int], ratio: float) -> list[str]:
+def brake_from_totals(
+    plan: Plan, totals: dict[str, int], ratio: float, update_ratio: float = 0.75
+) -> list[str]:
     """``brake_reasons`` for an incremental run: against the totals the last full run saved."""
     counts: dict[str, int] = {}
     for update in plan.disable_users:
@@ -49,7 +94,7 @@ def brake_from_totals(plan: Plan, totals: dict[str, int], ratio: float) -> list[
         f"{count} of {totals[kind]} {kind} would be disabled or removed (over {ratio:.0%})"
         for kind, count in sorted(counts.items())
         if count and totals.get(kind) and count / totals[kind] > ratio
-    ]
+    ] + rewrite_reasons(rewrites(plan), totals, update_ratio)
 
 
 def preview(plan: Plan, ldap_plan: Any) -> dict[str, Any]:

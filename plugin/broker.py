@@ -14,7 +14,8 @@ What ``ensure_broker(admin, settings)`` puts in the realm (and keeps there, chan
 * the realm roles ``clever-*`` (created when missing);
 * the User Profile: a "Clever" attribute group with the ``clever_*`` attributes, admins only (Keycloak
   24+ silently drops undeclared attributes); email and first name not required, because young students
-  often have no email and a contact's name may be only a last name;
+  often have no email and a contact's name may be only a last name; the validators of first name, last
+  name and email set so Clever's names are accepted (``plugin.profile_rules``);
 * the first-broker-login flow ``clever first broker login``. Keycloak runs it only for a Clever person
   with no linked account (a linked person goes straight in). By default it holds only "Deny access" with
   a clear message; with ``KCC_CLEVER_CREATE_UNKNOWN_USERS=true`` it creates an account
@@ -44,22 +45,24 @@ from keycloak.exceptions import KeycloakError
 
 from connectors.base import ConfigError, TransientError
 from mappers.layout import CLEVER_ATTRIBUTES, IDP_ALIAS, USER_TYPE_ROLES
+from plugin.broker_flow import (
+    DENY_DUPLICATE_MESSAGE,
+    DENY_UNKNOWN_MESSAGE,
+    FLOW_ALIAS,
+    Execution,
+    desired_executions,
+    ensure_first_login_flow,
+    ensure_self_linking,
+)
+from plugin.profile_rules import own_validations
 from plugin.settings import CleverSettings, Settings
 
-FLOW_ALIAS = "clever first broker login"
 UP_GROUP = "clever"
 SECRET_FINGERPRINT_KEY = "kccClientSecretHmac"
 OLD_FINGERPRINT_KEYS = ("kccClientSecretSha256",)  # a bare SHA-256 of the secret: removed
 MULTIVALUED_ATTRIBUTES = frozenset({"clever_roles", "clever_school_ids", "clever_relationships"})
 RELAXED_REQUIRED = ("email", "firstName")
-DENY_UNKNOWN_MESSAGE = (
-    "Your Clever account is not connected to an account here yet. "
-    "Please ask your school's IT team to run the Clever sync, then sign in again."
-)
-DENY_DUPLICATE_MESSAGE = (
-    "An account with your username or email already exists here, and it is not connected to Clever. "
-    "Please ask your school's IT team to connect it."
-)
+SYNC_OWNED = ("firstName", "lastName", "email")  # admin-only to edit (``desired_user_profile``)
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,15 +74,6 @@ class Discovery:
     token_endpoint: str
     userinfo_endpoint: str
     jwks_uri: str
-
-
-@dataclass(frozen=True, slots=True)
-class Execution:
-    """One step of the first-broker-login flow (``message`` goes into a Deny access config)."""
-
-    provider: str
-    requirement: str
-    message: str | None = None
 
 
 @dataclass(slots=True)
@@ -135,6 +129,9 @@ def desired_idp(clever: CleverSettings, discovery: Discovery, secret_key: str) -
         "hideOnLogin": False,
         "firstBrokerLoginFlowAlias": FLOW_ALIAS,
         "config": {
+            **_district_filter(clever.district_id),
+            # No "Link account" for Clever in the Account Console (``broker_flow.ensure_self_linking``).
+            "showInAccountConsole": "ALWAYS" if clever.allow_self_linking else "NEVER",
             "issuer": discovery.issuer,
             "authorizationUrl": discovery.authorization_endpoint,
             "tokenUrl": discovery.token_endpoint,
@@ -154,6 +151,15 @@ def desired_idp(clever: CleverSettings, discovery: Discovery, secret_key: str) -
             "guiOrder": "1",
         },
     }
+
+
+def _district_filter(district_id: str) -> dict[str, str]:
+    """Keycloak's "essential claim" filter: only id tokens whose ``district`` claim is the configured
+    district are accepted, so a person of another district connected to the same Clever app never
+    signs in (nor, with ``KCC_CLEVER_CREATE_UNKNOWN_USERS``, gets an account)."""
+    if not district_id:
+        return {}
+    return {"filteredByClaim": "true", "claimFilterName": "district", "claimFilterValue": district_id}
 
 
 def _attribute_mapper(name: str, claim: str, attribute: str, sync_mode: str) -> dict[str, Any]:
@@ -187,7 +193,17 @@ def desired_mappers() -> list[dict[str, Any]]:
         _attribute_mapper("clever_district", "district", "clever_district", "FORCE"),
         _attribute_mapper("first name", "given_name", "firstName", "FORCE"),
         _attribute_mapper("last name", "family_name", "lastName", "FORCE"),
-        _attribute_mapper("email", "email", "email", "IMPORT"),
+        # Clever's email is unverified: never the Keycloak email (another IdP's "link by email" would
+        # hand this account to whoever owns that address), only an admin-only attribute.
+        _attribute_mapper("email", "email", "clever_email", "IMPORT"),
+        {
+            # Keycloak copies the claim into the new account's email before mappers run; this
+            # empties it again (the first-login duplicate check still refuses a taken address).
+            "name": "no keycloak email",
+            "identityProviderAlias": IDP_ALIAS,
+            "identityProviderMapper": "hardcoded-attribute-idp-mapper",
+            "config": {"attribute": "email", "attribute.value": "", "syncMode": "IMPORT"},
+        },
         _attribute_mapper("clever_role", "user_type", "clever_role", "IMPORT"),
     ]
     for role, pattern in sorted(role_claim_patterns().items()):
@@ -212,11 +228,15 @@ def desired_roles() -> list[str]:
     return sorted(set(USER_TYPE_ROLES.values()))
 
 
-def desired_user_profile(current: Mapping[str, Any]) -> dict[str, Any]:
+def desired_user_profile(current: Mapping[str, Any], *, users_edit_names: bool = False) -> dict[str, Any]:
     """``current`` UP config with the Clever group and attributes declared; everything else kept.
 
     An existing ``clever_*`` attribute keeps its display name, validations and annotations (an admin
     may have tuned them); only its group, admin-only permissions and multivalued flag are enforced.
+    ``firstName``, ``lastName`` and ``email`` are made admin-only to edit (viewing is left as it
+    is): the sync owns them, and a student who could rename themselves to a teacher's name would be
+    matched to that teacher. ``users_edit_names`` (``KCC_USERS_EDIT_NAMES=true``) leaves their edit
+    rights alone; then no account is ever matched by name (``connectors.keycloak_vet``).
     """
     profile = copy.deepcopy(dict(current))
     groups = profile.setdefault("groups", [])
@@ -241,19 +261,14 @@ def desired_user_profile(current: Mapping[str, Any]) -> dict[str, Any]:
     for name in RELAXED_REQUIRED:
         if name in by_name:
             by_name[name].pop("required", None)
+    own_validations(by_name)  # Clever's names accepted (``plugin.profile_rules``)
+    if not users_edit_names:
+        for name in SYNC_OWNED:
+            if name in by_name:
+                permissions = by_name[name].setdefault("permissions", {})
+                permissions["edit"] = ["admin"]
+                permissions["view"] = sorted({*permissions.get("view", []), "admin"})
     return profile
-
-
-def desired_executions(create_unknown_users: bool) -> list[Execution]:
-    """The first-broker-login steps: refuse unknown people, or create them when unique."""
-    if create_unknown_users:
-        # An ALTERNATIVE that is only "attempted" (a duplicate username/email) falls through to the
-        # next one: refuse, never link.
-        return [
-            Execution("idp-create-user-if-unique", "ALTERNATIVE"),
-            Execution("deny-access-authenticator", "ALTERNATIVE", DENY_DUPLICATE_MESSAGE),
-        ]
-    return [Execution("deny-access-authenticator", "REQUIRED", DENY_UNKNOWN_MESSAGE)]
 
 
 def differing_keys(current: Mapping[str, Any], desired: Mapping[str, Any]) -> list[str]:
@@ -262,7 +277,8 @@ def differing_keys(current: Mapping[str, Any], desired: Mapping[str, Any]) -> li
     for key, value in desired.items():
         if key == "config" and isinstance(value, Mapping):
             held = current.get("config") or {}
-            changed += [f"config.{k}" for k, v in value.items() if held.get(k) != v]
+            # Keycloak drops empty config values: missing and "" are the same.
+            changed += [f"config.{k}" for k, v in value.items() if held.get(k, "") != v]
         elif current.get(key) != value:
             changed.append(key)
     return changed
@@ -297,11 +313,16 @@ def ensure_broker(
     """Reconcile roles, User Profile, flow, identity provider and mappers; report what changed."""
     if not settings.clever.client_id or not settings.clever.client_secret:
         raise ConfigError("KCC_CLEVER_CLIENT_ID and KCC_CLEVER_CLIENT_SECRET are needed to register Clever")
+    if settings.clever.create_unknown_users and not settings.clever.district_id:
+        raise ConfigError(
+            "KCC_CLEVER_CREATE_UNKNOWN_USERS needs KCC_CLEVER_DISTRICT_ID: only its people get accounts"
+        )
     discovery = discovery or fetch_discovery(settings.clever.oauth_url)
     report = BrokerReport()
     with _keycloak_errors():
         ensure_roles(admin, report)
-        ensure_user_profile(admin, report)
+        ensure_user_profile(admin, report, users_edit_names=settings.clever.users_edit_names)
+        ensure_self_linking(admin, settings.clever.allow_self_linking, report)
         ensure_first_login_flow(admin, settings.clever.create_unknown_users, report)
         ensure_idp(admin, desired_idp(settings.clever, discovery, settings.secret_key), report)
         ensure_mappers(admin, report)
@@ -317,61 +338,15 @@ def ensure_roles(admin: KeycloakAdmin, report: BrokerReport) -> None:
             report.changes.append(f"realm role {name}: created")
 
 
-def ensure_user_profile(admin: KeycloakAdmin, report: BrokerReport) -> None:
+def ensure_user_profile(
+    admin: KeycloakAdmin, report: BrokerReport, *, users_edit_names: bool = False
+) -> None:
     """GET-merge-PUT the User Profile; no PUT when nothing differs."""
     current = admin.get_realm_users_profile()
-    desired = desired_user_profile(current)
+    desired = desired_user_profile(current, users_edit_names=users_edit_names)
     if desired != current:
         admin.update_realm_users_profile(desired)
         report.changes.append("user profile: Clever attributes declared")
-
-
-def ensure_first_login_flow(admin: KeycloakAdmin, create_unknown_users: bool, report: BrokerReport) -> None:
-    """Create the flow when missing; rebuild its steps when they differ from the desired ones."""
-    flows = {flow["alias"]: flow for flow in admin.get_authentication_flows()}
-    if FLOW_ALIAS not in flows:
-        admin.create_authentication_flow(
-            {
-                "alias": FLOW_ALIAS,
-                "description": "Clever logins of people the roster sync has not linked (keycloak-clever)",
-                "providerId": "basic-flow",
-                "topLevel": True,
-                "builtIn": False,
-            },
-            skip_exists=True,
-        )
-        report.changes.append(f"flow {FLOW_ALIAS!r}: created")
-    desired = desired_executions(create_unknown_users)
-    held = admin.get_authentication_flow_executions(FLOW_ALIAS)
-    if _held_executions(admin, held) == desired:
-        return
-    for execution in held:
-        if execution.get("level", 0) == 0:
-            admin.delete_authentication_flow_execution(execution["id"])
-    for step in desired:
-        admin.create_authentication_flow_execution({"provider": step.provider}, FLOW_ALIAS)
-        created = admin.get_authentication_flow_executions(FLOW_ALIAS)[-1]
-        admin.update_authentication_flow_executions(
-            {"id": created["id"], "requirement": step.requirement}, FLOW_ALIAS
-        )
-        if step.message is not None:
-            admin.create_execution_config(
-                created["id"],
-                {"alias": f"clever-{step.provider}", "config": {"denyErrorMessage": step.message}},
-            )
-    mode = "create unknown people" if create_unknown_users else "refuse unknown people"
-    report.changes.append(f"flow {FLOW_ALIAS!r}: steps set to {mode}")
-
-
-def _held_executions(admin: KeycloakAdmin, held: list[dict[str, Any]]) -> list[Execution]:
-    steps = []
-    for execution in held:
-        message = None
-        if execution.get("authenticationConfig"):
-            config = admin.get_authenticator_config(execution["authenticationConfig"])
-            message = config.get("config", {}).get("denyErrorMessage")
-        steps.append(Execution(execution.get("providerId", ""), execution.get("requirement", ""), message))
-    return steps
 
 
 def ensure_idp(admin: KeycloakAdmin, desired: dict[str, Any], report: BrokerReport) -> None:
@@ -461,3 +436,13 @@ def _keycloak_errors() -> Iterator[None]:
         raise ConfigError(f"Keycloak refused a change ({code}): {exc}") from exc
     except requests.RequestException as exc:
         raise TransientError(f"cannot reach Keycloak: {exc}") from exc
+
+
+__all__ = [  # the first-login flow and self-service linking live in ``plugin.broker_flow``
+    "DENY_DUPLICATE_MESSAGE",
+    "DENY_UNKNOWN_MESSAGE",
+    "Execution",
+    "desired_executions",
+    "ensure_first_login_flow",
+    "ensure_self_linking",
+]

@@ -171,12 +171,11 @@ def record_choices(settings: Settings) -> IntegrationConfig:
 
 
 def _run_sync(settings: Settings) -> str:
-    from plugin.jobs import page_choices, run_locked
-    from plugin.state import SyncState
+    from plugin.jobs import page_choices, run_locked, state_for
 
     page = page_choices(settings)  # what the page shows is what the sync runs with
     settings = page.settings
-    state = SyncState.from_url(settings.redis_url)
+    state = state_for(settings)
     run_id = uuid.uuid4().hex[:12]
     district_id = settings.clever.district_id
     running = state.acquire(district_id, run_id)

@@ -14,7 +14,7 @@ Policy lives in ``mappers/`` (names, class names, parents, layout); this module 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Container, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -26,14 +26,17 @@ from mappers.layout import (
     REALM_ROLES,
     ROLE_GROUPS,
     ROOT_GROUP,
+    cut_name_warning,
+    fitted_names,
+    name_values,
     primary_role,
     user_attributes,
 )
-from mappers.names import Account, Ambiguity, Refusal, match_by_name, username_for
+from mappers.names import Account, Ambiguity, Refusal, Scope, username_for
 from mappers.parents import parents_of, relationships_of_parent, relationships_of_student
 from plugin.applied import user_fingerprint
+from plugin.desired_match import match_new_people, resolved_choices
 from plugin.plan import REALM_ROLE_ATTRIBUTE, Attributes, CurrentUser, DesiredState, GroupSpec, UserSpec
-from plugin.resolutions import CREATE
 from plugin.settings import SyncOptions
 
 ROLE_OF_GROUP = {name: role for role, name in ROLE_GROUPS.items()}
@@ -82,6 +85,8 @@ class Mapped:
     skipped: list[RecordError] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     resolved: set[str] = field(default_factory=set)  # Clever ids whose resolution this run applies
+    held: dict[str, str] = field(default_factory=dict)  # Clever id -> kind, of people held (ambiguous)
+    contacts_off: set[str] = field(default_factory=set)  # contacts not synced (Sync Parent Data off)
     # Clever id -> the stored fingerprint the person's wanted attributes still match (``as_written``)
     confirmed: dict[str, str] = field(default_factory=dict)
 
@@ -90,12 +95,14 @@ def desired_state(
     roster: RosterView,
     *,
     current_users: Mapping[str, CurrentUser],
-    accounts: Iterable[Account] | Callable[[], Iterable[Account]],
+    accounts: Iterable[Account] | Callable[..., Iterable[Account]],
     usernames: set[str],
     options: SyncOptions,
     school_ids: frozenset[str] = frozenset(),
     resolutions: Mapping[str, str] | None = None,
     refused_emails: Mapping[str, str] | None = None,
+    scope: Scope | None = None,
+    hold: Iterable[str] = (),
 ) -> Mapped:
     """Map the roster to the groups and accounts it calls for (pure but for reading the streams).
 
@@ -112,6 +119,8 @@ def desired_state(
         options=options,
         resolutions=resolutions,
         refused_emails=refused_emails,
+        scope=scope,
+        hold=hold,
     )
 
 
@@ -157,7 +166,12 @@ def read_roster(
             class_names.names[section.clever_id],
             f"school:{section.school}:classes",
             "class",
-            {"clever_key": (key,), "clever_id": (section.clever_id,), "clever_teachers": teachers},
+            {
+                "clever_key": (key,),
+                "clever_id": (section.clever_id,),
+                "clever_teachers": teachers,
+                "clever_name": name_values(section.name),  # whole, as Clever has it
+            },
         )
         for clever_id in (*teachers, *section.students):
             in_sections[clever_id].append(key)
@@ -168,9 +182,13 @@ def read_roster(
     present: set[str] = set()
     for user in roster.users():
         if user.roles == frozenset({Role.CONTACT}) or (user.has(Role.CONTACT) and len(user.roles) == 1):
-            present.add(user.clever_id)
-            if options.sync_parent_data:  # else left alone: not wanted, and never disabled for it
+            # Sync Parent Data off: contacts are not wanted, so a parent account an earlier run
+            # made is deprovisioned like any departed person's (disabled, through the brake).
+            if options.sync_parent_data:
+                present.add(user.clever_id)
                 contacts.append(user)
+            else:
+                mapped.contacts_off.add(user.clever_id)  # ``map_people`` decides
         elif not (user.first_name.strip() or user.last_name.strip()):
             present.add(user.clever_id)
             mapped.skipped.append(RecordError("no name", kind="users", clever_id=user.clever_id))
@@ -210,14 +228,19 @@ def map_people(
     read: RosterRead,
     *,
     current_users: Mapping[str, CurrentUser],
-    accounts: Iterable[Account] | Callable[[], Iterable[Account]],
+    accounts: Iterable[Account] | Callable[..., Iterable[Account]],
     usernames: set[str],
     options: SyncOptions,
     resolutions: Mapping[str, str] | None = None,
     refused_emails: Mapping[str, str] | None = None,
     as_written: Mapping[str, str] | None = None,
+    written: Container[str] = (),
+    scope: Scope | None = None,
+    hold: Iterable[str] = (),
 ) -> Mapped:
     """The accounts the people of ``read`` call for, given the realm's (see ``desired_state``).
+
+    ``written``: Clever ids whose accounts an earlier run wrote (``plugin.applied``).
 
     ``as_written`` (Clever id -> ``plugin.applied.user_fingerprint`` the last run wrote) is for
     accounts listed briefly, without their attributes: a person whose wanted attributes still
@@ -226,6 +249,9 @@ def map_people(
     ``Mapped.confirmed``. The account's attributes are then taken as written, not read or
     compared (``plugin.sync``). Memory: the attributes of a district's people are most of its
     desired state, and a run where nothing changed needs none of them.
+
+    ``scope`` says where the district keeps each Clever role (``match_scope``); ``hold`` lists
+    Clever ids that get nothing this run and are not disabled (a link the sync did not make).
     """
     resolutions = resolutions or {}
     refused_emails = refused_emails or {}
@@ -238,17 +264,14 @@ def map_people(
     matched: Mapping[str, Account] = {}
     held: set[str] = set()
     if options.match_users_by_name and new_people:
-        pool = list(accounts() if callable(accounts) else accounts)
-        resolved = _resolved(new_people, pool, resolutions, mapped)
-        taken_ids = {account.keycloak_id for account in resolved.values()}
-        result = match_by_name(
-            [p for p in new_people if p.clever_id not in mapped.resolved],
-            [a for a in pool if a.keycloak_id not in taken_ids],
-        )
-        matched = {**result.linked, **resolved}
-        mapped.ambiguous = list(result.ambiguous)
+        scope = scope or Scope()
+        result, pool = match_new_people(new_people, accounts, resolutions, scope)
+        resolved = resolved_choices(new_people, result, pool, resolutions, mapped.resolved, mapped.warnings)
+        matched = {k: v for k, v in result.linked.items() if k not in mapped.resolved} | resolved
+        mapped.ambiguous = [a for a in result.ambiguous if not set(a.clever_ids) <= mapped.resolved]
         mapped.refused = list(result.refused)
-        held = {clever_id for ambiguity in result.ambiguous for clever_id in ambiguity.clever_ids}
+        held = {c for ambiguity in mapped.ambiguous for c in ambiguity.clever_ids} - mapped.resolved
+    held |= set(hold)
 
     taken: set[str] | None = None  # lower-case usernames in use; made when somebody needs one
     users: dict[str, UserSpec] = {}
@@ -271,6 +294,7 @@ def map_people(
         rels: tuple[tuple[str, str, str], ...],
     ) -> None:
         if user.clever_id in held:
+            mapped.held[user.clever_id] = kind
             return
         current = current_users.get(user.clever_id)
         account = matched.get(user.clever_id)
@@ -287,6 +311,15 @@ def map_people(
             name: shared(tuple(values)) if name in REPEATED else tuple(values)
             for name, values in user_attributes(user, relationships=rels, school_ids=schools).items()
         }
+        preferred = user.preferred_first_name if options.use_preferred_names else ""
+        if preferred and preferred != first and user.has(Role.STUDENT):  # shown; the legal name kept
+            attributes = {**attributes, "clever_legal_first_name": (first,)}
+            first = preferred
+        first, last, whole = fitted_names(first, last)
+        if whole:
+            attributes = {**attributes, **whole}
+            if current is None or (current.first_name, current.last_name) != (first, last):
+                mapped.warnings.append(cut_name_warning(user.clever_id, whole))
         before = as_written.get(user.clever_id) if current else None
         if current and before and before == user_fingerprint(current.keycloak_id, attributes, read_only):
             mapped.confirmed[user.clever_id] = before
@@ -341,32 +374,15 @@ def map_people(
         add(contact, "parents", parent_schools, first, last, email, keys, rels)
 
     present.update(held)  # people held for review are not disabled meanwhile
+    for clever_id in mapped.contacts_off:
+        # Sync Parent Data off: a parent account the sync made (its relationships, or written by an
+        # earlier run) is deprovisioned; any other account of a contact (made at a Clever login) is
+        # left alone.
+        current = current_users.get(clever_id)
+        if current is None or not (clever_id in written or "clever_relationships" in current.attributes):
+            present.add(clever_id)
     mapped.desired = DesiredState(groups=groups, users=users, present=present)
     return mapped
-
-
-def _resolved(
-    new_people: list[User], pool: list[Account], resolutions: Mapping[str, str], mapped: Mapped
-) -> dict[str, Account]:
-    """The admin's choices for people without an account: the chosen account, or a new one."""
-    by_id = {account.keycloak_id: account for account in pool}
-    chosen: dict[str, Account] = {}
-    for person in new_people:
-        choice = resolutions.get(person.clever_id)
-        if choice is None:
-            continue
-        account = by_id.get(choice)
-        if choice == CREATE:
-            mapped.resolved.add(person.clever_id)
-        elif account is not None and account.enabled and not account.is_admin:
-            chosen[person.clever_id] = account
-            mapped.resolved.add(person.clever_id)
-        else:
-            mapped.warnings.append(
-                f"{person.clever_id}: the chosen account {choice} cannot be linked "
-                "(gone, disabled, an admin or linked already): choose again"
-            )
-    return chosen
 
 
 def _school_groups(school_names: Mapping[str, str]) -> dict[str, GroupSpec]:

@@ -36,10 +36,11 @@ from connectors.keycloak_read import ldap_providers
 from connectors.records import Event, School, Section, User
 from mappers.classes import school_group_names
 from mappers.names import normalize_name
-from plugin import resolutions
+from plugin import links, resolutions
 from plugin.applied import Applied, fingerprint
 from plugin.brake import brake_from_totals
 from plugin.desired import desired_state
+from plugin.desired_match import match_scope
 from plugin.events import EventRoster, Fallback, fold, people_of
 from plugin.incremental_ldap import ldap_plan
 from plugin.incremental_reads import IncrementalReads
@@ -95,7 +96,9 @@ def run_incremental(
     report.preview["event_cursor"] = events[-1].event_id
     report.preview["member_lists_read"] = run.lists_read
     report.preview["member_lists_from_events"] = run.lists_from_events
-    reasons = brake_from_totals(plan, totals, settings.options.brake_ratio)
+    reasons = brake_from_totals(
+        plan, totals, settings.options.brake_ratio, settings.options.brake_update_ratio
+    )
     report.brake = {"held": bool(reasons) and not release_brake, "reasons": reasons}
     keycloak, ldap = run.keycloak, run.ldap
     if dry_run or (reasons and not release_brake):
@@ -104,15 +107,12 @@ def run_incremental(
     from plugin.sync import apply_both
 
     keycloak_failures, ldap_failures = apply_both(lambda: keycloak.apply(plan, desired), ldap, ldap_plan)
-    for failure in keycloak_failures:
-        report.skip(failure)
-        report.errors.append(f"keycloak: {failure.kind} {failure.clever_id}: {failure}")
-    for failure in ldap_failures:
-        report.errors.append(f"ldap: {failure}")
+    report.count_failures(plan, keycloak_failures)
+    report.count_failures(plan, ldap_failures, directory="ldap")
     run.remember()
     report.writes = {"keycloak": keycloak.http.writes, "ldap": ldap.counts.writes}
     report.calls = dict(keycloak.calls)
-    return report.finish("ok")
+    return report.finish_written()
 
 
 class _Incremental(IncrementalReads):
@@ -183,9 +183,14 @@ class _Incremental(IncrementalReads):
         accounts: Any = []
         usernames: set[str] = set()
         if newcomers:
+            redis = Redis.from_url(settings.redis_url)
             state = self.keycloak.current(
-                with_accounts=settings.options.match_users_by_name, with_members=False
+                with_accounts=settings.options.match_users_by_name,
+                with_members=False,
+                ours=links.ours(self.applied.all_ids(), redis, settings.keycloak.realm),
             )
+            if state.suspicious:  # the full run reports them and holds their people
+                raise Fallback("an account has a clever link the sync did not make")
             for user in newcomers:
                 existing = state.directory.users.get(user.clever_id)
                 if existing is not None:  # synced before, but not in the memory of ids
@@ -206,20 +211,14 @@ class _Incremental(IncrementalReads):
             if settings.options.match_users_by_name
             else {},
             refused_emails=self.applied.refused_emails(),
+            scope=match_scope(settings.options, settings.ldap.people_dn),
         )
         self.mapped = mapped
         for warning in mapped.warnings:
             self.report.warnings.append(warning)
         for error in mapped.skipped:
             self.report.skip(error)
-        for ambiguity in mapped.ambiguous:
-            self.report.ambiguous.append(
-                {
-                    "clever_ids": list(ambiguity.clever_ids),
-                    "keycloak_ids": list(ambiguity.keycloak_ids),
-                    "reason": ambiguity.reason,
-                }
-            )
+        self.report.hold_ambiguous(mapped.ambiguous, mapped.held)
         create_users: list[UserSpec] = []
         update_users: list[UserUpdate] = []
         disable: list[UserUpdate] = []

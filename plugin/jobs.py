@@ -41,6 +41,7 @@ from rq.exceptions import NoSuchJobError
 from rq.job import Job
 
 from plugin import queues
+from plugin.full_run import full_run_reason, save_choices
 from plugin.metrics import errors_by_system, record_run
 from plugin.report import SyncReport
 from plugin.settings import Settings
@@ -134,9 +135,12 @@ def trigger_sync(
     verify: bool = False,
 ) -> tuple[str, bool]:
     """Queue a sync of ``district_id``; (run id, True) when queued, (running run id, False) otherwise."""
-    state = SyncState.from_url(settings.redis_url)
+    state = state_for(settings)
     run_id = uuid.uuid4().hex[:12]
     running = state.acquire(district_id, run_id)
+    if running is not None and _stale(settings, state, district_id, running):
+        log.warning("district %s: run %s was queued but its job is gone: taking over", district_id, running)
+        running = None if state.take_over(district_id, running, run_id) else running
     if running is not None:
         return running, False
     queue_for(settings).enqueue(
@@ -154,6 +158,24 @@ def trigger_sync(
     return run_id, True
 
 
+def state_for(settings: Settings) -> SyncState:
+    """The sync state in the settings' Redis, with the settings' lease."""
+    return SyncState.from_url(settings.redis_url, settings.options.lease_s)
+
+
+def _stale(settings: Settings, state: SyncState, district_id: str, run_id: str) -> bool:
+    """True when ``run_id`` holds the district as a *queued* run whose RQ job is gone or failed
+    (the worker that had it died before it started). A running run holds a short lease instead,
+    which lapses by itself when its process dies."""
+    if 0 <= state.lock_ttl(district_id) <= settings.options.lease_s:
+        return False
+    try:
+        job = queues.fetch(f"sync-{run_id}", state.redis)
+    except NoSuchJobError:
+        return True
+    return str(job.get_status(refresh=True)) in ("failed", "stopped", "canceled")
+
+
 def sync_job(
     district_id: str,
     run_id: str,
@@ -168,8 +190,14 @@ def sync_job(
 ) -> dict[str, Any]:
     """Run one sync with the page's choices (the lock for ``run_id`` is already held); store its report."""
     page = page_choices(settings or Settings.from_env())
-    state = SyncState.from_url(page.settings.redis_url)
+    state = state_for(page.settings)
     job = get_current_job()
+    holder = state.claim(district_id, run_id)
+    if holder is not None:  # the queued lock lapsed and another run has the district now
+        report = SyncReport(run_id=run_id, district_id=district_id, trigger=trigger, dry_run=dry_run)
+        report.errors.append(f"refused: run {holder} is syncing this district")
+        state.save(report.finish("failed"))
+        return report.to_dict()
     try:
         report = run_locked(
             page.settings,
@@ -230,29 +258,38 @@ def run_locked(
     from plugin.sync import run_sync
 
     report = SyncReport(run_id=run_id, district_id=district_id, trigger=trigger, dry_run=dry_run)
+    cursor = None if full else state.cursor(district_id)
+    if cursor is not None and (why := full_run_reason(state.redis, settings, district_id, school_ids)):
+        cursor, full = None, True  # a change on this side: ``plugin.full_run``
+        report.preview["full_because"] = why
     state.save(report)
-    try:
-        report = run_sync(
-            settings,
-            source=source,
-            district_id=district_id,
-            school_ids=school_ids,
-            dry_run=dry_run,
-            full=full,
-            cursor=None if full else state.cursor(district_id),
-            trigger=trigger,
-            release_brake=release_brake,
-            verify=verify,
-            progress=progress,
-            report=report,
-        )
-    except Exception as exc:  # the job boundary: every failure ends in a stored report
-        log.exception("sync %s of district %s failed", run_id, district_id)
-        report.errors.append(f"{type(exc).__name__}: {exc}")
-        report.finish("failed")
-        state.save(report)
-        _record_metrics(state, report)
-        raise
+    for dead in state.reap(district_id, run_id):
+        report.warnings.append(f"run {dead} had stopped without finishing (worker died): taken over")
+    with state.lease(district_id, run_id) as lost:
+        try:
+            report = run_sync(
+                settings,
+                source=source,
+                district_id=district_id,
+                school_ids=school_ids,
+                dry_run=dry_run,
+                full=full,
+                cursor=cursor,
+                trigger=trigger,
+                release_brake=release_brake,
+                verify=verify,
+                progress=progress,
+                report=report,
+            )
+        except Exception as exc:  # the job boundary: every failure ends in a stored report
+            log.exception("sync %s of district %s failed", run_id, district_id)
+            report.errors.append(f"{type(exc).__name__}: {exc}")
+            report.finish("failed")
+            state.save(report)
+            _record_metrics(state, report)
+            raise
+    if lost.is_set():
+        report.warnings.append("this run lost the district's lease (it stalled): check the next run")
     StandingStore(state.redis).advance(report)
     _record_metrics(state, report)
     if report.status == "held":
@@ -261,6 +298,7 @@ def run_locked(
         cursor = report.preview.get("event_cursor")
         if cursor:
             state.set_cursor(district_id, cursor)
+            save_choices(state.redis, settings, district_id, school_ids)
     state.save(report)
     return report
 
@@ -293,7 +331,7 @@ def weekly_job(
     if not page.enabled:
         log.info("weekly sync of district %s skipped: the integration is disabled (admin page)", district_id)
         return None
-    state = SyncState.from_url(settings.redis_url)
+    state = state_for(settings)
     now = datetime.fromisoformat(now) if isinstance(now, str) else now or datetime.now(UTC)
     timezone = settings.options.timezone
     opens, closes = window_around(now, timezone)

@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Set
 from dataclasses import dataclass, field
 
+from mappers.layout import CLEVER_ATTRIBUTES
 from mappers.names import normalize_name
 
 Attributes = Mapping[str, tuple[str, ...]]
@@ -20,6 +21,9 @@ Attributes = Mapping[str, tuple[str, ...]]
 # On a role group (``/Clever/<School>/Students`` ...): the realm role its members get through it.
 REALM_ROLE_ATTRIBUTE = "clever_realm_role"
 USER_KINDS = ("students", "teachers", "staff", "parents")
+# The Clever attributes a person's spec gives in full (``clever_removed_at``, ``clever_unwritable``
+# are the pipeline's own marks; ``clever_removed_at`` is dropped from an account whenever it is synced).
+OWNED_ATTRIBUTES = frozenset(CLEVER_ATTRIBUTES) - {"clever_unwritable"}
 GROUP_KINDS = ("schools", "classes")
 
 
@@ -62,7 +66,7 @@ class DesiredState:
     groups: Mapping[str, GroupSpec]
     users: Mapping[str, UserSpec]
     # Clever ids in the district's roster without a spec in ``users``: out of the chosen schools,
-    # contacts when parents are not synced, records skipped, people held for review. Accounts of
+    # contacts left out when parents are synced, records skipped, people held for review. Accounts of
     # people missing from both are disabled, so narrowing the school scope never disables anybody.
     # (Memory: the people in ``users`` are not listed twice.)
     present: Set[str] = frozenset()
@@ -320,8 +324,11 @@ def _user_update(spec: UserSpec, existing: CurrentUser) -> UserUpdate | None:
         for name, values in spec.attributes.items()
         if tuple(existing.attributes.get(name, ())) != tuple(values)
     }
-    if "clever_removed_at" in existing.attributes:
-        attributes["clever_removed_at"] = ()
+    # A Clever attribute the roster no longer gives (relationships once Sync Parent Data is off,
+    # a name no longer too long) is removed, not left stale.
+    for name in existing.attributes:
+        if name in OWNED_ATTRIBUTES and name not in spec.attributes:
+            attributes[name] = ()
     if not fields and not attributes and existing.linked:
         return None
     return UserUpdate(

@@ -1,8 +1,11 @@
 """Ambiguous name matches resolved by an admin, for the next sync to apply.
 
 When Match Users By Name finds several accounts for one Clever person (or one account for several),
-the sync reports it as ambiguous and links nobody. On the admin page an admin picks the account to
-link, or "create a new account"; the choice is kept here until a sync applies it.
+the sync reports it as ambiguous and links nobody. On the admin page a realm admin picks one of the
+accounts listed for that ambiguity, or "none of these: create a new account"; the choice is kept
+here until a sync applies it. Who may choose, what may be chosen, and the audit log of every
+choice: ``plugin.admin.decisions``; the sync checks a choice again before applying it
+(``plugin.desired_match.resolved_choices``).
 
 Redis hash ``kcc:<realm>:resolutions``: Clever id → Keycloak user id, or ``"create"``.
 The sync reads ``load(redis, realm)`` before mapping: a Keycloak id means "link this person to that

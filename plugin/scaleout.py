@@ -22,12 +22,16 @@ from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any
 
+from redis import Redis
 from rq import Queue
 
 from connectors.clever import CleverClient
 from connectors.keycloak import KeycloakDirectory, admin_client
 from connectors.ldap import LdapDirectory, desired_groups
+from plugin import links
+from plugin.applied import Applied
 from plugin.desired import Mapped, desired_state
+from plugin.desired_match import match_scope
 from plugin.jobs import queue_for
 from plugin.plan import DesiredState, DirectoryState, Plan, diff
 from plugin.plan_json import groups_from_json, groups_to_json, plan_from_json, plan_to_json
@@ -43,13 +47,17 @@ def _pipeline(settings: Settings, district_id: str) -> tuple[Any, KeycloakDirect
     client = CleverClient(settings.clever)
     roster = client.roster(district_id or None)
     keycloak = KeycloakDirectory(admin_client(settings.keycloak))
-    current = keycloak.current(with_accounts=settings.options.match_users_by_name)
+    made = Applied.from_url(settings.redis_url, settings.keycloak.realm, district_id).all_ids()
+    ours = links.ours(made, Redis.from_url(settings.redis_url), settings.keycloak.realm)
+    current = keycloak.current(with_accounts=settings.options.match_users_by_name, ours=ours)
     mapped = desired_state(
         roster,
         current_users=current.directory.users,
-        accounts=current.accounts,
+        accounts=current.candidates,
         usernames=current.usernames,
         options=settings.options,
+        scope=match_scope(settings.options, settings.ldap.people_dn),
+        hold=current.suspicious.values(),  # links the sync did not make: those people wait
     )
     plan = diff(mapped.desired, current.directory, removed_at=time.strftime("%Y-%m-%dT%H:%M:%S+00:00"))
     return client, keycloak, current, mapped, plan, roster
@@ -84,9 +92,14 @@ def prepare_job(
 
     started = time.time()
     settings = settings or Settings.from_env()
+    # Before the match: it refuses accounts whose names users can edit (the User Profile says).
+    ensure_user_profile(
+        admin_client(settings.keycloak), BrokerReport(), users_edit_names=settings.clever.users_edit_names
+    )
     client, keycloak, current, mapped, plan, roster = _pipeline(settings, district_id)
-    ensure_user_profile(keycloak.admin, BrokerReport())
-    reasons = brake_reasons(plan, current.directory, settings.options.brake_ratio)
+    reasons = brake_reasons(
+        plan, current.directory, settings.options.brake_ratio, settings.options.brake_update_ratio
+    )
     if reasons:
         SyncState.from_url(settings.redis_url).release(district_id, run_id)
         return {"status": "held", "reasons": reasons}

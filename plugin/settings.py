@@ -77,6 +77,12 @@ class CleverSettings:
     client_secret: str = field(default="", repr=False)
     district_id: str = ""
     create_unknown_users: bool = False
+    # Data API version of user calls: "auto" (/v3.1, falling back to /v3.0 on 404/403), "v3.0", "v3.1".
+    api_version: str = "auto"
+    # Opt-outs of linking safety (docs/sso.md "Who can be linked to whom"): users may edit their
+    # names (then nobody is matched by name), users may link identity providers themselves.
+    users_edit_names: bool = False
+    allow_self_linking: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,8 +92,16 @@ class SyncOptions:
     match_users_by_name: bool = True
     force_unique_class_names: bool = False
     sync_parent_data: bool = False
+    # A student's preferred name (Clever v3.1) as the first name shown; the legal one is kept in
+    # clever_legal_first_name. Off: the legal first name is shown.
+    use_preferred_names: bool = True
     brake_ratio: float = 0.10
+    brake_update_ratio: float = 0.75  # rewrites of names or identifiers (``plugin.brake``)
     timezone: str = "UTC"
+    lease_s: int = 30  # a running sync renews its lock every third of this (``plugin.state``)
+    # Clever role -> LDAP base DNs or Keycloak group paths its accounts live in (``KCC_MATCH_SCOPES``,
+    # ``mappers.names.Scope``); empty: no place is told apart, realm roles and the people DN still are.
+    match_scopes: tuple[tuple[str, tuple[str, ...]], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,13 +139,20 @@ class Settings:
                 client_secret=reader.optional("CLEVER_CLIENT_SECRET", ""),
                 district_id=reader.optional("CLEVER_DISTRICT_ID", ""),
                 create_unknown_users=reader.flag("CLEVER_CREATE_UNKNOWN_USERS", False),
+                api_version=reader.parsed("CLEVER_API_VERSION", "auto", _api_version),
+                users_edit_names=reader.flag("USERS_EDIT_NAMES", False),
+                allow_self_linking=reader.flag("ALLOW_SELF_LINKING", False),
             ),
             options=SyncOptions(
                 match_users_by_name=reader.flag("MATCH_USERS_BY_NAME", True),
                 force_unique_class_names=reader.flag("FORCE_UNIQUE_CLASS_NAMES", False),
                 sync_parent_data=reader.flag("SYNC_PARENT_DATA", False),
+                use_preferred_names=reader.flag("USE_PREFERRED_NAMES", True),
                 brake_ratio=reader.parsed("BRAKE_RATIO", 0.10, _ratio),
+                brake_update_ratio=reader.parsed("BRAKE_UPDATE_RATIO", 0.75, _ratio),
                 timezone=reader.parsed("TIMEZONE", _machine_timezone(), _timezone),
+                lease_s=reader.parsed("LOCK_LEASE_SECONDS", 30, _seconds),
+                match_scopes=reader.parsed("MATCH_SCOPES", (), _scopes),
             ),
             public_url=reader.url("PUBLIC_URL", default="http://127.0.0.1:18000"),
             secret_key=reader.optional("SECRET_KEY", ""),
@@ -234,11 +255,24 @@ def _flag(value: str) -> bool:
     raise ValueError(f"expected true/false, got {value!r}")
 
 
+def _api_version(value: str) -> str:
+    if value.lower() not in ("auto", "v3.0", "v3.1"):
+        raise ValueError("expected auto, v3.0 or v3.1")
+    return value.lower()
+
+
 def _ratio(value: str) -> float:
     ratio = float(value)
     if not 0 < ratio <= 1:
         raise ValueError(f"expected a fraction between 0 and 1, got {value!r}")
     return ratio
+
+
+def _seconds(value: str) -> int:
+    seconds = int(value)
+    if not 2 <= seconds <= 3600:
+        raise ValueError("must be 2 to 3600 seconds")
+    return seconds
 
 
 def _timezone(value: str) -> str:
@@ -274,3 +308,19 @@ def load_env_file(path: str) -> dict[str, str]:
             key, _, value = line.removeprefix("export ").partition("=")
             values[key.strip()] = value.strip().strip("'\"")
     return values
+
+
+SCOPE_ROLES = ("student", "teacher", "staff", "district_admin", "contact")
+
+
+def _scopes(text: str) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    """``student=ou=students,dc=x;staff=/Staff|ou=staff,dc=x``: role=base[|base] entries, ``;`` apart."""
+    scopes: list[tuple[str, tuple[str, ...]]] = []
+    for entry in filter(None, (part.strip() for part in text.split(";"))):
+        role, _, bases = entry.partition("=")
+        role = role.strip().lower()
+        listed = tuple(base.strip() for base in bases.split("|") if base.strip())
+        if role not in SCOPE_ROLES or not listed:
+            raise ValueError(f"{entry!r} is not role=base (roles: {', '.join(SCOPE_ROLES)})")
+        scopes.append((role, listed))
+    return tuple(scopes)

@@ -15,8 +15,7 @@ run (``plugin.jobs.run_locked``):
 * dry runs, held, failed and no-change runs change nothing here (a held run waits in
   ``SyncState.held``, shown beside the list).
 
-Waiting items are ``{"kind", "clever_id", "reason", "action", ...}`` (``SyncReport.wait``); the
-report's ``ambiguous`` and ``skipped`` lists become items of kinds ``ambiguous`` and ``skipped``.
+Waiting items are ``{"kind", "clever_id", "reason", "action", ...}`` (``SyncReport.wait``).
 """
 
 from __future__ import annotations
@@ -27,7 +26,7 @@ from typing import Any
 
 from redis import Redis
 
-from plugin.report import SyncReport
+from plugin.report import AMBIGUOUS_ACTION, SyncReport
 
 PREFIX = "kcc:sync:standing:"
 PEOPLE = ("students", "teachers", "staff", "parents")
@@ -38,13 +37,10 @@ WAITING_KINDS = {
     "and no account was made",
     "suspicious-link": "Clever links the sync did not make",
     "refused-link": "Links refused",
-    "skipped": "Skipped records",
+    "failed": "Accounts Keycloak refused: no account yet",
+    "skipped": "People Clever sends without what an account needs",
 }
-ACTIONS = {
-    "ambiguous": "Choose one of the candidate accounts, or create a new account, on the admin page; "
-    "the next sync applies it.",
-    "skipped": "Correct the record in Clever (or your SIS); the next sync picks it up.",
-}
+ACTIONS = {"ambiguous": AMBIGUOUS_ACTION}
 
 
 @dataclass
@@ -77,8 +73,9 @@ class Standing:
 
 
 def waiting_items(report: SyncReport) -> list[dict[str, Any]]:
-    """A run's waiting list: its ``waiting`` items, its ambiguities and its skipped records."""
-    items: list[dict[str, Any]] = [dict(item) for item in report.waiting]
+    """A run's waiting list: its ``waiting`` items (``SyncReport.wait``: ambiguous, failed, skipped
+    people, suspicious links ...), and the ambiguities of reports made before those were listed."""
+    items: list[dict[str, Any]] = []
     for ambiguity in report.ambiguous:
         for clever_id in ambiguity.get("clever_ids", []):
             items.append(
@@ -88,20 +85,9 @@ def waiting_items(report: SyncReport) -> list[dict[str, Any]]:
                     "reason": ambiguity.get("reason", ""),
                     "action": ACTIONS["ambiguous"],
                     "candidates": list(ambiguity.get("keycloak_ids", [])),
-                    "run_id": report.run_id,
                 }
             )
-    for skipped in report.skipped:
-        items.append(
-            {
-                "kind": "skipped",
-                "clever_id": skipped.get("clever_id", ""),
-                "reason": skipped.get("reason", ""),
-                "action": ACTIONS["skipped"],
-                "record": skipped.get("kind", ""),
-                "run_id": report.run_id,
-            }
-        )
+    items.extend(dict(item) for item in report.waiting)
     unique: dict[tuple[str, str], dict[str, Any]] = {}
     for item in items:
         item.setdefault("run_id", report.run_id)

@@ -26,16 +26,18 @@ from typing import Any
 
 from redis import Redis
 
-from connectors.base import RecordError, RosterSource, big_buffers_to_mmap
+from connectors.base import RecordError, RosterSource, SyncError, big_buffers_to_mmap
 from connectors.clever import CleverClient, StaleCursorError
 from connectors.keycloak import KeycloakDirectory, admin_client
 from connectors.ldap import LdapDirectory, LdapPlan, desired_groups, diff_groups
 from connectors.records import Event
-from plugin import resolutions
+from plugin import links, resolutions
 from plugin.applied import Applied, fingerprint, user_fingerprint
 from plugin.brake import brake_reasons, preview
+from plugin.describe import describe, describe_suspicious
 from plugin.desired import Mapped, map_people, read_roster
-from plugin.plan import CurrentUser, DesiredState, DirectoryState, Plan, diff
+from plugin.desired_match import match_scope
+from plugin.plan import CurrentUser, DesiredState, DirectoryState, diff
 from plugin.report import SyncReport
 from plugin.settings import Settings
 
@@ -144,20 +146,23 @@ def _full_sync(
     roster = source.roster(report.district_id or None)  # fetch
     started = datetime.now(UTC)
     keycloak = KeycloakDirectory(admin_client(settings.keycloak))
-    idp_present = _ensure_realm(keycloak, report, write=not dry_run)
+    idp_present = _ensure_realm(
+        keycloak, report, write=not dry_run, users_edit_names=settings.clever.users_edit_names
+    )
     match = settings.options.match_users_by_name
     verify = verify or applied.needs_verify(started)
     stored_users = {} if verify or not idp_present else applied.user_fingerprints()
     ldap = LdapDirectory(settings.ldap)
+    redis = Redis.from_url(settings.redis_url)
+    ours = links.ours(applied.all_ids(), redis, settings.keycloak.realm)
     # Clever is read (and its records sorted) in this thread while Keycloak and LDAP are read in
     # two others: the reads wait on the servers, the roster keeps this process busy.
     with ThreadPoolExecutor(2) as pool:
-        keycloak_read = pool.submit(_read_keycloak, keycloak, applied, stored_users, match, idp_present)
+        keycloak_read = pool.submit(_read_keycloak, keycloak, applied, stored_users, match, idp_present, ours)
         ldap_read = pool.submit(ldap.current)
         read = read_roster(roster, options=settings.options, school_ids=frozenset(school_ids))
         current = keycloak_read.result()
         ldap_groups = ldap_read.result()
-    redis = Redis.from_url(settings.redis_url)
     choices = resolutions.load(redis, settings.keycloak.realm) if match else {}
     mapped = map_people(  # map
         read,
@@ -168,7 +173,12 @@ def _full_sync(
         resolutions=choices,
         refused_emails=applied.refused_emails(),
         as_written=stored_users if current.partial else None,
+        written=stored_users,
+        scope=match_scope(settings.options, settings.ldap.people_dn),
+        hold=current.suspicious.values(),
     )
+    describe_suspicious(report, current.suspicious)
+    report.warnings.extend(current.vetter_notes)
     if progress:
         progress("planning", 0, 0)
     del read  # Memory: the Clever records (10 MB at 10,000 people); the desired state is made
@@ -183,10 +193,12 @@ def _full_sync(
     ldap_plan = diff_groups(
         desired_groups(mapped.desired, settings.ldap.groups_dn), ldap_groups, settings.ldap.groups_dn
     )
-    _describe(report, mapped, plan, directory, ldap_plan, roster)
+    describe(report, mapped, plan, directory, ldap_plan, roster)
     report.preview.update(preview(plan, ldap_plan))
 
-    reasons = brake_reasons(plan, directory, settings.options.brake_ratio)  # brake
+    reasons = brake_reasons(  # brake
+        plan, directory, settings.options.brake_ratio, settings.options.brake_update_ratio
+    )
     report.brake = {"held": bool(reasons) and not release_brake, "reasons": reasons}
     if dry_run:
         report.calls = dict(keycloak.calls)
@@ -208,12 +220,9 @@ def _full_sync(
     keycloak_failures, ldap_failures = apply_both(  # apply
         lambda: keycloak.apply(plan, mapped.desired, tick), ldap, ldap_plan
     )
-    for failure in keycloak_failures:
-        report.skip(failure)
-        report.errors.append(f"keycloak: {failure.kind} {failure.clever_id}: {failure}")
-        failed.add(failure.clever_id)
-    for failure in ldap_failures:
-        report.errors.append(f"ldap: {failure}")
+    report.count_failures(plan, keycloak_failures)  # once, in words, and counted as failed
+    report.count_failures(plan, ldap_failures, directory="ldap")
+    failed.update(failure.clever_id for failure in keycloak_failures)
     _remember(applied, keycloak, mapped, directory, started, verify, report)
     fingerprints = {
         clever_id: confirmed.get(clever_id) or user_fingerprint(ids, spec.attributes, spec.read_only)
@@ -230,7 +239,7 @@ def _full_sync(
     report.writes = {"keycloak": keycloak.http.writes, "ldap": ldap.counts.writes}  # report
     report.calls = dict(keycloak.calls)
     report.preview["event_cursor"] = roster.event_cursor or f"{START_OF_FEED}{report.started}"
-    return report.finish("ok")
+    return report.finish_written()
 
 
 def synced_totals(
@@ -256,15 +265,47 @@ def apply_both(
 
     The LDAP plan does not depend on the Keycloak writes: it was made before them from the people's
     directory entries as read, and accounts created now have none yet (their DNs appear, and join
-    their groups, on the next run). An error that stops one side (``ConfigError``, ``TransientError``)
-    is raised after the other side has finished.
+    their groups, on the next run). An error that stops one side (``ConfigError``,
+    ``TransientError``) is raised only after the other side has finished, and names both sides'
+    outcome (``ApplyError``): a directory that went away makes Keycloak's LDAP federation answer
+    500 too, and the report must say that our own LDAP writes failed as well.
     """
     if ldap_plan.empty:
         return keycloak_apply(), []
+    keycloak_error: SyncError | None = None
+    ldap_error: SyncError | None = None
+    keycloak_failures: list[RecordError] = []
+    ldap_failures: list[RecordError] = []
     with ThreadPoolExecutor(1) as pool:
         ldap_done = pool.submit(ldap.apply, ldap_plan)
-        keycloak_failures = keycloak_apply()
-        return keycloak_failures, ldap_done.result()
+        try:
+            keycloak_failures = keycloak_apply()
+        except SyncError as exc:
+            keycloak_error = exc
+        try:
+            ldap_failures = ldap_done.result()
+        except SyncError as exc:
+            ldap_error = exc
+    if keycloak_error or ldap_error:
+        raise ApplyError(keycloak_error, ldap_error)
+    return keycloak_failures, ldap_failures
+
+
+class ApplyError(SyncError):
+    """One or both sides of the apply stopped; the message names each system and what it said."""
+
+    def __init__(self, keycloak: SyncError | None, ldap: SyncError | None) -> None:
+        parts = [
+            f"keycloak: {keycloak}" if keycloak else "keycloak: its writes finished",
+            f"ldap: {ldap}" if ldap else "ldap: its group writes finished",
+        ]
+        if keycloak and ldap:
+            parts.append(
+                "both failed: when the directory is down, Keycloak's LDAP federation fails too, "
+                "so look at the directory first"
+            )
+        super().__init__("; ".join(parts))
+        self.keycloak, self.ldap = keycloak, ldap
 
 
 def _read_keycloak(
@@ -273,15 +314,17 @@ def _read_keycloak(
     stored_users: dict[str, str],
     match: bool,
     idp_present: bool,
+    ours: Mapping[str, str],
 ) -> Any:
-    """The realm's state: the cheap read when the last run's memory allows it, else the full one."""
+    """The realm's state: the cheap read when the last run's memory allows it, else the full one
+    (which trusts only the ``clever`` links in ``ours``: ``plugin.links``)."""
     if stored_users:
         current = keycloak.current_known(
             ids=applied.all_ids(), others=applied.others(), dns=applied.all_dns()
         )
         if current is not None:
             return current
-    return keycloak.current(with_accounts=match, with_members=False, idp_present=idp_present)
+    return keycloak.current(with_accounts=match, with_members=False, idp_present=idp_present, ours=ours)
 
 
 def _keycloak_id(clever_id: str, matched: str, current: DirectoryState, keycloak: KeycloakDirectory) -> str:
@@ -422,14 +465,16 @@ def _events_since(source: RosterSource, cursor: str | None, report: SyncReport) 
         return None
 
 
-def _ensure_realm(keycloak: KeycloakDirectory, report: SyncReport, *, write: bool = True) -> bool:
+def _ensure_realm(
+    keycloak: KeycloakDirectory, report: SyncReport, *, write: bool = True, users_edit_names: bool = False
+) -> bool:
     """The Clever attributes must be declared (Keycloak drops undeclared ones) before any write;
     True when the Clever identity provider is registered (links can be made). A dry run
     (``write=False``) changes nothing, not even the User Profile."""
     from plugin.broker import BrokerReport, ensure_user_profile
 
     if write:
-        ensure_user_profile(keycloak.admin, BrokerReport())
+        ensure_user_profile(keycloak.admin, BrokerReport(), users_edit_names=users_edit_names)
     response = keycloak.http.call("GET", "identity-provider/instances/clever", ok=(404,))
     if response.status_code == 404:
         report.warnings.append(
@@ -439,37 +484,6 @@ def _ensure_realm(keycloak: KeycloakDirectory, report: SyncReport, *, write: boo
         )
         return False
     return True
-
-
-def _describe(
-    report: SyncReport, mapped: Any, plan: Plan, current: DirectoryState, ldap_plan: Any, roster: Any
-) -> None:
-    report.count_plan(plan, mapped.desired, current)
-    report.ldap = {
-        "groups_created": len(ldap_plan.create),
-        "groups_renamed": len(ldap_plan.rename),
-        "members_added": sum(len(m) for _, m in ldap_plan.add_members),
-        "members_removed": sum(len(m) for _, m in ldap_plan.remove_members),
-    }
-    report.warnings.extend(mapped.warnings)
-    for error in [*mapped.skipped, *getattr(roster, "bad_records", [])]:
-        report.skip(error if isinstance(error, RecordError) else RecordError(str(error)))
-    for ambiguity in mapped.ambiguous:
-        report.ambiguous.append(
-            {
-                "clever_ids": list(ambiguity.clever_ids),
-                "keycloak_ids": list(ambiguity.keycloak_ids),
-                "reason": ambiguity.reason,
-            }
-        )
-    for spec in mapped.desired.users.values():
-        if spec.read_only:
-            report.warnings.append(
-                f"{spec.clever_id}: account is read-only (LDAP federation in READ_ONLY mode): "
-                "linked and given its groups; its Clever attributes are not written"
-            )
-    for refusal in mapped.refused:
-        report.warnings.append(f"{refusal.clever_id}: new account made; {refusal.reason}")
 
 
 def removed_at() -> str:

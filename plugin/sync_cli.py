@@ -8,6 +8,11 @@ schools: ``plugin.jobs.page_choices``), so a run here and the page's Sync do the
 ``--queue`` hands the run to the RQ worker instead. ``--verify`` is a full run that also reads every
 group's members from Keycloak (see ``plugin.applied``). ``--approve RUN`` / ``--discard RUN`` decide a
 run the brake held for review.
+
+Exit codes (``EXIT_CODES``): 0 ok, no changes, dry run, discarded; 1 failed, or refused (another run
+holds the district, no district, a run that is not held), with one line saying why; 2 partial (some
+records failed: the report lists them); 3 held for review. A failed run still prints its report
+(``--json``: as JSON), the one ``run_locked`` stored.
 """
 
 from __future__ import annotations
@@ -20,11 +25,14 @@ from typing import Any
 import click
 
 from plugin.cli import load_settings
-from plugin.jobs import page_choices, run_locked, trigger_sync
+from plugin.jobs import page_choices, run_locked, state_for, trigger_sync
 from plugin.progress import ProgressDisplay
 from plugin.report import SyncReport
 from plugin.standing import Standing, StandingStore
 from plugin.state import SyncState
+
+# The exit code of ``sync`` by the run's status: a script or cron job can tell them apart.
+EXIT_CODES = {"ok": 0, "no-changes": 0, "dry-run": 0, "discarded": 0, "failed": 1, "partial": 2, "held": 3}
 
 
 @click.command()
@@ -60,7 +68,7 @@ def sync(
         raise click.ClickException(
             "no district: confirm it on the admin page, pass --district or set KCC_CLEVER_DISTRICT_ID"
         )
-    state = SyncState.from_url(settings.redis_url)
+    state = state_for(settings)
     trigger = "manual"
     if discard or approve:
         run_id = discard or approve or ""
@@ -83,7 +91,9 @@ def sync(
             release_brake=bool(approve),
             verify=verify,
         )
-        click.echo(f"{'queued' if fresh else 'already running'}: run {run_id}")
+        if not fresh:
+            raise click.ClickException(f"a sync of this district is already running: run {run_id}")
+        click.echo(f"queued: run {run_id}")
         return
     run_id = uuid.uuid4().hex[:12]
     running = state.acquire(district_id, run_id)
@@ -105,6 +115,11 @@ def sync(
                 progress=display,
                 school_ids=page.school_ids,
             )
+        except Exception:  # the run failed; its report (stored by run_locked) says why
+            failed = state.report(run_id)
+            if failed is None:
+                raise
+            report = failed
         finally:
             display.close()
     finally:
@@ -114,6 +129,9 @@ def sync(
         click.echo(
             f"held for review: keycloak-clever sync --approve {report.run_id}  (or --discard)", err=True
         )
+    if report.status == "partial":
+        click.echo(f"partial: {len(report.errors)} write(s) failed; see the errors above", err=True)
+    sys.exit(EXIT_CODES.get(report.status, 1))
 
 
 @click.command()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 from flask import Flask, Response
 
 from sandbox import admin, data_api, oauth, oidc, sessions
@@ -11,6 +13,8 @@ from sandbox.generator import generate
 from sandbox.roster_file import load_roster
 from sandbox.state import SandboxState
 
+log = logging.getLogger(__name__)
+
 
 def create_app(config: SandboxConfig | None = None) -> Flask:
     """A sandbox serving a generated district (``size``/``seed``) or a roster file (``roster``).
@@ -18,8 +22,12 @@ def create_app(config: SandboxConfig | None = None) -> Flask:
     Its state is ``app.extensions["clever_sandbox"]`` (a ``SandboxState``).
     """
     config = config or SandboxConfig()
-    roster = load_roster(config.roster) if config.roster else generate(config.size, config.seed)
+    warnings: list[str] = []
+    roster = load_roster(config.roster, warnings) if config.roster else generate(config.size, config.seed)
+    for warning in warnings:
+        log.warning("roster file: %s", warning)
     app = Flask(__name__)
+    app.extensions["clever_sandbox_warnings"] = warnings
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
     app.extensions["clever_sandbox"] = SandboxState(config, roster)
     app.extensions["clever_sandbox_limiter"] = RateLimiter(config.rate_limit, config.clock)

@@ -119,6 +119,8 @@ def serve(
     )
     if spec.active:
         click.echo(f"  faults {spec}")
+    for warning in app.extensions["clever_sandbox_warnings"]:
+        click.echo(f"  warning: {warning}", err=True)
     run_simple(host, port, app, threaded=True, use_reloader=False)
 
 

@@ -87,6 +87,7 @@ class SandboxConfig:
     - ``issuer``: fix the OIDC issuer instead of deriving it from the request's host.
     - ``clock``: seconds since the epoch; pass a ``Clock`` to move time in tests.
     - ``login_page_limit``: people listed per role on the login and portal pages.
+    - ``api_versions``: the Data API versions the app may read (others answer 403).
     - ``tamper_id_token``: sign every id_token with a key that is not in the JWKS (broker tests of a
       refused signature); also switchable at run time as ``SandboxState.tamper_id_token``.
     """
@@ -103,6 +104,9 @@ class SandboxConfig:
     clock: Callable[[], float] = time.time
     login_page_limit: int = 25
     tamper_id_token: bool = False
+    # The Data API versions this app may read: Clever answers 403 for a version an app is not
+    # allowed (``("v3.0",)`` plays an app that has not moved to v3.1 yet).
+    api_versions: tuple[str, ...] = ("v3.0", "v3.1")
 
     def fault_spec(self) -> FaultSpec:
         """The faults as a ``FaultSpec`` (parsing the string form)."""

@@ -19,6 +19,7 @@ from flask import Blueprint, Response, current_app, g, request
 from sandbox.api_guard import guarded, message
 from sandbox.state import Caller, SandboxState
 from sandbox.store import KINDS, Obj, page, user_schools
+from sandbox.versions import as_v30, event_json, user_json
 
 bp = Blueprint("data_api", __name__)
 MAX_LIMIT = 10000
@@ -69,6 +70,8 @@ def data_api(path: str = "me") -> Response:
     """Every Data API and Events path."""
     version = request.path.split("/")[1] if request.path.startswith("/v3.") else "v3.0"
     caller: Caller = g.caller
+    if request.path.startswith("/v3.") and version not in state().config.api_versions:
+        return message(403, f"This application is not allowed to use API {version}")
     try:
         return _dispatch(version, path.strip("/").split("/"), caller)
     except ApiError as exc:
@@ -233,7 +236,8 @@ def _list(version: str, kind: str, ids: Sequence[str]) -> Response:
             ids, limit, request.args.get("starting_after"), request.args.get("ending_before")
         )
         table = st.store.raw[kind]
-        items = [f'{{"data":{table[i]},"uri":"/{version}/{kind}/{i}"}}' for i in chosen if i in table]
+        shown = (lambda raw: user_json(raw, version)) if kind == "users" else (lambda raw: raw)
+        items = [f'{{"data":{shown(table[i])},"uri":"/{version}/{kind}/{i}"}}' for i in chosen if i in table]
     return json_response(
         f'{{"data":[{",".join(items)}],"links":{json.dumps(_links(chosen, has_prev, has_next))}}}'
     )
@@ -241,6 +245,8 @@ def _list(version: str, kind: str, ids: Sequence[str]) -> Response:
 
 def _single(version: str, kind: str, obj: Obj) -> Response:
     links = [{"rel": "self", "uri": f"/{version}/{kind}/{obj['id']}"}]
+    if kind == "users" and version == "v3.0":
+        obj = as_v30(obj)
     return json_response(json.dumps({"data": obj, "links": links}, ensure_ascii=False))
 
 
@@ -272,7 +278,7 @@ def _events(version: str, event_id: str | None, caller: Caller) -> Response:
             if event is None:
                 raise ApiError(404, f"Could not find event {event_id}")
             links = json.dumps([{"rel": "self", "uri": f"/{version}/events/{event_id}"}])
-            return json_response(f'{{"data":{event.raw},"links":{links}}}')
+            return json_response(f'{{"data":{event_json(event.raw, version)},"links":{links}}}')
         cursor = request.args.get("starting_after")
         if cursor and cursor not in st.events.by_id:
             # An event id never seen, or dropped after 30 days: events since it may be lost, so the
@@ -284,7 +290,10 @@ def _events(version: str, event_id: str | None, caller: Caller) -> Response:
         chosen, has_prev, has_next = page(
             ids, limit, request.args.get("starting_after"), request.args.get("ending_before")
         )
-        items = [f'{{"data":{st.events.by_id[i].raw},"uri":"/{version}/events/{i}"}}' for i in chosen]
+        items = [
+            f'{{"data":{event_json(st.events.by_id[i].raw, version)},"uri":"/{version}/events/{i}"}}'
+            for i in chosen
+        ]
     return json_response(
         f'{{"data":[{",".join(items)}],"links":{json.dumps(_links(chosen, has_prev, has_next))}}}'
     )

@@ -4,6 +4,11 @@ A roster file is ``{"districts": [...], "schools": [...], "users": [...], "secti
 "terms": [...], "courses": [...]}`` (``resources`` optional), each item exactly what the Data API
 returns inside ``data``. ``""``, ``null`` and a missing optional field are all accepted, as Clever
 sends all three.
+
+A section or a contact may name a user the file does not hold (a teacher, student or related
+student Clever does not share with the app, as partial exports do): the file is served as it is,
+and each such reference is one warning (``load_roster(path, warnings)``; ``sandbox serve`` prints
+them at start). Any other bad reference or field refuses the file.
 """
 
 from __future__ import annotations
@@ -30,8 +35,8 @@ class RosterError(ValueError):
     """A roster file or object that Clever would never send; the message names item and field."""
 
 
-def load_roster(path: Path | str) -> dict[str, list[Obj]]:
-    """Read and check a roster file."""
+def load_roster(path: Path | str, warnings: list[str] | None = None) -> dict[str, list[Obj]]:
+    """Read and check a roster file; references to unknown users go to ``warnings`` (when given)."""
     try:
         data = json.loads(Path(path).read_text(encoding="utf-8"))
     except OSError as exc:
@@ -49,14 +54,14 @@ def load_roster(path: Path | str) -> dict[str, list[Obj]]:
         if not isinstance(items, list):
             raise RosterError(f"{path}: {kind}: expected a list of {kind}, got {type(items).__name__}")
     try:
-        check_roster(data)
+        check_roster(data, warnings)
     except RosterError as exc:
         raise RosterError(f"{path}: {exc}") from exc
     return data
 
 
-def check_roster(roster: Mapping[str, list[Obj]]) -> None:
-    """Check every object and every reference between them."""
+def check_roster(roster: Mapping[str, list[Obj]], warnings: list[str] | None = None) -> None:
+    """Check every object and every reference between them (unknown users: see the module doc)."""
     tables: dict[str, dict[str, Obj]] = {kind: {} for kind in KINDS}
     for kind in KINDS:
         for n, obj in enumerate(roster.get(kind) or []):
@@ -71,14 +76,20 @@ def check_roster(roster: Mapping[str, list[Obj]]) -> None:
         raise RosterError("districts: a roster needs at least one district")
     for kind in KINDS:
         for n, obj in enumerate(roster.get(kind) or []):
-            check_object(kind, obj, lambda k, i: tables[k].get(i), where=f"{kind}[{n}] (id {obj['id']})")
+            where = f"{kind}[{n}] (id {obj['id']})"
+            check_object(kind, obj, lambda k, i: tables[k].get(i), where=where, unknown_users=warnings)
 
 
-def check_object(kind: str, obj: Obj, lookup: Lookup, where: str | None = None) -> None:
-    """Check one object's fields and references; ``lookup(kind, id)`` finds what it points at."""
+def check_object(
+    kind: str, obj: Obj, lookup: Lookup, where: str | None = None, unknown_users: list[str] | None = None
+) -> None:
+    """Check one object's fields and references; ``lookup(kind, id)`` finds what it points at.
+
+    With ``unknown_users`` a reference to a user that ``lookup`` does not find is a warning there.
+    """
     where = where or f"{kind} {obj.get('id', '?')}"
     _check_id(obj, where)
-    field = _Fields(obj, where)
+    field = _Fields(obj, where, unknown_users=unknown_users)
     if kind != "districts":
         field.ref("district", "districts", lookup, required=True)
     if kind == "districts":
@@ -101,10 +112,10 @@ def check_object(kind: str, obj: Obj, lookup: Lookup, where: str | None = None) 
     elif kind in ("terms", "courses"):
         field.strings("name", "number", "start_date", "end_date")
     elif kind == "users":
-        _check_user(field, obj, lookup, where)
+        _check_user(field, obj, lookup, where, unknown_users)
 
 
-def _check_user(field: _Fields, obj: Obj, lookup: Lookup, where: str) -> None:
+def _check_user(field: _Fields, obj: Obj, lookup: Lookup, where: str, unknown: list[str] | None) -> None:
     field.strings("email", "created", "last_modified")
     name = obj.get("name")
     if name is not None and not isinstance(name, dict):
@@ -120,7 +131,7 @@ def _check_user(field: _Fields, obj: Obj, lookup: Lookup, where: str) -> None:
             continue
         if not isinstance(data, dict):
             raise RosterError(f"{where}: roles.{role}: expected an object")
-        sub = _Fields(data, where, f"roles.{role}.")
+        sub = _Fields(data, where, f"roles.{role}.", unknown_users=unknown)
         sub.strings("sis_id", "title", "legacy_id", "state_id")
         if role in ("student", "teacher"):
             sub.ref("school", "schools", lookup, required=True)
@@ -138,7 +149,10 @@ def _check_user(field: _Fields, obj: Obj, lookup: Lookup, where: str) -> None:
                 raise RosterError(f"{where}: roles.contact.student_relationships: expected a list")
             for n, rel in enumerate(rels):
                 rel_field = _Fields(
-                    rel if isinstance(rel, dict) else {}, where, f"roles.contact.student_relationships[{n}]."
+                    rel if isinstance(rel, dict) else {},
+                    where,
+                    f"roles.contact.student_relationships[{n}].",
+                    unknown_users=unknown,
                 )
                 rel_field.ref("student", "users", lookup, required=True, role="student")
 
@@ -146,8 +160,11 @@ def _check_user(field: _Fields, obj: Obj, lookup: Lookup, where: str) -> None:
 class _Fields:
     """Type checks on one object, raising ``RosterError`` with the dotted field name."""
 
-    def __init__(self, obj: Obj, where: str, prefix: str = "") -> None:
+    def __init__(
+        self, obj: Obj, where: str, prefix: str = "", unknown_users: list[str] | None = None
+    ) -> None:
         self.obj, self.where, self.prefix = obj, where, prefix
+        self.unknown_users = unknown_users
 
     def fail(self, name: str, problem: str) -> None:
         raise RosterError(f"{self.where}: {self.prefix}{name}: {problem}")
@@ -186,6 +203,11 @@ class _Fields:
 
     def _target(self, name: str, value: str, kind: str, lookup: Lookup, role: str) -> None:
         target: Any = lookup(kind, value)
+        if target is None and kind == "users" and self.unknown_users is not None:
+            self.unknown_users.append(
+                f"{self.where}: {self.prefix}{name}: user {value} is not in the file (served as it is)"
+            )
+            return
         if target is None:
             self.fail(name, f"unknown {kind[:-1]} {value!r}")
         if role and not (target.get("roles") or {}).get(role):

@@ -157,6 +157,13 @@ class CleverWorld:
         found: list[dict[str, Any]] = self.admin.get_sessions(keycloak_id)
         return found
 
+    def sessions_of_realm(self) -> list[dict[str, Any]]:
+        """Every user session of the realm (through its clients' session lists)."""
+        found: list[dict[str, Any]] = []
+        for client in self.admin.get_clients():
+            found += self.admin.get_client_all_sessions(client["id"])
+        return found
+
     def user_count(self) -> int:
         """How many users the realm holds."""
         return int(self.admin.users_count())
@@ -182,10 +189,11 @@ def clever_world(settings: Settings, keycloak_admin: KeycloakAdmin) -> Iterator[
         )
         sandbox = create_sandbox(config)
         with serve(sandbox) as sandbox_url:
-            settings = dataclasses.replace(
-                settings,
-                clever=dataclasses.replace(settings.clever, oauth_url=sandbox_url, api_url=sandbox_url),
+            district = sandbox.extensions["clever_sandbox"].district_id  # only its people sign in
+            clever = dataclasses.replace(
+                settings.clever, oauth_url=sandbox_url, api_url=sandbox_url, district_id=district
             )
+            settings = dataclasses.replace(settings, clever=clever)
             sidecar.config["SETTINGS"] = settings
             ensure_broker(keycloak_admin, settings, fetch_discovery(sandbox_url))
             yield CleverWorld(

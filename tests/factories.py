@@ -150,7 +150,9 @@ def make_account(
     username: str = "",
     **fields: Any,
 ) -> Account:
-    """An existing realm account for the name match; ids are uuid-like, like Keycloak's."""
+    """An existing realm account for the name match, checked for privilege (``vetted``); ids are
+    uuid-like, like Keycloak's."""
+    fields.setdefault("vetted", True)
     keycloak_id = keycloak_id or f"00000000-0000-4000-8000-{next(_counter):012x}"
     return Account(
         keycloak_id=keycloak_id,

@@ -45,7 +45,7 @@ def class_names(sections: list[Obj]) -> dict[str, str]:
     names: dict[str, str] = {}
     taken: set[tuple[str, str]] = set()
     for section in sorted(sections, key=lambda s: s["id"]):
-        name = " ".join((section.get("name") or f"Section {section['id']}").replace("/", "\u2215").split())
+        name = " ".join((section.get("name") or f"Section {section['id']}").split())
         key = (section["school"], _fold(name))
         if key in taken:
             name = f"{name} ({section['id'][-6:]})"

@@ -16,12 +16,12 @@ from rq.exceptions import NoSuchJobError
 
 from connectors.base import SyncError
 from mappers.layout import IDP_ALIAS
-from plugin import jobs, queues, resolutions
+from plugin import jobs, links, queues, resolutions
 from plugin.admin.services import Services
 from plugin.admin.store import SCHOOL_MODES
 from plugin.broker import ensure_broker, get_idp
 from plugin.progress import stage_label
-from plugin.report import group_warnings
+from plugin.report import warnings_by_kind
 from plugin.standing import Standing, StandingStore
 from plugin.state import SyncState
 
@@ -181,6 +181,7 @@ def status(svc: Services, limit: int = 10) -> dict[str, Any]:
         "held": held.to_dict() if held else None,
         "history": history,
         "resolutions": resolutions.load(svc.redis, svc.realm),
+        "audit": links.audit_log(svc.redis, svc.realm),
         "next_window": {
             "timezone": settings.options.timezone,
             "opens": opens.isoformat(),
@@ -196,16 +197,7 @@ def run_detail(svc: Services, run_id: str) -> dict[str, Any]:
     report = SyncState(svc.redis).report(run_id)
     if report is None or report.district_id != config.district_id:
         raise ActionError(f"No run {run_id} of this district.")
-    return {"report": report.to_dict(), "warning_groups": group_warnings(report.warnings)}
-
-
-def resolve(svc: Services, clever_id: str, choice: str) -> str:
-    """Keep the admin's answer to an ambiguous match for the next sync."""
-    if not clever_id or not choice:
-        raise ActionError("Pick an account to link, or create a new account.")
-    resolutions.resolve(svc.redis, svc.realm, clever_id, choice)
-    what = "a new account" if choice == resolutions.CREATE else f"account {choice}"
-    return f"Clever person {clever_id} will be linked to {what} by the next sync"
+    return {"report": report.to_dict(), "warning_groups": warnings_by_kind(report.warnings)}
 
 
 def approve(svc: Services, run_id: str) -> tuple[str, bool]:

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Response, jsonify, request
+from flask import Response, g, jsonify, request
 
 from connectors.base import ConfigError
-from plugin.admin import actions
+from plugin.admin import actions, decisions
 from plugin.admin.actions import ActionError
 from plugin.admin.blueprint import bp
 from plugin.admin.services import services
@@ -139,7 +139,16 @@ def api_run(run_id: str) -> Response:
 def api_resolve() -> Response:
     """``{"clever_id": "...", "choice": "<keycloak user id>" | "create"}``."""
     body = _body()
-    return _answer(actions.resolve, str(body.get("clever_id", "")), str(body.get("choice", "")))
+    clever_id, choice = str(body.get("clever_id", "")), str(body.get("choice", ""))
+    return _answer(decisions.resolve, clever_id, choice, g.admin_user)
+
+
+@bp.post("/api/links")
+def api_link() -> Response:
+    """``{"clever_id": "...", "decision": "keep" | "unlink"}`` for a suspicious link."""
+    body = _body()
+    clever_id, decision = str(body.get("clever_id", "")), str(body.get("decision", ""))
+    return _answer(decisions.decide_link, clever_id, decision, g.admin_user)
 
 
 @bp.post("/api/runs/<run_id>/approve")

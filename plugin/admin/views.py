@@ -8,7 +8,7 @@ from flask import Response, flash, g, redirect, render_template, request, sessio
 from keycloak.exceptions import KeycloakError
 
 from connectors.base import ConfigError
-from plugin.admin import actions
+from plugin.admin import actions, decisions
 from plugin.admin.actions import ActionError
 from plugin.admin.blueprint import bp
 from plugin.admin.clever_login import clever_redirect_uri
@@ -172,7 +172,16 @@ def sync() -> Response:
 @bp.post("/resolve")
 def resolve() -> Response:
     form = request.form
-    return _done("status", actions.resolve, form.get("clever_id", ""), form.get("choice", ""))
+    return _done("status", decisions.resolve, form.get("clever_id", ""), form.get("choice", ""), g.admin_user)
+
+
+@bp.post("/links")
+def link_decision() -> Response:
+    """Keep or unlink a ``clever`` link the sync did not make."""
+    form = request.form
+    return _done(
+        "status", decisions.decide_link, form.get("clever_id", ""), form.get("decision", ""), g.admin_user
+    )
 
 
 @bp.post("/runs/<run_id>/approve")

@@ -14,7 +14,6 @@ import pytest
 from playwright.sync_api import Page, Route, expect
 
 from plugin.broker import (
-    DENY_DUPLICATE_MESSAGE,
     DENY_UNKNOWN_MESSAGE,
     FLOW_ALIAS,
     ensure_broker,
@@ -188,7 +187,7 @@ def create_unknown_people(world: CleverWorld) -> None:
     clever = dataclasses.replace(world.settings.clever, create_unknown_users=True)
     world.settings = dataclasses.replace(world.settings, clever=clever)
     report = ensure_broker(world.admin, world.settings, fetch_discovery(world.sandbox_url))
-    assert report.changes == [f"flow {FLOW_ALIAS!r}: steps set to create unknown people"]
+    assert f"flow {FLOW_ALIAS!r}: steps set to create unknown people" in report.changes
 
 
 def test_with_the_setting_an_unknown_person_gets_a_new_account(page: Page, clever_world: CleverWorld) -> None:
@@ -204,13 +203,17 @@ def test_with_the_setting_an_unknown_person_gets_a_new_account(page: Page, cleve
     assert created["attributes"]["clever_id"] == [student["id"]]
     assert created["attributes"]["clever_role"] == ["student"]
     assert created.get("emailVerified") is False
+    # Clever's email is unverified: kept as an attribute, never the account's email, which another
+    # identity provider's "link by email" would trust.
+    assert not created.get("email")
     roles = {r["name"] for r in clever_world.admin.get_realm_roles_of_user(created["id"])}
     assert "clever-student" in roles
 
 
-def test_with_the_setting_an_account_with_the_same_email_is_never_linked(
+def test_with_the_setting_an_account_with_the_same_email_is_never_linked_nor_given_the_email(
     page: Page, clever_world: CleverWorld
 ) -> None:
+    """Clever's email is unverified: the new account keeps it only as ``clever_email``."""
     create_unknown_people(clever_world)
     teacher = next(t for t in clever_world.sandbox.people("teacher") if t.get("email"))
     existing = clever_world.admin.create_user(
@@ -222,11 +225,31 @@ def test_with_the_setting_an_account_with_the_same_email_is_never_linked(
             "lastName": "B",
         }
     )
-    users = clever_world.user_count()
 
     start_at_keycloak(page, clever_world)
     page.click(f"#login-{teacher['id']}")
 
-    expect(page.get_by_text(DENY_DUPLICATE_MESSAGE)).to_be_visible()
+    page.wait_for_url(f"{clever_world.account_url}**")
+    expect(page.get_by_label("Email")).to_have_value("")
     assert clever_world.admin.get_user_social_logins(existing) == []
+    (created,) = clever_world.admin.get_users({"idpAlias": "clever", "idpUserId": teacher["id"]})
+    assert created["id"] != existing and not created.get("email")
+    assert created["attributes"]["clever_email"] == [teacher["email"]]
+
+
+def test_with_the_setting_a_person_of_another_district_gets_no_account(
+    page: Page, clever_world: CleverWorld
+) -> None:
+    clever = dataclasses.replace(clever_world.settings.clever, district_id="5f00000000000000000000ff")
+    clever_world.settings = dataclasses.replace(clever_world.settings, clever=clever)
+    create_unknown_people(clever_world)
+    student = clever_world.person("student", 6)  # of the sandbox's district, not the configured one
+    users = clever_world.user_count()
+
+    start_at_keycloak(page, clever_world)
+    page.click(f"#login-{student['id']}")
+
+    expect(page.get_by_text("does not match the configured essential claim")).to_be_visible()
+    assert clever_world.admin.get_users({"idpAlias": "clever", "idpUserId": student["id"]}) == []
     assert clever_world.user_count() == users
+    assert not clever_world.sessions_of_realm()

@@ -42,6 +42,24 @@ def admin_settings(settings: Settings, public_url: str = "http://admin.test") ->
     return replace(settings, secret_key=SECRET_KEY, public_url=public_url, redis_url=redis_url)
 
 
+def password_token(settings: Settings, username: str) -> str:
+    """An access token of a test user (password ``PASSWORD``) through the realm's ``admin-cli``."""
+    keycloak = settings.keycloak
+    answer = requests.post(
+        f"{keycloak.url}/realms/{keycloak.realm}/protocol/openid-connect/token",
+        data={
+            "grant_type": "password",
+            "client_id": "admin-cli",
+            "username": username,
+            "password": PASSWORD,
+            "scope": "openid",
+        },
+        timeout=10,
+    )
+    assert answer.status_code == 200, answer.text
+    return str(answer.json()["access_token"])
+
+
 @pytest.fixture
 def admin_redis(settings: Settings) -> Iterator[Redis]:
     """The admin tests' Redis db, emptied before and after."""
@@ -192,22 +210,9 @@ def test_the_json_api_takes_a_bearer_token_from_the_realm(
 ) -> None:
     make_user(keycloak_admin, "script-admin", client_roles=("realm-admin",))
     make_user(keycloak_admin, "plain", client_roles=())
-    token_url = f"{settings.keycloak.url}/realms/{settings.keycloak.realm}/protocol/openid-connect/token"
 
     def token(username: str) -> str:
-        answer = requests.post(
-            token_url,
-            data={
-                "grant_type": "password",
-                "client_id": "admin-cli",
-                "username": username,
-                "password": PASSWORD,
-                "scope": "openid",
-            },
-            timeout=10,
-        )
-        assert answer.status_code == 200, answer.text
-        return str(answer.json()["access_token"])
+        return password_token(settings, username)
 
     client = app.test_client()
     ok = client.post(

@@ -83,10 +83,12 @@ def test_ensure_twice_changes_nothing(keycloak_admin: KeycloakAdmin, settings: S
 
 
 def test_a_changed_setting_updates_only_that(keycloak_admin: KeycloakAdmin, settings: Settings) -> None:
-    ensure_broker(keycloak_admin, clever_settings(settings), DISCOVERY)
+    ensure_broker(keycloak_admin, clever_settings(settings, district_id="d1"), DISCOVERY)
     mappers_before = keycloak_admin.get_idp_mappers(IDP_ALIAS)
 
-    report = ensure_broker(keycloak_admin, clever_settings(settings, client_id="other-client"), DISCOVERY)
+    report = ensure_broker(
+        keycloak_admin, clever_settings(settings, client_id="other-client", district_id="d1"), DISCOVERY
+    )
 
     assert report.changes == ["identity provider clever: updated config.clientId"]
     assert keycloak_admin.get_idp(IDP_ALIAS)["config"]["clientId"] == "other-client"
@@ -94,7 +96,7 @@ def test_a_changed_setting_updates_only_that(keycloak_admin: KeycloakAdmin, sett
 
     report = ensure_broker(
         keycloak_admin,
-        clever_settings(settings, client_id="other-client", create_unknown_users=True),
+        clever_settings(settings, client_id="other-client", create_unknown_users=True, district_id="d1"),
         DISCOVERY,
     )
     assert report.changes == [f"flow {FLOW_ALIAS!r}: steps set to create unknown people"]
@@ -193,3 +195,18 @@ def test_cli_show_json_prints_the_idp_and_its_mappers(
     shown = json.loads(result.output)
     assert shown["alias"] == IDP_ALIAS
     assert len(shown["mappers"]) == len(desired_mappers())
+
+
+def test_users_cannot_link_identity_providers_themselves_unless_the_realm_opts_out(
+    keycloak_admin: KeycloakAdmin, settings: Settings
+) -> None:
+    def link_action_enabled() -> bool:
+        return any(a["alias"] == "idp_link" and a["enabled"] for a in keycloak_admin.get_required_actions())
+
+    assert link_action_enabled()  # Keycloak's default
+    ensure_broker(keycloak_admin, clever_settings(settings), DISCOVERY)
+
+    assert not link_action_enabled()
+    assert keycloak_admin.get_idp(IDP_ALIAS)["config"]["showInAccountConsole"] == "NEVER"
+    ensure_broker(keycloak_admin, clever_settings(settings, allow_self_linking=True), DISCOVERY)
+    assert keycloak_admin.get_idp(IDP_ALIAS)["config"]["showInAccountConsole"] == "ALWAYS"

@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 
 import pytest
-import requests
 from click.testing import CliRunner
 from keycloak import KeycloakAdmin
 
@@ -19,7 +18,7 @@ from plugin import jobs
 from plugin.admin import URL_PREFIX
 from plugin.app import create_app
 from plugin.cli import cli
-from tests.integration.test_admin_auth import PASSWORD, make_user
+from tests.integration.test_admin_auth import make_user, password_token
 from tests.integration.test_sync_page_jobs import PageWorld, world
 
 pytestmark = pytest.mark.integration
@@ -33,20 +32,7 @@ def _count(admin: KeycloakAdmin, role: str) -> int:
 
 
 def _token(world: PageWorld, username: str) -> str:
-    keycloak = world.settings.keycloak
-    answer = requests.post(
-        f"{keycloak.url}/realms/{keycloak.realm}/protocol/openid-connect/token",
-        data={
-            "grant_type": "password",
-            "client_id": "admin-cli",
-            "username": username,
-            "password": PASSWORD,
-            "scope": "openid",
-        },
-        timeout=10,
-    )
-    token: str = answer.json()["access_token"]
-    return token
+    return password_token(world.settings, username)
 
 
 def test_status_api_and_metrics_show_what_is_synced_and_who_waits(

@@ -104,7 +104,7 @@ def test_claims_map_to_the_clever_attributes() -> None:
         "district": ("clever_district", "FORCE"),
         "given_name": ("firstName", "FORCE"),
         "family_name": ("lastName", "FORCE"),
-        "email": ("email", "IMPORT"),
+        "email": ("clever_email", "IMPORT"),  # never the Keycloak email: Clever does not verify it
         "user_type": ("clever_role", "IMPORT"),
     }
 
@@ -176,10 +176,25 @@ def test_user_profile_keeps_other_attributes_and_an_admins_display_name() -> Non
     assert declared["clever_id"]["displayName"] == "Clever ID (district)"
     assert declared["clever_id"]["annotations"] == {"x": "y"}
     assert "required" not in declared["email"]
-    assert declared["email"]["validations"] == {"email": {}}
+    assert declared["email"]["validations"] == {"email": {}, "length": {"max": 255}}
     assert declared["lastName"]["required"] == {"roles": ["user"]}
     assert profile["unmanagedAttributePolicy"] == "ADMIN_VIEW"
     assert current["attributes"][0]["required"] == {"roles": ["user"]}  # the input is not modified
+
+
+def test_user_profile_accepts_clever_names_the_default_rules_refuse() -> None:
+    default = {"length": {"max": 255}, "person-name-prohibited-characters": {}}
+    current = {
+        "attributes": [
+            {"name": "firstName", "validations": dict(default)},
+            {"name": "lastName", "validations": {**default, "pattern": {"pattern": "^[a-z]+$"}}},
+        ]
+    }
+
+    declared = {a["name"]: a for a in desired_user_profile(current)["attributes"]}
+
+    assert declared["firstName"]["validations"] == {"length": {"max": 255}}
+    assert declared["lastName"]["validations"] == {"length": {"max": 255}}
 
 
 def test_user_profile_already_declared_is_unchanged() -> None:
@@ -211,3 +226,33 @@ def test_differing_keys_look_only_at_desired_fields() -> None:
         "config.clientId",
         "config.new",
     ]
+
+
+def test_names_and_email_are_admin_only_to_edit_and_stay_visible() -> None:
+    current = {
+        "attributes": [
+            {"name": "firstName", "permissions": {"view": ["admin", "user"], "edit": ["admin", "user"]}},
+            {"name": "lastName", "permissions": {"view": ["admin", "user"], "edit": ["admin", "user"]}},
+            {"name": "email", "permissions": {"view": ["admin", "user"], "edit": ["admin", "user"]}},
+        ],
+        "groups": [],
+    }
+
+    declared = {a["name"]: a for a in desired_user_profile(current)["attributes"]}
+
+    for name in ("firstName", "lastName", "email"):
+        assert declared[name]["permissions"] == {"view": ["admin", "user"], "edit": ["admin"]}
+    opted_out = {a["name"]: a for a in desired_user_profile(current, users_edit_names=True)["attributes"]}
+    assert opted_out["firstName"]["permissions"]["edit"] == ["admin", "user"]
+
+
+def test_only_the_configured_district_may_sign_in() -> None:
+    config = desired_idp(
+        CleverSettings(client_id="a", client_secret="b", district_id="d1"), parse_discovery(DOCUMENT), KEY
+    )["config"]
+
+    assert (config["filteredByClaim"], config["claimFilterName"], config["claimFilterValue"]) == (
+        "true",
+        "district",
+        "d1",
+    )

@@ -7,6 +7,7 @@ from ldap3.utils.dn import parse_dn
 
 from connectors.records import Section
 from mappers.classes import class_group_names, group_name_safe, ldap_rdn, school_group_names
+from mappers.layout import fits_group_name, name_values, whole_name
 from tests.factories import make_school, make_section
 
 SCHOOL = "5f00000000000000005c0001"
@@ -51,7 +52,7 @@ def test_on_a_long_name_is_cut_and_keeps_the_whole_id() -> None:
 
     name = names_of([section], True)[0]
 
-    assert len(name) <= 200
+    assert fits_group_name(name) and len(name) < 300
     assert name.endswith(f"x - {section.clever_id}")
 
 
@@ -145,15 +146,15 @@ def test_off_a_long_colliding_name_keeps_its_suffix() -> None:
 
     names = names_of([a, b], False)
 
-    assert all(len(n) <= 200 for n in names)
+    assert all(fits_group_name(n) for n in names)
     assert names[1].endswith(f" ({b.clever_id[-6:]})")
 
 
 # --- names valid in Keycloak and LDAP ------------------------------------------------------------
 
 
-def test_a_slash_is_replaced_so_the_keycloak_path_keeps_its_depth() -> None:
-    assert names_of([make_section("Math 7/8")], False) == ["Math 7∕8"]
+def test_a_slash_stays_in_the_group_name_keycloak_takes_it() -> None:
+    assert names_of([make_section("Math 7/8")], False) == ["Math 7/8"]
 
 
 def test_a_leading_hash_and_commas_stay_in_the_group_name() -> None:
@@ -172,12 +173,24 @@ def test_invisible_bidi_controls_are_removed() -> None:
     assert group_name_safe("Art\u202e Class\u200b") == "Art Class"
 
 
-def test_a_name_of_300_characters_is_capped_at_200() -> None:
-    assert len(group_name_safe("z" * 300)) == 200
+def test_a_name_of_300_characters_is_cut_where_ldap_would_refuse_it() -> None:
+    assert group_name_safe("z" * 300) == "z" * 240
+    assert len(group_name_safe("中" * 100).encode()) <= 240  # three bytes a character
+    assert group_name_safe("a, b" * 60) != "a, b" * 60  # escaped commas count: \, is two bytes
+
+
+def test_a_cut_name_is_one_warning_and_the_whole_name_stays_in_parts() -> None:
+    section = make_section("Advanced Placement " * 20)
+
+    result = class_group_names([section], False)
+
+    assert len(result.warnings) == 1 and section.clever_id in result.warnings[0]
+    assert whole_name(name_values(section.name)) == section.name
+    assert all(len(v) <= 255 for v in name_values(section.name))
 
 
 def test_a_cut_does_not_leave_half_an_emoji() -> None:
-    name = group_name_safe("a" * 198 + "👩‍🔬")
+    name = group_name_safe("a" * 232 + "👩‍🔬")
 
     assert not name.endswith("\u200d")
 
@@ -220,7 +233,7 @@ def test_ldap_rdn_escapes_a_leading_hash_and_commas() -> None:
 def test_schools_are_named_by_their_cleaned_name() -> None:
     school = make_school("Lincoln K-8 / Annex")
 
-    assert school_group_names([school]).names == {school.clever_id: "Lincoln K-8 ∕ Annex"}
+    assert school_group_names([school]).names == {school.clever_id: "Lincoln K-8 / Annex"}
 
 
 def test_two_schools_of_one_name_get_separate_groups_with_a_warning() -> None:

@@ -56,11 +56,9 @@ def test_a_class_group_sits_under_the_schools_classes() -> None:
     )
 
 
-def test_a_slash_in_a_name_never_adds_a_level_to_the_path() -> None:
-    path = class_path("K-8 / Annex", "Math 7/8")
-
-    assert path == "/Clever/K-8 ∕ Annex/Classes/Math 7∕8"
-    assert path.count("/") == 4
+def test_a_slash_stays_in_the_names_of_the_path() -> None:
+    # Keycloak 26.5 finds "/Clever/K-8 / Annex/..." by path (tests/integration/test_hard_classes.py)
+    assert class_path("K-8 / Annex", "Math 7/8") == "/Clever/K-8 / Annex/Classes/Math 7/8"
 
 
 # --- primary role --------------------------------------------------------------------------------

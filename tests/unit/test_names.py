@@ -6,13 +6,14 @@ import pytest
 
 from mappers.names import (
     Account,
+    Scope,
     clean_username,
     match_by_name,
     normalize_name,
     username_candidates,
     username_for,
 )
-from tests.factories import make_account, make_contact, make_student, make_teacher
+from tests.factories import make_account, make_contact, make_staff, make_student, make_teacher
 
 # --- normalize_name ------------------------------------------------------------------------------
 
@@ -207,14 +208,76 @@ def test_an_account_linked_to_another_clever_id_is_never_linked() -> None:
     assert result.unmatched == ()
 
 
-def test_an_eligible_namesake_is_linked_beside_an_excluded_one() -> None:
+def test_a_namesake_beside_an_admin_is_not_unique_and_the_admin_is_never_offered() -> None:
     student = make_student("Jess", "Datos")
     ordinary = make_account("Jess", "Datos")
 
     result = match_by_name([student], [make_account("Jess", "Datos", is_admin=True), ordinary])
 
-    assert result.linked == {student.clever_id: ordinary}
-    assert result.refused == ()
+    assert result.linked == {}
+    assert [(a.clever_ids, a.keycloak_ids) for a in result.ambiguous] == [
+        ((student.clever_id,), (ordinary.keycloak_id,))
+    ]
+
+
+def test_an_account_not_checked_for_privilege_is_never_linked() -> None:
+    student = make_student("Jess", "Datos")
+
+    result = match_by_name([student], [make_account("Jess", "Datos", vetted=False)])
+
+    assert result.linked == {} and "checked for admin rights" in result.refused[0].reason
+
+
+def test_a_student_never_matches_an_account_holding_a_staff_realm_role() -> None:
+    student = make_student("Jess", "Datos")
+    staff = make_account("Jess", "Datos", realm_roles=frozenset({"clever-staff", "offline_access"}))
+
+    result = match_by_name([student], [staff])
+
+    assert result.linked == {} and "clever-staff" in result.refused[0].reason
+
+
+def test_an_account_where_the_district_keeps_staff_is_not_a_students() -> None:
+    student = make_student("Jess", "Datos")
+    staff = make_account("Jess", "Datos", source="ldap", ldap_dn="uid=j,ou=Staff, dc=x")
+    scope = Scope({"staff": ("ou=staff,dc=x",)}, ldap_dn="dc=x")
+
+    assert match_by_name([student], [staff], scope).linked == {}
+    assert match_by_name([make_staff("Jess", "Datos")], [staff], scope).linked != {}
+
+
+def test_an_ldap_account_outside_the_people_dn_is_out_of_scope() -> None:
+    student = make_student("Jess", "Datos")
+    outside = make_account("Jess", "Datos", source="ldap", ldap_dn="uid=j,ou=other,dc=x")
+
+    result = match_by_name([student], [outside], Scope(ldap_dn="ou=people,dc=x"))
+
+    assert result.linked == {} and "outside the synced directory" in result.refused[0].reason
+
+
+def test_the_district_username_decides_before_names() -> None:
+    student = make_student("Jess", "Datos", district_username="jd42")
+    namesake = make_account("Jess", "Datos")
+    own = make_account("Jessica", "Datos-Reyes", username="jd42", source="ldap")
+
+    assert match_by_name([student], [namesake, own]).linked == {student.clever_id: own}
+
+
+def test_another_sis_id_on_the_account_makes_it_somebody_else() -> None:
+    student = make_student("Jess", "Datos", sis_id="111")
+    other = make_account("Jess", "Datos", strong_ids=(("clever_sis_id", "222"),))
+
+    result = match_by_name([student], [other])
+
+    assert result.linked == {} and "another clever_sis_id" in result.refused[0].reason
+
+
+def test_names_the_user_can_edit_are_never_matched_by_name() -> None:
+    student = make_student("Jess", "Datos")
+
+    result = match_by_name([student], [make_account("Jess", "Datos", names_editable=True)])
+
+    assert result.linked == {} and "its user can edit" in result.refused[0].reason
 
 
 def test_an_account_already_linked_to_the_same_clever_id_is_linked_even_after_a_rename() -> None:
@@ -264,10 +327,29 @@ def test_a_person_without_first_or_last_name_never_matches(first: str, last: str
     assert result.unmatched == (student.clever_id,)
 
 
-def test_a_contact_with_the_whole_name_in_last_name_never_matches() -> None:
-    contact = make_contact("Jess Datos")
+def test_a_contact_with_the_whole_name_in_last_name_matches_the_account_s_first_last() -> None:
+    contact = make_contact("Jess  de la Datos")
+    account = make_account("Jess", "de la Datos")
 
-    result = match_by_name([contact], [make_account("Jess", "Datos")])
+    result = match_by_name([contact], [account])
+
+    assert result.linked == {contact.clever_id: account}
+
+
+def test_an_account_two_names_would_claim_is_ambiguous_not_linked() -> None:
+    contact = make_contact("Jess Datos")
+    student = make_student("Jess", "Datos")
+
+    result = match_by_name([contact, student], [make_account("Jess", "Datos")])
+
+    assert result.linked == {}
+    assert {c for a in result.ambiguous for c in a.clever_ids} == {contact.clever_id, student.clever_id}
+
+
+def test_a_contact_with_a_one_word_name_matches_nobody() -> None:
+    contact = make_contact("Datos")
+
+    result = match_by_name([contact], [make_account("", "Datos"), make_account("Jess", "Datos")])
 
     assert result.unmatched == (contact.clever_id,)
 

@@ -86,6 +86,23 @@ def test_options_parse_flags_and_time_zone() -> None:
     assert options.timezone == "America/New_York"
 
 
+def test_match_scopes_name_where_each_clever_role_lives() -> None:
+    env = {**MINIMAL, "KCC_MATCH_SCOPES": "student=ou=students,dc=x; staff=/Staff|ou=staff,dc=x"}
+
+    assert Settings.from_env(env).options.match_scopes == (
+        ("student", ("ou=students,dc=x",)),
+        ("staff", ("/Staff", "ou=staff,dc=x")),
+    )
+    with pytest.raises(ConfigError, match="KCC_MATCH_SCOPES"):
+        Settings.from_env({**MINIMAL, "KCC_MATCH_SCOPES": "pupil=ou=x"})
+
+
+def test_linking_safety_opt_outs_are_off_by_default() -> None:
+    clever = Settings.from_env(MINIMAL).clever
+
+    assert (clever.users_edit_names, clever.allow_self_linking) == (False, False)
+
+
 def test_the_service_accounts_client_credentials_replace_the_admin_user() -> None:
     env = {k: v for k, v in MINIMAL.items() if "ADMIN" not in k}
     env |= {"KCC_KEYCLOAK_CLIENT_ID": "keycloak-clever", "KCC_KEYCLOAK_CLIENT_SECRET": "client-secret-value"}

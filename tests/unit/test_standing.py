@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import io
 
+from connectors.base import RecordError
 from plugin.progress import ProgressDisplay, eta_text
-from plugin.report import SyncReport, group_warnings
+from plugin.report import SyncReport, warnings_by_kind
 from plugin.standing import Standing, advanced, waiting_items
 
 STUDENT = "a" * 24
@@ -20,7 +21,7 @@ def _full(status: str = "ok", **preview: object) -> SyncReport:
         {"synced": {"students": 5, "teachers": 2}, "groups_synced": {"schools": 1, "classes": 3}, **preview}
     )
     report.ambiguous.append({"clever_ids": [STUDENT], "keycloak_ids": ["k1", "k2"], "reason": "2 accounts"})
-    report.skipped.append({"kind": "users", "clever_id": OTHER, "reason": "no school"})
+    report.skip(RecordError("no name", kind="users", clever_id=OTHER))
     return report
 
 
@@ -83,7 +84,7 @@ def test_warnings_of_one_kind_are_grouped_with_a_count() -> None:
         f"{OTHER}: account is read-only (LDAP federation in READ_ONLY mode): linked",
         "School 'Lincoln' (" + "c" * 24 + "): 2 sections named 'X' get separate groups",
     ]
-    groups = group_warnings(warnings)
+    groups = warnings_by_kind(warnings)
     assert [(g["count"], len(g["items"])) for g in groups] == [(2, 2), (1, 1)]
     assert groups[0]["kind"] == "…: account is read-only (LDAP federation in READ_ONLY mode): linked"
 

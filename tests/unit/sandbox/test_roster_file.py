@@ -103,3 +103,31 @@ def test_empty_strings_and_nulls_are_accepted(tmp_path: Path) -> None:
     data["users"][1].update(email="", name={"first": None, "last": "Ng"})
     data["sections"][0].update(term_id="", course=None, subject="")
     assert load_roster(write(tmp_path, data))["users"][1]["email"] == ""
+
+
+def test_references_to_users_the_file_does_not_hold_are_served_with_a_warning(tmp_path: Path) -> None:
+    ghost, unknown_child = "9" * 24, "8" * 24
+    data = roster()
+    data["sections"][0]["students"].append(ghost)
+    data["users"].append(
+        {
+            "id": "7" * 24,
+            "district": D,
+            "name": {"first": "", "last": "Pat Ng"},
+            "roles": {"contact": {"student_relationships": [{"student": unknown_child}]}},
+        }
+    )
+    warnings: list[str] = []
+    assert load_roster(write(tmp_path, data), warnings)["sections"][0]["students"] == [ST, ghost]
+    assert len(warnings) == 2
+    section, contact = sorted(warnings)
+    assert ghost in section and section.startswith("sections[0]") and "students" in section
+    assert unknown_child in contact and "student_relationships[0].student" in contact
+
+    app = create_app(SandboxConfig(roster=write(tmp_path, data)))
+    state: SandboxState = app.extensions["clever_sandbox"]
+    body = app.test_client().get(
+        f"/v3.0/sections/{SEC}", headers={"Authorization": f"Bearer {state.district_token}"}
+    )
+    assert body.get_json()["data"]["students"] == [ST, ghost]
+    assert app.extensions["clever_sandbox_warnings"] == warnings

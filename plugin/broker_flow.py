@@ -1,0 +1,123 @@
+"""The broker's two login-path settings: the first-broker-login flow, and self-service linking.
+
+``ensure_first_login_flow``: the flow ``clever first broker login`` Keycloak runs for a Clever person
+with no linked account (rules in ``plugin.broker``'s docstring). ``ensure_self_linking``: users do
+not link identity providers to their own accounts by themselves (see there).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from keycloak import KeycloakAdmin
+
+FLOW_ALIAS = "clever first broker login"
+LINK_ACTION = "idp_link"  # the required action behind the Account Console's "Link account"
+DENY_UNKNOWN_MESSAGE = (
+    "Your Clever account is not connected to an account here yet. "
+    "Please ask your school's IT team to run the Clever sync, then sign in again."
+)
+DENY_DUPLICATE_MESSAGE = (
+    "An account with your username or email already exists here, and it is not connected to Clever. "
+    "Please ask your school's IT team to connect it."
+)
+
+
+class Changes(Protocol):
+    """Where an ensure writes what it changed (``plugin.broker.BrokerReport``)."""
+
+    changes: list[str]
+
+
+@dataclass(frozen=True, slots=True)
+class Execution:
+    """One step of the first-broker-login flow (``message`` goes into a Deny access config)."""
+
+    provider: str
+    requirement: str
+    message: str | None = None
+
+
+def desired_executions(create_unknown_users: bool) -> list[Execution]:
+    """The first-broker-login steps: refuse unknown people, or create them when unique."""
+    if create_unknown_users:
+        # An ALTERNATIVE that is only "attempted" (a duplicate username/email) falls through to the
+        # next one: refuse, never link.
+        return [
+            Execution("idp-create-user-if-unique", "ALTERNATIVE"),
+            Execution("deny-access-authenticator", "ALTERNATIVE", DENY_DUPLICATE_MESSAGE),
+        ]
+    return [Execution("deny-access-authenticator", "REQUIRED", DENY_UNKNOWN_MESSAGE)]
+
+
+def ensure_self_linking(admin: KeycloakAdmin, allow: bool, report: Changes) -> None:
+    """Disable Keycloak's "Linking identity provider" required action (``idp_link``), unless ``allow``.
+
+    Keycloak lets any user holding ``account/manage-account`` (a default role of every realm) link an
+    identity provider to their own account: the Account Console's "Link account" button starts the
+    ``kc_action=idp_link:<alias>`` application-initiated action. Taking ``manage-account`` (or
+    ``manage-account-links``, which Keycloak does not even need when ``manage-account`` is held) out of
+    the default roles breaks the whole Account Console ("Something went wrong"), so the cleaner way is
+    two settings: the Clever provider is never shown in the Account Console
+    (``showInAccountConsole=NEVER``, ``plugin.broker.desired_idp``) and the ``idp_link`` action is
+    disabled for the realm (it serves every provider: a realm that needs users to link, say, Google
+    themselves opts out with ``KCC_ALLOW_SELF_LINKING=true``). Keycloak's older, deprecated linking
+    endpoint (``/broker/<alias>/link`` with a hash from the Account REST API) still answers to a
+    hand-crafted request; a link made that way is not ours, so the sync gives the account nothing and
+    reports it (``plugin.links``). With ``allow``, the action is left as an admin set it.
+    """
+    if allow:
+        return
+    for action in admin.get_required_actions():
+        if action.get("alias") == LINK_ACTION and action.get("enabled", True):
+            admin.update_required_action(LINK_ACTION, {**action, "enabled": False})
+            report.changes.append(f"required action {LINK_ACTION}: disabled (no self-service linking)")
+
+
+def ensure_first_login_flow(admin: KeycloakAdmin, create_unknown_users: bool, report: Changes) -> None:
+    """Create the flow when missing; rebuild its steps when they differ from the desired ones."""
+    flows = {flow["alias"]: flow for flow in admin.get_authentication_flows()}
+    if FLOW_ALIAS not in flows:
+        admin.create_authentication_flow(
+            {
+                "alias": FLOW_ALIAS,
+                "description": "Clever logins of people the roster sync has not linked (keycloak-clever)",
+                "providerId": "basic-flow",
+                "topLevel": True,
+                "builtIn": False,
+            },
+            skip_exists=True,
+        )
+        report.changes.append(f"flow {FLOW_ALIAS!r}: created")
+    desired = desired_executions(create_unknown_users)
+    held = admin.get_authentication_flow_executions(FLOW_ALIAS)
+    if _held_executions(admin, held) == desired:
+        return
+    for execution in held:
+        if execution.get("level", 0) == 0:
+            admin.delete_authentication_flow_execution(execution["id"])
+    for step in desired:
+        admin.create_authentication_flow_execution({"provider": step.provider}, FLOW_ALIAS)
+        created = admin.get_authentication_flow_executions(FLOW_ALIAS)[-1]
+        admin.update_authentication_flow_executions(
+            {"id": created["id"], "requirement": step.requirement}, FLOW_ALIAS
+        )
+        if step.message is not None:
+            admin.create_execution_config(
+                created["id"],
+                {"alias": f"clever-{step.provider}", "config": {"denyErrorMessage": step.message}},
+            )
+    mode = "create unknown people" if create_unknown_users else "refuse unknown people"
+    report.changes.append(f"flow {FLOW_ALIAS!r}: steps set to {mode}")
+
+
+def _held_executions(admin: KeycloakAdmin, held: list[dict[str, Any]]) -> list[Execution]:
+    steps = []
+    for execution in held:
+        message = None
+        if execution.get("authenticationConfig"):
+            config = admin.get_authenticator_config(execution["authenticationConfig"])
+            message = config.get("config", {}).get("denyErrorMessage")
+        steps.append(Execution(execution.get("providerId", ""), execution.get("requirement", ""), message))
+    return steps

@@ -1,0 +1,290 @@
+"""What production does to a sync: a CLI or worker killed mid-run, Redis and slapd restarted.
+
+Each test kills a real process (``kill -9``) or restarts a real service at a point of the run,
+then checks what an admin would: the district is free again within the lease (not six hours), the
+dead run's report says what happened, the next run says it took over, and the realm converges to
+exactly the state a clean run leaves (users, attributes, links, groups, memberships, LDAP groups).
+The lease is 3 seconds here (``KCC_LOCK_LEASE_SECONDS``) so the suite stays short; every wait is
+bounded. Real Keycloak, Redis, OpenLDAP, the sandbox over HTTP.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from keycloak import KeycloakAdmin
+from ldap3 import Connection
+
+from connectors.keycloak_ldap import ldap_federation_component
+from plugin import jobs
+from plugin.broker import ensure_broker
+from plugin.settings import Settings
+from plugin.state import DIED, SyncState
+from sandbox.app import create_app as create_sandbox
+from sandbox.config import SandboxConfig
+from sandbox.server import serve
+from sandbox.state import SandboxState
+from tests.conftest import ROOT, worker_environment
+from tests.integration.test_sync_sandbox import _assert_state
+from tests.sync_expect import actual_keycloak, actual_ldap, expected_keycloak, expected_ldap
+
+pytestmark = [pytest.mark.integration, pytest.mark.faults]
+LEASE = 3
+BIN = Path(sys.executable).parent
+
+
+@dataclass
+class FaultWorld:
+    settings: Settings
+    sandbox: SandboxState
+    env: dict[str, str]
+    state: SyncState
+
+    @property
+    def district_id(self) -> str:
+        return self.sandbox.district_id
+
+    def cli(self, *args: str) -> subprocess.Popen[str]:
+        return subprocess.Popen(
+            [str(BIN / "keycloak-clever"), "sync", *args],
+            cwd=ROOT,
+            env=self.env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+
+    def sync(self, *args: str) -> tuple[int, dict[str, object]]:
+        proc = self.cli("--json", *args)
+        out, err = proc.communicate(timeout=300)
+        assert out.strip(), err[-3000:]
+        return proc.returncode, json.loads(out)
+
+
+@pytest.fixture
+def fault_world(settings: Settings, keycloak_admin: KeycloakAdmin) -> Iterator[FaultWorld]:
+    """A 250-student sandbox (a full run takes seconds, long enough to be killed in) as Clever."""
+    app = create_sandbox(SandboxConfig(size=250, seed=21))
+    sandbox: SandboxState = app.extensions["clever_sandbox"]
+    with serve(app) as url:
+        clever = {
+            "KCC_CLEVER_OAUTH_URL": url,
+            "KCC_CLEVER_API_URL": url,
+            "KCC_CLEVER_CLIENT_ID": "sandbox-client",
+            "KCC_CLEVER_CLIENT_SECRET": "sandbox-secret",
+            "KCC_CLEVER_DISTRICT_ID": sandbox.district_id,
+        }
+        env = worker_environment(settings, KCC_TIMEZONE="UTC", KCC_LOCK_LEASE_SECONDS=str(LEASE), **clever)
+        world_settings = Settings.from_env({k: v for k, v in env.items() if k.startswith("KCC_")})
+        ensure_broker(keycloak_admin, world_settings)
+        # The worker schedules the district's weekly run at start: this window's counts as done.
+        opens, _ = jobs.window_around(datetime.now(UTC), "UTC")
+        state = jobs.state_for(world_settings)
+        state.set_weekly_done(sandbox.district_id, opens.date().isoformat())
+        yield FaultWorld(world_settings, sandbox, env, state)
+
+
+def _wait(what: str, done: Callable[[], bool], limit: float = 120.0) -> float:
+    started = time.monotonic()
+    while not done():
+        assert time.monotonic() - started < limit, f"{what}: not within {limit:.0f} s"
+        time.sleep(0.1)
+    return time.monotonic() - started
+
+
+def _children(pid: int) -> list[int]:
+    """The child processes of ``pid`` (RQ's work horse runs the job in its own session)."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid:
+            found.append(int(stat.parent.name))
+    return found
+
+
+def _students(admin: KeycloakAdmin) -> int:
+    path = f"admin/realms/{admin.connection.realm_name}/users/count"
+    found: int = admin.connection.raw_get(path, q="clever_role:student").json()
+    return found
+
+
+def _running(world: FaultWorld) -> bool:
+    reports = world.state.history(world.district_id, 1)
+    return bool(reports) and reports[0].status == "running"
+
+
+def _assert_taken_over(world: FaultWorld, dead: str, admin: KeycloakAdmin, conn: Connection) -> None:
+    """The district frees itself within the lease; the next run takes over and converges."""
+    lapsed = _wait("the dead run's lease lapses", lambda: world.state.running(world.district_id) is None)
+    assert lapsed <= LEASE + 1
+    code, report = world.sync("--full")
+    assert code == 0 and report["status"] == "ok", report
+    assert f"run {dead} had stopped without finishing (worker died): taken over" in report["warnings"]
+    dead_report = world.state.report(dead)
+    assert dead_report is not None and dead_report.status == "failed" and DIED in dead_report.errors
+    _assert_state(world.sandbox, admin, conn, world.settings.ldap.groups_dn)
+    code, again = world.sync("--full", "--dry-run")
+    assert code == 0 and {k: v for k, v in again["preview"]["keycloak"].items() if v} == {}  # type: ignore[index, union-attr]
+
+
+@pytest.mark.parametrize("point", ["reading", "writing"])
+def test_a_cli_killed_mid_run_frees_the_district_and_the_next_run_converges(
+    fault_world: FaultWorld, keycloak_admin: KeycloakAdmin, ldap_conn: Connection, point: str
+) -> None:
+    world = fault_world
+    proc = world.cli("--full")
+    if point == "reading":
+        _wait("the run starts", lambda: _running(world))
+    else:
+        _wait("the run writes", lambda: _students(keycloak_admin) >= 40)
+    proc.send_signal(signal.SIGKILL)
+    proc.communicate(timeout=30)
+    dead = world.state.history(world.district_id, 1)[0].run_id
+    assert world.state.report(dead).status == "running"  # type: ignore[union-attr]
+    assert world.state.running(world.district_id) == dead  # held until its lease lapses
+    _assert_taken_over(world, dead, keycloak_admin, ldap_conn)
+
+
+def test_a_worker_killed_mid_job_frees_the_district_and_a_new_run_converges(
+    fault_world: FaultWorld, keycloak_admin: KeycloakAdmin, ldap_conn: Connection
+) -> None:
+    world = fault_world
+    run_id, queued = jobs.trigger_sync(world.settings, world.district_id, full=True)
+    assert queued
+    worker = subprocess.Popen(
+        [sys.executable, "worker.py"],
+        cwd=ROOT,
+        env=world.env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        _wait("the job writes", lambda: _students(keycloak_admin) >= 40)
+    finally:
+        for pid in [*_children(worker.pid), worker.pid]:  # the host died: worker and work horse
+            os.kill(pid, signal.SIGKILL)
+        worker.wait(timeout=30)
+    assert world.state.report(run_id).status == "running"  # type: ignore[union-attr]
+    again, fresh = jobs.trigger_sync(world.settings, world.district_id, full=True)
+    if not fresh:  # the dead run's lease has not lapsed yet: the district is still refused ...
+        assert again == run_id
+        _wait("the lease lapses", lambda: world.state.running(world.district_id) is None, LEASE + 1)
+        again, fresh = jobs.trigger_sync(world.settings, world.district_id, full=True)
+    assert fresh  # ... and free within the lease
+    burst = subprocess.run(
+        [sys.executable, "worker.py", "--burst"],
+        cwd=ROOT,
+        env=world.env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert burst.returncode == 0, burst.stderr[-3000:]
+    report = world.state.report(again)
+    assert report is not None and report.status == "ok", report
+    history = [(r.run_id, r.status, r.errors) for r in world.state.history(world.district_id)]
+    assert f"run {run_id} had stopped without finishing (worker died): taken over" in report.warnings, history
+    assert world.state.report(run_id).status == "failed"  # type: ignore[union-attr]
+    _assert_state(world.sandbox, keycloak_admin, ldap_conn, world.settings.ldap.groups_dn)
+
+
+def _restart(service: str, services_env: dict[str, str]) -> None:
+    """kill -9 the service's process, then ``scripts/services up`` starts it again."""
+    pid_file = {"redis": "redis/redis.pid", "ldap": "ldap/slapd.pid"}[service]
+    pid = int((ROOT / "var" / pid_file).read_text().strip())
+    subprocess.run(["kill", "-9", str(pid)], check=True)
+    _wait(
+        f"{service} stops",
+        lambda: subprocess.run(["kill", "-0", str(pid)], capture_output=True).returncode != 0,
+    )
+    up = subprocess.run(
+        [str(ROOT / "scripts" / "services"), "up"], capture_output=True, text=True, check=False
+    )
+    assert up.returncode == 0, up.stderr[-2000:]
+
+
+def _reconnect(conn: Connection) -> None:
+    """The test's own LDAP connection after slapd came back."""
+    if not conn.closed:
+        conn.unbind()
+    conn.open()
+    assert conn.bind(), conn.result
+
+
+def test_redis_restarted_mid_run_the_next_run_converges(
+    fault_world: FaultWorld,
+    keycloak_admin: KeycloakAdmin,
+    ldap_conn: Connection,
+    services_env: dict[str, str],
+) -> None:
+    world = fault_world
+    proc = world.cli("--full")
+    _wait("the run writes", lambda: _students(keycloak_admin) >= 40)
+    _restart("redis", services_env)
+    proc.communicate(timeout=300)
+    reports = world.state.history(world.district_id, 1)
+    dead = reports[0].run_id if reports and reports[0].status == "running" else ""
+    # Redis came back from its append-only file: the lock (if the run was still going) lapses.
+    _wait("the lock lapses", lambda: world.state.running(world.district_id) is None, LEASE + 2)
+    code, report = world.sync("--full")
+    assert code == 0 and report["status"] == "ok", report
+    if dead:
+        assert world.state.report(dead).status == "failed"  # type: ignore[union-attr]
+    _assert_state(world.sandbox, keycloak_admin, ldap_conn, world.settings.ldap.groups_dn)
+
+
+def test_slapd_killed_mid_run_the_report_names_each_system_and_the_next_run_converges(
+    fault_world: FaultWorld,
+    keycloak_admin: KeycloakAdmin,
+    ldap_conn: Connection,
+    services_env: dict[str, str],
+) -> None:
+    world = fault_world
+    # The district's directory, WRITABLE with new accounts written into it: every account the sync
+    # creates goes through Keycloak's LDAP federation.
+    realm_id = keycloak_admin.get_realm(keycloak_admin.connection.realm_name)["id"]
+    component = ldap_federation_component(realm_id, world.settings.ldap, mode="WRITABLE")
+    component["config"]["syncRegistrations"] = ["true"]
+    keycloak_admin.create_component(component)
+    proc = world.cli("--full", "--json")
+    _wait("the run writes", lambda: _students(keycloak_admin) >= 40)
+    pid = int((ROOT / "var" / "ldap" / "slapd.pid").read_text().strip())
+    subprocess.run(["kill", "-9", str(pid)], check=True)
+    out, err = proc.communicate(timeout=300)
+    up = subprocess.run(
+        [str(ROOT / "scripts" / "services"), "up"], capture_output=True, text=True, check=False
+    )
+    assert up.returncode == 0, up.stderr[-2000:]
+    assert out.strip(), err[-3000:]
+    report = json.loads(out)  # a run that failed anything still prints its report as JSON ...
+    status = report["status"]
+    assert status in ("partial", "failed"), report["errors"]
+    assert proc.returncode == {"partial": 2, "failed": 1}[status]  # ... and exits non-zero
+    named = ("keycloak:", "ldap:", "ApplyError: keycloak:")
+    assert report["errors"] and all(error.startswith(named) for error in report["errors"])
+    if status == "failed":  # one side stopped: the report has both sides' outcome
+        [stopped] = [e for e in report["errors"] if e.startswith("ApplyError")]
+        assert "; ldap: " in stopped
+    _reconnect(ldap_conn)
+    code, again = world.sync("--full")
+    assert code == 0 and again["status"] == "ok", again
+    # Keycloak holds exactly the roster; the accounts it made went into the WRITABLE directory
+    # too, so LDAP's class groups list their entries: the groups are checked, not their members.
+    expected = expected_keycloak(world.sandbox)
+    actual = actual_keycloak(keycloak_admin, expected["users"])
+    assert (actual["users"], actual["groups"]) == (expected["users"], expected["groups"])
+    groups_dn = world.settings.ldap.groups_dn
+    assert set(actual_ldap(ldap_conn, groups_dn)) == set(expected_ldap(world.sandbox, groups_dn))
