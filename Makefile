@@ -51,6 +51,10 @@ lint: venv
 unit: venv
 	$(BIN)/pytest -m "not integration and not browser" -q
 
+# The suite and the benchmark run on Keycloak as a district runs it: production mode on PostgreSQL
+# (scripts/services). `KEYCLOAK_BACKEND=dev-file make services` is the embedded quick loop.
+test bench: export KEYCLOAK_BACKEND = postgres
+
 test: deps venv lint services
 	$(BIN)/pytest -q
 

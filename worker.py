@@ -1,12 +1,19 @@
-"""Thin worker entry point: build Settings, run an RQ worker (with RQ's scheduler) on our queue."""
+"""Thin worker entry point: build Settings, run an RQ worker (with RQ's scheduler) on our queue.
+
+Jobs are JSON only (``plugin.queues``). A Redis that refuses the worker's credentials (the
+password is in ``KCC_REDIS_URL``: ``redis://kcc:<password>@host:port/0``) stops it at once with a
+message that names the setting, never the password.
+"""
 
 from __future__ import annotations
 
 import sys
 
 from redis import Redis
-from rq import Queue, Worker
+from redis.exceptions import AuthenticationError, ResponseError
 
+from plugin import queues
+from plugin.hardening import require_secret_key
 from plugin.jobs import QUEUE_NAME, ensure_weekly
 from plugin.settings import Settings
 
@@ -17,9 +24,17 @@ def main(argv: list[str] | None = None) -> None:
     """Run a worker until stopped; ``--burst`` drains the queue and exits."""
     args = sys.argv[1:] if argv is None else argv
     settings = Settings.from_env()
+    if settings.secret_key:  # a KCC_*-only deployment may have none; a weak one is refused
+        require_secret_key(settings.secret_key)
     connection = Redis.from_url(settings.redis_url)
+    try:
+        connection.ping()
+    except (AuthenticationError, ResponseError) as exc:  # NOAUTH, WRONGPASS
+        raise SystemExit(
+            f"Redis refused the worker ({type(exc).__name__}): check KCC_REDIS_URL's user and password"
+        ) from None
     ensure_weekly(settings)  # the next weekly run is an RQ scheduled job: survives restarts
-    worker = Worker([Queue(QUEUE_NAME, connection=connection)], connection=connection)
+    worker = queues.worker([queues.queue(QUEUE_NAME, connection)], connection)
     worker.work(with_scheduler=True, burst="--burst" in args)
 
 

@@ -98,7 +98,10 @@ def chart(results: dict[str, Any], path: Path) -> None:
     axes.set_xlabel("people synced (Keycloak accounts)")
     axes.set_ylabel("wall time, seconds")
     machine = results["machine"]
-    axes.set_title(f"keycloak-clever bench — {machine['nproc']} cores, Keycloak {machine['keycloak']}")
+    backend = machine.get("keycloak_backend", "dev-file")  # results before it was recorded: dev-file
+    axes.set_title(
+        f"keycloak-clever bench — {machine['nproc']} cores, Keycloak {machine['keycloak']} on {backend}"
+    )
     axes.grid(True, which="both", alpha=0.3)
     axes.legend(fontsize=8)
     figure.tight_layout()

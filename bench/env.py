@@ -9,6 +9,7 @@ other sessions share the server).
 from __future__ import annotations
 
 import os
+import secrets
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -24,6 +25,7 @@ from plugin.settings import Settings, load_env_file
 ROOT = Path(__file__).resolve().parents[1]
 SERVICES_ENV = Path(os.environ.get("BENCH_SERVICES_ENV", ROOT / "var" / "services.env"))
 BENCH_REDIS_DB = 15  # 9, 12, 13 are flushed by test sessions
+BENCH_SECRET_KEY = secrets.token_hex(32)  # the sidecar refuses a weak one (plugin.hardening)
 
 
 @dataclass(frozen=True)
@@ -59,6 +61,7 @@ class Place:
             KCC_CLEVER_CLIENT_ID="sandbox-client",
             KCC_CLEVER_CLIENT_SECRET="sandbox-secret",
             KCC_CLEVER_DISTRICT_ID=self.district_id,
+            KCC_SECRET_KEY=BENCH_SECRET_KEY,
         )
         return env
 
@@ -98,6 +101,12 @@ class Services:
             password=self.env["LDAP_BIND_PASSWORD"],
             auto_bind=True,
         )
+
+    @property
+    def keycloak_backend(self) -> str:
+        """Keycloak's database as ``scripts/services`` started it: ``postgres`` (production mode,
+        ``make bench``'s default) or ``dev-file`` (``start-dev`` on H2); recorded with every result."""
+        return self.env.get("KEYCLOAK_BACKEND", "dev-file")
 
     def keycloak_version(self) -> str:
         info = self.master.get_server_info()

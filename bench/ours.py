@@ -15,10 +15,10 @@ from collections.abc import Callable
 from typing import Any
 
 from redis import Redis
-from rq import Queue
 
 from bench.env import Place, Services
 from bench.worker import WorkerRun, start_workers, wait_workers
+from plugin import queues
 from sandbox.state import SandboxState
 
 JOB_TIMEOUT = 6 * 3600
@@ -29,7 +29,7 @@ def run_job(
 ) -> dict[str, Any]:
     """Enqueue one job, run it in one burst worker process; its result plus the worker's RSS."""
     connection = Redis.from_url(place.redis_url)
-    queue = Queue(f"bench-{uuid.uuid4().hex[:8]}", connection=connection)
+    queue = queues.queue(f"bench-{uuid.uuid4().hex[:8]}", connection)
     job = queue.enqueue(func, *args, job_timeout=JOB_TIMEOUT, result_ttl=3600, **kwargs)
     started = time.perf_counter()
     processes = start_workers(queue.name, place.redis_url, place.env(services.env))

@@ -288,6 +288,7 @@ def machine(services: Services) -> dict[str, Any]:
         "nproc": os.cpu_count(),
         "memory_mb": total_kb // 1024,
         "keycloak": services.keycloak_version(),
+        "keycloak_backend": services.keycloak_backend,
         "python": platform.python_version(),
         "platform": platform.platform(),
         "load_average_at_start": os.getloadavg(),

@@ -12,11 +12,10 @@ import uuid
 from typing import Any
 
 from redis import Redis
-from rq import Queue
-from rq.job import Job
 
 from bench.env import Place, Services
 from bench.worker import start_workers, wait_workers
+from plugin import queues
 from plugin.jobs import QUEUE_NAME
 from plugin.scaleout import prepare_job
 from plugin.state import SyncState
@@ -27,7 +26,7 @@ SHARDS_PER_WORKER = 2
 def run_scaleout(services: Services, place: Place, workers: int, people: int) -> dict[str, Any]:
     """One sharded full sync of a fresh realm; time, calls, writes, each worker's peak RSS."""
     connection = Redis.from_url(place.redis_url)
-    queue = Queue(QUEUE_NAME, connection=connection)
+    queue = queues.queue(QUEUE_NAME, connection)
     run_id = uuid.uuid4().hex[:12]
     if SyncState(connection).acquire(place.district_id, run_id) is not None:
         raise RuntimeError("the district lock is held")
@@ -46,12 +45,12 @@ def run_scaleout(services: Services, place: Place, workers: int, people: int) ->
     prepared = prepare.return_value() or {}
     if prepared.get("status") != "ok":
         raise RuntimeError(f"scale-out prepare failed: {prepare.latest_result()}")
-    shard_jobs = [Job.fetch(job_id, connection=connection) for job_id in prepared["shard_jobs"]]
+    shard_jobs = [queues.fetch(job_id, connection) for job_id in prepared["shard_jobs"]]
     for job in shard_jobs:
         if not job.is_finished:
             raise RuntimeError(f"shard job {job.id} is {job.get_status()}: {job.latest_result()}")
     shard_results = [
-        Job.fetch(job_id, connection=connection).return_value() or {} for job_id in prepared["shard_jobs"]
+        queues.fetch(job_id, connection).return_value() or {} for job_id in prepared["shard_jobs"]
     ]
     if len(shard_results) != shards or any("finished" not in r for r in shard_results):
         raise RuntimeError("a shard job did not finish")

@@ -21,10 +21,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from redis import Redis
-from rq import Queue, SimpleWorker
+from rq import SimpleWorker
 
 from connectors.clever import CleverClient
-from plugin import jobs
+from plugin import jobs, queues
 from plugin.settings import Settings
 
 RSS_KEY = "bench:vmhwm:"
@@ -100,7 +100,7 @@ def wait_workers(processes: list[subprocess.Popen[bytes]], started: float, redis
 def main(argv: list[str]) -> int:
     queue_name, redis_url = argv
     connection = Redis.from_url(redis_url)
-    worker = SimpleWorker([Queue(queue_name, connection=connection)], connection=connection)
+    worker = queues.worker([queues.queue(queue_name, connection)], connection, SimpleWorker)
     worker.work(burst=True, logging_level="WARNING")
     connection.set(f"{RSS_KEY}{os.getpid()}", peak_rss_kb(), ex=3600)
     return 0

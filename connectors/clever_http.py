@@ -29,7 +29,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit
 import requests
 
 from connectors.base import ConfigError, SyncError, TransientError
-from connectors.clever_json import list_items
+from connectors.clever_json import MAX_PAGE_BYTES, list_items
 
 log = logging.getLogger("connectors.clever")
 
@@ -112,6 +112,8 @@ class CleverHttp:
                 response = self._send(url, what, token, auth, missing_ok, cursor)
                 if response is None:
                     return None  # a 404 the caller allowed
+                if len(response.content) > MAX_PAGE_BYTES:
+                    raise ConfigError(f"{what}: the answer is larger than {MAX_PAGE_BYTES} bytes: refused")
                 body = json_or_none(response.content)
                 if body is None:
                     raise _Retry(f"invalid or truncated JSON ({len(response.content)} bytes)")
@@ -252,7 +254,8 @@ def next_url(body: Any, own: Mapping[str, Any], api_url: str) -> str | None:
     """The absolute URL of the ``next`` link, or None on the last page.
 
     [Clever's documented ``next`` example drops ``limit`` and filters:] any of the client's own
-    query parameters (``own``) that the link leaves out are put back.
+    query parameters (``own``) that the link leaves out are put back. A link to another host or
+    scheme than ``api_url``'s is a ``ConfigError``: the district token goes only to the API host.
     """
     links = body.get("links") if isinstance(body, dict) else None
     nexts = [x.get("uri") for x in links or [] if isinstance(x, dict) and x.get("rel") == "next"]
@@ -260,6 +263,10 @@ def next_url(body: Any, own: Mapping[str, Any], api_url: str) -> str | None:
     if not uri:
         return None
     parts = urlsplit(uri)
+    api = urlsplit(api_url)
+    if (parts.scheme or api.scheme, parts.netloc or api.netloc) != (api.scheme, api.netloc):
+        # A next link elsewhere would take the district token there: never followed.
+        raise ConfigError(f"Clever's next link leaves {api.scheme}://{api.netloc}: refused")
     query = parse_qsl(parts.query, keep_blank_values=True)
     present = {k for k, _ in query}
     query += [

@@ -14,6 +14,13 @@ Errors keep the two kinds the whole-page decoding had:
 * text that is not (complete) JSON raises ``ValueError``: the caller reads the page again;
 * complete JSON that is not a Clever list (no ``data`` list) raises ``TransientError``.
 
+Sizes are capped, each a clear ``ConfigError`` that aborts the run (retrying would not help, and
+an answer this big is a broken or hostile server, not a district): a page of more than
+``MAX_PAGE_BYTES`` (64 MiB; Clever's largest page, 10,000 users, is about 7 MB) and one item of more
+than ``MAX_ITEM_BYTES`` (1 MiB; a user is under 1 KB, a section of 500 students about 15 KB). An
+incomplete item is decoded again only once the text held for it has doubled, so a huge item costs
+linear time (a retry after each 64 KiB chunk would make a 1 MiB item cost 16 decodes of it).
+
 Items are yielded while the rest of the page is still unread, so a truncated page is noticed only
 at the break, after the items before it went out. The caller reads the page again and skips the
 ids it has already passed on (Clever's lists are in ascending id order).
@@ -27,40 +34,68 @@ import re
 from collections.abc import Generator, Iterable, Iterator
 from typing import Any, NoReturn
 
-from connectors.base import TransientError
+from connectors.base import ConfigError, TransientError
 
 _scan = json.JSONDecoder().raw_decode
 _space = re.compile(r"[ \t\n\r]*")
+MAX_PAGE_BYTES = 64 * 1024 * 1024
+MAX_ITEM_BYTES = 1024 * 1024
 
 
-def list_items(chunks: Iterable[bytes], what: str) -> Generator[Any, None, list[Any]]:
+def list_items(
+    chunks: Iterable[bytes],
+    what: str,
+    *,
+    max_page: int = MAX_PAGE_BYTES,
+    max_item: int = MAX_ITEM_BYTES,
+) -> Generator[Any, None, list[Any]]:
     """Each item of ``data``, decoded one at a time; returns the ``links`` list (``[]`` if none)."""
-    return (yield from _envelope(_Text(chunks), what))
+    return (yield from _envelope(_Text(chunks, what, max_page, max_item), what))
 
 
 class _Text:
     """The body's text so far, from ``at`` on; ``more()`` appends the next chunk (False at the end)."""
 
-    def __init__(self, chunks: Iterable[bytes]) -> None:
+    def __init__(self, chunks: Iterable[bytes], what: str, max_page: int, max_item: int) -> None:
         self._chunks: Iterator[bytes] = iter(chunks)
         self._utf8 = codecs.getincrementaldecoder("utf-8")("replace")
         self.text = ""
         self.at = 0
         self.ended = False
+        self.read = 0
+        self._what, self._max_page, self._max_item = what, max_page, max_item
 
-    def more(self) -> bool:
-        while not self.ended:
-            chunk = next(self._chunks, None)
-            if chunk is None:
-                self.ended = True
-                piece = self._utf8.decode(b"", final=True)
-            else:
-                piece = self._utf8.decode(chunk)
-            if piece:
-                self.text = self.text[self.at :] + piece
-                self.at = 0
-                return True
-        return False
+    def _piece(self) -> str | None:
+        """The next decoded chunk ("" when it ends inside a character), None at the end."""
+        if self.ended:
+            return None
+        chunk = next(self._chunks, None)
+        if chunk is None:
+            self.ended = True
+            return self._utf8.decode(b"", final=True)
+        self.read += len(chunk)
+        if self.read > self._max_page:
+            raise ConfigError(f"{self._what}: the page is larger than {self._max_page} bytes: refused")
+        return self._utf8.decode(chunk)
+
+    def more(self, at_least: int = 1) -> bool:
+        """Append chunks until ``at_least`` more characters are held (or the body ends)."""
+        pieces: list[str] = []
+        got = 0
+        while got < at_least:
+            piece = self._piece()
+            if piece is None:
+                break
+            pieces.append(piece)
+            got += len(piece)
+        if not got:
+            return False
+        self.text = self.text[self.at :] + "".join(pieces)
+        self.at = 0
+        return True
+
+    def _too_big(self) -> ConfigError:
+        return ConfigError(f"{self._what}: one record is larger than {self._max_item} bytes: refused")
 
     def char(self) -> str:
         """The next character that is not white space (``""`` at the end of the body)."""
@@ -83,9 +118,15 @@ class _Text:
             try:
                 value, end = _scan(self.text, self.at)
             except ValueError:
-                if not self.more():
+                held = len(self.text) - self.at
+                if held > self._max_item:
+                    raise self._too_big() from None
+                # Decode again only once the held text has doubled: linear time on a huge item.
+                if not self.more(at_least=max(1, held)):
                     raise ValueError("truncated or invalid JSON") from None
                 continue
+            if end - self.at > self._max_item:
+                raise self._too_big()
             if self._may_go_on(value, end) and self.more():
                 continue  # "12" of "12.5e3": a number may go on in the next chunk
             self.at = end
@@ -143,7 +184,7 @@ def _array(text: _Text) -> Generator[Any, None, None]:
 
 
 def _not_a_list(text: _Text, what: str) -> NoReturn:
-    while text.more():
+    while text.more(at_least=len(text.text) - text.at + 1):  # doubling: linear
         pass
     json.loads(text.text[text.at :])  # ValueError when it is not JSON at all
     raise TransientError(f"{what}: the answer is not a Clever list")

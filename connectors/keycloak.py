@@ -33,7 +33,8 @@ from keycloak import KeycloakAdmin
 from keycloak.exceptions import KeycloakError
 from requests import Response
 
-from connectors.base import RecordError, TransientError, bounded_map
+from connectors.base import ConfigError, RecordError, TransientError, bounded_map
+from connectors.keycloak_account import check_service_account
 from connectors.keycloak_http import KeycloakHttp
 from connectors.keycloak_read import read_known, read_members, read_state, read_users
 from connectors.keycloak_words import in_words
@@ -52,8 +53,30 @@ from plugin.plan import (
 from plugin.settings import KeycloakSettings
 
 
-def admin_client(settings: KeycloakSettings, realm: str | None = None) -> KeycloakAdmin:
-    """An admin client for ``realm`` (the configured realm by default), signed in as the admin."""
+def admin_client(
+    settings: KeycloakSettings, realm: str | None = None, *, check_roles: bool = True
+) -> KeycloakAdmin:
+    """An admin client for ``realm`` (the configured realm by default): the realm's service account
+    (client credentials, its roles checked first: ``connectors.keycloak_account``) when configured,
+    else signed in as the admin user."""
+    if settings.service_account:
+        admin = KeycloakAdmin(
+            server_url=settings.url,
+            client_id=settings.client_id,
+            client_secret_key=settings.client_secret,
+            realm_name=realm or settings.realm,
+            pool_maxsize=16,
+        )
+        try:
+            admin.connection.get_token()
+        except KeycloakError as exc:
+            raise ConfigError(
+                f"Keycloak refused the service account {settings.client_id} (HTTP {exc.response_code}): "
+                "check KCC_KEYCLOAK_CLIENT_ID and KCC_KEYCLOAK_CLIENT_SECRET"
+            ) from exc
+        if check_roles:
+            check_service_account(admin, settings.client_id)
+        return admin
     return KeycloakAdmin(
         server_url=settings.url,
         username=settings.admin_user,

@@ -1,19 +1,25 @@
-"""The sidecar's Flask app: the portal login route, the health check and the admin page."""
+"""The sidecar's Flask app: the portal login route, the health check and the admin page.
+
+It refuses to start without a strong ``KCC_SECRET_KEY`` and sends the security headers on every
+response (``plugin.hardening``).
+"""
 
 from __future__ import annotations
 
 from flask import Flask, Response
 
 from plugin import portal
+from plugin.hardening import add_security_headers, require_secret_key
 from plugin.settings import Settings
 
 
 def create_app(settings: Settings | None = None) -> Flask:
     """Build the sidecar's Flask app from Settings (read from the environment when not given)."""
     settings = settings or Settings.from_env()
+    require_secret_key(settings.secret_key)
     app = Flask(__name__)
     app.config["SETTINGS"] = settings
-    app.config["SECRET_KEY"] = settings.secret_key or None
+    app.config["SECRET_KEY"] = settings.secret_key
     app.config.update(
         SESSION_COOKIE_NAME="kcc_session",
         SESSION_COOKIE_HTTPONLY=True,
@@ -22,6 +28,7 @@ def create_app(settings: Settings | None = None) -> Flask:
         PERMANENT_SESSION_LIFETIME=8 * 3600,
     )
 
+    app.after_request(add_security_headers)
     app.register_blueprint(portal.bp)
 
     @app.get("/healthz")

@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import copy
 import hashlib
+import hmac
 import json
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -57,7 +58,8 @@ from plugin.profile_rules import own_validations
 from plugin.settings import CleverSettings, Settings
 
 UP_GROUP = "clever"
-SECRET_FINGERPRINT_KEY = "kccClientSecretSha256"
+SECRET_FINGERPRINT_KEY = "kccClientSecretHmac"
+OLD_FINGERPRINT_KEYS = ("kccClientSecretSha256",)  # a bare SHA-256 of the secret: removed
 MULTIVALUED_ATTRIBUTES = frozenset({"clever_roles", "clever_school_ids", "clever_relationships"})
 RELAXED_REQUIRED = ("email", "firstName")
 SYNC_OWNED = ("firstName", "lastName", "email")  # admin-only to edit (``desired_user_profile``)
@@ -104,12 +106,17 @@ def parse_discovery(document: Mapping[str, Any]) -> Discovery:
     return Discovery(**{key: str(document[key]) for key in keys})
 
 
-def secret_fingerprint(secret: str) -> str:
-    """A hash of the client secret kept beside it: Keycloak masks the secret on GET."""
-    return hashlib.sha256(secret.encode()).hexdigest()
+def secret_fingerprint(secret: str, secret_key: str) -> str:
+    """An HMAC-SHA256 of the client secret, keyed with ``KCC_SECRET_KEY``, kept beside it (Keycloak
+    masks the secret on GET). Keyed, so whoever reads the IdP config cannot test guesses of the
+    secret against it; a bare SHA-256 of a short secret would be brute-forced offline."""
+    if not secret_key:
+        raise ConfigError("KCC_SECRET_KEY is needed to register Clever (it keys the secret's fingerprint)")
+    label = b"keycloak-clever idp client secret v1\0"
+    return hmac.new(secret_key.encode(), label + secret.encode(), hashlib.sha256).hexdigest()
 
 
-def desired_idp(clever: CleverSettings, discovery: Discovery) -> dict[str, Any]:
+def desired_idp(clever: CleverSettings, discovery: Discovery, secret_key: str) -> dict[str, Any]:
     """The identity provider representation (all config values are strings, as Keycloak keeps them)."""
     return {
         "alias": IDP_ALIAS,
@@ -134,7 +141,7 @@ def desired_idp(clever: CleverSettings, discovery: Discovery) -> dict[str, Any]:
             "validateSignature": "true",
             "clientId": clever.client_id,
             "clientSecret": clever.client_secret,
-            SECRET_FINGERPRINT_KEY: secret_fingerprint(clever.client_secret),
+            SECRET_FINGERPRINT_KEY: secret_fingerprint(clever.client_secret, secret_key),
             "clientAuthMethod": "client_secret_basic",
             "pkceEnabled": "true",
             "pkceMethod": "S256",
@@ -317,7 +324,7 @@ def ensure_broker(
         ensure_user_profile(admin, report, users_edit_names=settings.clever.users_edit_names)
         ensure_self_linking(admin, settings.clever.allow_self_linking, report)
         ensure_first_login_flow(admin, settings.clever.create_unknown_users, report)
-        ensure_idp(admin, desired_idp(settings.clever, discovery), report)
+        ensure_idp(admin, desired_idp(settings.clever, discovery, settings.secret_key), report)
         ensure_mappers(admin, report)
     return report
 
@@ -355,6 +362,8 @@ def ensure_idp(admin: KeycloakAdmin, desired: dict[str, Any], report: BrokerRepo
     if not changed:
         return
     merged = {**current, **compared, "config": {**current.get("config", {}), **compared["config"]}}
+    for old in OLD_FINGERPRINT_KEYS:
+        merged["config"].pop(old, None)
     if "config." + SECRET_FINGERPRINT_KEY in changed:
         merged["config"]["clientSecret"] = desired["config"]["clientSecret"]
         changed = [k for k in changed if k != "config." + SECRET_FINGERPRINT_KEY] + ["config.clientSecret"]

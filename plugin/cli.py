@@ -41,6 +41,7 @@ LAZY_COMMANDS = {
     "broker": "plugin.broker_cli:broker",
     "sync": "plugin.sync_cli:sync",
     "status": "plugin.sync_cli:status",
+    "setup": "plugin.setup:setup",
 }
 
 

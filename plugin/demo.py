@@ -8,7 +8,9 @@
 3. the district's existing directory: OpenLDAP people federated into the realm (READ_ONLY, as
    districts usually run it), two of whom have the names of sandbox teachers, so Match Users By
    Name has something to find;
-4. Clever registered as the realm's identity broker;
+4. the sidecar's service account (``keycloak-clever setup``): the master admin is used up to here
+   only; the broker, the sync, the sidecar and the worker sign in with its client credentials;
+   Clever registered as the realm's identity broker;
 5. a full roster sync, whose Sync Status summary is printed;
 6. the sidecar (admin page, portal route) under gunicorn and an RQ worker with the scheduler;
 7. ``var/demo.env`` with ``DEMO_REALM``, ``CLEVER_URL``, ``SIDECAR_URL`` and the ``KCC_`` settings
@@ -34,11 +36,13 @@ from redis import Redis
 
 from connectors.clever import CleverClient
 from connectors.keycloak import admin_client
+from connectors.keycloak_account import SERVICE_CLIENT_ID, SERVICE_ROLES
 from connectors.keycloak_ldap import federate_ldap
 from connectors.records import Role
 from plugin.admin.store import CLIENT_SECRET, ConfigStore, IntegrationConfig, confirm_district
 from plugin.processes import Background, ensure_running
 from plugin.settings import Settings, load_env_file
+from plugin.setup import ensure_service_account
 
 ROOT = Path(__file__).resolve().parents[1]
 VAR = ROOT / "var"
@@ -217,7 +221,14 @@ def demo() -> None:
     if "KCC_CLEVER_DISTRICT_ID" not in env:
         env["KCC_CLEVER_DISTRICT_ID"] = CleverClient(settings.clever).district_id()
         settings = Settings.from_env(env)
-    admin = admin_client(settings.keycloak)
+    admin = admin_client(settings.keycloak)  # the master admin: what `keycloak-clever setup` does
+    # From here on the sidecar, the worker and the sync sign in as the realm's service account.
+    env = {k: v for k, v in env.items() if not k.startswith("KCC_KEYCLOAK_ADMIN_")}
+    env.update(
+        KCC_KEYCLOAK_CLIENT_ID=SERVICE_CLIENT_ID, KCC_KEYCLOAK_CLIENT_SECRET=ensure_service_account(admin)
+    )
+    settings = Settings.from_env(env)
+    click.echo(f"service account: {SERVICE_CLIENT_ID} with {', '.join(SERVICE_ROLES)}")
 
     added = ensure_directory_people(settings)
     # Districts map givenName; Keycloak's default "first name" mapper reads cn (the whole name).
@@ -226,7 +237,7 @@ def demo() -> None:
 
     from plugin.broker import ensure_broker
 
-    click.echo(f"broker: {ensure_broker(admin, settings)}")
+    click.echo(f"broker: {ensure_broker(admin_client(settings.keycloak), settings)}")
     config = record_choices(settings)
     click.echo(
         f"admin page: district {config.district_name!r} ({config.district_id}), schools: {config.school_mode}"

@@ -40,6 +40,7 @@ from rq import Queue, get_current_job
 from rq.exceptions import NoSuchJobError
 from rq.job import Job
 
+from plugin import queues
 from plugin.full_run import full_run_reason, save_choices
 from plugin.metrics import errors_by_system, record_run
 from plugin.report import SyncReport
@@ -121,7 +122,7 @@ def page_choices(settings: Settings) -> PageChoices:
 
 
 def queue_for(settings: Settings) -> Queue:
-    return Queue(QUEUE_NAME, connection=Redis.from_url(settings.redis_url))
+    return queues.queue(QUEUE_NAME, Redis.from_url(settings.redis_url))
 
 
 def trigger_sync(
@@ -170,7 +171,7 @@ def _stale(settings: Settings, state: SyncState, district_id: str, run_id: str) 
     if 0 <= state.lock_ttl(district_id) <= settings.options.lease_s:
         return False
     try:
-        job = Job.fetch(f"sync-{run_id}", connection=state.redis)
+        job = queues.fetch(f"sync-{run_id}", state.redis)
     except NoSuchJobError:
         return True
     return str(job.get_status(refresh=True)) in ("failed", "stopped", "canceled")
@@ -320,11 +321,12 @@ def _record_metrics(state: SyncState, report: SyncReport) -> None:
 
 
 def weekly_job(
-    district_id: str, *, settings: Settings | None = None, now: datetime | None = None
+    district_id: str, *, settings: Settings | None = None, now: datetime | str | None = None
 ) -> dict[str, Any] | None:
     """The weekly run: once per window; on failure retried inside it; then the next one is scheduled.
 
-    ``now`` (default: the clock) decides the window, the retry and the next run; tests pass one.
+    ``now`` (default: the clock) decides the window, the retry and the next run; tests pass one
+    (an ISO 8601 string when enqueued: job arguments are JSON).
     Nothing runs, and nothing is scheduled, while the page has the integration disabled: turning
     it on again schedules the next run (``plugin.admin.actions.set_enabled``).
     """
@@ -334,7 +336,7 @@ def weekly_job(
         log.info("weekly sync of district %s skipped: the integration is disabled (admin page)", district_id)
         return None
     state = state_for(settings)
-    now = now or datetime.now(UTC)
+    now = datetime.fromisoformat(now) if isinstance(now, str) else now or datetime.now(UTC)
     timezone = settings.options.timezone
     opens, closes = window_around(now, timezone)
     queue = queue_for(settings)
@@ -384,7 +386,7 @@ def cancel_weekly(queue: Queue, district_id: str) -> None:
     for job_id in weekly_job_ids(queue, district_id):
         queue.scheduled_job_registry.remove(job_id)
         with contextlib.suppress(NoSuchJobError):  # already run, or expired
-            Job.fetch(job_id, connection=queue.connection).delete()
+            queues.fetch(job_id, queue.connection).delete()
 
 
 def schedule_weekly(queue: Queue, district_id: str, timezone: str, *, after: datetime | None = None) -> Job:

@@ -29,6 +29,10 @@ class Background:
     env: Mapping[str, str]
 
 
+# The children this process started, kept so ``stop`` can reap them (a zombie still "answers" kill 0).
+_started: dict[int, subprocess.Popen[bytes]] = {}
+
+
 def _alive(pid_file: Path) -> bool:
     try:
         pid = int(pid_file.read_text().strip())
@@ -55,7 +59,11 @@ def ensure_running(process: Background, var: Path, *, timeout: float = 60.0) -> 
     stop(process.name, var)
     (var / "demo").mkdir(parents=True, exist_ok=True)
     (var / "log").mkdir(parents=True, exist_ok=True)
-    with open(var / "log" / f"{process.name}.log", "ab") as log:
+    (var / "log").chmod(0o700)
+    # Owner-only: a request log holds one-time codes in query strings (portal arrivals).
+    log_path = var / "log" / f"{process.name}.log"
+    with open(os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600), "ab") as log:
+        log_path.chmod(0o600)  # a log made before this version was 0644
         child = subprocess.Popen(
             list(process.argv),
             env={**os.environ, **process.env},
@@ -65,6 +73,7 @@ def ensure_running(process: Background, var: Path, *, timeout: float = 60.0) -> 
             start_new_session=True,
         )
     pid_file.write_text(str(child.pid))
+    _started[child.pid] = child
     deadline = time.monotonic() + timeout
     while process.ready_url is not None and not _answers(process.ready_url):
         if child.poll() is not None or time.monotonic() > deadline:
@@ -85,6 +94,9 @@ def stop(name: str, var: Path) -> None:
     except OSError:
         os.kill(pid, signal.SIGTERM)
     for _ in range(50):
+        child = _started.get(pid)
+        if child is not None and child.poll() is not None:
+            del _started[pid]
         if not _alive(pid_file):
             break
         time.sleep(0.1)

@@ -8,7 +8,8 @@ their stages. Three kinds of job, all safe to run twice (every write is create-i
   people and enqueue one ``shard_job`` per group with *its part of the plan* (the people whose
   first in-scope school, by id, is one of its schools; people with no school and departed accounts
   go to shard 0), and a ``finish_job`` that depends on all of them.
-* ``shard_job``: apply the part of the plan it was given (no second read of Clever or the realm).
+* ``shard_job``: apply the part of the plan it was given, as JSON (no second read of Clever or the
+  realm; RQ jobs are JSON only, ``plugin.queues``).
 * ``finish_job``: move the event cursor and release the district lock.
 
 Reads happen once, in the prepare job; the shards only write, so two workers share the writes.
@@ -32,7 +33,8 @@ from plugin.applied import Applied
 from plugin.desired import Mapped, desired_state
 from plugin.desired_match import match_scope
 from plugin.jobs import queue_for
-from plugin.plan import DesiredState, DirectoryState, GroupSpec, Plan, diff
+from plugin.plan import DesiredState, DirectoryState, Plan, diff
+from plugin.plan_json import groups_from_json, groups_to_json, plan_from_json, plan_to_json
 from plugin.settings import Settings
 from plugin.state import SyncState
 from plugin.sync import brake_reasons
@@ -114,8 +116,8 @@ def prepare_job(
             district_id,
             run_id,
             n,
-            owned_plan(plan, mapped, current.directory, frozenset(schools[n]), n),
-            groups,
+            plan_to_json(owned_plan(plan, mapped, current.directory, frozenset(schools[n]), n)),
+            groups_to_json(groups),
             dict(keycloak.group_ids),
             job_timeout=JOB_TIMEOUT,
         )
@@ -141,14 +143,15 @@ def shard_job(
     district_id: str,
     run_id: str,
     shard: int,
-    plan: Plan,
-    groups: Mapping[str, GroupSpec],
+    plan_json: Mapping[str, Any],
+    groups_json: Mapping[str, Any],
     group_ids: Mapping[str, str],
     *,
     settings: Settings | None = None,
 ) -> dict[str, Any]:
-    """Apply one shard's part of the plan; returns counts and failures."""
+    """Apply one shard's part of the plan (JSON, ``plugin.plan_json``); returns counts and failures."""
     started = time.time()
+    plan, groups = plan_from_json(plan_json), groups_from_json(groups_json)
     settings = settings or Settings.from_env()
     keycloak = KeycloakDirectory(admin_client(settings.keycloak))
     keycloak.group_ids = dict(group_ids)

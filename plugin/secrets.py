@@ -23,16 +23,15 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from redis import Redis
 
-from connectors.base import ConfigError
+from plugin.hardening import require_secret_key
 
 INFO = b"keycloak-clever secrets at rest v1"
 HINT_MIN_LENGTH = 12  # below this, four characters would give away too much of the secret
 
 
 def fernet_for(secret_key: str) -> Fernet:
-    """The Fernet derived from ``KCC_SECRET_KEY``; ConfigError when it is not set."""
-    if len(secret_key) < 16:
-        raise ConfigError("KCC_SECRET_KEY must be set (16 characters or more) to store secrets")
+    """The Fernet derived from ``KCC_SECRET_KEY``; ConfigError when it is missing or weak."""
+    require_secret_key(secret_key)
     derived = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=INFO).derive(secret_key.encode())
     return Fernet(base64.urlsafe_b64encode(derived))
 

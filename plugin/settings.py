@@ -10,10 +10,10 @@ under both their plain names (``KEYCLOAK_URL``, for a shell and curl) and the ``
 Example::
 
     KCC_KEYCLOAK_URL=http://127.0.0.1:18080
-    KCC_KEYCLOAK_ADMIN_USER=admin
-    KCC_KEYCLOAK_ADMIN_PASSWORD=...
+    KCC_KEYCLOAK_CLIENT_ID=keycloak-clever        # the service account ``keycloak-clever setup`` made
+    KCC_KEYCLOAK_CLIENT_SECRET=...
     KCC_REALM=school
-    KCC_REDIS_URL=redis://127.0.0.1:16379/0
+    KCC_REDIS_URL=redis://kcc:...@127.0.0.1:16379/0
     KCC_LDAP_URL=ldap://127.0.0.1:13389
     KCC_LDAP_BIND_DN=cn=admin,dc=example,dc=org
     KCC_LDAP_BIND_PASSWORD=...
@@ -37,13 +37,22 @@ T = TypeVar("T")
 
 @dataclass(frozen=True, slots=True)
 class KeycloakSettings:
-    """Where Keycloak is and how the sidecar signs in to its admin API."""
+    """Where Keycloak is and how the sidecar signs in to its admin API: with the client credentials
+    of its service account in the realm (``client_id``/``client_secret``, made by ``keycloak-clever
+    setup``, holding only ``connectors.keycloak_account.SERVICE_ROLES``) or, for ``setup`` itself and
+    older deployments, as an admin user of ``admin_realm``."""
 
     url: str
-    admin_user: str
-    admin_password: str = field(repr=False)
+    admin_user: str = ""
+    admin_password: str = field(default="", repr=False)
     admin_realm: str = "master"
     realm: str = "school"
+    client_id: str = ""
+    client_secret: str = field(default="", repr=False)
+
+    @property
+    def service_account(self) -> bool:
+        return bool(self.client_id and self.client_secret)
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,7 +109,7 @@ class Settings:
     """Everything the sidecar, the worker, the tests and the benchmarks need to know."""
 
     keycloak: KeycloakSettings
-    redis_url: str
+    redis_url: str = field(repr=False)  # may hold the Redis password
     ldap: LdapSettings
     clever: CleverSettings = CleverSettings()
     options: SyncOptions = SyncOptions()
@@ -113,13 +122,7 @@ class Settings:
         reader = _Reader(os.environ if environ is None else environ)
         base_dn = reader.required("LDAP_BASE_DN")
         settings = cls(
-            keycloak=KeycloakSettings(
-                url=reader.url("KEYCLOAK_URL"),
-                admin_user=reader.required("KEYCLOAK_ADMIN_USER"),
-                admin_password=reader.required("KEYCLOAK_ADMIN_PASSWORD"),
-                admin_realm=reader.optional("KEYCLOAK_ADMIN_REALM", "master"),
-                realm=reader.optional("REALM", "school"),
-            ),
+            keycloak=_keycloak(reader),
             redis_url=reader.url("REDIS_URL", schemes=("redis", "rediss", "unix")),
             ldap=LdapSettings(
                 url=reader.url("LDAP_URL", schemes=("ldap", "ldaps")),
@@ -160,6 +163,33 @@ class Settings:
     def with_options(self, **changes: Any) -> Settings:
         """A copy with some sync options changed (the admin page and tests use this)."""
         return replace(self, options=replace(self.options, **changes))
+
+
+def keycloak_from_env(environ: Mapping[str, str] | None = None) -> KeycloakSettings:
+    """Only the Keycloak part (``keycloak-clever setup`` needs no Redis or LDAP)."""
+    reader = _Reader(os.environ if environ is None else environ)
+    found = _keycloak(reader)
+    reader.raise_problems()
+    return found
+
+
+def _keycloak(reader: _Reader) -> KeycloakSettings:
+    """The service account's client credentials when given, else an admin user (both required)."""
+    client_id = reader.optional("KEYCLOAK_CLIENT_ID", "")
+    has_client = bool(client_id or reader.optional("KEYCLOAK_CLIENT_SECRET", ""))
+    return KeycloakSettings(
+        url=reader.url("KEYCLOAK_URL"),
+        admin_user=reader.optional("KEYCLOAK_ADMIN_USER", "")
+        if has_client
+        else reader.required("KEYCLOAK_ADMIN_USER"),
+        admin_password=reader.optional("KEYCLOAK_ADMIN_PASSWORD", "")
+        if has_client
+        else reader.required("KEYCLOAK_ADMIN_PASSWORD"),
+        admin_realm=reader.optional("KEYCLOAK_ADMIN_REALM", "master"),
+        realm=reader.optional("REALM", "school"),
+        client_id=reader.required("KEYCLOAK_CLIENT_ID") if has_client else "",
+        client_secret=reader.required("KEYCLOAK_CLIENT_SECRET") if has_client else "",
+    )
 
 
 class _Reader:

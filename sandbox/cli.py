@@ -111,7 +111,8 @@ def serve(
     base = f"http://{host}:{port}"
     click.echo(f"Clever sandbox ready in {time.monotonic() - started:.1f}s at {base}")
     click.echo(f"  district {state.district_id}  ({state.store.count('users')} users)")
-    click.echo(f"  district-app token {state.district_token}")
+    # Only a hint: this line ends up in the demo's log (the token: ``keycloak-clever sandbox`` API).
+    click.echo(f"  district-app token …{state.district_token[-4:]}")
     click.echo(f"  client {client_id}  redirect URIs {', '.join(redirect_uris) or '(any accepted)'}")
     click.echo(
         f"  login page {base}/oauth/authorize?client_id={client_id}&redirect_uri=...   portal {base}/portal"

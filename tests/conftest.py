@@ -7,6 +7,7 @@ start the session fails: integration tests are never skipped.
 from __future__ import annotations
 
 import os
+import secrets
 import subprocess
 import uuid
 from collections.abc import Iterator
@@ -18,11 +19,15 @@ from keycloak import KeycloakAdmin
 from ldap3 import SUBTREE, Connection, Server
 from redis import Redis
 
+from connectors.keycloak_account import SERVICE_CLIENT_ID
 from plugin.settings import Settings, load_env_file
+from plugin.setup import ensure_service_account
 
 ROOT = Path(__file__).resolve().parents[1]
 SERVICES_ENV = ROOT / "var" / "services.env"
 TEST_REDIS_DB = 9
+# The sidecar refuses a weak KCC_SECRET_KEY (plugin.hardening): tests use 32 random bytes too.
+TEST_SECRET_KEY = secrets.token_hex(32)
 
 pytest_plugins = [
     plugin
@@ -131,15 +136,32 @@ def redis_url(services_env: dict[str, str], request: pytest.FixtureRequest) -> I
 
 
 @pytest.fixture
-def settings(services_env: dict[str, str], realm: str, ldap_ou: LdapOu, redis_url: str) -> Settings:
-    """Settings pointing at this test's realm, LDAP OU and Redis database."""
+def service_secret(keycloak_admin: KeycloakAdmin) -> str:
+    """``keycloak-clever setup`` on the test's realm: the client secret of the sidecar's service
+    account, which holds exactly ``SERVICE_ROLES``."""
+    return ensure_service_account(keycloak_admin)
+
+
+@pytest.fixture
+def settings(
+    services_env: dict[str, str], realm: str, ldap_ou: LdapOu, redis_url: str, service_secret: str
+) -> Settings:
+    """Settings pointing at this test's realm, LDAP OU and Redis database; Keycloak as the realm's
+    service account (least privilege, as deployed), never the master admin."""
     env = {key: value for key, value in services_env.items() if key.startswith("KCC_")}
+    env.pop("KCC_KEYCLOAK_ADMIN_USER", None)
+    env.pop("KCC_KEYCLOAK_ADMIN_PASSWORD", None)
+    env.update(
+        KCC_KEYCLOAK_CLIENT_ID=SERVICE_CLIENT_ID,
+        KCC_KEYCLOAK_CLIENT_SECRET=service_secret,
+    )
     env.update(
         KCC_REALM=realm,
         KCC_LDAP_PEOPLE_DN=ldap_ou.people_dn,
         KCC_LDAP_GROUPS_DN=ldap_ou.groups_dn,
         KCC_REDIS_URL=redis_url,
         KCC_TIMEZONE="UTC",
+        KCC_SECRET_KEY=TEST_SECRET_KEY,
     )
     return Settings.from_env(env)
 
@@ -148,10 +170,19 @@ def worker_environment(settings: Settings, **extra: str) -> dict[str, str]:
     """The environment of a worker or CLI process for ``settings``: this process's, less any
     ``KCC_*``, plus the services, realm and LDAP DNs of ``settings`` and the ``extra`` keys."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("KCC_")}
+    if settings.secret_key:
+        env["KCC_SECRET_KEY"] = settings.secret_key
+    keycloak = settings.keycloak
+    if keycloak.service_account:
+        env.update(
+            KCC_KEYCLOAK_CLIENT_ID=keycloak.client_id, KCC_KEYCLOAK_CLIENT_SECRET=keycloak.client_secret
+        )
+    else:
+        env.update(
+            KCC_KEYCLOAK_ADMIN_USER=keycloak.admin_user, KCC_KEYCLOAK_ADMIN_PASSWORD=keycloak.admin_password
+        )
     env.update(
         KCC_KEYCLOAK_URL=settings.keycloak.url,
-        KCC_KEYCLOAK_ADMIN_USER=settings.keycloak.admin_user,
-        KCC_KEYCLOAK_ADMIN_PASSWORD=settings.keycloak.admin_password,
         KCC_REALM=settings.keycloak.realm,
         KCC_REDIS_URL=settings.redis_url,
         KCC_LDAP_URL=settings.ldap.url,

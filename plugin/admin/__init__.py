@@ -11,6 +11,7 @@ from __future__ import annotations
 from flask import Flask
 
 from plugin.admin import api, auth, clever_login, views
+from plugin.admin import input as _input  # noqa: F401  (its check runs after auth.guard)
 from plugin.admin.blueprint import URL_PREFIX, bp
 from plugin.admin.services import init_app
 

@@ -13,11 +13,10 @@ from typing import Any
 
 from keycloak.exceptions import KeycloakError
 from rq.exceptions import NoSuchJobError
-from rq.job import Job
 
 from connectors.base import SyncError
 from mappers.layout import IDP_ALIAS
-from plugin import jobs, links, resolutions
+from plugin import jobs, links, queues, resolutions
 from plugin.admin.services import Services
 from plugin.admin.store import SCHOOL_MODES
 from plugin.broker import ensure_broker, get_idp
@@ -153,7 +152,7 @@ def progress(svc: Services, run_id: str) -> dict[str, Any]:
     report = SyncState(svc.redis).report(run_id)
     answer: dict[str, Any] = {"run_id": run_id, "status": "queued", "done": 0, "total": 0}
     try:
-        job = Job.fetch(f"sync-{run_id}", connection=svc.redis)
+        job = queues.fetch(f"sync-{run_id}", svc.redis)
         answer["job"] = str(job.get_status(refresh=True))
         # ``plugin.jobs.JobProgress`` writes it while the job runs.
         progress = job.meta.get("progress") or {}

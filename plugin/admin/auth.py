@@ -190,6 +190,9 @@ def _refuse(status: int, message: str) -> Response:
     return response
 
 
+refuse = _refuse  # for the other checks of plugin.admin (input)
+
+
 @bp.before_request
 def guard() -> Response | None:
     """Every route but sign-in itself: signed in, allowed, and (for changes) a valid CSRF token."""

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import html
 import re
+import secrets
 import uuid
 from collections.abc import Iterator
 from dataclasses import replace
@@ -29,7 +30,7 @@ from plugin.settings import Settings
 
 pytestmark = pytest.mark.integration
 PASSWORD = "Correct-Horse-7"
-SECRET_KEY = "test-secret-key-" + "x" * 24
+SECRET_KEY = secrets.token_hex(32)
 
 
 ADMIN_REDIS_DB = 13  # not 9 (the shared fixture's) nor 12 (bench/): other sessions flush those

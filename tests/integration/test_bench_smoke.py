@@ -12,7 +12,7 @@ import pytest
 
 from bench.chart import chart, table
 from bench.env import Services
-from bench.run import bench_size
+from bench.run import bench_size, machine
 
 pytestmark = pytest.mark.integration
 
@@ -50,7 +50,10 @@ def test_tiny_bench_reports_every_field(services_env: dict[str, str], tmp_path: 
     assert ratios["e_over_a"] is None and ratios["a_over_b_per_person"] is None
     assert result["targets"]["worker_rss"]["limit_kb"] == 100 * 1024 + people
 
-    run = {"machine": {"nproc": 2, "keycloak": "test"}, "sizes": [result]}
+    services = Services()
+    described = machine(services)
+    assert described["keycloak_backend"] == services_env["KEYCLOAK_BACKEND"] == services.keycloak_backend
+    run = {"machine": {"nproc": 2, "keycloak": "test", "keycloak_backend": "postgres"}, "sizes": [result]}
     chart(run, tmp_path / "chart.png")
     assert (tmp_path / "chart.png").read_bytes().startswith(b"\x89PNG")
     assert "(a) our full sync" in table(run)

@@ -13,8 +13,8 @@ from ldap3 import SUBTREE, Connection
 from ldap3.utils.conv import escape_filter_chars
 from ldap3.utils.dn import escape_rdn
 from redis import Redis
-from rq import Queue
 
+from plugin import queues
 from tests.conftest import ROOT, LdapOu
 from worker import QUEUE_NAME
 
@@ -64,7 +64,7 @@ def test_ldap_finds_an_entry_whose_name_needs_escaping(ldap_conn: Connection, ld
 def test_a_real_rq_worker_process_runs_an_enqueued_job(redis_url: str, services_env: dict[str, str]) -> None:
     connection = Redis.from_url(redis_url)
     marker = uuid.uuid4().hex
-    job = Queue(QUEUE_NAME, connection=connection).enqueue("tests.jobs.record_marker", redis_url, marker)
+    job = queues.queue(QUEUE_NAME, connection).enqueue("tests.jobs.record_marker", redis_url, marker)
 
     env = {**os.environ, **{k: v for k, v in services_env.items() if k.startswith("KCC_")}}
     env["KCC_REDIS_URL"] = redis_url

@@ -5,10 +5,10 @@ from __future__ import annotations
 import pytest
 from keycloak import KeycloakAdmin
 from redis import Redis
-from rq import Queue, SimpleWorker
+from rq import SimpleWorker
 
 from connectors.records import Role
-from plugin import jobs
+from plugin import jobs, queues
 from plugin.settings import Settings
 from plugin.state import SyncState
 from tests.sync_roster import MemorySource, make_district_roster
@@ -65,14 +65,14 @@ def test_a_second_trigger_answers_with_the_running_run_and_a_worker_runs_it(
     # The worker process would read Settings from the environment and ask Clever: here the job
     # runs the test's settings and in-memory roster instead.
     connection = Redis.from_url(redis_url)
-    queue = Queue(jobs.QUEUE_NAME, connection=connection)
+    queue = queues.queue(jobs.QUEUE_NAME, connection)
     job = queue.fetch_job(f"sync-{run_id}")
     assert job is not None
-    assert job.args == ("d1", run_id)  # loads the payload before the function is swapped
+    assert tuple(job.args) == ("d1", run_id)  # loads the payload before the function is swapped
     job.func_name = "tests.integration.test_sync_jobs._run_with_test_roster"
     job.save()
     _CONTEXT.update(settings=settings, source=source)
-    SimpleWorker([queue], connection=connection).work(burst=True)
+    queues.worker([queue], connection, SimpleWorker).work(burst=True)
     state = SyncState.from_url(redis_url)
     report = state.report(run_id)
     assert report is not None and report.status == "ok", report

@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import logging
+import secrets
 import subprocess
 import sys
 import time
@@ -23,10 +24,9 @@ import requests
 from click.testing import CliRunner
 from keycloak import KeycloakAdmin
 from redis import Redis
-from rq import Queue, SimpleWorker
-from rq.job import Job
+from rq import SimpleWorker
 
-from plugin import jobs
+from plugin import jobs, queues
 from plugin.admin import URL_PREFIX
 from plugin.admin.store import CLIENT_SECRET, ConfigStore, IntegrationConfig
 from plugin.app import create_app
@@ -44,7 +44,7 @@ from tests.sync_expect import raw
 pytestmark = pytest.mark.integration
 ROOT = Path(__file__).resolve().parents[2]
 JOBS_REDIS_DB = 11  # 9, 12, 13 are flushed by other sessions' tests, 15 is the benchmark's
-SECRET_KEY = "page-jobs-test-secret-key-0123456789"
+SECRET_KEY = secrets.token_hex(32)
 ZONE = "America/New_York"
 
 
@@ -193,16 +193,16 @@ def test_a_queued_sync_writes_its_progress_and_the_pages_progress_endpoint_reads
     run_id, queued = jobs.trigger_sync(world.settings, world.district_id, full=True)
     assert queued
     connection = Redis.from_url(world.settings.redis_url)
-    queue = Queue(jobs.QUEUE_NAME, connection=connection)
+    queue = queues.queue(jobs.QUEUE_NAME, connection)
     job = queue.fetch_job(f"sync-{run_id}")
     assert job is not None
-    assert job.args == (world.district_id, run_id)  # loads the payload before the function is swapped
+    assert tuple(job.args) == (world.district_id, run_id)  # loads the payload before the function is swapped
     job.func_name = f"{__name__}._sync_with_test_settings"
     job.save()
     _CONTEXT["settings"] = world.settings
-    SimpleWorker([queue], connection=connection).work(burst=True)
+    queues.worker([queue], connection, SimpleWorker).work(burst=True)
 
-    job = Job.fetch(f"sync-{run_id}", connection=connection)
+    job = queues.fetch(f"sync-{run_id}", connection)
     report = SyncState(connection).report(run_id)
     assert report is not None and report.status == "ok", report
     progress = job.meta["progress"]
@@ -245,7 +245,11 @@ def test_the_weekly_run_goes_through_rqs_scheduler_in_a_worker_process(
     queue = jobs.queue_for(world.settings)
     first = f"weekly-{world.district_id}-first"
     queue.enqueue_at(
-        datetime.now(UTC) + timedelta(seconds=2), jobs.weekly_job, world.district_id, now=now, job_id=first
+        datetime.now(UTC) + timedelta(seconds=2),
+        jobs.weekly_job,
+        world.district_id,
+        now=now.isoformat(),
+        job_id=first,
     )
     state = SyncState.from_url(world.settings.redis_url)
     state.set_cursor(
@@ -263,7 +267,7 @@ def test_the_weekly_run_goes_through_rqs_scheduler_in_a_worker_process(
         )
         try:
             while time.monotonic() - started < 60:
-                done = Job.fetch(first, connection=queue.connection).get_status(refresh=True)
+                done = queues.fetch(first, queue.connection).get_status(refresh=True)
                 if done in ("finished", "failed") or worker.poll() is not None:
                     break
                 time.sleep(0.3)
@@ -284,6 +288,6 @@ def test_the_weekly_run_goes_through_rqs_scheduler_in_a_worker_process(
     next_opens, _ = jobs.window_around(closes + timedelta(minutes=1), ZONE)
     [scheduled] = jobs.weekly_job_ids(queue, world.district_id)
     assert queue.scheduled_job_registry.get_scheduled_time(scheduled) == next_opens.astimezone(UTC)
-    assert Job.fetch(scheduled, connection=queue.connection).func_name == "plugin.jobs.weekly_job"
+    assert queues.fetch(scheduled, queue.connection).func_name == "plugin.jobs.weekly_job"
     assert queue.connection.ttl(f"rq:job:{scheduled}") == -1  # does not expire with the run's result
     print(f"scheduler run: {elapsed:.1f} s from enqueue to finished")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from typing import Any, cast
 
 import pytest
@@ -12,7 +13,7 @@ from plugin.admin.store import IntegrationConfig, effective_settings
 from plugin.secrets import SecretStore, fernet_for, hint
 from plugin.settings import KeycloakSettings, LdapSettings, Settings
 
-KEY = "k" * 32
+KEY = secrets.token_hex(32)
 
 
 class HashOnly:
@@ -46,7 +47,7 @@ def test_a_secret_is_stored_encrypted_and_read_back() -> None:
 def test_another_key_cannot_read_it_and_says_so_with_none() -> None:
     fake = HashOnly()
     store(fake).put("clever_client_secret", "sandbox-secret")
-    assert store(fake, "another-key-of-32-characters....").get("clever_client_secret") is None
+    assert store(fake, secrets.token_hex(32)).get("clever_client_secret") is None
 
 
 def test_an_empty_value_deletes_the_secret() -> None:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
+import secrets
 
 import pytest
 
@@ -34,6 +36,7 @@ DOCUMENT = {
     "response_types_supported": ["code"],
 }
 CLEVER = CleverSettings(client_id="app-id", client_secret="app-secret")
+KEY = secrets.token_hex(32)
 
 
 def test_discovery_url_is_under_the_oauth_host() -> None:
@@ -46,7 +49,7 @@ def test_parse_discovery_names_every_missing_endpoint() -> None:
 
 
 def test_idp_takes_endpoints_from_discovery_and_credentials_from_settings() -> None:
-    idp = desired_idp(CLEVER, parse_discovery(DOCUMENT))
+    idp = desired_idp(CLEVER, parse_discovery(DOCUMENT), KEY)
 
     assert (idp["alias"], idp["providerId"], idp["displayName"]) == ("clever", "oidc", "Clever")
     config = idp["config"]
@@ -64,11 +67,22 @@ def test_idp_takes_endpoints_from_discovery_and_credentials_from_settings() -> N
 
 
 def test_idp_keeps_a_fingerprint_not_the_secret_twice() -> None:
-    config = desired_idp(CLEVER, parse_discovery(DOCUMENT))["config"]
+    config = desired_idp(CLEVER, parse_discovery(DOCUMENT), KEY)["config"]
 
     assert "app-secret" not in config[SECRET_FINGERPRINT_KEY]
-    other = desired_idp(CleverSettings(client_id="app-id", client_secret="new"), parse_discovery(DOCUMENT))
+    other = desired_idp(
+        CleverSettings(client_id="app-id", client_secret="new"), parse_discovery(DOCUMENT), KEY
+    )
     assert other["config"][SECRET_FINGERPRINT_KEY] != config[SECRET_FINGERPRINT_KEY]
+
+
+def test_the_fingerprint_is_keyed_with_the_secret_key_not_a_bare_hash() -> None:
+    fingerprint = desired_idp(CLEVER, parse_discovery(DOCUMENT), KEY)["config"][SECRET_FINGERPRINT_KEY]
+    assert fingerprint != hashlib.sha256(b"app-secret").hexdigest()
+    other_key = desired_idp(CLEVER, parse_discovery(DOCUMENT), secrets.token_hex(32))
+    assert other_key["config"][SECRET_FINGERPRINT_KEY] != fingerprint
+    with pytest.raises(ConfigError, match="KCC_SECRET_KEY"):
+        desired_idp(CLEVER, parse_discovery(DOCUMENT), "")
 
 
 def test_mapper_names_are_unique_and_every_mapper_names_its_sync_mode() -> None:
@@ -234,7 +248,7 @@ def test_names_and_email_are_admin_only_to_edit_and_stay_visible() -> None:
 
 def test_only_the_configured_district_may_sign_in() -> None:
     config = desired_idp(
-        CleverSettings(client_id="a", client_secret="b", district_id="d1"), parse_discovery(DOCUMENT)
+        CleverSettings(client_id="a", client_secret="b", district_id="d1"), parse_discovery(DOCUMENT), KEY
     )["config"]
 
     assert (config["filteredByClaim"], config["claimFilterName"], config["claimFilterValue"]) == (

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -22,6 +23,7 @@ ENV = {
     "KCC_LDAP_BIND_PASSWORD": "x",
     "KCC_LDAP_BASE_DN": "dc=example,dc=org",
     "KCC_PUBLIC_URL": "https://sidecar.example.org",
+    "KCC_SECRET_KEY": secrets.token_hex(32),
 }
 
 

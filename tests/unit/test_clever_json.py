@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from connectors.base import TransientError
+from connectors.base import ConfigError, TransientError
 from connectors.clever_json import list_items
 from tests.sandbox_fixtures import shared_dir
 
@@ -98,3 +98,41 @@ def test_text_that_is_not_json_is_a_value_error(text: str) -> None:
 def test_json_that_is_not_a_clever_list_is_a_transient_error(text: str) -> None:
     with pytest.raises(TransientError, match="not a Clever list"):
         decode(text)
+
+
+def _page_with(item: dict[str, Any]) -> str:
+    return json.dumps({"data": [{"data": {"id": "a0"}}, {"data": item}], "links": []})
+
+
+def test_a_record_over_the_cap_is_a_clear_error_not_a_retry() -> None:
+    text = _page_with({"id": "a1", "notes": "x" * 5000})
+    page = list_items(chunks(text, 256), "GET /v3.0/users", max_item=4096)
+    assert next(page) == {"data": {"id": "a0"}}  # the records before it went out
+    with pytest.raises(ConfigError, match="one record is larger than 4096 bytes"):
+        next(page)
+
+
+def test_a_page_over_the_cap_is_a_clear_error() -> None:
+    text = json.dumps({"data": [{"data": {"id": f"a{i}"}} for i in range(500)], "links": []})
+    with pytest.raises(ConfigError, match="the page is larger than 2048 bytes"):
+        list(list_items(chunks(text, 256), "GET /v3.0/users", max_page=2048))
+
+
+def test_a_huge_record_is_decoded_in_linear_time(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Characters handed to the C scanner stay a small multiple of the record's size (with a retry
+    after every 1 KiB chunk, a 512 KiB record would cost ~256 times its size)."""
+    import connectors.clever_json as clever_json
+
+    scanned = [0]
+    real = clever_json._scan
+
+    def counting(text: str, at: int) -> Any:
+        scanned[0] += len(text) - at
+        return real(text, at)
+
+    monkeypatch.setattr(clever_json, "_scan", counting)
+    record = {"id": "a1", "sections": [f"{i:024x}" for i in range(18_000)]}  # about 512 KiB
+    text = _page_with(record)
+    items, _ = decode(text, size=1024)
+    assert items[1] == {"data": record}
+    assert scanned[0] < 4 * len(text)

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from connectors.base import RecordError
+from connectors.base import ConfigError, RecordError
 from connectors.clever_http import next_url
 from connectors.clever_parse import (
     parse,
@@ -284,3 +284,22 @@ def test_a_next_link_without_limit_or_filters_gets_them_back() -> None:
         f"{API}/v3.0/users?starting_after=abc&record_type=users&record_type=sections"
     )
     assert next_url({"links": [{"rel": "self", "uri": "/v3.0/users"}]}, own, API) is None
+
+
+@pytest.mark.parametrize(
+    "uri",
+    [
+        "https://evil.example.org/v3.0/users?starting_after=abc",
+        "//evil.example.org/v3.0/users?starting_after=abc",
+        API.replace("https://", "http://") + "/v3.0/users?starting_after=abc",
+        API + ":8443/v3.0/users",
+    ],
+)
+def test_a_next_link_to_another_host_or_scheme_is_refused(uri: str) -> None:
+    with pytest.raises(ConfigError, match="next link leaves"):
+        next_url({"links": [{"rel": "next", "uri": uri}]}, {}, API)
+
+
+def test_an_absolute_next_link_on_the_api_host_is_followed() -> None:
+    body = {"links": [{"rel": "next", "uri": f"{API}/v3.0/users?starting_after=abc"}]}
+    assert next_url(body, {}, API) == f"{API}/v3.0/users?starting_after=abc"

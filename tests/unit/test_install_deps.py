@@ -16,7 +16,17 @@ from pathlib import Path
 import pytest
 
 SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "install-deps"
-EVERY = ["redis-server", "slapd", "ldap-utils", "chromium", "chromium-driver", "unzip", "curl", "openssl"]
+EVERY = [
+    "redis-server",
+    "postgresql",
+    "slapd",
+    "ldap-utils",
+    "chromium",
+    "chromium-driver",
+    "unzip",
+    "curl",
+    "openssl",
+]
 
 
 def _stub(bin_dir: Path, name: str, body: str) -> None:
@@ -73,7 +83,14 @@ def test_root_installs_exactly_what_is_missing(tmp_path: Path) -> None:
     assert "debconf slapd slapd/no_configuration boolean true" in calls
     assert "apt-get update -q" in calls
     install = next(line for line in calls.splitlines() if line.startswith("apt-get install"))
-    assert install.split()[-5:] == ["redis-server", "slapd", "ldap-utils", "chromium", "chromium-driver"]
+    assert install.split()[-6:] == [
+        "redis-server",
+        "postgresql",
+        "slapd",
+        "ldap-utils",
+        "chromium",
+        "chromium-driver",
+    ]
     assert "unzip" not in install
 
 
@@ -93,11 +110,11 @@ def test_a_user_with_sudo_installs_through_sudo(tmp_path: Path) -> None:
 
 
 def test_without_root_or_sudo_it_stops_with_the_command_to_run(tmp_path: Path) -> None:
-    result = _run(_machine(tmp_path, installed=EVERY[2:], uid=1000, sudo=False))
+    result = _run(_machine(tmp_path, installed=EVERY[3:], uid=1000, sudo=False))
     assert result.returncode == 1
     assert _calls(tmp_path) == ""
-    assert "missing Debian packages: redis-server slapd" in result.stderr
-    assert "apt-get install -y -q --no-install-recommends redis-server slapd'" in result.stderr
+    assert "missing Debian packages: redis-server postgresql slapd" in result.stderr
+    assert "apt-get install -y -q --no-install-recommends redis-server postgresql slapd'" in result.stderr
 
 
 @pytest.mark.parametrize(("installed", "code"), [(EVERY, 0), (EVERY[:-1], 1)])

@@ -101,3 +101,13 @@ def test_linking_safety_opt_outs_are_off_by_default() -> None:
     clever = Settings.from_env(MINIMAL).clever
 
     assert (clever.users_edit_names, clever.allow_self_linking) == (False, False)
+
+
+def test_the_service_accounts_client_credentials_replace_the_admin_user() -> None:
+    env = {k: v for k, v in MINIMAL.items() if "ADMIN" not in k}
+    env |= {"KCC_KEYCLOAK_CLIENT_ID": "keycloak-clever", "KCC_KEYCLOAK_CLIENT_SECRET": "client-secret-value"}
+    keycloak = Settings.from_env(env).keycloak
+    assert keycloak.service_account and (keycloak.admin_user, keycloak.admin_password) == ("", "")
+    assert "client-secret-value" not in repr(keycloak)
+    with pytest.raises(ConfigError, match="KCC_KEYCLOAK_CLIENT_SECRET is missing"):
+        Settings.from_env({**env, "KCC_KEYCLOAK_CLIENT_SECRET": ""})
