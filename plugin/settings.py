@@ -115,6 +115,8 @@ class Settings:
     options: SyncOptions = SyncOptions()
     public_url: str = "http://127.0.0.1:18000"
     secret_key: str = field(default="", repr=False)
+    # Clients besides the sidecar's own whose tokens the admin API accepts (``plugin.admin.auth``).
+    api_clients: tuple[str, ...] = ()
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -156,6 +158,7 @@ class Settings:
             ),
             public_url=reader.url("PUBLIC_URL", default="http://127.0.0.1:18000"),
             secret_key=reader.optional("SECRET_KEY", ""),
+            api_clients=tuple(c.strip() for c in reader.optional("API_CLIENTS", "").split(",") if c.strip()),
         )
         reader.raise_problems()
         return settings

@@ -6,16 +6,24 @@
   The code is exchanged server-side and the person read from the realm's userinfo endpoint.
 * Who gets in: a realm user with realm-management's ``realm-admin``, or with both
   ``manage-identity-providers`` and ``manage-users`` (composites count), or with the realm role
-  ``clever-admin``. The roles are read through the admin API at sign-in and again every five minutes,
-  so a revoked admin is out within minutes. Anyone else signed in gets 403; anyone anonymous is
-  redirected to Keycloak (the JSON API answers 401 instead).
-* Scripts send ``Authorization: Bearer <access token>`` from the same realm (any client, scope
-  ``openid``); the token is checked at the realm's userinfo endpoint (Keycloak refuses expired or
-  revoked tokens there) and the same role rule applies. Bearer requests need no CSRF token: they carry
-  no ambient cookie authority.
-* Session: Flask's signed cookie, HttpOnly, SameSite=Lax, Secure when ``public_url`` is https
-  (set by ``create_app``); it holds the person's id and name, the CSRF token and the PKCE verifier
-  of a login in progress, never a secret of the integration. The session is cleared at sign-in.
+  ``clever-admin``. Anyone else signed in gets 403; anyone anonymous is redirected to Keycloak (the
+  JSON API and ``/metrics`` answer 401 instead).
+* Sessions are server-side and revocable (``plugin.admin.sessions``): the cookie holds a random id;
+  Sign out deletes the record (a replayed cookie is refused) and ends the Keycloak session; every
+  ``RECHECK_S`` (60 s) the session is checked with Keycloak (its refresh token, refused once the
+  Keycloak session ended or the user was disabled) and the roles are read again, so a disabled user
+  or a removed role loses access at the next request after that; sessions end 8 hours after
+  sign-in whatever happens (``LIFETIME_S``).
+* Scripts send ``Authorization: Bearer <access token>``: a token of the realm *issued for one of
+  the sidecar's own clients* (``azp``: the page's ``clever-sidecar-admin``, the scripts' public
+  ``clever-sidecar-api`` with the password and device grants, or a client named in
+  ``KCC_API_CLIENTS``); a token of any other client is refused (401) before anything else. It is
+  checked at the realm's userinfo endpoint (Keycloak refuses expired or revoked tokens there) and
+  the same role rule applies; an answer is cached for ``BEARER_CACHE_S`` (5 s) at most. Bearer
+  requests need no CSRF token: they carry no ambient cookie authority.
+* The cookie (``kcc_session``): Flask's signed cookie, HttpOnly, SameSite=Lax, Secure when
+  ``public_url`` is https (set by ``create_app``); it holds the session id, the CSRF token and the
+  PKCE verifier of a login in progress, never a secret of the integration. Cleared at sign-in.
 * CSRF: one random token per session, checked on every non-GET request (form field ``csrf_token``
   or header ``X-CSRF-Token``) with a constant-time comparison.
 """
@@ -23,8 +31,10 @@
 from __future__ import annotations
 
 import base64
+import contextlib
 import hashlib
 import hmac
+import json
 import logging
 import secrets
 import time
@@ -39,15 +49,16 @@ from keycloak.exceptions import KeycloakError
 
 from plugin.admin.blueprint import URL_PREFIX, bp
 from plugin.admin.services import services
+from plugin.admin.sessions import AdminSession, SessionStore
 from plugin.settings import Settings
 
 log = logging.getLogger(__name__)
 
 CLIENT_ID = "clever-sidecar-admin"
+API_CLIENT_ID = "clever-sidecar-api"
 ADMIN_ROLE = "clever-admin"
 MANAGE_ROLES = frozenset({"manage-identity-providers", "manage-users"})
-ROLE_RECHECK_S = 300
-BEARER_CACHE_S = 60
+BEARER_CACHE_S = 5
 PUBLIC_ENDPOINTS = frozenset({"clever_admin.login", "clever_admin.callback"})
 _bearer_cache: dict[str, tuple[float, AdminUser | None]] = {}
 
@@ -91,10 +102,32 @@ def desired_admin_client(settings: Settings) -> dict[str, Any]:
     }
 
 
+def desired_api_client() -> dict[str, Any]:
+    """The scripts' client: public, no browser flow; the password and device grants for tokens."""
+    return {
+        "clientId": API_CLIENT_ID,
+        "name": "Clever admin API for scripts (keycloak-clever)",
+        "enabled": True,
+        "protocol": "openid-connect",
+        "publicClient": True,
+        "standardFlowEnabled": False,
+        "implicitFlowEnabled": False,
+        "directAccessGrantsEnabled": True,
+        "serviceAccountsEnabled": False,
+        "redirectUris": [],
+        "webOrigins": [],
+        "attributes": {"oauth2.device.authorization.grant.enabled": "true"},
+    }
+
+
 def ensure_admin_client(admin: KeycloakAdmin, settings: Settings) -> None:
-    """Create the page's client in the realm, or put back the fields that differ."""
-    desired = desired_admin_client(settings)
-    internal_id = admin.get_client_id(CLIENT_ID)
+    """Create the page's client and the scripts' client in the realm, or put back what differs."""
+    _ensure_client(admin, desired_admin_client(settings))
+    _ensure_client(admin, desired_api_client())
+
+
+def _ensure_client(admin: KeycloakAdmin, desired: dict[str, Any]) -> None:
+    internal_id = admin.get_client_id(desired["clientId"])
     if internal_id is None:
         admin.create_client(desired, skip_exists=True)
         return
@@ -138,13 +171,33 @@ def _userinfo(settings: Settings, access_token: str) -> dict[str, Any] | None:
     return body if isinstance(body, dict) and body.get("sub") else None
 
 
+def token_client(access_token: str) -> str:
+    """The client a JWT access token was issued for (``azp``), read from its payload; "" if none.
+
+    The payload is not trusted on its own: the token then goes to Keycloak's userinfo endpoint,
+    which checks its signature, so a forged ``azp`` is refused there."""
+    try:
+        payload = access_token.split(".")[1]
+        claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+    except (IndexError, ValueError):
+        return ""
+    return str(claims.get("azp", "")) if isinstance(claims, dict) else ""
+
+
+def accepted_clients(settings: Settings) -> frozenset[str]:
+    return frozenset({CLIENT_ID, API_CLIENT_ID, *settings.api_clients})
+
+
 def bearer_user(access_token: str) -> AdminUser | None:
-    """The person behind a bearer token (None when Keycloak refuses it), cached for a minute."""
+    """The person behind a bearer token of one of our clients (None when refused), cached briefly."""
+    settings = services().settings
+    if token_client(access_token) not in accepted_clients(settings):
+        return None
     digest = hashlib.sha256(access_token.encode()).hexdigest()
     cached = _bearer_cache.get(digest)
     if cached and cached[0] > time.monotonic():
         return cached[1]
-    info = _userinfo(services().settings, access_token)
+    info = _userinfo(settings, access_token)
     user = None
     if info is not None:
         sub = str(info["sub"])
@@ -207,22 +260,50 @@ def guard() -> Response | None:
             return _refuse(403, "this account may not manage the Clever integration")
         g.admin_user, g.via_bearer = user, True
         return None
-    data = session.get("user")
-    if not isinstance(data, dict):
+    sid = session.get("sid")
+    store = _sessions()
+    record = store.get(sid) if isinstance(sid, str) else None
+    if record is not None and record.due(time.time()):
+        record = _recheck(store, str(sid), record)
+    if record is None:
+        session.pop("sid", None)
         if request.method == "GET" and not _is_api():
             session["next"] = request.full_path if request.query_string else request.path
             return redirect(url_for("clever_admin.login"))  # type: ignore[return-value]
         return _refuse(401, "sign in first")
-    if time.time() - float(data.get("checked", 0)) > ROLE_RECHECK_S:
-        data = {**data, "allowed": _check_roles(data["id"]), "checked": time.time()}
-        session["user"] = data
-    user = AdminUser(data["id"], data.get("username", ""), bool(data.get("allowed")))
+    user = AdminUser(record.user_id, record.username, record.allowed)
     if not user.allowed:
         return _refuse(403, f"{user.username} may not manage the Clever integration of this realm")
     if request.method not in ("GET", "HEAD", "OPTIONS") and not _csrf_ok():
         return _refuse(400, "the form expired or did not come from this page: reload it and try again")
     g.admin_user, g.via_bearer = user, False
     return None
+
+
+def _sessions() -> SessionStore:
+    svc = services()
+    return SessionStore(svc.redis, svc.realm, svc.settings.secret_key)
+
+
+def _recheck(store: SessionStore, sid: str, record: AdminSession) -> AdminSession | None:
+    """Ask Keycloak whether the session still stands (its refresh token) and read the roles again;
+    None (and the record gone) when the Keycloak session ended or the user is disabled or gone."""
+    settings = services().settings
+    answer = requests.post(
+        oidc_url(settings, "token"),
+        data={
+            "grant_type": "refresh_token",
+            "client_id": CLIENT_ID,
+            "refresh_token": store.refresh_token(record),
+        },
+        timeout=10,
+    )
+    if answer.status_code != 200:
+        store.end(sid)
+        log.info("admin page: session of keycloak user %s ended (Keycloak refused it)", record.user_id)
+        return None
+    store.checked(sid, record, _check_roles(record.user_id), str(answer.json().get("refresh_token", "")))
+    return record
 
 
 def _pkce_pair() -> tuple[str, str]:
@@ -283,12 +364,8 @@ def callback() -> Response:
     session.clear()  # a fresh session (and CSRF token) for the signed-in person
     sub = str(info["sub"])
     allowed = _check_roles(sub)
-    session["user"] = {
-        "id": sub,
-        "username": str(info.get("preferred_username", sub)),
-        "allowed": allowed,
-        "checked": time.time(),
-    }
+    username = str(info.get("preferred_username", sub))
+    session["sid"] = _sessions().create(sub, username, allowed, str(tokens.get("refresh_token", "")))
     log.info("admin page: sign-in by keycloak user %s (allowed=%s)", sub, allowed)
     if not (isinstance(next_path, str) and next_path.startswith(URL_PREFIX + "/")):
         next_path = URL_PREFIX + "/"
@@ -297,8 +374,20 @@ def callback() -> Response:
 
 @bp.post("/logout")
 def logout() -> Response:
-    """Forget the session here, then end the Keycloak session too."""
-    session.clear()
+    """End the session here (its record is deleted: the cookie is worthless), end the Keycloak
+    session with the session's refresh token, then show Keycloak's sign-out."""
+    store = _sessions()
+    sid = session.get("sid")
+    record = store.get(sid) if isinstance(sid, str) else None
     settings = services().settings
+    if record is not None:
+        with contextlib.suppress(requests.RequestException):
+            requests.post(
+                oidc_url(settings, "logout"),
+                data={"client_id": CLIENT_ID, "refresh_token": store.refresh_token(record)},
+                timeout=10,
+            )
+        store.end(str(sid))
+    session.clear()
     query = {"client_id": CLIENT_ID, "post_logout_redirect_uri": f"{settings.public_url}{URL_PREFIX}"}
     return redirect(f"{oidc_url(settings, 'logout')}?{urlencode(query)}")  # type: ignore[return-value]

@@ -23,8 +23,9 @@ from flask.testing import FlaskClient
 from keycloak import KeycloakAdmin
 from redis import Redis
 
+from connectors.keycloak import admin_client
 from plugin.admin import URL_PREFIX
-from plugin.admin.auth import CLIENT_ID
+from plugin.admin.auth import API_CLIENT_ID, CLIENT_ID, ensure_admin_client
 from plugin.app import create_app
 from plugin.settings import Settings
 
@@ -42,14 +43,16 @@ def admin_settings(settings: Settings, public_url: str = "http://admin.test") ->
     return replace(settings, secret_key=SECRET_KEY, public_url=public_url, redis_url=redis_url)
 
 
-def password_token(settings: Settings, username: str) -> str:
-    """An access token of a test user (password ``PASSWORD``) through the realm's ``admin-cli``."""
+def password_token(settings: Settings, username: str, client_id: str = API_CLIENT_ID) -> str:
+    """An access token of a test user (password ``PASSWORD``) through the sidecar's script client
+    (made in the realm first, as the page makes it), or through ``client_id``."""
+    ensure_admin_client(admin_client(settings.keycloak), settings)
     keycloak = settings.keycloak
     answer = requests.post(
         f"{keycloak.url}/realms/{keycloak.realm}/protocol/openid-connect/token",
         data={
             "grant_type": "password",
-            "client_id": "admin-cli",
+            "client_id": client_id,
             "username": username,
             "password": PASSWORD,
             "scope": "openid",

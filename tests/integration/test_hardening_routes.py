@@ -9,14 +9,13 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-import requests
 from flask import Flask
 from flask.testing import FlaskClient
 from keycloak import KeycloakAdmin
 
 from plugin.admin import URL_PREFIX
 from plugin.hardening import SECURITY_HEADERS
-from tests.integration.test_admin_auth import PASSWORD, admin_redis, app, make_user
+from tests.integration.test_admin_auth import admin_redis, app, make_user, password_token
 
 pytestmark = pytest.mark.integration
 __all__ = ["admin_redis", "app"]  # fixtures, imported for this module's tests
@@ -36,20 +35,7 @@ def _urls(app: Flask) -> Iterator[tuple[str, str]]:
 @pytest.fixture
 def bearer(app: Flask, keycloak_admin: KeycloakAdmin) -> dict[str, str]:
     make_user(keycloak_admin, "hardening-admin", client_roles=("realm-admin",))
-    keycloak = app.config["SETTINGS"].keycloak
-    answer = requests.post(
-        f"{keycloak.url}/realms/{keycloak.realm}/protocol/openid-connect/token",
-        data={
-            "grant_type": "password",
-            "client_id": "admin-cli",
-            "username": "hardening-admin",
-            "password": PASSWORD,
-            "scope": "openid",
-        },
-        timeout=10,
-    )
-    assert answer.status_code == 200, answer.text
-    return {"Authorization": f"Bearer {answer.json()['access_token']}"}
+    return {"Authorization": f"Bearer {password_token(app.config['SETTINGS'], 'hardening-admin')}"}
 
 
 def _assert_headers(response: object, where: str) -> None:

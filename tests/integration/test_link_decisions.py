@@ -8,7 +8,6 @@ import dataclasses
 import uuid
 
 import pytest
-import requests
 from flask.testing import FlaskClient
 from keycloak import KeycloakAdmin
 from redis import Redis
@@ -19,7 +18,7 @@ from plugin.app import create_app
 from plugin.report import SyncReport
 from plugin.settings import Settings
 from tests.factories import make_school, make_student
-from tests.integration.test_admin_auth import PASSWORD, admin_redis, admin_settings, make_user
+from tests.integration.test_admin_auth import admin_redis, admin_settings, make_user, password_token
 from tests.integration.test_link_candidates import clever_idp
 from tests.sync_roster import MemoryRoster, MemorySource
 
@@ -36,19 +35,7 @@ def page_settings(settings: Settings, admin_redis: Redis) -> Settings:
 
 
 def token(settings: Settings, username: str) -> str:
-    answer = requests.post(
-        f"{settings.keycloak.url}/realms/{settings.keycloak.realm}/protocol/openid-connect/token",
-        data={
-            "grant_type": "password",
-            "client_id": "admin-cli",
-            "username": username,
-            "password": PASSWORD,
-            "scope": "openid",
-        },
-        timeout=10,
-    )
-    assert answer.status_code == 200, answer.text
-    return str(answer.json()["access_token"])
+    return password_token(settings, username)
 
 
 def sync(settings: Settings, source: MemorySource) -> SyncReport:

@@ -20,7 +20,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import requests
 from click.testing import CliRunner
 from keycloak import KeycloakAdmin
 from redis import Redis
@@ -38,7 +37,7 @@ from sandbox.config import SandboxConfig
 from sandbox.server import serve
 from sandbox.state import SandboxState
 from tests.conftest import worker_environment
-from tests.integration.test_admin_auth import PASSWORD, make_user
+from tests.integration.test_admin_auth import make_user, password_token
 from tests.sync_expect import raw
 
 pytestmark = pytest.mark.integration
@@ -210,17 +209,7 @@ def test_a_queued_sync_writes_its_progress_and_the_pages_progress_endpoint_reads
     assert progress["done"] == progress["total"] > 20  # 20 students at least, in one call each
 
     make_user(keycloak_admin, "progress-admin", client_roles=("realm-admin",))
-    token = requests.post(
-        f"{world.settings.keycloak.url}/realms/{world.settings.keycloak.realm}/protocol/openid-connect/token",
-        data={
-            "grant_type": "password",
-            "client_id": "admin-cli",
-            "username": "progress-admin",
-            "password": PASSWORD,
-            "scope": "openid",
-        },
-        timeout=10,
-    ).json()["access_token"]
+    token = password_token(world.settings, "progress-admin")
     answer = (
         create_app(world.settings)
         .test_client()
