@@ -34,7 +34,9 @@ __all__ = ["admin_redis", "app"]  # fixtures, imported for this module's tests
 ADMIN_ROLES = ("manage-identity-providers", "manage-users")
 
 
-def _signed_in(app: Flask, keycloak_admin: KeycloakAdmin, username: str = "it-admin") -> tuple[FlaskClient, str]:
+def _signed_in(
+    app: Flask, keycloak_admin: KeycloakAdmin, username: str = "it-admin"
+) -> tuple[FlaskClient, str]:
     user_id = make_user(keycloak_admin, username, client_roles=ADMIN_ROLES)
     client = app.test_client()
     assert keycloak_sign_in(client, username).status_code == 302
@@ -106,7 +108,8 @@ def test_the_api_takes_only_tokens_of_the_sidecars_clients(app: Flask, keycloak_
     other = {"Authorization": f"Bearer {password_token(settings, 'script-admin', client_id='admin-cli')}"}
     assert client.get(f"{URL_PREFIX}/api/status", headers=ours).status_code == 200
     refused = client.get(f"{URL_PREFIX}/api/status", headers=other)
-    assert refused.status_code == 401 and refused.json == {"error": "the bearer token was refused by Keycloak"}
+    assert refused.status_code == 401
+    assert refused.json == {"error": "the bearer token was refused by Keycloak"}
     assert client.get("/metrics", headers=other).status_code == 401
 
 
