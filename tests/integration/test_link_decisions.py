@@ -12,6 +12,7 @@ from flask.testing import FlaskClient
 from keycloak import KeycloakAdmin
 from redis import Redis
 
+from connectors.records import User
 from plugin import jobs, links, resolutions
 from plugin.admin import URL_PREFIX
 from plugin.app import create_app
@@ -111,27 +112,26 @@ def test_a_resolution_may_only_pick_a_listed_candidate_needs_a_realm_admin_and_i
     assert b'id="audit"' in page.data and twins[1].encode() in page.data
 
 
+def _self_linked(admin: KeycloakAdmin, names: dict[str, str]) -> tuple[User, str, MemorySource]:
+    """A student, an account someone linked to the student's Clever id themselves (what the
+    Account Console's "Linked accounts" does for a user holding manage-account), a realm admin,
+    and the roster holding the student."""
+    clever_idp(admin)
+    school = make_school("Lincoln School")
+    student = make_student("Jess", "Datos", school=school.clever_id)
+    link = {"identityProvider": "clever", "userId": student.clever_id, "userName": "x"}
+    taker = admin.create_user(
+        {"username": "someone", "enabled": True, **names, "federatedIdentities": [link]}
+    )
+    make_user(admin, "it-admin", client_roles=("realm-admin",))
+    return student, str(taker), MemorySource(MemoryRoster([school], [student], []))
+
+
 def test_a_link_the_sync_did_not_make_gets_nothing_until_a_realm_admin_keeps_it(
     page_settings: Settings, keycloak_admin: KeycloakAdmin
 ) -> None:
     settings = page_settings
-    clever_idp(keycloak_admin)
-    school = make_school("Lincoln School")
-    student = make_student("Jess", "Datos", school=school.clever_id)
-    # What the Account Console's "Linked accounts" does for a user holding manage-account.
-    taker = keycloak_admin.create_user(
-        {
-            "username": "someone",
-            "enabled": True,
-            "firstName": "Some",
-            "lastName": "One",
-            "federatedIdentities": [
-                {"identityProvider": "clever", "userId": student.clever_id, "userName": "x"}
-            ],
-        }
-    )
-    make_user(keycloak_admin, "it-admin", client_roles=("realm-admin",))
-    source = MemorySource(MemoryRoster([school], [student], []))
+    student, taker, source = _self_linked(keycloak_admin, {"firstName": "Some", "lastName": "One"})
 
     report = sync(settings, source)
 
@@ -165,20 +165,7 @@ def test_an_unlinked_suspicious_link_lets_the_person_get_their_own_account(
     page_settings: Settings, keycloak_admin: KeycloakAdmin
 ) -> None:
     settings = page_settings
-    clever_idp(keycloak_admin)
-    school = make_school("Lincoln School")
-    student = make_student("Jess", "Datos", school=school.clever_id)
-    taker = keycloak_admin.create_user(
-        {
-            "username": "someone",
-            "enabled": True,
-            "federatedIdentities": [
-                {"identityProvider": "clever", "userId": student.clever_id, "userName": "x"}
-            ],
-        }
-    )
-    make_user(keycloak_admin, "it-admin", client_roles=("realm-admin",))
-    source = MemorySource(MemoryRoster([school], [student], []))
+    student, taker, source = _self_linked(keycloak_admin, {})
     sync(settings, source)
     client = create_app(settings).test_client()
 

@@ -28,6 +28,8 @@ from sandbox.app import create_app
 from sandbox.config import Clock, FaultSpec, SandboxConfig
 from sandbox.faults import Fault, FaultInjector
 from sandbox.state import SandboxState
+from tests.hard_roster import accounts as _accounts
+from tests.hard_roster import members as _members
 from tests.sync_expect import actual_keycloak, actual_ldap, class_names, expected_keycloak, expected_ldap, raw
 
 pytestmark = pytest.mark.integration
@@ -89,22 +91,6 @@ def _schools_of(user: Obj) -> set[str]:
         if isinstance(data, dict):
             found.update(s for s in [data.get("school"), *(data.get("schools") or [])] if s)
     return found
-
-
-def _accounts(admin: KeycloakAdmin) -> dict[str, Obj]:
-    """Clever id -> full representation of every account carrying one."""
-    found: dict[str, Obj] = {}
-    for user in admin.get_users({"briefRepresentation": False, "max": 5000}):
-        clever_id = ((user.get("attributes") or {}).get("clever_id") or [""])[0]
-        if clever_id:
-            found[clever_id] = user
-    return found
-
-
-def _members(admin: KeycloakAdmin, path: str) -> set[str]:
-    group = admin.get_group_by_path(path)
-    members = admin.get_group_members(group["id"], {"max": 5000, "briefRepresentation": False})
-    return {m["attributes"]["clever_id"][0] for m in members}
 
 
 def _snapshot(admin: KeycloakAdmin) -> dict[str, Any]:
