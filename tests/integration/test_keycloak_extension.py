@@ -12,6 +12,11 @@ from typing import Any
 import pytest
 import requests
 from keycloak import KeycloakAdmin
+from ldap3 import Connection
+
+from connectors.keycloak_ldap import federate_ldap
+from plugin.settings import Settings
+from tests.conftest import LdapOu
 
 pytestmark = pytest.mark.integration
 
@@ -335,3 +340,43 @@ def test_accounts_the_sync_does_not_own_are_adopted_only_when_named_with_adopt(
     )
     assert [r["status"] for r in later] == ["updated", "error"], later
     assert _user(keycloak_admin, "mr.jones")["lastName"] == "Jones"
+
+
+def test_an_item_keycloak_refuses_while_writing_is_dropped_and_the_batch_retried_without_it(
+    settings: Settings,
+    keycloak_admin: KeycloakAdmin,
+    extension: Extension,
+    ldap_conn: Connection,
+    ldap_ou: LdapOu,
+) -> None:
+    """A READ_ONLY LDAP account refuses a name change only when it is written (no pre-check can
+    see it): the batch's transaction is rolled back and applied again without that item."""
+    assert ldap_conn.add(
+        f"uid=mgarcia,{ldap_ou.people_dn}", ["inetOrgPerson"], {"cn": "María", "sn": "García"}
+    )
+    federate_ldap(keycloak_admin, settings.ldap, mode="READ_ONLY")
+    garcia = _user(keycloak_admin, "mgarcia")["id"]
+    adopted = extension.batch(
+        *_tree(),
+        {
+            "op": "update_user",
+            "id": garcia,
+            "ref": "t1",
+            "adopt": True,
+            "link": {"alias": "clever", "userId": "t1"},
+            "groups": ["/Clever/Lincoln High"],
+        },
+    )
+    assert adopted[-1]["status"] == "updated", adopted
+    results = extension.batch(
+        _student("c1", "ana.diaz"),
+        {"op": "update_user", "id": garcia, "ref": "t1", "fields": {"enabled": False, "lastName": "Garcia"}},
+        _student("c2", "bo.li"),
+    )
+    assert [r["status"] for r in results] == ["created", "error", "created"], results
+    assert "Keycloak refused the write" in results[1]["error"]
+    assert {u["username"] for u in keycloak_admin.get_users()} == {"ana.diaz", "bo.li", "mgarcia"}
+    garcia_now = _user(keycloak_admin, "mgarcia")
+    assert (garcia_now["lastName"], garcia_now["enabled"]) == ("García", True)  # the whole item rolled back
+    assert garcia_now["links"] == {("clever", "t1")} and garcia_now["groups"] == ["/Clever/Lincoln High"]
+    assert _user(keycloak_admin, "ana.diaz")["groups"] == ["/Clever/Lincoln High/Students"]
