@@ -1,7 +1,7 @@
 """Creates per second through the clever-sync extension, beside the admin REST path, on the running
 services' Keycloak (dev-file H2 by default).
 
-``python -m bench.extension_rate --people 1000,5000 [--batch 500] [--rest 1000]``
+``python -m bench.extension_rate --people 1000,5000 [--batch 500] [--parallel 1] [--rest 1000]``
 
 Each size gets a fresh realm with a ``clever`` identity provider and a ``/Clever`` tree of 10 schools
 (a Students group and 20 sections each); every person has 8 ``clever_*`` attributes, 3 groups (the
@@ -131,16 +131,21 @@ def person(n: int, tag: str) -> dict[str, Any]:
     }
 
 
-def extension_rate(kc: Keycloak, realm: str, people: int, batch: int) -> float:
+def extension_rate(kc: Keycloak, realm: str, people: int, batch: int, parallel: int) -> float:
     ops = [person(n, "x") for n in range(people)]
-    start = time.monotonic()
-    for first in range(0, people, batch):
-        kc.login()  # the admin token lives 60 s; a 5,000 run outlasts it
-        answer = kc.call(
-            "POST", f"/realms/{realm}/clever-sync/batch", {"operations": ops[first : first + batch]}
-        )
+
+    def send(first: int) -> None:
+        body = {"operations": ops[first : first + batch]}
+        answer = kc.call("POST", f"/realms/{realm}/clever-sync/batch", body)
         bad = [r for r in answer.json()["results"] if r["status"] != "created"]
         assert not bad, bad[:3]
+
+    firsts = list(range(0, people, batch))
+    start = time.monotonic()
+    with ThreadPoolExecutor(parallel) as pool:
+        for group in range(0, len(firsts), parallel * 4):
+            kc.login()  # the admin token lives 60 s; a 5,000 run outlasts it
+            list(pool.map(send, firsts[group : group + parallel * 4]))
     return people / (time.monotonic() - start)
 
 
@@ -175,14 +180,19 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.extension_rate", description=__doc__)
     parser.add_argument("--people", default="1000,5000", help="comma-separated sizes")
     parser.add_argument("--batch", type=int, default=500, help="operations per extension batch")
+    parser.add_argument("--parallel", type=int, default=1, help="batches in flight at once")
     parser.add_argument("--rest", type=int, default=0, help="also time this many creates via POST /users")
     args = parser.parse_args(argv)
     kc = Keycloak(load_env_file(str(ROOT / "var" / "services.env")))
     for people in (int(size) for size in args.people.split(",")):
         realm = make_realm(kc)
         try:
-            rate = extension_rate(kc, realm, people, args.batch)
-            print(f"extension: {people} people in batches of {args.batch}: {rate:.0f} creates/s", flush=True)
+            rate = extension_rate(kc, realm, people, args.batch, args.parallel)
+            print(
+                f"extension: {people} people in batches of {args.batch}, {args.parallel} at once: "
+                f"{rate:.0f} creates/s",
+                flush=True,
+            )
         finally:
             kc.login()
             kc.call("DELETE", f"/realms/{realm}")
