@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: deps venv lock services services-down services-status demo test lint unit integration bench clean
+.PHONY: deps venv lock services services-down services-status demo test lint unit integration bench clean extension-test
 
 # The Debian packages the services and the browser tests need (installs what is missing).
 deps:
@@ -57,6 +57,10 @@ test bench: export KEYCLOAK_BACKEND = postgres
 
 test: deps venv lint services
 	$(BIN)/pytest -q
+
+# The clever-sync extension's JUnit suite, over HTTP against the Keycloak the services run.
+extension-test: services
+	set -a && . var/services.env && set +a && cd keycloak-extension && mvn -q -B -o test
 
 bench: deps venv services
 	$(BIN)/python -m bench

@@ -1,0 +1,694 @@
+package org.keycloakclever.sync;
+
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Set;
+import java.util.stream.Collectors;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import org.keycloak.models.ClientModel;
+import org.keycloak.models.FederatedIdentityModel;
+import org.keycloak.models.GroupModel;
+import org.keycloak.models.KeycloakSession;
+import org.keycloak.models.KeycloakSessionTaskWithResult;
+import org.keycloak.models.RealmModel;
+import org.keycloak.models.RoleMapperModel;
+import org.keycloak.models.RoleModel;
+import org.keycloak.models.UserModel;
+
+/**
+ * Applies the operations of one batch inside one transaction (the caller runs it through
+ * {@code KeycloakModelUtils.runJobInTransactionWithResult}).
+ *
+ * <p>Every operation first resolves and checks everything it needs and throws a {@link Refusal}
+ * before it writes; only then does it write. A Refusal becomes that item's error and the batch
+ * goes on. Any other exception (Keycloak refusing a write) is raised as an {@link ItemFailure}
+ * naming the item: the transaction is rolled back and the caller retries the batch without it.
+ */
+final class BatchJob implements KeycloakSessionTaskWithResult<Map<Integer, Outcome>> {
+
+    static final String ROOT = "Clever";
+    static final String ALIAS = "clever";
+    static final String CLEVER_ID = "clever_id";
+    static final String CLEVER_KEY = "clever_key";
+    static final String REMOVED_AT = "clever_removed_at";
+
+    /** An operation failed while writing: the transaction is unusable, retry without it. */
+    static final class ItemFailure extends RuntimeException {
+        final int index;
+
+        ItemFailure(int index, RuntimeException cause) {
+            super(cause);
+            this.index = index;
+        }
+    }
+
+    private final String realmId;
+    private final List<JsonNode> ops;
+    private final Set<Integer> skip;
+
+    private KeycloakSession session;
+    private RealmModel realm;
+    private boolean idpExists;
+    private boolean writing;
+    private final Map<String, UserModel> usersByRef = new HashMap<>();
+    private final Set<String> createdIds = new HashSet<>();
+    private final Map<String, GroupModel> groupsByRef = new HashMap<>();
+    private final Map<String, GroupModel> groupsByPath = new HashMap<>();
+    private final Map<String, Boolean> inTree = new HashMap<>();
+    private final Set<String> usernames = new HashSet<>();
+    private final Set<String> emails = new HashSet<>();
+
+    BatchJob(String realmId, List<JsonNode> ops, Set<Integer> skip) {
+        this.realmId = realmId;
+        this.ops = ops;
+        this.skip = skip;
+    }
+
+    @Override
+    public Map<Integer, Outcome> run(KeycloakSession s) {
+        session = s;
+        realm = s.realms().getRealm(realmId);
+        s.getContext().setRealm(realm);
+        idpExists = s.identityProviders().getByAlias(ALIAS) != null;
+        Map<Integer, Outcome> outcomes = new LinkedHashMap<>();
+        for (int i = 0; i < ops.size(); i++) {
+            if (skip.contains(i)) {
+                continue;
+            }
+            JsonNode op = ops.get(i);
+            String kind = op.path("op").asText("");
+            String ref = op.path("ref").isTextual() ? op.get("ref").asText() : null;
+            writing = false;
+            try {
+                outcomes.put(i, apply(i, kind, op));
+            } catch (Refusal refusal) {
+                if (writing) {
+                    throw new ItemFailure(i, refusal);
+                }
+                String id = op.path("id").isTextual() ? op.get("id").asText() : null;
+                outcomes.put(i, Outcome.error(i, kind, ref, id, refusal.getMessage()));
+            } catch (RuntimeException exc) {
+                throw new ItemFailure(i, exc);
+            }
+        }
+        return outcomes;
+    }
+
+    private Outcome apply(int i, String kind, JsonNode op) {
+        switch (kind) {
+            case "create_user":
+                return createUser(i, op);
+            case "update_user":
+                return updateUser(i, op);
+            case "disable_user":
+                return disableUser(i, op);
+            case "add_member":
+                return membership(i, op, true);
+            case "remove_member":
+                return membership(i, op, false);
+            case "create_group":
+                return createGroup(i, op);
+            case "update_group":
+                return updateGroup(i, op);
+            default:
+                throw new Refusal("unknown op " + kind);
+        }
+    }
+
+    // ------------------------------------------------------------------------------- users
+
+    private Outcome createUser(int i, JsonNode op) {
+        String ref = Checks.required(op, "ref", Checks.MAX_NAME);
+        String username = Checks.username(Checks.required(op, "username", Checks.MAX_NAME)).toLowerCase(Locale.ROOT);
+        String first = Checks.optional(op, "firstName", Checks.MAX_NAME);
+        String last = Checks.optional(op, "lastName", Checks.MAX_NAME);
+        String email = Checks.email(Checks.optional(op, "email", Checks.MAX_NAME));
+        Boolean enabled = Checks.bool(op, "enabled");
+        Map<String, List<String>> attributes = Checks.attributes(op, "attributes");
+        List<String> roles = roles(op);
+        List<GroupModel> groups = groups(op);
+        String linkUserId = link(op, ref);
+        if (usersByRef.containsKey(ref)) {
+            throw new Refusal("ref " + ref + " appears twice in the batch");
+        }
+        UserModel existing = findByRef(ref);
+        if (existing == null) {
+            UserModel byName = session.users().getUserByUsername(realm, username);
+            if (byName != null) {
+                if (!owns(byName, ref, false)) {
+                    throw new Refusal("username " + username + " is taken by an account the sync does not own");
+                }
+                existing = byName;
+            } else if (usernames.contains(username)) {
+                throw new Refusal("username " + username + " appears twice in the batch");
+            }
+        }
+        if (existing != null) {
+            guardOwned(existing, ref, false);
+        }
+        Outcome outcome = new Outcome(i, "create_user", ref);
+        if (existing != null && existing.getEmail() != null && !existing.getEmail().isEmpty()) {
+            email = null;  // Clever's addresses are unverified: they fill an empty one, never replace one
+        }
+        email = claimEmail(email, existing, outcome);
+        boolean linkNeeded = linkUserId != null && checkLink(existing, linkUserId);
+        writing = true;
+        UserModel user = existing;
+        boolean changed = false;
+        if (user == null) {
+            user = session.users().addUser(realm, username);
+            createdIds.add(user.getId());
+            outcome.status = Outcome.CREATED;
+            user.setEnabled(enabled == null || enabled);
+            changed = true;
+        } else if (enabled != null && user.isEnabled() != enabled) {
+            user.setEnabled(enabled);
+            changed = true;
+        }
+        changed |= setNames(user, first, last, email);
+        changed |= mergeAttributes(user, attributes);
+        changed |= grant(user, roles);
+        changed |= join(user, groups, existing == null);
+        if (linkNeeded) {
+            addLink(user, linkUserId, op.path("link").path("userName").asText(username));
+            changed = true;
+        }
+        usersByRef.put(ref, user);
+        usernames.add(username);
+        outcome.id = user.getId();
+        return outcome.changed(changed);
+    }
+
+    private Outcome updateUser(int i, JsonNode op) {
+        String id = Checks.required(op, "id", Checks.MAX_NAME);
+        String ref = Checks.optional(op, "ref", Checks.MAX_NAME);
+        JsonNode fields = op.path("fields");
+        String first = Checks.optional(fields, "firstName", Checks.MAX_NAME);
+        String last = Checks.optional(fields, "lastName", Checks.MAX_NAME);
+        String email = Checks.email(Checks.optional(fields, "email", Checks.MAX_NAME));
+        Boolean enabled = Checks.bool(fields, "enabled");
+        Map<String, List<String>> attributes = Checks.attributes(op, "attributes");
+        List<String> roles = roles(op);
+        List<GroupModel> groups = groups(op);
+        String linkUserId = link(op, ref);
+        boolean adopt = Boolean.TRUE.equals(Checks.bool(op, "adopt"));
+        UserModel user = session.users().getUserById(realm, id);
+        if (user == null) {
+            throw new Refusal("no user " + id);
+        }
+        if (adopt) {
+            guardAdoptable(user, ref, linkUserId);
+        } else {
+            guardOwned(user, ref, false);
+        }
+        Outcome outcome = new Outcome(i, "update_user", ref);
+        outcome.id = user.getId();
+        email = claimEmail(email, user, outcome);
+        boolean linkNeeded = linkUserId != null && checkLink(user, linkUserId);
+        writing = true;
+        boolean changed = false;
+        if (enabled != null && user.isEnabled() != enabled) {
+            user.setEnabled(enabled);
+            changed = true;
+        }
+        changed |= setNames(user, first, last, email);
+        changed |= mergeAttributes(user, attributes);
+        changed |= grant(user, roles);
+        changed |= join(user, groups, false);
+        if (linkNeeded) {
+            addLink(user, linkUserId, op.path("link").path("userName").asText(user.getUsername()));
+            changed = true;
+        }
+        if (ref != null) {
+            usersByRef.put(ref, user);
+        }
+        return outcome.changed(changed);
+    }
+
+    private Outcome disableUser(int i, JsonNode op) {
+        String id = Checks.required(op, "id", Checks.MAX_NAME);
+        String ref = Checks.optional(op, "ref", Checks.MAX_NAME);
+        String removedAt = Checks.required(op, "removedAt", Checks.MAX_NAME);
+        UserModel user = session.users().getUserById(realm, id);
+        if (user == null) {
+            throw new Refusal("no user " + id);
+        }
+        guardOwned(user, ref, false);
+        Outcome outcome = new Outcome(i, "disable_user", ref);
+        outcome.id = user.getId();
+        if (!user.isEnabled() && user.getFirstAttribute(REMOVED_AT) != null) {
+            return outcome.changed(false);  // a replay: the first disable's date stays
+        }
+        writing = true;
+        user.setEnabled(false);
+        user.setSingleAttribute(REMOVED_AT, removedAt);
+        return outcome.changed(true);
+    }
+
+    private Outcome membership(int i, JsonNode op, boolean add) {
+        String ref = Checks.optional(op, "userRef", Checks.MAX_NAME);
+        String userId = Checks.optional(op, "userId", Checks.MAX_NAME);
+        UserModel user = userId != null ? session.users().getUserById(realm, userId)
+                : ref != null ? findByRef(ref) : null;
+        if (user == null) {
+            throw new Refusal(userId == null && ref == null ? "userId or userRef is required" : "no such user");
+        }
+        guardOwned(user, ref, true);
+        GroupModel group = group(op, "group");
+        Outcome outcome = new Outcome(i, add ? "add_member" : "remove_member", ref);
+        outcome.id = user.getId();
+        boolean member = user.getGroupsStream().anyMatch(g -> g.getId().equals(group.getId()));
+        if (member == add) {
+            return outcome.changed(false);
+        }
+        writing = true;
+        if (add) {
+            user.joinGroup(group);
+        } else {
+            user.leaveGroup(group);
+        }
+        return outcome.changed(true);
+    }
+
+    // ------------------------------------------------------------------------------- groups
+
+    private Outcome createGroup(int i, JsonNode op) {
+        String ref = Checks.required(op, "ref", Checks.MAX_NAME);
+        String name = Checks.groupName(Checks.required(op, "name", Checks.MAX_NAME));
+        Map<String, List<String>> attributes = Checks.attributes(op, "attributes");
+        attributes.put(CLEVER_KEY, List.of(ref));
+        List<String> roles = roles(op);
+        GroupModel parent = parent(op);
+        if (parent == null && !ROOT.equals(name)) {
+            throw new Refusal("only /" + ROOT + " may be created at the top level; give parentId, parentPath or parentRef");
+        }
+        if (groupsByRef.containsKey(ref)) {
+            throw new Refusal("ref " + ref + " appears twice in the batch");
+        }
+        GroupModel existing = child(parent, name);
+        if (existing != null) {
+            String key = existing.getFirstAttribute(CLEVER_KEY);
+            if (key != null && !key.equals(ref)) {
+                throw new Refusal("a sibling group is already named " + name + " (key " + key + ")");
+            }
+        }
+        Outcome outcome = new Outcome(i, "create_group", ref);
+        writing = true;
+        GroupModel group = existing;
+        boolean changed = false;
+        if (group == null) {
+            group = session.groups().createGroup(realm, name, parent);
+            outcome.status = Outcome.CREATED;
+            inTree.put(group.getId(), true);
+            changed = true;
+        }
+        changed |= replaceAttributes(group, attributes);
+        changed |= grant(group, roles);
+        groupsByRef.put(ref, group);
+        outcome.id = group.getId();
+        return outcome.changed(changed);
+    }
+
+    private Outcome updateGroup(int i, JsonNode op) {
+        String id = Checks.required(op, "id", Checks.MAX_NAME);
+        String ref = Checks.optional(op, "ref", Checks.MAX_NAME);
+        String name = op.has("name") ? Checks.groupName(Checks.required(op, "name", Checks.MAX_NAME)) : null;
+        Map<String, List<String>> attributes = op.has("attributes") ? Checks.attributes(op, "attributes") : null;
+        List<String> roles = roles(op);
+        GroupModel group = session.groups().getGroupById(realm, id);
+        if (group == null) {
+            throw new Refusal("no group " + id);
+        }
+        requireInTree(group);
+        String key = group.getFirstAttribute(CLEVER_KEY);
+        if (ref != null && key != null && !key.equals(ref)) {
+            throw new Refusal("group " + id + " has key " + key + ", not " + ref);
+        }
+        if (ref != null && attributes != null) {
+            attributes.put(CLEVER_KEY, List.of(ref));
+        }
+        GroupModel parent = parent(op);
+        boolean moving = parent != null && !parent.getId().equals(group.getParentId());
+        boolean renaming = name != null && !name.equals(group.getName());
+        if ((moving || renaming) && group.getParentId() == null) {
+            throw new Refusal("the /" + ROOT + " root is not renamed or moved");
+        }
+        if (moving) {
+            for (GroupModel up = parent; up != null; up = up.getParent()) {
+                if (up.getId().equals(group.getId())) {
+                    throw new Refusal("a group cannot move below itself");
+                }
+            }
+        }
+        if (moving || renaming) {
+            String target = renaming ? name : group.getName();
+            GroupModel sibling = child(moving ? parent : group.getParent(), target);
+            if (sibling != null && !sibling.getId().equals(group.getId())) {
+                throw new Refusal("a sibling group is already named " + target);
+            }
+        }
+        Outcome outcome = new Outcome(i, "update_group", ref);
+        outcome.id = group.getId();
+        writing = true;
+        boolean changed = false;
+        if (moving) {
+            session.groups().moveGroup(realm, group, parent);
+            changed = true;
+        }
+        if (renaming) {
+            group.setName(name);
+            changed = true;
+        }
+        if (moving || renaming) {
+            groupsByPath.clear();
+        }
+        if (attributes != null) {
+            changed |= replaceAttributes(group, attributes);
+        }
+        changed |= grant(group, roles);
+        if (ref != null) {
+            groupsByRef.put(ref, group);
+        }
+        return outcome.changed(changed);
+    }
+
+    // ------------------------------------------------------------------------------- ownership
+
+    /** The account of a Clever person: made in this batch, linked to them, or carrying their id. */
+    private UserModel findByRef(String ref) {
+        UserModel user = usersByRef.get(ref);
+        if (user == null && idpExists) {
+            user = session.users().getUserByFederatedIdentity(realm, new FederatedIdentityModel(ALIAS, ref, null));
+        }
+        if (user == null) {
+            user = session.users().searchForUserByUserAttributeStream(realm, CLEVER_ID, ref).findFirst().orElse(null);
+        }
+        return user;
+    }
+
+    /**
+     * Owned: made by this batch, or carries {@code clever_id}, or carries the {@code clever} link to
+     * the operation's Clever id ({@code anyLink}: to any Clever id, for memberships without a ref).
+     */
+    private boolean owns(UserModel user, String ref, boolean anyLink) {
+        if (createdIds.contains(user.getId()) || user.getFirstAttribute(CLEVER_ID) != null) {
+            return true;
+        }
+        FederatedIdentityModel link = session.users().getFederatedIdentity(realm, user, ALIAS);
+        return link != null && (anyLink || link.getUserId().equals(ref));
+    }
+
+    private void guardOwned(UserModel user, String ref, boolean anyLink) {
+        guardIdentity(user, ref);
+        if (!owns(user, ref, anyLink)) {
+            throw new Refusal("user " + user.getId() + " is not an account the sync owns");
+        }
+    }
+
+    /** Refuses an account that belongs to another Clever person, and service accounts. */
+    private void guardIdentity(UserModel user, String ref) {
+        if (user.getServiceAccountClientLink() != null) {
+            throw new Refusal("user " + user.getId() + " is a service account");
+        }
+        String have = user.getFirstAttribute(CLEVER_ID);
+        if (ref != null && have != null && !have.equals(ref)) {
+            throw new Refusal("user " + user.getId() + " belongs to another Clever person");
+        }
+        FederatedIdentityModel link = session.users().getFederatedIdentity(realm, user, ALIAS);
+        if (ref != null && link != null && !link.getUserId().equals(ref)) {
+            throw new Refusal("user " + user.getId() + " is linked to another Clever id");
+        }
+    }
+
+    /**
+     * {@code adopt}: an account the sidecar's safe matching chose, named by Keycloak id, taken over
+     * with the link to {@code ref}. Never a service account or an administrator.
+     */
+    private void guardAdoptable(UserModel user, String ref, String linkUserId) {
+        if (ref == null || linkUserId == null) {
+            throw new Refusal("adopt needs ref and link");
+        }
+        guardIdentity(user, ref);
+        ClientModel management = realm.getClientByClientId("realm-management");
+        if (management != null && management.getRolesStream().anyMatch(user::hasRole)) {
+            throw new Refusal("user " + user.getId() + " holds realm-management roles; the sync does not adopt administrators");
+        }
+        RoleModel admin = realm.getRole("admin");
+        if (admin != null && user.hasRole(admin)) {
+            throw new Refusal("user " + user.getId() + " holds the admin role; the sync does not adopt administrators");
+        }
+    }
+
+    /** The link's Clever id (must be the op's ref), or null when the op asks for no link. */
+    private String link(JsonNode op, String ref) {
+        JsonNode link = op.get("link");
+        if (link == null || link.isNull() || link.isBoolean() && !link.asBoolean()) {
+            return null;
+        }
+        if (link.isBoolean()) {  // "link": true is the link to the op's ref
+            if (ref == null) {
+                throw new Refusal("link needs ref");
+            }
+            return ref;
+        }
+        String alias = Checks.optional(link, "alias", Checks.MAX_NAME);
+        if (alias != null && !ALIAS.equals(alias)) {
+            throw new Refusal("only the " + ALIAS + " identity provider is linked");
+        }
+        String userId = Checks.required(link, "userId", Checks.MAX_NAME);
+        Checks.optional(link, "userName", Checks.MAX_NAME);
+        if (!userId.equals(ref)) {
+            throw new Refusal("link.userId must be the op's ref");
+        }
+        return userId;
+    }
+
+    /** True when the link must be added; refuses one that points elsewhere or is taken. */
+    private boolean checkLink(UserModel user, String cleverId) {
+        if (!idpExists) {
+            throw new Refusal("the realm has no " + ALIAS + " identity provider to link to");
+        }
+        if (user != null) {
+            FederatedIdentityModel have = session.users().getFederatedIdentity(realm, user, ALIAS);
+            if (have != null) {
+                if (have.getUserId().equals(cleverId)) {
+                    return false;
+                }
+                throw new Refusal("user " + user.getId() + " is linked to another Clever id");
+            }
+        }
+        UserModel other = session.users().getUserByFederatedIdentity(realm, new FederatedIdentityModel(ALIAS, cleverId, null));
+        if (other != null && (user == null || !other.getId().equals(user.getId()))) {
+            throw new Refusal("Clever id " + cleverId + " is linked to another account");
+        }
+        return true;
+    }
+
+    private void addLink(UserModel user, String cleverId, String userName) {
+        session.users().addFederatedIdentity(realm, user, new FederatedIdentityModel(ALIAS, cleverId, userName));
+    }
+
+    // ------------------------------------------------------------------------------- writes
+
+    /** The address to write, or null: taken by another account (the outcome says so) or none. */
+    private String claimEmail(String email, UserModel self, Outcome outcome) {
+        if (email == null) {
+            return null;
+        }
+        String lower = email.toLowerCase(Locale.ROOT);
+        if (self != null && lower.equals(self.getEmail())) {
+            return null;
+        }
+        if (!realm.isDuplicateEmailsAllowed()) {
+            UserModel other = session.users().getUserByEmail(realm, email);
+            if (emails.contains(lower) || other != null && (self == null || !other.getId().equals(self.getId()))) {
+                outcome.emailRefused = true;
+                return null;
+            }
+        }
+        emails.add(lower);
+        return email;
+    }
+
+    private static boolean setNames(UserModel user, String first, String last, String email) {
+        boolean changed = false;
+        if (first != null && !first.equals(user.getFirstName())) {
+            user.setFirstName(first);
+            changed = true;
+        }
+        if (last != null && !last.equals(user.getLastName())) {
+            user.setLastName(last);
+            changed = true;
+        }
+        if (email != null) {
+            user.setEmail(email);
+            changed = true;
+        }
+        return changed;
+    }
+
+    /** Sets the named attributes (an empty list removes one); others are left alone. */
+    private static boolean mergeAttributes(UserModel user, Map<String, List<String>> attributes) {
+        boolean changed = false;
+        for (Map.Entry<String, List<String>> entry : attributes.entrySet()) {
+            List<String> have = user.getAttributeStream(entry.getKey()).collect(Collectors.toList());
+            if (have.equals(entry.getValue())) {
+                continue;
+            }
+            if (entry.getValue().isEmpty()) {
+                user.removeAttribute(entry.getKey());
+            } else {
+                user.setAttribute(entry.getKey(), entry.getValue());
+            }
+            changed = true;
+        }
+        return changed;
+    }
+
+    /** Makes the group's attributes exactly {@code attributes} (as the REST path's PUT does). */
+    private static boolean replaceAttributes(GroupModel group, Map<String, List<String>> attributes) {
+        boolean changed = false;
+        for (String name : Set.copyOf(group.getAttributes().keySet())) {
+            if (!attributes.containsKey(name) || attributes.get(name).isEmpty()) {
+                group.removeAttribute(name);
+                changed = true;
+            }
+        }
+        for (Map.Entry<String, List<String>> entry : attributes.entrySet()) {
+            List<String> have = group.getAttributeStream(entry.getKey()).collect(Collectors.toList());
+            if (!entry.getValue().isEmpty() && !have.equals(entry.getValue())) {
+                group.setAttribute(entry.getKey(), entry.getValue());
+                changed = true;
+            }
+        }
+        return changed;
+    }
+
+    private List<String> roles(JsonNode op) {
+        List<String> roles = Checks.strings(op.get("realmRoles"), "realmRoles", Checks.MAX_NAME);
+        roles.forEach(Checks::roleName);
+        return roles;
+    }
+
+    /** Grants {@code clever-*} realm roles, creating a missing one. */
+    private boolean grant(RoleMapperModel holder, List<String> roles) {
+        boolean changed = false;
+        for (String name : roles) {
+            RoleModel role = realm.getRole(name);
+            if (role == null) {
+                role = realm.addRole(name);
+                role.setDescription("Given by Clever");
+            }
+            if (!holder.hasDirectRole(role)) {
+                holder.grantRole(role);
+                changed = true;
+            }
+        }
+        return changed;
+    }
+
+    private static boolean join(UserModel user, List<GroupModel> groups, boolean fresh) {
+        if (groups.isEmpty()) {
+            return false;
+        }
+        Set<String> have = fresh ? Set.of() : user.getGroupsStream().map(GroupModel::getId).collect(Collectors.toSet());
+        boolean changed = false;
+        for (GroupModel group : groups) {
+            if (!have.contains(group.getId())) {
+                user.joinGroup(group);
+                changed = true;
+            }
+        }
+        return changed;
+    }
+
+    // ------------------------------------------------------------------------------- group lookup
+
+    /** {@code groups}: ids or paths ("/Clever/..."), each inside the /Clever tree. */
+    private List<GroupModel> groups(JsonNode op) {
+        List<GroupModel> groups = new java.util.ArrayList<>();
+        for (String idOrPath : Checks.strings(op.get("groups"), "groups", 4096)) {
+            GroupModel group = idOrPath.startsWith("/") ? byPath(idOrPath) : session.groups().getGroupById(realm, idOrPath);
+            if (group == null) {
+                throw new Refusal("no group " + idOrPath);
+            }
+            requireInTree(group);
+            groups.add(group);
+        }
+        return groups;
+    }
+
+    /** The group named by {@code <prefix>Id}, {@code <prefix>Path} or {@code <prefix>Ref}. */
+    private GroupModel group(JsonNode op, String prefix) {
+        GroupModel group = lookup(op, prefix);
+        if (group == null) {
+            throw new Refusal(prefix + "Id, " + prefix + "Path or " + prefix + "Ref is required");
+        }
+        return group;
+    }
+
+    private GroupModel parent(JsonNode op) {
+        return lookup(op, "parent");
+    }
+
+    private GroupModel lookup(JsonNode op, String prefix) {
+        String id = Checks.optional(op, prefix + "Id", Checks.MAX_NAME);
+        String path = Checks.optional(op, prefix + "Path", 4096);
+        String ref = Checks.optional(op, prefix + "Ref", Checks.MAX_NAME);
+        GroupModel group;
+        if (id != null) {
+            group = session.groups().getGroupById(realm, id);
+        } else if (path != null) {
+            group = byPath(path);
+        } else if (ref != null) {
+            group = groupsByRef.get(ref);
+            if (group == null) {
+                group = session.groups().searchGroupsByAttributes(realm, Map.of(CLEVER_KEY, ref), 0, 10)
+                        .filter(this::isInTree).findFirst().orElse(null);
+            }
+        } else {
+            return null;
+        }
+        if (group == null) {
+            throw new Refusal("no group " + (id != null ? id : path != null ? path : "with key " + ref));
+        }
+        requireInTree(group);
+        return group;
+    }
+
+    private GroupModel byPath(String path) {
+        return groupsByPath.computeIfAbsent(path, p -> org.keycloak.models.utils.KeycloakModelUtils.findGroupByPath(session, realm, p));
+    }
+
+    private GroupModel child(GroupModel parent, String name) {
+        if (parent == null) {
+            return session.groups().getTopLevelGroupsStream(realm, name, true, 0, 10)
+                    .filter(g -> g.getName().equals(name)).findFirst().orElse(null);
+        }
+        return session.groups().getGroupByName(realm, parent, name);
+    }
+
+    private void requireInTree(GroupModel group) {
+        if (!isInTree(group)) {
+            throw new Refusal("group " + group.getId() + " is outside /" + ROOT);
+        }
+    }
+
+    private boolean isInTree(GroupModel group) {
+        Boolean known = inTree.get(group.getId());
+        if (known != null) {
+            return known;
+        }
+        GroupModel parent = group.getParent();
+        boolean result = parent == null
+                ? ROOT.equals(group.getName()) && group.getType() == GroupModel.Type.REALM
+                : isInTree(parent);
+        inTree.put(group.getId(), result);
+        return result;
+    }
+}
