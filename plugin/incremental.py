@@ -260,7 +260,7 @@ class _Incremental(IncrementalReads):
                     UserUpdate(
                         existing.keycloak_id,
                         clever_id,
-                        _kind(existing),
+                        self.applied.kinds([clever_id]).get(clever_id) or _kind(existing),
                         fields={"enabled": False},
                         attributes={"clever_removed_at": (removed_at,)},
                     )

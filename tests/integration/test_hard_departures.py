@@ -1,0 +1,93 @@
+"""Issue 17, point 2: a departed student whose account is a READ_ONLY directory account (Keycloak
+LDAP federation with import) is counted as a student, not disabled in silence, loses every Clever
+group and the Clever link, and waits with the exact action the admin must take in the directory.
+The real Keycloak, OpenLDAP and Redis."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+from keycloak import KeycloakAdmin
+from ldap3 import Connection
+
+from connectors.keycloak_ldap import federate_ldap
+from plugin.settings import Settings
+from plugin.sync import run_sync
+from tests.conftest import LdapOu
+from tests.factories import make_school, make_section, make_student, make_teacher
+from tests.sync_roster import MemoryRoster, MemorySource
+
+pytestmark = pytest.mark.integration
+
+
+def test_a_departed_student_with_a_read_only_directory_account_waits_and_is_counted_a_student(
+    settings: Settings, keycloak_admin: KeycloakAdmin, ldap_conn: Connection, ldap_ou: LdapOu
+) -> None:
+    dn = f"uid=jdoe,{ldap_ou.people_dn}"
+    assert ldap_conn.add(dn, ["inetOrgPerson"], {"cn": "Jane Doe", "sn": "Doe", "givenName": "Jane"})
+    keycloak_admin.create_idp(  # the broker's identity provider: the sync links accounts to it
+        {
+            "alias": "clever",
+            "providerId": "oidc",
+            "enabled": True,
+            "config": {
+                "clientId": "x",
+                "clientSecret": "y",
+                "authorizationUrl": "https://idp.example/auth",
+                "tokenUrl": "https://idp.example/token",
+            },
+        }
+    )
+    federate_ldap(keycloak_admin, settings.ldap, mode="READ_ONLY")
+    school = make_school("Lincoln Elementary")
+    teacher = make_teacher("Ann", "Lee", school=school.clever_id)
+    jane = make_student("Jane", "Doe", school=school.clever_id)
+    others = [make_student("Kid", f"Number{i}", school=school.clever_id) for i in range(12)]
+    pupils = [jane, *others]
+    section = make_section(
+        "Math", school=school.clever_id, teachers=[teacher.clever_id], students=[p.clever_id for p in pupils]
+    )
+    first = run_sync(settings, source=MemorySource(MemoryRoster([school], [teacher, *pupils], [section])))
+    assert first.status == "ok", first.summary()
+    assert first.kinds["students"]["linked_by_name"] == 1, first.summary()
+    account = keycloak_admin.get_users({"username": "jdoe", "exact": True})[0]
+    assert [link["userId"] for link in keycloak_admin.get_user_social_logins(account["id"])] == [
+        jane.clever_id
+    ]
+    assert keycloak_admin.get_user_groups(account["id"], brief_representation=True)
+
+    gone = dataclasses.replace(section, students=tuple(p.clever_id for p in others))
+    source = MemorySource(MemoryRoster([school], [teacher, *others], [gone]))
+    second = run_sync(settings, source=source)
+    # 1 of 13 students departs: under the brake's 10%; never "1 of 1 staff"
+    assert second.brake["held"] is False, second.summary()
+    assert second.status == "ok", second.summary()
+    assert second.kinds["staff"]["disabled"] == 0, second.summary()
+    assert second.kinds["students"]["disabled"] == 1, second.summary()
+    assert keycloak_admin.get_user(account["id"])["enabled"] is False  # enabled=false alone is taken
+    items = [item for item in second.waiting if item["kind"] == "directory-departed"]
+    assert [item["clever_id"] for item in items] == [jane.clever_id], second.waiting
+    assert items[0]["ldap_dn"] == dn and items[0]["keycloak_id"] == account["id"]
+    assert f"disable or remove {dn} in the directory" in items[0]["action"]
+    assert (
+        not [  # out of every Clever group, in Keycloak and in LDAP
+            g
+            for g in keycloak_admin.get_user_groups(account["id"], brief_representation=True)
+            if g["path"].startswith("/Clever")
+        ]
+    )
+    ldap_conn.search(ldap_ou.groups_dn, f"(member={dn})")
+    assert ldap_conn.entries == []
+
+    # the next run has nothing more to write
+    third = run_sync(settings, source=source)
+    assert third.status == "ok" and third.writes == {"keycloak": 0, "ldap": 0}, third.summary()
+
+    # back in Clever: enabled again (``enabled`` is the realm's to write) and back in the class
+    back = run_sync(settings, source=MemorySource(MemoryRoster([school], [teacher, *pupils], [section])))
+    assert back.status == "ok", back.summary()
+    assert keycloak_admin.get_user(account["id"])["enabled"] is True, back.summary()
+    assert "/Clever/Lincoln Elementary/Classes/Math" in {
+        g["path"] for g in keycloak_admin.get_user_groups(account["id"], brief_representation=True)
+    }
