@@ -35,6 +35,7 @@ from mappers.layout import (
 from mappers.names import Account, Ambiguity, Refusal, Scope, username_for
 from mappers.parents import parents_of, relationships_of_parent, relationships_of_student
 from plugin.applied import user_fingerprint
+from plugin.desired_checks import known_teachers, schoolless
 from plugin.desired_match import match_new_people, resolved_choices
 from plugin.plan import REALM_ROLE_ATTRIBUTE, Attributes, CurrentUser, DesiredState, GroupSpec, UserSpec
 from plugin.settings import SyncOptions
@@ -146,7 +147,9 @@ def read_roster(
     roster: RosterView, *, options: SyncOptions, school_ids: frozenset[str] = frozenset()
 ) -> RosterRead:
     """Read the roster's streams: the group tree, who is in which class, the people in scope."""
-    schools = [s for s in roster.schools() if not school_ids or s.clever_id in school_ids]
+    every_school = list(roster.schools())
+    district_schools = {s.clever_id for s in every_school}
+    schools = [s for s in every_school if not school_ids or s.clever_id in school_ids]
     names = school_group_names(schools)
     mapped = Mapped(DesiredState({}, {}), dict(names.names), warnings=list(names.warnings))
     groups = _school_groups(names.names)
@@ -196,9 +199,13 @@ def read_roster(
             s in names.names for s in user.schools
         ):
             people.append(user)  # present once they have a spec (or are held: ``map_people``)
+        elif not user.has(Role.DISTRICT_ADMIN) and not any(s in district_schools for s in user.schools):
+            present.add(user.clever_id)  # in Clever: an account it has is not disabled
+            mapped.skipped.append(schoolless(user, in_sections.get(user.clever_id, ())))
         else:
             present.add(user.clever_id)  # out of the chosen schools
     _dangling(in_sections, {p.clever_id for p in people}, present, mapped)
+    known_teachers(groups, {p.clever_id for p in people} | present | mapped.contacts_off)
 
     students = {p.clever_id: _scoped(p, names.names) for p in people if p.has(Role.STUDENT)}
     relationships: Mapping[str, tuple[tuple[str, str, str], ...]] = {}
