@@ -88,6 +88,7 @@ class Mapped:
     resolved: set[str] = field(default_factory=set)  # Clever ids whose resolution this run applies
     held: dict[str, str] = field(default_factory=dict)  # Clever id -> kind, of people held (ambiguous)
     contacts_off: set[str] = field(default_factory=set)  # contacts not synced (Sync Parent Data off)
+    broken: set[str] = field(default_factory=set)  # people whose records Clever sent broken
     # Clever id -> the stored fingerprint the person's wanted attributes still match (``as_written``)
     confirmed: dict[str, str] = field(default_factory=dict)
 
@@ -204,6 +205,11 @@ def read_roster(
             mapped.skipped.append(schoolless(user, in_sections.get(user.clever_id, ())))
         else:
             present.add(user.clever_id)  # out of the chosen schools
+    # A person whose record Clever sent broken (``connectors.clever``: ``bad_records``) is still in
+    # Clever: an account they have is kept as it is, not disabled, in the groups it is in.
+    broken = (e.clever_id for e in getattr(roster, "bad_records", ()) if e.kind == "users" and e.clever_id)
+    mapped.broken.update(broken)
+    present.update(mapped.broken)
     _dangling(in_sections, {p.clever_id for p in people}, present, mapped)
     known_teachers(groups, {p.clever_id for p in people} | present | mapped.contacts_off)
 
@@ -388,7 +394,9 @@ def map_people(
         current = current_users.get(clever_id)
         if current is None or not (clever_id in written or "clever_relationships" in current.attributes):
             present.add(clever_id)
-    mapped.desired = DesiredState(groups=groups, users=users, present=present)
+    mapped.desired = DesiredState(
+        groups=groups, users=users, present=present, untouched=frozenset(mapped.broken)
+    )
     return mapped
 
 

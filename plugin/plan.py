@@ -70,6 +70,9 @@ class DesiredState:
     # people missing from both are disabled, so narrowing the school scope never disables anybody.
     # (Memory: the people in ``users`` are not listed twice.)
     present: Set[str] = frozenset()
+    # Clever ids of people whose records Clever sent broken (skipped): an account they have keeps
+    # its groups; nothing is written for them until Clever sends them whole.
+    untouched: Set[str] = frozenset()
 
 
 @dataclass(frozen=True, slots=True)
@@ -215,8 +218,9 @@ def diff(desired: DesiredState, current: DirectoryState, *, removed_at: str) -> 
             for key in spec.groups:
                 if key in wanted:
                     wanted[key].add(keycloak_id)
+    kept = {user.keycloak_id for cid, user in current.users.items() if cid in desired.untouched}
     for key in sorted(populated):
-        for keycloak_id in sorted(current.members[key] - wanted[key]):
+        for keycloak_id in sorted(current.members[key] - wanted[key] - kept):
             remove_members.append(Membership(key, keycloak_id=keycloak_id))
 
     disable_users = [

@@ -39,7 +39,9 @@ class RosterError(ValueError):
 def load_roster(path: Path | str, warnings: list[str] | None = None) -> dict[str, list[Obj]]:
     """Read and check a roster file; references to unknown users go to ``warnings`` (when given)."""
     try:
-        data = json.loads(Path(path).read_text(encoding="utf-8"))
+        # Bytes that are not UTF-8 are kept (as surrogates) and served as they were: real
+        # exports have them, and the client must say so (``sandbox.data_api.json_response``).
+        data = json.loads(Path(path).read_text(encoding="utf-8", errors="surrogateescape"))
     except OSError as exc:
         raise RosterError(f"{path}: cannot read: {exc.strerror or exc}") from exc
     except json.JSONDecodeError as exc:

@@ -79,3 +79,36 @@ def test_an_invalid_or_huge_email_is_left_off_with_a_warning_and_not_retried(
         again = run(clever, state)
         assert again.status == "ok" and again.writes["keycloak"] == 0, again.summary()
         assert not [w for w in again.warnings if "refused the email" in w]
+
+
+def test_text_that_is_not_text_is_never_stored_changed(
+    settings: Settings, state: SyncState, keycloak_admin: KeycloakAdmin, tmp_path: Path
+) -> None:
+    roster = HardRoster()
+    teacher = roster.person("teacher", "Ann", "Lee")
+    kept = roster.student("Bo", "Ng")
+    math = roster.section("Math", teacher, [kept])
+    with served(settings, roster, tmp_path) as clever:
+        assert run(clever, state).status == "ok"
+    before = accounts(keycloak_admin)[kept]
+
+    roster.users[-1]["name"]["last"] = "Ng\udcff"  # the byte 0xFF: not UTF-8
+    surrogate = roster.student("Cy", "Ro\ud800")  # a lone surrogate, escaped as JSON does
+    roster.sections[-1]["students"].append(surrogate)
+    roster.sections[-1]["sis_id"] = "M-\udcfe1"
+    with served(settings, roster, tmp_path) as clever:
+        report = run(clever, state)
+        assert report.status == "ok", report.summary()
+        held = accounts(keycloak_admin)
+        assert set(held) == {teacher, kept}, report.summary()  # nobody made from a broken record
+        assert held[kept]["lastName"] == before["lastName"] == "Ng" and held[kept]["enabled"]  # kept as is
+        skipped = {s["clever_id"]: s["reason"] for s in report.skipped}
+        assert "name.last" in skipped[kept] and "not UTF-8" in skipped[kept], skipped
+        assert "name.last" in skipped[surrogate] and "lone surrogate" in skipped[surrogate], skipped
+        assert {kept, surrogate} <= set(waiting(report, "skipped"))
+        assert members(keycloak_admin, f"{CLASS}/Math") == {teacher, kept}  # left in their class
+        [line] = [w for w in report.warnings if w.startswith(f"sections {math}:")]
+        assert "sis_id" in line and "left out" in line
+        group = keycloak_admin.get_group_by_path(f"{CLASS}/Math")
+        written = repr(group.get("attributes")) + repr(held)
+        assert "\ufffd" not in written and "M-" not in written  # nothing changed or made up was stored
