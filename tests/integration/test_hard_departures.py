@@ -10,9 +10,11 @@ import dataclasses
 import pytest
 from keycloak import KeycloakAdmin
 from ldap3 import Connection
+from redis import Redis
 
 from connectors.keycloak_ldap import federate_ldap
 from plugin.settings import Settings
+from plugin.standing import WAITING_KINDS, StandingStore
 from plugin.sync import run_sync
 from tests.conftest import LdapOu
 from tests.factories import make_school, make_section, make_student, make_teacher
@@ -70,6 +72,10 @@ def test_a_departed_student_with_a_read_only_directory_account_waits_and_is_coun
     assert [item["clever_id"] for item in items] == [jane.clever_id], second.waiting
     assert items[0]["ldap_dn"] == dn and items[0]["keycloak_id"] == account["id"]
     assert f"disable or remove {dn} in the directory" in items[0]["action"]
+    standing = StandingStore(Redis.from_url(settings.redis_url)).advance(second)  # the page's list
+    listed = standing.waiting_by_kind()["directory-departed"]
+    assert [item["clever_id"] for item in listed] == [jane.clever_id]
+    assert WAITING_KINDS["directory-departed"]
     assert (
         not [  # out of every Clever group, in Keycloak and in LDAP
             g
