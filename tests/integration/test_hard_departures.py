@@ -13,6 +13,7 @@ from ldap3 import Connection
 from redis import Redis
 
 from connectors.keycloak_ldap import federate_ldap
+from connectors.records import Event
 from plugin.settings import Settings
 from plugin.standing import WAITING_KINDS, StandingStore
 from plugin.sync import run_sync
@@ -23,12 +24,9 @@ from tests.sync_roster import MemoryRoster, MemorySource
 pytestmark = pytest.mark.integration
 
 
-def test_a_departed_student_with_a_read_only_directory_account_waits_and_is_counted_a_student(
-    settings: Settings, keycloak_admin: KeycloakAdmin, ldap_conn: Connection, ldap_ou: LdapOu
-) -> None:
-    dn = f"uid=jdoe,{ldap_ou.people_dn}"
-    assert ldap_conn.add(dn, ["inetOrgPerson"], {"cn": "Jane Doe", "sn": "Doe", "givenName": "Jane"})
-    keycloak_admin.create_idp(  # the broker's identity provider: the sync links accounts to it
+def _clever_idp(admin: KeycloakAdmin) -> None:
+    """The broker's identity provider: the sync links accounts to it."""
+    admin.create_idp(
         {
             "alias": "clever",
             "providerId": "oidc",
@@ -41,6 +39,14 @@ def test_a_departed_student_with_a_read_only_directory_account_waits_and_is_coun
             },
         }
     )
+
+
+def test_a_departed_student_with_a_read_only_directory_account_waits_and_is_counted_a_student(
+    settings: Settings, keycloak_admin: KeycloakAdmin, ldap_conn: Connection, ldap_ou: LdapOu
+) -> None:
+    dn = f"uid=jdoe,{ldap_ou.people_dn}"
+    assert ldap_conn.add(dn, ["inetOrgPerson"], {"cn": "Jane Doe", "sn": "Doe", "givenName": "Jane"})
+    _clever_idp(keycloak_admin)
     federate_ldap(keycloak_admin, settings.ldap, mode="READ_ONLY")
     school = make_school("Lincoln Elementary")
     teacher = make_teacher("Ann", "Lee", school=school.clever_id)
@@ -97,3 +103,28 @@ def test_a_departed_student_with_a_read_only_directory_account_waits_and_is_coun
     assert "/Clever/Lincoln Elementary/Classes/Math" in {
         g["path"] for g in keycloak_admin.get_user_groups(account["id"], brief_representation=True)
     }
+
+
+def test_an_incremental_users_deleted_event_disables_a_read_only_account_as_a_student(
+    settings: Settings, keycloak_admin: KeycloakAdmin, ldap_conn: Connection, ldap_ou: LdapOu
+) -> None:
+    dn = f"uid=jdoe,{ldap_ou.people_dn}"
+    assert ldap_conn.add(dn, ["inetOrgPerson"], {"cn": "Jane Doe", "sn": "Doe", "givenName": "Jane"})
+    _clever_idp(keycloak_admin)
+    federate_ldap(keycloak_admin, settings.ldap, mode="READ_ONLY")
+    school = make_school("Lincoln Elementary")
+    teacher = make_teacher("Ann", "Lee", school=school.clever_id)
+    jane = make_student("Jane", "Doe", school=school.clever_id)
+    others = [make_student("Kid", f"Number{i}", school=school.clever_id) for i in range(12)]
+    first = run_sync(settings, source=MemorySource(MemoryRoster([school], [teacher, jane, *others], [])))
+    assert first.kinds["students"]["linked_by_name"] == 1, first.summary()
+    account = keycloak_admin.get_users({"username": "jdoe", "exact": True})[0]
+
+    source = MemorySource(MemoryRoster([school], [teacher, *others], []))
+    source.events_.append(Event("e" + "0" * 23, "users.deleted", first.started, jane))
+    second = run_sync(settings, source=source, cursor=first.preview["event_cursor"])
+    assert second.mode == "incremental", second.summary()
+    assert second.status == "ok" and not second.brake["held"], second.summary()
+    assert second.kinds["students"]["disabled"] == 1 and second.kinds["staff"]["disabled"] == 0
+    assert keycloak_admin.get_user(account["id"])["enabled"] is False
+    assert [w["ldap_dn"] for w in second.waiting if w["kind"] == "directory-departed"] == [dn]
