@@ -50,6 +50,7 @@ from connectors.clever_parse import (
     parse_me,
 )
 from connectors.clever_roster import Roster
+from connectors.clever_text import REASON, bad_text, scrubbed
 from connectors.records import Course, District, Event, Me, Role, School, Section, Term, User
 
 if TYPE_CHECKING:
@@ -111,6 +112,7 @@ class CleverClient:
             sleep=sleep,
         )
         self.bad_records: list[RecordError] = []
+        self.text_warnings: list[str] = []  # fields left out of records (``connectors.clever_text``)
         self.on_bad_record = on_bad_record or self.bad_records.append
         self._tokens: dict[str, str] = {}  # district id -> district-app token
         self._district_id = settings.district_id
@@ -247,6 +249,8 @@ class CleverClient:
         """Every ``/v3.0/<kind>`` item as a record, page by page; bad items go to ``on_bad_record``."""
         for item in self._stream_items(kind, dict(params or {}), district_id):
             try:
+                if bad := bad_text(item):
+                    item = self._bad_text(kind, item, bad)
                 record = parse(kind, item)
             except RecordError as exc:
                 log.warning("clever: bad %s record %s: %s", kind, exc.clever_id or "(no id)", exc)
@@ -254,6 +258,18 @@ class CleverClient:
                 continue
             assert isinstance(record, cls)
             yield record
+
+    def _bad_text(self, kind: str, item: Any, fields: list[str]) -> Any:
+        """A person with text that is not text is skipped (named); another record loses the field."""
+        clever_id = str(item.get("id") or "") if isinstance(item, dict) else ""
+        if kind == "users" or "id" in fields:
+            raise RecordError(
+                f"{', '.join(fields)} {REASON}: skipped, nothing is written for them",
+                kind=kind,
+                clever_id="" if "id" in fields else clever_id,
+            )
+        self.text_warnings.append(f"{kind} {clever_id}: {', '.join(fields)} {REASON}: left out")
+        return scrubbed(item)
 
     def _stream_items(self, kind: str, params: dict[str, str], district_id: str | None) -> Iterator[Any]:
         """The raw items of ``kind``. Users: /v3.1 first unless known or pinned; refused before

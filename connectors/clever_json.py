@@ -58,7 +58,9 @@ class _Text:
 
     def __init__(self, chunks: Iterable[bytes], what: str, max_page: int, max_item: int) -> None:
         self._chunks: Iterator[bytes] = iter(chunks)
-        self._utf8 = codecs.getincrementaldecoder("utf-8")("replace")
+        # Not "replace": a byte that is not UTF-8 stays a surrogate, so the record is known bad
+        # (``connectors.clever_text``), never stored changed.
+        self._utf8 = codecs.getincrementaldecoder("utf-8")("surrogateescape")
         self.text = ""
         self.at = 0
         self.ended = False

@@ -30,6 +30,11 @@ class Roster:
     def bad_records(self) -> list[RecordError]:
         return self.client.bad_records
 
+    @property
+    def text_warnings(self) -> list[str]:
+        """Fields left out of records because they were not valid text (``connectors.clever_text``)."""
+        return self.client.text_warnings
+
     def _in_scope(self, schools: tuple[str, ...] | str) -> bool:
         if not self.school_ids:
             return True

@@ -127,6 +127,9 @@ class KeycloakDirectory:
         self.failed_groups: set[str] = set()  # keys of groups a membership write failed on
         self.refused_emails: dict[str, str] = {}  # Clever id -> address Keycloak refused
         self.email_reasons: dict[str, str] = {}  # Clever id -> why, when not "another account holds it"
+        # Clever id -> Keycloak id: departed people whose read-only account Keycloak would not disable
+        # (their Clever link is taken off instead: a Clever login no longer reaches the account).
+        self.undisablable: dict[str, str] = {}
         self._role_ids: dict[str, dict[str, Any]] = {}
         self.paths: dict[str, str] = {}  # group key -> Keycloak path, when the desired tree is partial
 
@@ -351,9 +354,19 @@ class KeycloakDirectory:
             for name in ("firstName", "lastName", "email"):
                 if name in update.fields:
                     user.pop(name, None)
-            unwritable = sorted(name for name in update.fields if name != "enabled")
-            attributes["clever_unwritable"] = unwritable or ["profile"]
+            if not update.read_only:  # a read-only account refuses this mark too
+                unwritable = sorted(name for name in update.fields if name != "enabled")
+                attributes["clever_unwritable"] = unwritable or ["profile"]
             retry = self.http.call("PUT", f"users/{update.keycloak_id}", user, ok=(400,))
+            if retry.status_code == 400 and update.read_only and update.fields.get("enabled") is False:
+                self._unlink(update)
+                with self.http._lock:
+                    self.undisablable[update.clever_id] = update.keycloak_id
+                raise RecordError(
+                    f"Keycloak would not disable the read-only directory account: {in_words(retry.text)}",
+                    kind=update.kind,
+                    clever_id=update.clever_id,
+                )
             if retry.status_code == 400:
                 raise RecordError(
                     f"account is read-only: {in_words(retry.text)}",
@@ -373,6 +386,9 @@ class KeycloakDirectory:
                 raise RecordError(
                     "account is linked to another Clever id", kind=update.kind, clever_id=update.clever_id
                 )
+
+    def _unlink(self, update: UserUpdate) -> None:
+        self.http.call("DELETE", f"users/{update.keycloak_id}/federated-identity/{IDP_ALIAS}", ok=(404,))
 
     def _member(self, method: str, membership: Membership) -> None:
         group_id = self.group_ids.get(membership.group)

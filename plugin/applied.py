@@ -9,6 +9,8 @@ Keys (under ``kcc:sync:applied:<realm>:<district>:``)::
     groups      hash: group key -> Keycloak group id
     dns         hash: Clever id -> LDAP DN (people with a directory entry only)
     emails      hash: Clever id -> the address Keycloak refused (another account holds it)
+    kinds       hash: Clever id -> report kind (``students`` ...) of a read-only directory account,
+                whose ``clever_role`` attribute Keycloak refuses: its kind when it departs
     totals      hash: kind -> enabled accounts / live classes / memberships (the incremental brake)
     verified    ISO time of the last run that read every group's members
 
@@ -152,6 +154,15 @@ class Applied:
             if values:
                 pipe.hset(self.base + name, mapping=_mapping(values))
         pipe.execute()
+
+    def kinds(self, clever_ids: Iterable[str]) -> dict[str, str]:
+        """The remembered kinds of these people (read-only directory accounts only)."""
+        return self._values("kinds", clever_ids)
+
+    def remember_kinds(self, kinds: Mapping[str, str]) -> None:
+        # Kept, not replaced, by a full run: a departed person's kind is needed on later runs too.
+        if kinds:
+            self.redis.hset(self.base + "kinds", mapping=_mapping(kinds))
 
     # -- refused emails and totals ----------------------------------------------------------------
 

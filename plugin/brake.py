@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from plugin.plan import DirectoryState, Plan, UserUpdate, user_kind
+from plugin.plan import DirectoryState, Plan, UserUpdate, current_kind
 
 REWRITES = frozenset(
     {
@@ -64,7 +64,7 @@ def brake_reasons(plan: Plan, current: DirectoryState, ratio: float, update_rati
     totals: dict[str, int] = {}
     for user in current.users.values():
         if user.enabled:
-            kind = user_kind(user.attributes)
+            kind = current_kind(user)
             totals[kind] = totals.get(kind, 0) + 1
     disabled: dict[str, int] = {}
     for update in plan.disable_users:

@@ -22,6 +22,7 @@ def describe(
         "members_removed": sum(len(m) for _, m in ldap_plan.remove_members),
     }
     report.warnings.extend(mapped.warnings)
+    report.warnings.extend(getattr(roster, "text_warnings", []))
     for error in [*mapped.skipped, *getattr(roster, "bad_records", [])]:
         report.skip(error if isinstance(error, RecordError) else RecordError(str(error)))
     report.hold_ambiguous(mapped.ambiguous, mapped.held)

@@ -35,6 +35,7 @@ from mappers.layout import (
 from mappers.names import Account, Ambiguity, Refusal, Scope, username_for
 from mappers.parents import parents_of, relationships_of_parent, relationships_of_student
 from plugin.applied import user_fingerprint
+from plugin.desired_checks import known_teachers, schoolless
 from plugin.desired_match import match_new_people, resolved_choices
 from plugin.plan import REALM_ROLE_ATTRIBUTE, Attributes, CurrentUser, DesiredState, GroupSpec, UserSpec
 from plugin.settings import SyncOptions
@@ -87,6 +88,7 @@ class Mapped:
     resolved: set[str] = field(default_factory=set)  # Clever ids whose resolution this run applies
     held: dict[str, str] = field(default_factory=dict)  # Clever id -> kind, of people held (ambiguous)
     contacts_off: set[str] = field(default_factory=set)  # contacts not synced (Sync Parent Data off)
+    broken: set[str] = field(default_factory=set)  # people whose records Clever sent broken
     # Clever id -> the stored fingerprint the person's wanted attributes still match (``as_written``)
     confirmed: dict[str, str] = field(default_factory=dict)
 
@@ -146,7 +148,9 @@ def read_roster(
     roster: RosterView, *, options: SyncOptions, school_ids: frozenset[str] = frozenset()
 ) -> RosterRead:
     """Read the roster's streams: the group tree, who is in which class, the people in scope."""
-    schools = [s for s in roster.schools() if not school_ids or s.clever_id in school_ids]
+    every_school = list(roster.schools())
+    district_schools = {s.clever_id for s in every_school}
+    schools = [s for s in every_school if not school_ids or s.clever_id in school_ids]
     names = school_group_names(schools)
     mapped = Mapped(DesiredState({}, {}), dict(names.names), warnings=list(names.warnings))
     groups = _school_groups(names.names)
@@ -196,9 +200,18 @@ def read_roster(
             s in names.names for s in user.schools
         ):
             people.append(user)  # present once they have a spec (or are held: ``map_people``)
+        elif not user.has(Role.DISTRICT_ADMIN) and not any(s in district_schools for s in user.schools):
+            present.add(user.clever_id)  # in Clever: an account it has is not disabled
+            mapped.skipped.append(schoolless(user, in_sections.get(user.clever_id, ())))
         else:
             present.add(user.clever_id)  # out of the chosen schools
+    # A person whose record Clever sent broken (``connectors.clever``: ``bad_records``) is still in
+    # Clever: an account they have is kept as it is, not disabled, in the groups it is in.
+    broken = (e.clever_id for e in getattr(roster, "bad_records", ()) if e.kind == "users" and e.clever_id)
+    mapped.broken.update(broken)
+    present.update(mapped.broken)
     _dangling(in_sections, {p.clever_id for p in people}, present, mapped)
+    known_teachers(groups, {p.clever_id for p in people} | present | mapped.contacts_off)
 
     students = {p.clever_id: _scoped(p, names.names) for p in people if p.has(Role.STUDENT)}
     relationships: Mapping[str, tuple[tuple[str, str, str], ...]] = {}
@@ -381,7 +394,9 @@ def map_people(
         current = current_users.get(clever_id)
         if current is None or not (clever_id in written or "clever_relationships" in current.attributes):
             present.add(clever_id)
-    mapped.desired = DesiredState(groups=groups, users=users, present=present)
+    mapped.desired = DesiredState(
+        groups=groups, users=users, present=present, untouched=frozenset(mapped.broken)
+    )
     return mapped
 
 

@@ -111,6 +111,9 @@ def run_incremental(
     keycloak_failures, ldap_failures = apply_both(lambda: keycloak.apply(plan, desired), ldap, ldap_plan)
     report.count_failures(plan, keycloak_failures)
     report.count_failures(plan, ldap_failures, directory="ldap")
+    from plugin.departed import report_departed
+
+    report_departed(report, plan, run.current, keycloak.undisablable)
     run.remember()
     report.writes = {"keycloak": keycloak.http.writes, "ldap": ldap.counts.writes}
     report.calls = dict(keycloak.calls)
@@ -260,9 +263,11 @@ class _Incremental(IncrementalReads):
                     UserUpdate(
                         existing.keycloak_id,
                         clever_id,
-                        _kind(existing),
+                        self.applied.kinds([clever_id]).get(clever_id) or _kind(existing),
                         fields={"enabled": False},
-                        attributes={"clever_removed_at": (removed_at,)},
+                        # a read-only directory account takes ``enabled`` alone (``plugin.departed``)
+                        attributes={} if existing.read_only else {"clever_removed_at": (removed_at,)},
+                        read_only=existing.read_only,
                     )
                 )
         self.created_specs = {newcomer.clever_id: newcomer for newcomer in create_users}

@@ -70,6 +70,9 @@ class DesiredState:
     # people missing from both are disabled, so narrowing the school scope never disables anybody.
     # (Memory: the people in ``users`` are not listed twice.)
     present: Set[str] = frozenset()
+    # Clever ids of people whose records Clever sent broken (skipped): an account they have keeps
+    # its groups; nothing is written for them until Clever sends them whole.
+    untouched: Set[str] = frozenset()
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,6 +97,8 @@ class CurrentUser:
     linked: bool = True
     read_only: bool = False
     ldap_dn: str = ""
+    # The person's kind from their Clever role (``plugin.sync.with_kinds``); "" = from the account.
+    kind: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,6 +124,8 @@ class UserUpdate:
     attributes: Attributes = field(default_factory=dict)  # full new values of changed attributes
     link: bool = False  # add the Clever federated identity link
     linked_by_name: bool = False
+    # A READ_ONLY directory account: Keycloak takes ``enabled`` alone, no attribute or name.
+    read_only: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -211,17 +218,20 @@ def diff(desired: DesiredState, current: DirectoryState, *, removed_at: str) -> 
             for key in spec.groups:
                 if key in wanted:
                     wanted[key].add(keycloak_id)
+    kept = {user.keycloak_id for cid, user in current.users.items() if cid in desired.untouched}
     for key in sorted(populated):
-        for keycloak_id in sorted(current.members[key] - wanted[key]):
+        for keycloak_id in sorted(current.members[key] - wanted[key] - kept):
             remove_members.append(Membership(key, keycloak_id=keycloak_id))
 
     disable_users = [
         UserUpdate(
             user.keycloak_id,
             user.clever_id,
-            user_kind(user.attributes),
+            current_kind(user),
             fields={"enabled": False},
-            attributes={"clever_removed_at": (removed_at,)},
+            # Keycloak refuses every attribute on a read-only directory account, takes ``enabled``.
+            attributes={} if user.read_only else {"clever_removed_at": (removed_at,)},
+            read_only=user.read_only,
         )
         for clever_id, user in sorted(current.users.items())
         if clever_id not in desired.present and user.enabled and clever_id not in desired.users
@@ -243,6 +253,11 @@ def diff(desired: DesiredState, current: DirectoryState, *, removed_at: str) -> 
         disable_users=tuple(disable_users),
         retire_groups=tuple(retire_groups),
     )
+
+
+def current_kind(user: CurrentUser) -> str:
+    """The report kind of a synced account: its Clever role's, else its ``clever_role`` attribute's."""
+    return user.kind or user_kind(user.attributes)
 
 
 def user_kind(attributes: Attributes) -> str:
@@ -312,10 +327,17 @@ def _user_update(spec: UserSpec, existing: CurrentUser) -> UserUpdate | None:
         if spec.email and not existing.email:
             fields["email"] = spec.email
     if existing.read_only:
-        return (
-            None
-            if existing.linked
-            else UserUpdate(existing.keycloak_id, spec.clever_id, spec.kind, link=True)
+        # Only the link and ``enabled`` are this realm's to write (a returning person is enabled).
+        enabled: dict[str, str | bool] = {} if existing.enabled else {"enabled": True}
+        if existing.linked and not enabled:
+            return None
+        return UserUpdate(
+            existing.keycloak_id,
+            spec.clever_id,
+            spec.kind,
+            fields=enabled,
+            link=not existing.linked,
+            read_only=True,
         )
     if not existing.enabled:
         fields["enabled"] = True

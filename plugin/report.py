@@ -37,7 +37,7 @@ from typing import Any
 
 from connectors.base import RecordError
 from mappers.names import Ambiguity
-from plugin.plan import DesiredState, DirectoryState, Plan, user_kind
+from plugin.plan import DesiredState, DirectoryState, Plan, current_kind
 
 CLEVER_ID = re.compile(r"[0-9a-f]{24}")
 KINDS = ("schools", "students", "teachers", "staff", "parents", "classes")
@@ -197,7 +197,7 @@ class SyncReport:
 
     def count_plan(self, plan: Plan, desired: DesiredState, current: DirectoryState) -> None:
         """Per-kind counts of what the plan does."""
-        kind_of_user = {u.keycloak_id: user_kind(u.attributes) for u in current.users.values()}
+        kind_of_user = {u.keycloak_id: current_kind(u) for u in current.users.values()}
         for spec in desired.users.values():
             if spec.matched_keycloak_id:
                 kind_of_user[spec.matched_keycloak_id] = spec.kind

@@ -39,6 +39,8 @@ WAITING_KINDS = {
     "refused-link": "Links refused",
     "failed": "Accounts Keycloak refused: no account yet",
     "skipped": "People Clever sends without what an account needs",
+    "undisablable": "Departed people Keycloak would not disable: act in the directory",
+    "directory-departed": "Departed people disabled here whose directory account is still active",
 }
 ACTIONS = {"ambiguous": AMBIGUOUS_ACTION}
 

@@ -34,6 +34,7 @@ from connectors.records import Event
 from plugin import links, resolutions
 from plugin.applied import Applied, fingerprint, user_fingerprint
 from plugin.brake import brake_reasons, preview
+from plugin.departed import report_departed, with_kinds
 from plugin.describe import describe, describe_suspicious
 from plugin.desired import Mapped, map_people, read_roster
 from plugin.desired_match import match_scope
@@ -189,6 +190,7 @@ def _full_sync(
         current.directory = directory  # the brief listing's records are let go
     del stored_users
     directory = _with_members(keycloak, directory, mapped.desired, applied, verify, report)
+    directory = with_kinds(directory, mapped.desired, applied)
     plan = diff(mapped.desired, directory, removed_at=report.started)  # plan
     ldap_plan = diff_groups(
         desired_groups(mapped.desired, settings.ldap.groups_dn), ldap_groups, settings.ldap.groups_dn
@@ -222,6 +224,7 @@ def _full_sync(
     )
     report.count_failures(plan, keycloak_failures)  # once, in words, and counted as failed
     report.count_failures(plan, ldap_failures, directory="ldap")
+    report_departed(report, plan, directory, keycloak.undisablable)
     failed.update(failure.clever_id for failure in keycloak_failures)
     _remember(applied, keycloak, mapped, directory, started, verify, report)
     fingerprints = {
@@ -432,6 +435,7 @@ def _remember(
         applied.set_verified(started)
     dns = {cid: spec.ldap_dn for cid, spec in mapped.desired.users.items() if spec.ldap_dn}
     applied.remember(ids=ids, groups=keycloak.group_ids, dns=dns, replace=True)
+    applied.remember_kinds({cid: spec.kind for cid, spec in mapped.desired.users.items() if spec.read_only})
     if keycloak.refused_emails:
         applied.refuse_emails(keycloak.refused_emails)
         for clever_id in sorted(keycloak.refused_emails):

@@ -11,6 +11,7 @@ page) in ascending id order, sliced from sorted id indexes; single objects as ``
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Sequence
 from urllib.parse import urlencode
 
@@ -57,9 +58,18 @@ def state() -> SandboxState:
     return result
 
 
+# A lone surrogate other than the ones that stand for a roster file's bytes that are not UTF-8.
+_LONE_SURROGATE = re.compile("[\ud800-\udc7f\udd00-\udfff]")
+
+
 def json_response(body: str, status: int = 200) -> Response:
-    """A JSON answer from an already serialised body."""
-    return Response(body, status=status, mimetype="application/json")
+    """A JSON answer from an already serialised body.
+
+    A roster file's bytes that are not UTF-8 go out as they were (``surrogateescape``), and a lone
+    surrogate it escaped (``"\\ud800"``) goes out escaped, as a JSON encoder sends it.
+    """
+    body = _LONE_SURROGATE.sub(lambda m: f"\\u{ord(m.group()):04x}", body)
+    return Response(body.encode("utf-8", "surrogateescape"), status=status, mimetype="application/json")
 
 
 @bp.route("/me")

@@ -6,7 +6,8 @@ returns inside ``data``. ``""``, ``null`` and a missing optional field are all a
 sends all three.
 
 A section or a contact may name a user the file does not hold (a teacher, student or related
-student Clever does not share with the app, as partial exports do): the file is served as it is,
+student Clever does not share with the app, as partial exports do), and a person may name a
+school it does not hold (one not shared with the app): the file is served as it is,
 and each such reference is one warning (``load_roster(path, warnings)``; ``sandbox serve`` prints
 them at start). Any other bad reference or field refuses the file.
 """
@@ -38,7 +39,9 @@ class RosterError(ValueError):
 def load_roster(path: Path | str, warnings: list[str] | None = None) -> dict[str, list[Obj]]:
     """Read and check a roster file; references to unknown users go to ``warnings`` (when given)."""
     try:
-        data = json.loads(Path(path).read_text(encoding="utf-8"))
+        # Bytes that are not UTF-8 are kept (as surrogates) and served as they were: real
+        # exports have them, and the client must say so (``sandbox.data_api.json_response``).
+        data = json.loads(Path(path).read_text(encoding="utf-8", errors="surrogateescape"))
     except OSError as exc:
         raise RosterError(f"{path}: cannot read: {exc.strerror or exc}") from exc
     except json.JSONDecodeError as exc:
@@ -203,9 +206,9 @@ class _Fields:
 
     def _target(self, name: str, value: str, kind: str, lookup: Lookup, role: str) -> None:
         target: Any = lookup(kind, value)
-        if target is None and kind == "users" and self.unknown_users is not None:
+        if target is None and kind in ("users", "schools") and self.unknown_users is not None:
             self.unknown_users.append(
-                f"{self.where}: {self.prefix}{name}: user {value} is not in the file (served as it is)"
+                f"{self.where}: {self.prefix}{name}: {kind[:-1]} {value} is not in the file (served as it is)"
             )
             return
         if target is None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import dataclasses
 import itertools
 import json
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -106,12 +107,21 @@ class HardRoster:
         }
 
 
+def file_bytes(data: Obj) -> bytes:
+    """``data`` as a roster file's bytes. A string may hold bytes that are not UTF-8 as Python's
+    ``surrogateescape`` spells them (``"\udcff"`` is the byte 0xFF in the file) and other lone
+    surrogates (``"\ud800"``: escaped in the file, as a JSON encoder writes one)."""
+    text = json.dumps(data, ensure_ascii=False)
+    text = re.sub("[\ud800-\udc7f\udd00-\udfff]", lambda m: f"\\u{ord(m.group()):04x}", text)
+    return text.encode("utf-8", "surrogateescape")
+
+
 @contextmanager
 def served(settings: Settings, roster: HardRoster, tmp_path: Path, **config: Any) -> Iterator[Settings]:
     """``roster`` as a file behind a real sandbox (``config``: more ``SandboxConfig`` fields);
     ``settings`` pointed at it."""
     path = tmp_path / "roster.json"
-    path.write_text(json.dumps(roster.as_file()), encoding="utf-8")
+    path.write_bytes(file_bytes(roster.as_file()))
     app = create_app(SandboxConfig(roster=path, **config))
     with serve(app) as url:
         clever = dataclasses.replace(

@@ -136,3 +136,19 @@ def test_a_huge_record_is_decoded_in_linear_time(monkeypatch: pytest.MonkeyPatch
     items, _ = decode(text, size=1024)
     assert items[1] == {"data": record}
     assert scanned[0] < 4 * len(text)
+
+
+def test_bytes_that_are_not_utf8_and_lone_surrogates_are_named_never_replaced() -> None:
+    from connectors.clever_json import list_items
+    from connectors.clever_text import bad_text, scrubbed
+
+    body = (
+        b'{"data":[{"data":{"id":"a1","name":{"first":"Bo\xff","last":"Ro\\ud800"},"ok":"\xc3\xa9"}}],'
+        b'"links":[]}'
+    )
+    items = list(list_items([body[:30], body[30:]], "users"))
+    (item,) = [i["data"] for i in items]
+    assert "\ufffd" not in repr(item)
+    assert bad_text(item) == ["name.first", "name.last"]
+    assert scrubbed(item) == {"id": "a1", "name": {"first": None, "last": None}, "ok": "é"}
+    assert bad_text({"id": "a2", "name": {"first": "Seán"}, "schools": ["x"]}) == []
