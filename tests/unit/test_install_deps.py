@@ -36,7 +36,7 @@ def _stub(bin_dir: Path, name: str, body: str) -> None:
 
 
 def _machine(tmp_path: Path, *, installed: list[str], uid: int, sudo: bool, tools: bool = True) -> Path:
-    """A PATH of stand-ins: these packages installed, this uid, sudo or not, java/mvn/python or not."""
+    """A PATH of stand-ins: these packages installed, this uid, sudo or not, javac/mvn/python or not."""
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir()
     for real in ("bash", "grep", "cat"):
@@ -53,7 +53,7 @@ def _machine(tmp_path: Path, *, installed: list[str], uid: int, sudo: bool, tool
     if sudo:
         _stub(bin_dir, "sudo", f'[ "$1" = "-n" ] && exit 0; echo "sudo" >> {log}; "$@"')
     if tools:
-        for tool in ("java", "mvn", "python3.11"):
+        for tool in ("javac", "mvn", "python3.11"):
             _stub(bin_dir, tool, "exit 0")
     return bin_dir
 
@@ -98,7 +98,7 @@ def test_java_maven_and_venv_come_too_when_absent(tmp_path: Path) -> None:
     result = _run(_machine(tmp_path, installed=EVERY, uid=0, sudo=False, tools=False))
     assert result.returncode == 0, result.stderr
     install = next(line for line in _calls(tmp_path).splitlines() if line.startswith("apt-get install"))
-    assert install.split()[-4:] == ["openjdk-17-jre-headless", "maven", "python3", "python3-venv"]
+    assert install.split()[-4:] == ["openjdk-17-jdk-headless", "maven", "python3", "python3-venv"]
 
 
 def test_a_user_with_sudo_installs_through_sudo(tmp_path: Path) -> None:
