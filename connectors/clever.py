@@ -54,7 +54,7 @@ from connectors.clever_text import REASON, bad_text, scrubbed
 from connectors.records import Course, District, Event, Me, Role, School, Section, Term, User
 
 if TYPE_CHECKING:
-    from plugin.settings import CleverSettings
+    from connectors.config import CleverSettings
 
 log = logging.getLogger(__name__)
 

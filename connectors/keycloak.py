@@ -1,7 +1,7 @@
 """Keycloak through its admin REST API: the admin client, the Clever link, and ``KeycloakDirectory``.
 
 ``KeycloakDirectory`` reads the sync's scope (the ``/Clever`` group tree, its members, the realm's
-users) and applies a ``plugin.plan.Plan``. Every HTTP call goes through ``KeycloakHttp.call``
+users) and applies a ``connectors.state.Plan``. Every HTTP call goes through ``KeycloakHttp.call``
 (``connectors.keycloak_http``), the one place where library and HTTP errors become
 ``TransientError`` / ``RecordError`` / ``ConfigError`` and where calls are counted
 (``directory.calls``: reads and writes, for the no-op check).
@@ -34,12 +34,13 @@ from keycloak.exceptions import KeycloakError
 from requests import Response
 
 from connectors.base import ConfigError, RecordError, TransientError, bounded_map
+from connectors.config import KeycloakSettings
 from connectors.keycloak_account import check_service_account
 from connectors.keycloak_http import KeycloakHttp
 from connectors.keycloak_read import read_known, read_members, read_state, read_users
 from connectors.keycloak_words import in_words
-from mappers.layout import IDP_ALIAS
-from plugin.plan import (
+from connectors.state import (
+    IDP_ALIAS,
     REALM_ROLE_ATTRIBUTE,
     CurrentGroup,
     CurrentUser,
@@ -50,7 +51,6 @@ from plugin.plan import (
     UserSpec,
     UserUpdate,
 )
-from plugin.settings import KeycloakSettings
 
 
 def admin_client(

@@ -12,7 +12,7 @@ from typing import Any
 
 from keycloak import KeycloakAdmin
 
-from plugin.settings import LdapSettings
+from connectors.config import LdapSettings
 
 STORAGE_PROVIDER = "org.keycloak.storage.UserStorageProvider"
 

@@ -27,9 +27,8 @@ from typing import TYPE_CHECKING, Any
 
 from connectors.base import RecordError, bounded_map
 from connectors.keycloak_vet import Vetter, trusted_link
-from mappers.layout import IDP_ALIAS
-from mappers.names import Account, normalize_name
-from plugin.plan import CurrentGroup, CurrentUser, DirectoryState
+from connectors.state import IDP_ALIAS, Account, CurrentGroup, CurrentUser, DirectoryState
+from connectors.text import normalize_name
 
 if TYPE_CHECKING:
     from connectors.keycloak_http import KeycloakHttp

@@ -31,8 +31,7 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 from connectors.base import bounded_map
-from mappers.layout import REALM_ROLES
-from mappers.names import Account
+from connectors.state import REALM_ROLES, Account
 
 if TYPE_CHECKING:
     from connectors.keycloak_http import KeycloakHttp

@@ -31,9 +31,9 @@ from ldap3.core.exceptions import LDAPException, LDAPSocketOpenError
 from ldap3.utils.conv import escape_filter_chars
 
 from connectors.base import ConfigError, RecordError, TransientError
-from mappers.layout import ldap_rdn
-from plugin.plan import DesiredState
-from plugin.settings import LdapSettings
+from connectors.config import LdapSettings
+from connectors.state import DesiredState
+from connectors.text import ldap_rdn
 
 KEY_ATTRIBUTE = "businessCategory"
 # Result codes that mean "already as wanted": entryAlreadyExists, attributeOrValueExists, noSuchAttribute.

@@ -32,14 +32,13 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from connectors.records import School, Section
-from mappers.layout import clean_group_name, group_name_safe, ldap_rdn
-from mappers.names import normalize_name
+from connectors.text import normalize_name
+from mappers.layout import clean_group_name, group_name_safe
 
 __all__ = [
     "ClassNames",
     "class_group_names",
     "group_name_safe",
-    "ldap_rdn",
     "school_group_names",
 ]
 

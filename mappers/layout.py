@@ -1,7 +1,9 @@
 """Where Clever data lands in Keycloak: attribute names, role names, the group tree.
 
 Shared vocabulary of the broker (which declares these attributes in the realm's User Profile,
-because Keycloak 24+ silently drops undeclared ones) and the sync (which writes them).
+because Keycloak 24+ silently drops undeclared ones) and the sync (which writes them). The plain
+data the connectors need as well (``IDP_ALIAS``, ``REALM_ROLES``, ``ldap_rdn``) lives in
+``connectors.state`` and ``connectors.text``.
 """
 
 from __future__ import annotations
@@ -12,8 +14,6 @@ from collections.abc import Iterable, Mapping
 from ldap3.utils.dn import escape_rdn
 
 from connectors.records import Role, User
-
-IDP_ALIAS = "clever"
 
 # User attributes the sync writes and the broker declares (admin-only, in the "Clever" group).
 CLEVER_ATTRIBUTES: tuple[str, ...] = (
@@ -41,15 +41,6 @@ CLEVER_ATTRIBUTES: tuple[str, ...] = (
     "clever_email",  # Clever's unverified email, from a first login (never the Keycloak email)
 )
 NAME_MAX = 255  # Keycloak's hard limit for firstName and lastName (its column)
-
-# Clever role → realm role given to people of that role.
-REALM_ROLES: dict[Role, str] = {
-    Role.STUDENT: "clever-student",
-    Role.TEACHER: "clever-teacher",
-    Role.STAFF: "clever-staff",
-    Role.DISTRICT_ADMIN: "clever-district-admin",
-    Role.CONTACT: "clever-contact",
-}
 
 # The id_token's ``user_type`` claim values (Clever writes "district admin" with a space).
 USER_TYPE_ROLES: dict[str, str] = {
@@ -177,11 +168,6 @@ def truncate_name(text: str, limit: int) -> str:
     if text.endswith("~"):
         text = text[:-1] + TILDE_REPLACEMENT
     return text
-
-
-def ldap_rdn(name: str, attribute: str = "cn") -> str:
-    """The RDN ``cn=<name>`` with the value escaped (RFC 4514: ``,+"\\<>;=``, leading ``#``, edge spaces)."""
-    return f"{attribute}={escape_rdn(name)}"
 
 
 def group_path(*names: str) -> str:

@@ -51,44 +51,8 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 
 from connectors.records import User
-from mappers.layout import REALM_ROLES
-
-# Every apostrophe-like character Clever or a directory may hold → "'"; hyphens and dashes → "-".
-_APOSTROPHES = "\u2019\u2018\u02bc\u0060\u00b4\u2032\u02b9\uff07"
-_HYPHENS = "\u2010\u2011\u2012\u2013\u2014\u2015\u2212\ufe63\uff0d"
-_FOLD = str.maketrans({**dict.fromkeys(_APOSTROPHES, "'"), **dict.fromkeys(_HYPHENS, "-")})
-
-
-def normalize_name(text: str) -> str:
-    """``text`` as compared by the name match: "  José  López‑García " → "jose lopez-garcia".
-
-    Apostrophe and hyphen variants are folded before NFKC as well as after, because NFKC turns
-    the acute accent ``´`` into a space plus a combining mark.
-    """
-    text = unicodedata.normalize("NFKC", text.translate(_FOLD)).translate(_FOLD)
-    text = "".join(ch for ch in unicodedata.normalize("NFD", text) if not unicodedata.combining(ch))
-    return " ".join(unicodedata.normalize("NFC", text).casefold().split())
-
-
-@dataclass(frozen=True, slots=True)
-class Account:
-    """An existing realm account as the name match sees it (read by ``connectors/keycloak.py``)."""
-
-    keycloak_id: str
-    username: str
-    first_name: str
-    last_name: str
-    enabled: bool = True
-    is_admin: bool = False  # any admin/management power in its effective roles, or clever-admin
-    linked_clever_id: str = ""
-    source: str = "local"  # "ldap", "google", "microsoft", "local"
-    read_only: bool = False  # LDAP federation in READ_ONLY mode
-    ldap_dn: str = ""
-    vetted: bool = False  # its effective roles were read (``connectors.keycloak_vet``)
-    realm_roles: frozenset[str] = frozenset()  # effective realm roles, composites and groups included
-    groups: tuple[str, ...] = ()  # group paths (read only when a ``Scope`` names groups)
-    strong_ids: tuple[tuple[str, str], ...] = ()  # (clever_sis_id|..., value) the account carries
-    names_editable: bool = False  # the User Profile lets its user edit first or last name
+from connectors.state import REALM_ROLES, Account
+from connectors.text import normalize_name
 
 
 @dataclass(frozen=True, slots=True)

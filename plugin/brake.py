@@ -15,7 +15,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from plugin.plan import DirectoryState, Plan, UserUpdate, current_kind
+from connectors.state import DirectoryState, Plan, UserUpdate
+from plugin.plan import current_kind
 
 REWRITES = frozenset(
     {

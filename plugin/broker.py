@@ -44,7 +44,9 @@ from keycloak import KeycloakAdmin
 from keycloak.exceptions import KeycloakError
 
 from connectors.base import ConfigError, TransientError
-from mappers.layout import CLEVER_ATTRIBUTES, IDP_ALIAS, USER_TYPE_ROLES
+from connectors.config import CleverSettings
+from connectors.state import IDP_ALIAS
+from mappers.layout import CLEVER_ATTRIBUTES, USER_TYPE_ROLES
 from plugin.broker_flow import (
     DENY_DUPLICATE_MESSAGE,
     DENY_UNKNOWN_MESSAGE,
@@ -55,7 +57,7 @@ from plugin.broker_flow import (
     ensure_self_linking,
 )
 from plugin.profile_rules import own_validations
-from plugin.settings import CleverSettings, Settings
+from plugin.settings import Settings
 
 UP_GROUP = "clever"
 SECRET_FINGERPRINT_KEY = "kccClientSecretHmac"

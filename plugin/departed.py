@@ -22,8 +22,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import replace
 
+from connectors.state import DesiredState, DirectoryState, Plan
 from plugin.applied import Applied
-from plugin.plan import DesiredState, DirectoryState, Plan
 from plugin.report import SyncReport
 
 DISABLED_REASON = (

@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from connectors.base import RecordError
-from plugin.plan import DirectoryState, Plan
+from connectors.state import DirectoryState, Plan
 from plugin.report import SyncReport
 
 

@@ -20,10 +20,19 @@ from typing import Any, Protocol
 
 from connectors.base import RecordError
 from connectors.records import Role, School, Section, User
+from connectors.state import (
+    REALM_ROLE_ATTRIBUTE,
+    REALM_ROLES,
+    Account,
+    Attributes,
+    CurrentUser,
+    DesiredState,
+    GroupSpec,
+    UserSpec,
+)
 from mappers.classes import class_group_names, school_group_names
 from mappers.layout import (
     CLASSES_GROUP,
-    REALM_ROLES,
     ROLE_GROUPS,
     ROOT_GROUP,
     cut_name_warning,
@@ -32,12 +41,11 @@ from mappers.layout import (
     primary_role,
     user_attributes,
 )
-from mappers.names import Account, Ambiguity, Refusal, Scope, username_for
+from mappers.names import Ambiguity, Refusal, Scope, username_for
 from mappers.parents import parents_of, relationships_of_parent, relationships_of_student
 from plugin.applied import user_fingerprint
 from plugin.desired_checks import known_teachers, schoolless
 from plugin.desired_match import match_new_people, resolved_choices
-from plugin.plan import REALM_ROLE_ATTRIBUTE, Attributes, CurrentUser, DesiredState, GroupSpec, UserSpec
 from plugin.settings import SyncOptions
 
 ROLE_OF_GROUP = {name: role for role, name in ROLE_GROUPS.items()}

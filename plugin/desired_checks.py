@@ -18,7 +18,7 @@ from dataclasses import replace
 
 from connectors.base import RecordError
 from connectors.records import User
-from plugin.plan import GroupSpec
+from connectors.state import GroupSpec
 
 
 def schoolless(user: User, sections: Iterable[str]) -> RecordError:

@@ -6,7 +6,8 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping
 
 from connectors.records import User
-from mappers.names import Account, MatchResult, Scope, account_keys, match_by_name, person_key, why_not
+from connectors.state import Account
+from mappers.names import MatchResult, Scope, account_keys, match_by_name, person_key, why_not
 from plugin.resolutions import CREATE
 from plugin.settings import SyncOptions
 

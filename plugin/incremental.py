@@ -35,17 +35,7 @@ from connectors.base import RecordError
 from connectors.keycloak import email_warning
 from connectors.keycloak_read import ldap_providers
 from connectors.records import Event, School, Section, User
-from mappers.classes import school_group_names
-from mappers.names import normalize_name
-from plugin import links, resolutions
-from plugin.applied import Applied, fingerprint
-from plugin.brake import brake_from_totals
-from plugin.desired import desired_state
-from plugin.desired_match import match_scope
-from plugin.events import EventRoster, Fallback, fold, people_of
-from plugin.incremental_ldap import ldap_plan
-from plugin.incremental_reads import IncrementalReads
-from plugin.plan import (
+from connectors.state import (
     CurrentUser,
     DesiredState,
     DirectoryState,
@@ -54,10 +44,18 @@ from plugin.plan import (
     Plan,
     UserSpec,
     UserUpdate,
-    _adopt,
-    _retired,
-    _user_update,
 )
+from connectors.text import normalize_name
+from mappers.classes import school_group_names
+from plugin import links, resolutions
+from plugin.applied import Applied, fingerprint
+from plugin.brake import brake_from_totals
+from plugin.desired import desired_state
+from plugin.desired_match import match_scope
+from plugin.events import EventRoster, Fallback, fold, people_of
+from plugin.incremental_ldap import ldap_plan
+from plugin.incremental_reads import IncrementalReads
+from plugin.plan import _adopt, _retired, _user_update
 from plugin.report import SyncReport
 from plugin.settings import Settings
 

@@ -11,10 +11,10 @@ from typing import Any
 
 from connectors.ldap import LdapGroup, diff_groups
 from connectors.records import Section
-from mappers.layout import ldap_rdn
+from connectors.state import CurrentUser, GroupSpec
+from connectors.text import ldap_rdn
 from plugin.events import people_of, people_of_key
 from plugin.incremental_reads import IncrementalReads
-from plugin.plan import CurrentUser, GroupSpec
 
 
 def ldap_plan(

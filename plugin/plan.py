@@ -1,182 +1,33 @@
-"""The pure middle of the pipeline: desired and current state as plain data, and their difference.
+"""The pure middle of the pipeline: the difference between desired and current state.
 
 Nothing here does I/O. ``diff(desired, current)`` returns a ``Plan`` that names only what differs;
 an empty plan (``plan.empty``) means the directory already looks like the roster and nothing is sent.
-
-Groups are keyed by a stable *key* stored on the group as the ``clever_key`` attribute
-(``root``, ``school:<id>``, ``school:<id>:students``, ``section:<id>`` ...), so a rename in Clever
-renames the group instead of making a new one. Users are keyed by their Clever id.
+The states and the plan are plain data (``connectors.state``); this module is the policy of how one
+becomes the other (names compared as the name match compares them, Clever attributes owned in full).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Set
-from dataclasses import dataclass, field
+from collections.abc import Mapping
 
+from connectors.state import (
+    Attributes,
+    CurrentGroup,
+    CurrentUser,
+    DesiredState,
+    DirectoryState,
+    GroupSpec,
+    Membership,
+    Plan,
+    UserSpec,
+    UserUpdate,
+)
+from connectors.text import normalize_name
 from mappers.layout import CLEVER_ATTRIBUTES
-from mappers.names import normalize_name
 
-Attributes = Mapping[str, tuple[str, ...]]
-
-# On a role group (``/Clever/<School>/Students`` ...): the realm role its members get through it.
-REALM_ROLE_ATTRIBUTE = "clever_realm_role"
-USER_KINDS = ("students", "teachers", "staff", "parents")
 # The Clever attributes a person's spec gives in full (``clever_removed_at``, ``clever_unwritable``
 # are the pipeline's own marks; ``clever_removed_at`` is dropped from an account whenever it is synced).
 OWNED_ATTRIBUTES = frozenset(CLEVER_ATTRIBUTES) - {"clever_unwritable"}
-GROUP_KINDS = ("schools", "classes")
-
-
-@dataclass(frozen=True, slots=True)
-class GroupSpec:
-    """A group the roster wants: ``parent`` is the parent's key (None for the root)."""
-
-    key: str
-    name: str
-    parent: str | None
-    kind: str  # "root" | "school" | "role" | "class"
-    attributes: Attributes = field(default_factory=dict)
-
-
-@dataclass(frozen=True, slots=True)
-class UserSpec:
-    """A person the roster wants, with the keys of the groups they belong in."""
-
-    clever_id: str
-    kind: str  # one of USER_KINDS
-    username: str
-    first_name: str
-    last_name: str
-    email: str
-    attributes: Attributes
-    # Sorted, each once. (A tuple: a frozenset of a person's ~9 keys is five times the memory.)
-    groups: tuple[str, ...]
-    # Set when Match Users By Name linked this person to an existing account (keeps its names).
-    matched_keycloak_id: str = ""
-    ldap_dn: str = ""
-    # An LDAP account in READ_ONLY mode: Keycloak refuses every attribute write on it, so it only
-    # gains the link and its groups (the report says so).
-    read_only: bool = False
-
-
-@dataclass(frozen=True, slots=True)
-class DesiredState:
-    """What the roster says the directory should hold (after the mappers' policy)."""
-
-    groups: Mapping[str, GroupSpec]
-    users: Mapping[str, UserSpec]
-    # Clever ids in the district's roster without a spec in ``users``: out of the chosen schools,
-    # contacts left out when parents are synced, records skipped, people held for review. Accounts of
-    # people missing from both are disabled, so narrowing the school scope never disables anybody.
-    # (Memory: the people in ``users`` are not listed twice.)
-    present: Set[str] = frozenset()
-    # Clever ids of people whose records Clever sent broken (skipped): an account they have keeps
-    # its groups; nothing is written for them until Clever sends them whole.
-    untouched: Set[str] = frozenset()
-
-
-@dataclass(frozen=True, slots=True)
-class CurrentGroup:
-    keycloak_id: str
-    key: str
-    name: str
-    parent_id: str | None
-    attributes: Attributes
-
-
-@dataclass(frozen=True, slots=True)
-class CurrentUser:
-    keycloak_id: str
-    clever_id: str
-    username: str
-    first_name: str
-    last_name: str
-    email: str
-    enabled: bool
-    attributes: Attributes
-    linked: bool = True
-    read_only: bool = False
-    ldap_dn: str = ""
-    # The person's kind from their Clever role (``plugin.sync.with_kinds``); "" = from the account.
-    kind: str = ""
-
-
-@dataclass(frozen=True, slots=True)
-class DirectoryState:
-    """What the directory holds in the sync's scope."""
-
-    groups: Mapping[str, CurrentGroup]
-    users: Mapping[str, CurrentUser]  # by Clever id
-    members: Mapping[str, frozenset[str]]  # group key -> Keycloak ids of members
-    # Groups whose members are known to be exactly the wanted ones (the last run's fingerprint
-    # matched, ``plugin.applied``): group key -> member count. Their lists are not read or diffed.
-    settled: Mapping[str, int] = field(default_factory=dict)
-
-
-@dataclass(frozen=True, slots=True)
-class UserUpdate:
-    """Changes to an existing account: only the fields that differ are set."""
-
-    keycloak_id: str
-    clever_id: str
-    kind: str
-    fields: Mapping[str, str | bool] = field(default_factory=dict)  # firstName, lastName, email, enabled
-    attributes: Attributes = field(default_factory=dict)  # full new values of changed attributes
-    link: bool = False  # add the Clever federated identity link
-    linked_by_name: bool = False
-    # A READ_ONLY directory account: Keycloak takes ``enabled`` alone, no attribute or name.
-    read_only: bool = False
-
-
-@dataclass(frozen=True, slots=True)
-class Membership:
-    """A user (by Keycloak id, or by Clever id when created in the same run) and a group key."""
-
-    group: str
-    keycloak_id: str = ""
-    clever_id: str = ""
-
-
-@dataclass(frozen=True, slots=True)
-class Plan:
-    """The difference, in the order it is applied."""
-
-    create_groups: tuple[GroupSpec, ...] = ()
-    update_groups: tuple[tuple[str, GroupSpec], ...] = ()  # (keycloak id, new spec)
-    create_users: tuple[UserSpec, ...] = ()
-    update_users: tuple[UserUpdate, ...] = ()
-    add_members: tuple[Membership, ...] = ()
-    remove_members: tuple[Membership, ...] = ()
-    disable_users: tuple[UserUpdate, ...] = ()
-    retire_groups: tuple[tuple[str, GroupSpec], ...] = ()  # sections gone from Clever: emptied, marked
-
-    @property
-    def empty(self) -> bool:
-        return not any(
-            (
-                self.create_groups,
-                self.update_groups,
-                self.create_users,
-                self.update_users,
-                self.add_members,
-                self.remove_members,
-                self.disable_users,
-                self.retire_groups,
-            )
-        )
-
-    def size(self) -> int:
-        """How many writes (at most) the plan needs."""
-        return (
-            len(self.create_groups)
-            + len(self.update_groups)
-            + len(self.create_users)
-            + len(self.update_users)
-            + len(self.add_members)
-            + len(self.remove_members)
-            + len(self.disable_users)
-            + len(self.retire_groups)
-        )
 
 
 def diff(desired: DesiredState, current: DirectoryState, *, removed_at: str) -> Plan:

@@ -27,7 +27,7 @@ from flask import Blueprint, Response, current_app, redirect, request
 from markupsafe import escape
 from werkzeug.wrappers import Response as BaseResponse
 
-from mappers.layout import IDP_ALIAS
+from connectors.state import IDP_ALIAS
 from plugin.settings import Settings
 
 bp = Blueprint("clever_portal", __name__)

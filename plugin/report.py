@@ -36,8 +36,9 @@ from datetime import UTC, datetime
 from typing import Any
 
 from connectors.base import RecordError
+from connectors.state import DesiredState, DirectoryState, Plan
 from mappers.names import Ambiguity
-from plugin.plan import DesiredState, DirectoryState, Plan, current_kind
+from plugin.plan import current_kind
 
 CLEVER_ID = re.compile(r"[0-9a-f]{24}")
 KINDS = ("schools", "students", "teachers", "staff", "parents", "classes")

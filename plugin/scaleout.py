@@ -28,12 +28,13 @@ from rq import Queue
 from connectors.clever import CleverClient
 from connectors.keycloak import KeycloakDirectory, admin_client
 from connectors.ldap import LdapDirectory, desired_groups
+from connectors.state import DesiredState, DirectoryState, Plan
 from plugin import links
 from plugin.applied import Applied
 from plugin.desired import Mapped, desired_state
 from plugin.desired_match import match_scope
 from plugin.jobs import queue_for
-from plugin.plan import DesiredState, DirectoryState, Plan, diff
+from plugin.plan import diff
 from plugin.plan_json import groups_from_json, groups_to_json, plan_from_json, plan_to_json
 from plugin.settings import Settings
 from plugin.state import SyncState

@@ -31,6 +31,7 @@ from connectors.clever import CleverClient, StaleCursorError
 from connectors.keycloak import KeycloakDirectory, admin_client, email_warning
 from connectors.ldap import LdapDirectory, LdapPlan, desired_groups, diff_groups
 from connectors.records import Event
+from connectors.state import CurrentUser, DesiredState, DirectoryState
 from plugin import links, resolutions
 from plugin.applied import Applied, fingerprint, user_fingerprint
 from plugin.brake import brake_reasons, preview
@@ -38,7 +39,7 @@ from plugin.departed import report_departed, with_kinds
 from plugin.describe import describe, describe_suspicious
 from plugin.desired import Mapped, map_people, read_roster
 from plugin.desired_match import match_scope
-from plugin.plan import CurrentUser, DesiredState, DirectoryState, diff
+from plugin.plan import diff
 from plugin.report import SyncReport
 from plugin.settings import Settings
 

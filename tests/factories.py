@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from connectors.records import District, Role, School, Section, StudentRelationship, User
-from mappers.names import Account
+from connectors.state import Account
 
 DISTRICT_ID = "5f0000000000000000d15701"
 _counter = itertools.count(1)

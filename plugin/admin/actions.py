@@ -15,7 +15,7 @@ from keycloak.exceptions import KeycloakError
 from rq.exceptions import NoSuchJobError
 
 from connectors.base import SyncError
-from mappers.layout import IDP_ALIAS
+from connectors.state import IDP_ALIAS
 from plugin import jobs, links, queues, resolutions
 from plugin.admin.services import Services
 from plugin.admin.store import SCHOOL_MODES

@@ -22,7 +22,7 @@ from typing import Any
 
 from keycloak.exceptions import KeycloakError
 
-from mappers.layout import IDP_ALIAS
+from connectors.state import IDP_ALIAS
 from plugin import links, resolutions
 from plugin.admin.actions import ActionError
 from plugin.admin.auth import AdminUser

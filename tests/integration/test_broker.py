@@ -10,7 +10,8 @@ import pytest
 from click.testing import CliRunner
 from keycloak import KeycloakAdmin
 
-from mappers.layout import CLEVER_ATTRIBUTES, IDP_ALIAS
+from connectors.state import IDP_ALIAS
+from mappers.layout import CLEVER_ATTRIBUTES
 from plugin.broker import (
     DENY_UNKNOWN_MESSAGE,
     FLOW_ALIAS,

@@ -16,8 +16,8 @@ import requests
 
 from connectors.base import ConfigError, RecordError, TransientError
 from connectors.clever import CleverClient, OAuthError, StaleCursorError
+from connectors.config import CleverSettings
 from connectors.records import Role, Section, User
-from plugin.settings import CleverSettings
 from sandbox.app import create_app
 from sandbox.config import Clock, SandboxConfig
 from sandbox.server import serve

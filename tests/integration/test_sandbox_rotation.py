@@ -11,7 +11,7 @@ from click.testing import CliRunner
 
 from connectors.base import ConfigError
 from connectors.clever import CleverClient
-from plugin.settings import CleverSettings
+from connectors.config import CleverSettings
 from sandbox.app import create_app
 from sandbox.cli import sandbox as sandbox_cli
 from sandbox.config import SandboxConfig

@@ -9,9 +9,10 @@ import pytest
 from redis import Redis
 
 from connectors.base import ConfigError
+from connectors.config import KeycloakSettings, LdapSettings
 from plugin.admin.store import IntegrationConfig, effective_settings
 from plugin.secrets import SecretStore, fernet_for, hint
-from plugin.settings import KeycloakSettings, LdapSettings, Settings
+from plugin.settings import Settings
 
 KEY = secrets.token_hex(32)
 

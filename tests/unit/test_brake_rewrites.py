@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from connectors.state import CurrentUser, DirectoryState, Plan, UserUpdate
 from plugin.brake import brake_from_totals, brake_reasons, rewrites
-from plugin.plan import CurrentUser, DirectoryState, Plan, UserUpdate
 
 
 def _students(n: int) -> DirectoryState:

@@ -10,6 +10,7 @@ import secrets
 import pytest
 
 from connectors.base import ConfigError
+from connectors.config import CleverSettings
 from mappers.layout import CLEVER_ATTRIBUTES
 from plugin.broker import (
     FLOW_ALIAS,
@@ -25,7 +26,6 @@ from plugin.broker import (
     parse_discovery,
     role_claim_patterns,
 )
-from plugin.settings import CleverSettings
 
 DOCUMENT = {
     "issuer": "https://clever.com",

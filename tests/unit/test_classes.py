@@ -6,7 +6,8 @@ import pytest
 from ldap3.utils.dn import parse_dn
 
 from connectors.records import Section
-from mappers.classes import class_group_names, group_name_safe, ldap_rdn, school_group_names
+from connectors.text import ldap_rdn
+from mappers.classes import class_group_names, group_name_safe, school_group_names
 from mappers.layout import fits_group_name, name_values, whole_name
 from tests.factories import make_school, make_section
 

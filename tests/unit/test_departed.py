@@ -4,9 +4,10 @@ report out. The real-service test is ``tests/integration/test_hard_departures.py
 from __future__ import annotations
 
 from connectors.base import RecordError
+from connectors.state import DesiredState, DirectoryState
 from plugin.brake import brake_reasons
 from plugin.departed import report_departed
-from plugin.plan import DesiredState, DirectoryState, diff
+from plugin.plan import diff
 from plugin.report import SyncReport
 from tests.unit.test_plan import NOW, account, spec
 

@@ -4,15 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from mappers.names import (
-    Account,
-    Scope,
-    clean_username,
-    match_by_name,
-    normalize_name,
-    username_candidates,
-    username_for,
-)
+from connectors.state import Account
+from connectors.text import normalize_name
+from mappers.names import Scope, clean_username, match_by_name, username_candidates, username_for
 from tests.factories import make_account, make_contact, make_staff, make_student, make_teacher
 
 # --- normalize_name ------------------------------------------------------------------------------

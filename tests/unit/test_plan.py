@@ -5,9 +5,7 @@ from __future__ import annotations
 import dataclasses
 
 from connectors.records import Event, Role, Section, User
-from plugin.brake import brake_reasons
-from plugin.incremental import fold
-from plugin.plan import (
+from connectors.state import (
     CurrentGroup,
     CurrentUser,
     DesiredState,
@@ -15,8 +13,10 @@ from plugin.plan import (
     GroupSpec,
     Membership,
     UserSpec,
-    diff,
 )
+from plugin.brake import brake_reasons
+from plugin.incremental import fold
+from plugin.plan import diff
 
 NOW = "2026-01-01T00:00:00+00:00"
 CLASS = GroupSpec("section:s1", "Math", "school:a:classes", "class", {"clever_key": ("section:s1",)})

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from plugin.plan import GroupSpec, Membership, Plan, UserSpec, UserUpdate
+from connectors.state import GroupSpec, Membership, Plan, UserSpec, UserUpdate
 from plugin.plan_json import groups_from_json, groups_to_json, plan_from_json, plan_to_json
 
 SCHOOL = GroupSpec("school:s1", "Lincoln", "root", "school", {"clever_key": ("school:s1",)})

@@ -1,0 +1,215 @@
+"""The plain data every layer shares about the realm: desired state, current state, the plan.
+
+Nothing here does I/O or decides anything. The mappers and ``plugin.desired`` build a
+``DesiredState``; the Keycloak and LDAP connectors read a ``DirectoryState`` and apply a ``Plan``;
+``plugin.plan.diff`` turns the two states into the plan. Connectors, mappers and the sidecar all
+import these types from here, so no connector needs to import the sidecar (``plugin``) or policy
+(``mappers``).
+
+Groups are keyed by a stable *key* stored on the group as the ``clever_key`` attribute
+(``root``, ``school:<id>``, ``school:<id>:students``, ``section:<id>`` ...), so a rename in Clever
+renames the group instead of making a new one. Users are keyed by their Clever id.
+
+Also here, because connectors and mappers both need them as data: ``Account`` (an existing realm
+account as read, what the name match compares), the identity provider's alias ``IDP_ALIAS`` and the
+realm role of each Clever role (``REALM_ROLES``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Set
+from dataclasses import dataclass, field
+
+from connectors.records import Role
+
+# The alias of the Clever identity provider in the realm (the broker registers it; links use it).
+IDP_ALIAS = "clever"
+
+# Clever role → realm role given to people of that role.
+REALM_ROLES: dict[Role, str] = {
+    Role.STUDENT: "clever-student",
+    Role.TEACHER: "clever-teacher",
+    Role.STAFF: "clever-staff",
+    Role.DISTRICT_ADMIN: "clever-district-admin",
+    Role.CONTACT: "clever-contact",
+}
+
+Attributes = Mapping[str, tuple[str, ...]]
+
+# On a role group (``/Clever/<School>/Students`` ...): the realm role its members get through it.
+REALM_ROLE_ATTRIBUTE = "clever_realm_role"
+USER_KINDS = ("students", "teachers", "staff", "parents")
+GROUP_KINDS = ("schools", "classes")
+
+
+@dataclass(frozen=True, slots=True)
+class GroupSpec:
+    """A group the roster wants: ``parent`` is the parent's key (None for the root)."""
+
+    key: str
+    name: str
+    parent: str | None
+    kind: str  # "root" | "school" | "role" | "class"
+    attributes: Attributes = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class UserSpec:
+    """A person the roster wants, with the keys of the groups they belong in."""
+
+    clever_id: str
+    kind: str  # one of USER_KINDS
+    username: str
+    first_name: str
+    last_name: str
+    email: str
+    attributes: Attributes
+    # Sorted, each once. (A tuple: a frozenset of a person's ~9 keys is five times the memory.)
+    groups: tuple[str, ...]
+    # Set when Match Users By Name linked this person to an existing account (keeps its names).
+    matched_keycloak_id: str = ""
+    ldap_dn: str = ""
+    # An LDAP account in READ_ONLY mode: Keycloak refuses every attribute write on it, so it only
+    # gains the link and its groups (the report says so).
+    read_only: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class DesiredState:
+    """What the roster says the directory should hold (after the mappers' policy)."""
+
+    groups: Mapping[str, GroupSpec]
+    users: Mapping[str, UserSpec]
+    # Clever ids in the district's roster without a spec in ``users``: out of the chosen schools,
+    # contacts left out when parents are synced, records skipped, people held for review. Accounts of
+    # people missing from both are disabled, so narrowing the school scope never disables anybody.
+    # (Memory: the people in ``users`` are not listed twice.)
+    present: Set[str] = frozenset()
+    # Clever ids of people whose records Clever sent broken (skipped): an account they have keeps
+    # its groups; nothing is written for them until Clever sends them whole.
+    untouched: Set[str] = frozenset()
+
+
+@dataclass(frozen=True, slots=True)
+class CurrentGroup:
+    keycloak_id: str
+    key: str
+    name: str
+    parent_id: str | None
+    attributes: Attributes
+
+
+@dataclass(frozen=True, slots=True)
+class CurrentUser:
+    keycloak_id: str
+    clever_id: str
+    username: str
+    first_name: str
+    last_name: str
+    email: str
+    enabled: bool
+    attributes: Attributes
+    linked: bool = True
+    read_only: bool = False
+    ldap_dn: str = ""
+    # The person's kind from their Clever role (``plugin.sync.with_kinds``); "" = from the account.
+    kind: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class DirectoryState:
+    """What the directory holds in the sync's scope."""
+
+    groups: Mapping[str, CurrentGroup]
+    users: Mapping[str, CurrentUser]  # by Clever id
+    members: Mapping[str, frozenset[str]]  # group key -> Keycloak ids of members
+    # Groups whose members are known to be exactly the wanted ones (the last run's fingerprint
+    # matched, ``plugin.applied``): group key -> member count. Their lists are not read or diffed.
+    settled: Mapping[str, int] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class UserUpdate:
+    """Changes to an existing account: only the fields that differ are set."""
+
+    keycloak_id: str
+    clever_id: str
+    kind: str
+    fields: Mapping[str, str | bool] = field(default_factory=dict)  # firstName, lastName, email, enabled
+    attributes: Attributes = field(default_factory=dict)  # full new values of changed attributes
+    link: bool = False  # add the Clever federated identity link
+    linked_by_name: bool = False
+    # A READ_ONLY directory account: Keycloak takes ``enabled`` alone, no attribute or name.
+    read_only: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Membership:
+    """A user (by Keycloak id, or by Clever id when created in the same run) and a group key."""
+
+    group: str
+    keycloak_id: str = ""
+    clever_id: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    """The difference, in the order it is applied."""
+
+    create_groups: tuple[GroupSpec, ...] = ()
+    update_groups: tuple[tuple[str, GroupSpec], ...] = ()  # (keycloak id, new spec)
+    create_users: tuple[UserSpec, ...] = ()
+    update_users: tuple[UserUpdate, ...] = ()
+    add_members: tuple[Membership, ...] = ()
+    remove_members: tuple[Membership, ...] = ()
+    disable_users: tuple[UserUpdate, ...] = ()
+    retire_groups: tuple[tuple[str, GroupSpec], ...] = ()  # sections gone from Clever: emptied, marked
+
+    @property
+    def empty(self) -> bool:
+        return not any(
+            (
+                self.create_groups,
+                self.update_groups,
+                self.create_users,
+                self.update_users,
+                self.add_members,
+                self.remove_members,
+                self.disable_users,
+                self.retire_groups,
+            )
+        )
+
+    def size(self) -> int:
+        """How many writes (at most) the plan needs."""
+        return (
+            len(self.create_groups)
+            + len(self.update_groups)
+            + len(self.create_users)
+            + len(self.update_users)
+            + len(self.add_members)
+            + len(self.remove_members)
+            + len(self.disable_users)
+            + len(self.retire_groups)
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Account:
+    """An existing realm account as the name match sees it (read by ``connectors.keycloak_read``)."""
+
+    keycloak_id: str
+    username: str
+    first_name: str
+    last_name: str
+    enabled: bool = True
+    is_admin: bool = False  # any admin/management power in its effective roles, or clever-admin
+    linked_clever_id: str = ""
+    source: str = "local"  # "ldap", "google", "microsoft", "local"
+    read_only: bool = False  # LDAP federation in READ_ONLY mode
+    ldap_dn: str = ""
+    vetted: bool = False  # its effective roles were read (``connectors.keycloak_vet``)
+    realm_roles: frozenset[str] = frozenset()  # effective realm roles, composites and groups included
+    groups: tuple[str, ...] = ()  # group paths (read only when a ``Scope`` names groups)
+    strong_ids: tuple[tuple[str, str], ...] = ()  # (clever_sis_id|..., value) the account carries
+    names_editable: bool = False  # the User Profile lets its user edit first or last name
