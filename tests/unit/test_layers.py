@@ -1,0 +1,124 @@
+"""Every import points down (STYLE.md "Layout that shows the architecture"), checked on the source.
+
+entry points → ``plugin`` → ``mappers`` → the connectors' plain data; the connectors' clients →
+plain data. Every ``import`` counts, at the top of a module, inside a function or under
+``TYPE_CHECKING``: a lazy import is still a dependency.
+"""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+# The connectors' plain data: what mappers (and everybody) may import from ``connectors``.
+PLAIN_DATA = frozenset(
+    {"connectors.base", "connectors.config", "connectors.records", "connectors.state", "connectors.text"}
+)
+NOT_PRODUCTION = ("sandbox", "bench", "tests")
+
+
+def _module_name(path: Path) -> str:
+    parts = path.relative_to(ROOT).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def _imports(path: Path) -> set[str]:
+    """The absolute names of every module ``path`` imports."""
+    source = path.read_text(encoding="utf-8")
+    return _imported(source, _module_name(path), is_package=path.name == "__init__.py")
+
+
+def _imported(source: str, module: str, *, is_package: bool = False) -> set[str]:
+    package = module if is_package else module.rpartition(".")[0]
+    found: set[str] = set()
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                parts = package.split(".")
+                anchor = parts[: len(parts) - (node.level - 1)]
+                base = ".".join([*anchor, base] if base else anchor)
+            found.add(base)
+            # ``from connectors import state`` imports the module ``connectors.state``.
+            found.update(f"{base}.{alias.name}" for alias in node.names)
+    return found
+
+
+def _modules(package: str) -> list[Path]:
+    return sorted((ROOT / package).rglob("*.py"))
+
+
+def _within(name: str, top: str) -> bool:
+    return name == top or name.startswith(top + ".")
+
+
+def _existing(name: str) -> bool:
+    """Whether ``name`` is one of this project's modules (``from x import name`` may be a function)."""
+    path = ROOT.joinpath(*name.split("."))
+    return path.with_suffix(".py").is_file() or (path / "__init__.py").is_file()
+
+
+@pytest.mark.parametrize("package", ["connectors", "mappers"])
+def test_connectors_and_mappers_never_import_the_sidecar(package: str) -> None:
+    wrong = {
+        f"{_module_name(path)} imports {name}"
+        for path in _modules(package)
+        for name in _imports(path)
+        if _within(name, "plugin")
+    }
+    assert not wrong, sorted(wrong)
+
+
+def test_connectors_never_import_policy() -> None:
+    wrong = {
+        f"{_module_name(path)} imports {name}"
+        for path in _modules("connectors")
+        for name in _imports(path)
+        if _within(name, "mappers")
+    }
+    assert not wrong, sorted(wrong)
+
+
+def test_mappers_import_only_the_connectors_plain_data() -> None:
+    wrong = {
+        f"{_module_name(path)} imports {name}"
+        for path in _modules("mappers")
+        for name in _imports(path)
+        if _within(name, "connectors")
+        and name != "connectors"
+        and _existing(name)
+        and not any(_within(name, plain) for plain in PLAIN_DATA)
+    }
+    assert not wrong, sorted(wrong)
+
+
+@pytest.mark.parametrize("package", ["plugin", "connectors", "mappers"])
+def test_production_never_imports_the_sandbox_bench_or_tests(package: str) -> None:
+    wrong = {
+        f"{_module_name(path)} imports {name}"
+        for path in _modules(package)
+        for name in _imports(path)
+        if any(_within(name, top) for top in NOT_PRODUCTION)
+    }
+    assert not wrong, sorted(wrong)
+
+
+def test_the_checker_sees_every_kind_of_import() -> None:
+    """An upward import at the top, inside a function, under ``TYPE_CHECKING`` and relative is seen."""
+    source = (
+        "from typing import TYPE_CHECKING\n"
+        "import plugin.app\n"
+        "if TYPE_CHECKING:\n"
+        "    from plugin.settings import Settings\n"
+        "def f():\n"
+        "    from plugin import jobs\n"
+        "from . import base\n"
+    )
+    found = _imported(source, "connectors.probe")
+    assert {"plugin.app", "plugin.settings", "plugin.jobs", "connectors.base"} <= found
+    assert {"connectors.state", "connectors.config"} <= _imports(ROOT / "connectors" / "keycloak.py")
