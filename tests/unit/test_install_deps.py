@@ -39,7 +39,7 @@ def _machine(tmp_path: Path, *, installed: list[str], uid: int, sudo: bool, tool
     """A PATH of stand-ins: these packages installed, this uid, sudo or not, javac/mvn/python or not."""
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir()
-    for real in ("bash", "grep", "cat"):
+    for real in ("bash", "grep", "cat", "env"):
         found = shutil.which(real)
         assert found, real
         (bin_dir / real).symlink_to(found)
@@ -51,7 +51,7 @@ def _machine(tmp_path: Path, *, installed: list[str], uid: int, sudo: bool, tool
     _stub(bin_dir, "apt-get", f'echo "apt-get $*" >> {log}')
     _stub(bin_dir, "debconf-set-selections", f'echo "debconf $(cat)" >> {log}')
     if sudo:
-        _stub(bin_dir, "sudo", f'[ "$1" = "-n" ] && exit 0; echo "sudo" >> {log}; "$@"')
+        _stub(bin_dir, "sudo", f'[ "$1" = "-n" ] && exit 0; echo "sudo" >> {log}; env "$@"')
     if tools:
         for tool in ("javac", "mvn", "python3.11"):
             _stub(bin_dir, tool, "exit 0")
