@@ -97,9 +97,17 @@ def ensure_first_login_flow(admin: KeycloakAdmin, create_unknown_users: bool, re
     for execution in held:
         if execution.get("level", 0) == 0:
             admin.delete_authentication_flow_execution(execution["id"])
-    for step in desired:
-        admin.create_authentication_flow_execution({"provider": step.provider}, FLOW_ALIAS)
-        created = admin.get_authentication_flow_executions(FLOW_ALIAS)[-1]
+    for index, step in enumerate(desired):
+        # An explicit priority: the order of the steps is the flow's meaning (create, then deny),
+        # and executions of equal priority come back in no fixed order.
+        admin.create_authentication_flow_execution(
+            {"provider": step.provider, "priority": 10 * (index + 1)}, FLOW_ALIAS
+        )
+        created = next(
+            e
+            for e in admin.get_authentication_flow_executions(FLOW_ALIAS)
+            if e.get("providerId") == step.provider and e.get("level", 0) == 0
+        )
         admin.update_authentication_flow_executions(
             {"id": created["id"], "requirement": step.requirement}, FLOW_ALIAS
         )
@@ -108,8 +116,25 @@ def ensure_first_login_flow(admin: KeycloakAdmin, create_unknown_users: bool, re
                 created["id"],
                 {"alias": f"clever-{step.provider}", "config": {"denyErrorMessage": step.message}},
             )
+    _put_in_order(admin, [step.provider for step in desired])
     mode = "create unknown people" if create_unknown_users else "refuse unknown people"
     report.changes.append(f"flow {FLOW_ALIAS!r}: steps set to {mode}")
+
+
+def _put_in_order(admin: KeycloakAdmin, providers: list[str]) -> None:
+    """Raise each step above the ones that should follow it (Keycloak's own raise-priority), in case
+    the priority sent at creation was not kept."""
+    realm = admin.connection.realm_name
+    for _ in range(len(providers) ** 2):
+        held = [e for e in admin.get_authentication_flow_executions(FLOW_ALIAS) if e.get("level", 0) == 0]
+        order = [e.get("providerId", "") for e in held]
+        if order == providers:
+            return
+        wrong = next(i for i, (have, want) in enumerate(zip(order, providers, strict=False)) if have != want)
+        moving = next(e for e in held[wrong:] if e.get("providerId") == providers[wrong])
+        admin.connection.raw_post(
+            f"admin/realms/{realm}/authentication/executions/{moving['id']}/raise-priority", data="{}"
+        )
 
 
 def _held_executions(admin: KeycloakAdmin, held: list[dict[str, Any]]) -> list[Execution]:
