@@ -112,7 +112,9 @@ def test_a_portal_login_on_a_shared_device_never_continues_the_previous_person(
     # brings Keycloak's broker endpoint a code for the second student. max_age=0 keeps Keycloak from
     # reusing the first student's session, and Keycloak refuses to swap the person inside it (naming
     # the first): the first must sign out.
-    page.wait_for_url(f"{clever_world.realm_url}/broker/clever/endpoint**")
+    # A minute, not the default 20 s: on a freshly started Keycloak (CI's first run) this first
+    # refused broker login has once taken longer.
+    page.wait_for_url(f"{clever_world.realm_url}/broker/clever/endpoint**", timeout=60_000)
     first_username = clever_world.admin.get_user(first_id)["username"]
     expect(page.get_by_text(f"already authenticated as different user '{first_username}'")).to_be_visible()
     assert [s.user_id for s in clever_world.sandbox.sessions.values()] == [second["id"]]
