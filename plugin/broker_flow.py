@@ -92,8 +92,9 @@ def ensure_first_login_flow(admin: KeycloakAdmin, create_unknown_users: bool, re
         report.changes.append(f"flow {FLOW_ALIAS!r}: created")
     desired = desired_executions(create_unknown_users)
     held = admin.get_authentication_flow_executions(FLOW_ALIAS)
-    if _held_executions(admin, held) == desired:
-        return
+    priorities = [e.get("priority", 0) for e in held]
+    if _held_executions(admin, held) == desired and priorities == sorted(set(priorities)):
+        return  # (equal priorities, as an earlier version left them, run in no fixed order: rebuilt)
     for execution in held:
         if execution.get("level", 0) == 0:
             admin.delete_authentication_flow_execution(execution["id"])
@@ -108,9 +109,9 @@ def ensure_first_login_flow(admin: KeycloakAdmin, create_unknown_users: bool, re
             for e in admin.get_authentication_flow_executions(FLOW_ALIAS)
             if e.get("providerId") == step.provider and e.get("level", 0) == 0
         )
-        admin.update_authentication_flow_executions(
-            {"id": created["id"], "requirement": step.requirement}, FLOW_ALIAS
-        )
+        # The whole representation goes back: Keycloak sets every field of the PUT, and a missing
+        # priority would become 0 (both steps at 0 come back in no fixed order).
+        admin.update_authentication_flow_executions({**created, "requirement": step.requirement}, FLOW_ALIAS)
         if step.message is not None:
             admin.create_execution_config(
                 created["id"],
@@ -123,9 +124,10 @@ def ensure_first_login_flow(admin: KeycloakAdmin, create_unknown_users: bool, re
 
 def _put_in_order(admin: KeycloakAdmin, providers: list[str]) -> None:
     """Raise each step above the ones that should follow it (Keycloak's own raise-priority), in case
-    the priority sent at creation was not kept."""
+    the priority sent at creation was not kept; fail loudly when the order cannot be made (a flow in
+    the wrong order would refuse everyone or create the wrong people)."""
     realm = admin.connection.realm_name
-    for _ in range(len(providers) ** 2):
+    for _ in range(len(providers) ** 2 + 1):
         held = [e for e in admin.get_authentication_flow_executions(FLOW_ALIAS) if e.get("level", 0) == 0]
         order = [e.get("providerId", "") for e in held]
         if order == providers:
@@ -135,6 +137,7 @@ def _put_in_order(admin: KeycloakAdmin, providers: list[str]) -> None:
         admin.connection.raw_post(
             f"admin/realms/{realm}/authentication/executions/{moving['id']}/raise-priority", data="{}"
         )
+    raise RuntimeError(f"flow {FLOW_ALIAS!r}: Keycloak keeps its steps as {order}, not {providers}")
 
 
 def _held_executions(admin: KeycloakAdmin, held: list[dict[str, Any]]) -> list[Execution]:

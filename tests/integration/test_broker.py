@@ -101,8 +101,30 @@ def test_a_changed_setting_updates_only_that(keycloak_admin: KeycloakAdmin, sett
         DISCOVERY,
     )
     assert report.changes == [f"flow {FLOW_ALIAS!r}: steps set to create unknown people"]
-    providers = [e["providerId"] for e in keycloak_admin.get_authentication_flow_executions(FLOW_ALIAS)]
-    assert providers == ["idp-create-user-if-unique", "deny-access-authenticator"]
+    executions = keycloak_admin.get_authentication_flow_executions(FLOW_ALIAS)
+    assert [e["providerId"] for e in executions] == ["idp-create-user-if-unique", "deny-access-authenticator"]
+    # Distinct priorities: steps of equal priority come back (and run) in no fixed order.
+    assert executions[0]["priority"] < executions[1]["priority"]
+
+
+def test_steps_left_at_equal_priorities_are_rebuilt_in_order(
+    keycloak_admin: KeycloakAdmin, settings: Settings
+) -> None:
+    wanted = clever_settings(settings, create_unknown_users=True, district_id="d1")
+    ensure_broker(keycloak_admin, wanted, DISCOVERY)
+    for execution in keycloak_admin.get_authentication_flow_executions(FLOW_ALIAS):
+        # What an earlier version left: a PUT without priority sets it to 0.
+        keycloak_admin.update_authentication_flow_executions(
+            {"id": execution["id"], "requirement": execution["requirement"]}, FLOW_ALIAS
+        )
+    assert {e["priority"] for e in keycloak_admin.get_authentication_flow_executions(FLOW_ALIAS)} == {0}
+
+    report = ensure_broker(keycloak_admin, wanted, DISCOVERY)
+
+    assert report.changes == [f"flow {FLOW_ALIAS!r}: steps set to create unknown people"]
+    executions = keycloak_admin.get_authentication_flow_executions(FLOW_ALIAS)
+    assert [e["providerId"] for e in executions] == ["idp-create-user-if-unique", "deny-access-authenticator"]
+    assert executions[0]["priority"] < executions[1]["priority"]
 
 
 def test_a_new_secret_is_written(keycloak_admin: KeycloakAdmin, settings: Settings) -> None:
