@@ -16,6 +16,7 @@ from bench.env import Services
 from bench.ours import mutate_one_percent
 from bench.run import SIZES
 from plugin.broker import ensure_broker
+from plugin.run_options import RunOptions
 from plugin.sync import run_sync
 from sandbox.app import create_app
 from sandbox.config import SandboxConfig
@@ -43,7 +44,9 @@ def main(argv: list[str] | None = None) -> int:
                 mutate_one_percent(state, len(state.store.ids("all", "users", state.district_id)) // 2, 1)
             profiler = Profiler(interval=0.005)
             profiler.start()
-            report = run_sync(settings, district_id=state.district_id, full=full, cursor=cursor)
+            report = run_sync(
+                settings, district_id=state.district_id, cursor=cursor, run=RunOptions(full=full)
+            )
             profiler.stop()
             cursor = report.preview.get("event_cursor") or cursor
             path = out / f"profile-{args.size}-{name}.txt"

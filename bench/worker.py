@@ -25,6 +25,7 @@ from rq import SimpleWorker
 
 from connectors.clever import CleverClient
 from plugin import jobs, queues
+from plugin.run_options import RunOptions
 from plugin.settings import Settings
 
 RSS_KEY = "bench:vmhwm:"
@@ -35,7 +36,9 @@ def measured_sync(district_id: str, run_id: str, *, full: bool) -> dict[str, Any
     settings = Settings.from_env()
     client = CleverClient(settings.clever)
     started = time.perf_counter()
-    report = jobs.sync_job(district_id, run_id, full=full, trigger="bench", settings=settings, source=client)
+    report = jobs.sync_job(
+        district_id, run_id, settings=settings, source=client, run=RunOptions(full=full, trigger="bench")
+    )
     seconds = time.perf_counter() - started
     return {
         "seconds": seconds,

@@ -17,7 +17,8 @@ realm role of each Clever role (``REALM_ROLES``).
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Set
+import hashlib
+from collections.abc import Iterable, Mapping, Set
 from dataclasses import dataclass, field
 
 from connectors.records import Role
@@ -213,3 +214,18 @@ class Account:
     groups: tuple[str, ...] = ()  # group paths (read only when a ``Scope`` names groups)
     strong_ids: tuple[tuple[str, str], ...] = ()  # (clever_sis_id|..., value) the account carries
     names_editable: bool = False  # the User Profile lets its user edit first or last name
+
+
+# -- fingerprints: what a run wrote, so the next one can tell it still holds (``plugin.applied``) --
+
+
+def fingerprint(group_id: str, members: Iterable[str]) -> str:
+    """The fingerprint of a group's member set (the group's own id included: a re-made group differs)."""
+    digest = hashlib.sha1("\n".join(sorted(members)).encode()).hexdigest()
+    return f"{group_id}:{digest}"
+
+
+def user_fingerprint(keycloak_id: str, attributes: Mapping[str, tuple[str, ...]], read_only: bool) -> str:
+    """The fingerprint of the attributes the sync wants on an account."""
+    text = repr((sorted((k, tuple(v)) for k, v in attributes.items()), read_only))
+    return f"{keycloak_id}:{hashlib.sha1(text.encode()).hexdigest()}"

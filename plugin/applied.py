@@ -31,7 +31,6 @@ keys (a flushed Redis) only costs speed: a missing fingerprint means "read it".
 
 from __future__ import annotations
 
-import hashlib
 import sys
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime, timedelta
@@ -41,18 +40,6 @@ from redis import Redis
 
 PREFIX = "kcc:sync:applied:"
 VERIFY_EVERY = timedelta(days=7)
-
-
-def fingerprint(group_id: str, members: Iterable[str]) -> str:
-    """The fingerprint of a group's member set (the group's own id included: a re-made group differs)."""
-    digest = hashlib.sha1("\n".join(sorted(members)).encode()).hexdigest()
-    return f"{group_id}:{digest}"
-
-
-def user_fingerprint(keycloak_id: str, attributes: Mapping[str, tuple[str, ...]], read_only: bool) -> str:
-    """The fingerprint of the attributes the sync wants on an account."""
-    text = repr((sorted((k, tuple(v)) for k, v in attributes.items()), read_only))
-    return f"{keycloak_id}:{hashlib.sha1(text.encode()).hexdigest()}"
 
 
 class Applied:

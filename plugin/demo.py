@@ -172,6 +172,7 @@ def record_choices(settings: Settings) -> IntegrationConfig:
 
 def _run_sync(settings: Settings) -> str:
     from plugin.jobs import page_choices, run_locked, state_for
+    from plugin.run_options import RunOptions
 
     page = page_choices(settings)  # what the page shows is what the sync runs with
     settings = page.settings
@@ -182,7 +183,9 @@ def _run_sync(settings: Settings) -> str:
     if running is not None:
         return f"a sync is already running (run {running}); see `keycloak-clever status`"
     try:
-        report = run_locked(settings, state, district_id, run_id, trigger="demo", school_ids=page.school_ids)
+        report = run_locked(
+            settings, state, district_id, run_id, RunOptions(trigger="demo"), school_ids=page.school_ids
+        )
     finally:
         state.release(district_id, run_id)
     return report.summary()

@@ -29,6 +29,7 @@ from connectors.state import (
     DesiredState,
     GroupSpec,
     UserSpec,
+    user_fingerprint,
 )
 from mappers.classes import class_group_names, school_group_names
 from mappers.layout import (
@@ -43,7 +44,6 @@ from mappers.layout import (
 )
 from mappers.names import Ambiguity, Refusal, Scope, username_for
 from mappers.parents import parents_of, relationships_of_parent, relationships_of_student
-from plugin.applied import user_fingerprint
 from plugin.desired_checks import known_teachers, schoolless
 from plugin.desired_match import match_new_people, resolved_choices
 from plugin.settings import SyncOptions
@@ -263,7 +263,7 @@ def map_people(
 
     ``written``: Clever ids whose accounts an earlier run wrote (``plugin.applied``).
 
-    ``as_written`` (Clever id -> ``plugin.applied.user_fingerprint`` the last run wrote) is for
+    ``as_written`` (Clever id -> ``connectors.state.user_fingerprint`` the last run wrote) is for
     accounts listed briefly, without their attributes: a person whose wanted attributes still
     match it gets a spec whose ``attributes`` hold only ``clever_role`` (one shared mapping per
     role; the kind the brake and the report count by), and their Clever id goes in

@@ -20,19 +20,21 @@ renamed class whose name collides inside its school (Force Unique Class Names of
 the last run's groups (a flushed Redis), or more changed people than ``FULL_RATIO`` of the district.
 
 Modules: ``plugin.events`` (the events folded), ``plugin.incremental_reads`` (what is read from
-Keycloak), this one (the Keycloak plan, applying, remembering), ``plugin.incremental_ldap`` (the
-LDAP plan), ``plugin.brake`` (the brake against the last full run's totals).
+Keycloak), this one (the events read, the Keycloak plan, what is remembered), ``plugin.incremental_ldap``
+(the LDAP plan), ``plugin.brake`` (the brake against the last full run's totals). The brake, apply
+and report stages are the full run's (``plugin.sync``).
 """
 
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from redis import Redis
 
-from connectors.base import RecordError
-from connectors.keycloak import email_warning
+from connectors.base import RosterSource
+from connectors.clever import StaleCursorError
 from connectors.keycloak_read import ldap_providers
 from connectors.records import Event, School, Section, User
 from connectors.state import (
@@ -44,36 +46,57 @@ from connectors.state import (
     Plan,
     UserSpec,
     UserUpdate,
+    fingerprint,
 )
 from connectors.text import normalize_name
 from mappers.classes import school_group_names
 from plugin import links, resolutions
-from plugin.applied import Applied, fingerprint
+from plugin.applied import Applied
 from plugin.brake import brake_from_totals
-from plugin.desired import desired_state
+from plugin.desired import Mapped, desired_state
 from plugin.desired_match import match_scope
 from plugin.events import EventRoster, Fallback, fold, people_of
+from plugin.full_read import START_OF_FEED
 from plugin.incremental_ldap import ldap_plan
 from plugin.incremental_reads import IncrementalReads
-from plugin.plan import _adopt, _retired, _user_update
+from plugin.plan import adopt, disable, retired, same_attributes, user_kind, user_update
+from plugin.planned import Planned
 from plugin.report import SyncReport
 from plugin.settings import Settings
 
 FULL_RATIO = 0.2  # more changed people than this share of the district: a full run is cheaper
 ROLE_SUFFIXES = (":students", ":teachers", ":staff", ":parents")
+FEED_KEEPS = timedelta(days=29)  # Clever keeps 30 days; a day of margin
+Found = dict[str, tuple[CurrentUser, set[str]] | None]  # Clever id -> (account, its group keys)
 
 
-def run_incremental(
+def events_since(source: RosterSource, cursor: str | None, report: SyncReport) -> list[Event] | None:
+    """Clever's events after ``cursor``; None when the cursor is refused or too old (a full run)."""
+    after: str | None = cursor
+    if cursor and cursor.startswith(START_OF_FEED):
+        # The feed was empty at the last full run: every event in it now came after that run,
+        # unless that run is older than the feed's 30 days.
+        then = datetime.fromisoformat(cursor.removeprefix(START_OF_FEED))
+        if datetime.now(UTC) - then > FEED_KEEPS:
+            report.warnings.append("the last full sync is older than Clever's 30-day events: full sync")
+            return None
+        after = None
+    try:
+        return list(source.events(after))
+    except StaleCursorError:
+        report.warnings.append("the event cursor is older than Clever's 30-day window: full sync")
+        return None
+
+
+def plan_events(
     settings: Settings,
     events: list[Event],
     report: SyncReport,
     applied: Applied,
-    *,
     school_ids: frozenset[str] = frozenset(),
-    dry_run: bool = False,
-    release_brake: bool = False,
-) -> SyncReport | None:
-    """Apply ``events``; None when a full run must do it instead (the report's warnings say why)."""
+) -> Planned | None:
+    """Read, map and plan what ``events`` touch; None when a full run must do it instead (the
+    report's warnings say why)."""
     changes = fold(events, sync_parents=settings.options.sync_parent_data)
     report.reread(changes.users)
     totals = applied.totals()
@@ -87,128 +110,158 @@ def run_incremental(
         if not group_ids:
             raise Fallback("no record of the last run's groups")
         run = _Incremental(settings, changes, report, applied, group_ids, school_ids)
-        plan, desired, ldap_plan = run.plan()
+        plan, mapped, ldap = run.plan()
     except Fallback as exc:
         report.warnings.append(f"incremental: {exc}: full sync instead")
         return None
-    report.count_plan(plan, desired, run.current)
-    report.preview.update(_preview(plan, ldap_plan, len(events)))
-    report.preview["event_cursor"] = events[-1].event_id
+    report.preview["events"] = len(events)
     report.preview["member_lists_read"] = run.lists_read
     report.preview["member_lists_from_events"] = run.lists_from_events
-    reasons = brake_from_totals(
-        plan, totals, settings.options.brake_ratio, settings.options.brake_update_ratio
+    options = settings.options
+    return Planned(
+        plan=plan,
+        ldap_plan=ldap,
+        mapped=mapped,
+        current=run.current,
+        keycloak=run.keycloak,
+        ldap=run.ldap,
+        brake=brake_from_totals(plan, totals, options.brake_ratio, options.brake_update_ratio),
+        remember=run.remember,
+        event_cursor=events[-1].event_id,
     )
-    report.brake = {"held": bool(reasons) and not release_brake, "reasons": reasons}
-    keycloak, ldap = run.keycloak, run.ldap
-    if dry_run or (reasons and not release_brake):
-        report.calls = dict(keycloak.calls)
-        return report.finish("dry-run" if dry_run else "held")
-    from plugin.sync import apply_both
-
-    keycloak_failures, ldap_failures = apply_both(lambda: keycloak.apply(plan, desired), ldap, ldap_plan)
-    report.count_failures(plan, keycloak_failures)
-    report.count_failures(plan, ldap_failures, directory="ldap")
-    from plugin.departed import report_departed
-
-    report_departed(report, plan, run.current, keycloak.undisablable)
-    run.remember()
-    report.writes = {"keycloak": keycloak.http.writes, "ldap": ldap.counts.writes}
-    report.calls = dict(keycloak.calls)
-    return report.finish_written()
 
 
 class _Incremental(IncrementalReads):
     """One incremental run's plan (``plan()``), then what it remembers (``remember()``)."""
 
-    # -- the plan ---------------------------------------------------------------------------------
+    def plan(self) -> tuple[Plan, Mapped, Any]:
+        """The Keycloak plan, the mapped people and the LDAP plan of the events."""
+        found = self._read()
+        self.create_groups: list[GroupSpec] = []
+        self.update_groups: list[tuple[str, GroupSpec]] = []
+        self.retire: list[tuple[str, GroupSpec]] = []
+        self.adds: dict[tuple[str, str], Membership] = {}
+        self.removes: dict[tuple[str, str], Membership] = {}
+        school_specs = self._plan_schools()
+        current_users, current_keys = self._accounts(found)
+        mapped = self._map_people(current_users, current_keys)
+        create_users, update_users, disable_users = self._plan_people(mapped, current_users, current_keys)
+        section_specs = self._plan_sections(current_users)
+        # a newcomer's role groups go in the create call: paths needed
+        self._prefetch(key for newcomer in create_users for key in newcomer.groups)
 
-    def plan(self) -> tuple[Plan, DesiredState, Any]:
-        changes, settings = self.changes, self.settings
-        removed_at = self.report.started
-        create_groups: list[GroupSpec] = []
-        update_groups: list[tuple[str, GroupSpec]] = []
-        retire: list[tuple[str, GroupSpec]] = []
-        adds: dict[tuple[str, str], Membership] = {}
-        removes: dict[tuple[str, str], Membership] = {}
+        groups = {**school_specs, **section_specs}
+        mapped.desired = DesiredState(groups=groups, users=mapped.desired.users)
+        self.current = DirectoryState(self.groups, current_users, self.members)
+        plan = Plan(
+            create_groups=tuple(self.create_groups),
+            update_groups=tuple(self.update_groups),
+            create_users=tuple(create_users),
+            update_users=tuple(update_users),
+            add_members=tuple(self.adds[k] for k in sorted(self.adds)),
+            remove_members=tuple(self.removes[k] for k in sorted(self.removes)),
+            disable_users=tuple(disable_users),
+            retire_groups=tuple(self.retire),
+        )
+        ldap = ldap_plan(self, school_specs, section_specs, mapped.desired.users, current_users)
+        return plan, mapped, ldap
 
-        # the groups the events name, their parents, and the member lists of the classes: at once,
-        # while the accounts of the people the events name are read on another thread
+    # -- the stages of the plan -----------------------------------------------------------------------
+
+    def _read(self) -> Found:
+        """The groups the events name, their parents, and the member lists of the classes: at once,
+        while the accounts of the people the events name are read on another thread."""
         providers = ldap_providers(self.keycloak.http)
-        known = self.applied.keycloak_ids(changes.users)
-        sections = [e.record for e in changes.sections.values() if isinstance(e.record, Section)]
+        self.providers = providers
+        known = self.applied.keycloak_ids(self.changes.users)
+        sections = [e.record for e in self.changes.sections.values() if isinstance(e.record, Section)]
         with ThreadPoolExecutor(1) as pool:
             users_read = pool.submit(self._users, known, providers)
             self._prefetch(
-                [f"school:{s}" for s in changes.schools]
+                [f"school:{s}" for s in self.changes.schools]
                 + [f"section:{s.clever_id}" for s in sections]
                 + [f"school:{s.school}:classes" for s in sections if s.school in self.schools]
             )
-            self._members_from_events(changes.sections.values())
+            self._members_from_events(self.changes.sections.values())
             self._prefetch_members(f"section:{s.clever_id}" for s in sections)
-            users_found = users_read.result()
+            found: Found = users_read.result()
+            return found
 
-        # schools: the group's name and attributes
-        school_specs: dict[str, GroupSpec] = {}
-        for school_id, event in sorted(changes.schools.items()):
+    def _plan_schools(self) -> dict[str, GroupSpec]:
+        """Schools: the group's name and attributes."""
+        specs: dict[str, GroupSpec] = {}
+        for school_id, event in sorted(self.changes.schools.items()):
             key = f"school:{school_id}"
             group = self._group(key)
             if school_id not in self.schools or group is None or not isinstance(event.record, School):
                 continue
             name = school_group_names([event.record]).names[school_id]
-            root = (
+            siblings = (
                 self.keycloak.http.get(f"groups/{group.parent_id}/children", max=1000)
                 if group.parent_id
                 else []
             )
             if any(
                 normalize_name(g["name"]) == normalize_name(name) and g["id"] != group.keycloak_id
-                for g in root
+                for g in siblings
             ):
                 raise Fallback(f"school {school_id}'s new name is taken")
             spec = GroupSpec(key, name, "root", "school", {"clever_key": (key,), "clever_id": (school_id,)})
-            school_specs[key] = spec
-            if group.name != name or any(group.attributes.get(k) != v for k, v in spec.attributes.items()):
-                update_groups.append((group.keycloak_id, spec))
+            specs[key] = spec
+            if group.name != name or not same_attributes(spec.attributes, group.attributes):
+                self.update_groups.append((group.keycloak_id, spec))
+        return specs
 
-        # people
-        current_users: dict[str, CurrentUser] = {}
-        current_keys: dict[str, set[str]] = {}
-        for clever_id, found in users_found.items():
-            if found is not None:
-                current_users[clever_id], current_keys[clever_id] = found
-        records = [
+    def _accounts(self, found: Found) -> tuple[dict[str, CurrentUser], dict[str, set[str]]]:
+        """The accounts of the people the events name (by Clever id), and the group keys of each.
+
+        A newcomer the memory of ids does not know may have an account all the same (synced before):
+        then the realm's accounts are read once, as a full run would (name match, free usernames).
+        """
+        self.accounts: Any = []
+        self.usernames: set[str] = set()
+        users: dict[str, CurrentUser] = {}
+        keys: dict[str, set[str]] = {}
+        for clever_id, account in found.items():
+            if account is not None:
+                users[clever_id], keys[clever_id] = account
+        newcomers = [u for u in self._records() if u.clever_id not in users]
+        if not newcomers:
+            return users, keys
+        redis = Redis.from_url(self.settings.redis_url)
+        state = self.keycloak.current(
+            with_accounts=self.settings.options.match_users_by_name,
+            with_members=False,
+            ours=links.ours(self.applied.all_ids(), redis, self.settings.keycloak.realm),
+        )
+        if state.suspicious:  # the full run reports them and holds their people
+            raise Fallback("an account has a clever link the sync did not make")
+        for user in newcomers:
+            existing = state.directory.users.get(user.clever_id)
+            if existing is not None:  # synced before, but not in the memory of ids
+                users[user.clever_id] = existing
+                account = self._user(existing.keycloak_id, user.clever_id, self.providers)
+                keys[user.clever_id] = account[1] if account else set()
+        self.accounts, self.usernames = state.candidates, state.usernames
+        return users, keys
+
+    def _records(self) -> list[User]:
+        return [
             e.record
-            for cid, e in sorted(changes.users.items())
+            for _, e in sorted(self.changes.users.items())
             if e.action != "deleted" and isinstance(e.record, User)
         ]
-        newcomers = [u for u in records if u.clever_id not in current_users]
-        accounts: Any = []
-        usernames: set[str] = set()
-        if newcomers:
-            redis = Redis.from_url(settings.redis_url)
-            state = self.keycloak.current(
-                with_accounts=settings.options.match_users_by_name,
-                with_members=False,
-                ours=links.ours(self.applied.all_ids(), redis, settings.keycloak.realm),
-            )
-            if state.suspicious:  # the full run reports them and holds their people
-                raise Fallback("an account has a clever link the sync did not make")
-            for user in newcomers:
-                existing = state.directory.users.get(user.clever_id)
-                if existing is not None:  # synced before, but not in the memory of ids
-                    current_users[user.clever_id] = existing
-                    current_keys[user.clever_id] = self._user(
-                        existing.keycloak_id, user.clever_id, providers
-                    )[1]  # type: ignore[index]
-            accounts, usernames = state.candidates, state.usernames
-        roster = EventRoster([School(s, "", s) for s in sorted(self.schools)], records)
+
+    def _map_people(self, users: dict[str, CurrentUser], keys: dict[str, set[str]]) -> Mapped:
+        """The map stage, on the people the events name."""
+        settings = self.settings
+        roster = EventRoster([School(s, "", s) for s in sorted(self.schools)], self._records())
         redis = Redis.from_url(settings.redis_url)
-        mapped = desired_state(
+        self.mapped = desired_state(
             roster,
-            current_users=current_users,
-            accounts=accounts,
-            usernames=usernames,
+            current_users=users,
+            accounts=self.accounts,
+            usernames=self.usernames,
             options=settings.options,
             resolutions=resolutions.load(redis, settings.keycloak.realm)
             if settings.options.match_users_by_name
@@ -216,61 +269,49 @@ class _Incremental(IncrementalReads):
             refused_emails=self.applied.refused_emails(),
             scope=match_scope(settings.options, settings.ldap.people_dn),
         )
-        self.mapped = mapped
-        for warning in mapped.warnings:
-            self.report.warnings.append(warning)
-        for error in mapped.skipped:
-            self.report.skip(error)
-        self.report.hold_ambiguous(mapped.ambiguous, mapped.held)
-        create_users: list[UserSpec] = []
-        update_users: list[UserUpdate] = []
-        disable: list[UserUpdate] = []
+        return self.mapped
+
+    def _plan_people(
+        self, mapped: Mapped, current_users: dict[str, CurrentUser], current_keys: dict[str, set[str]]
+    ) -> tuple[list[UserSpec], list[UserUpdate], list[UserUpdate]]:
+        """People: created, adopted, updated, and their school role groups; departed ones disabled."""
+        create: list[UserSpec] = []
+        update: list[UserUpdate] = []
+        disable_users: list[UserUpdate] = []
         for person in mapped.desired.users.values():
             existing = current_users.get(person.clever_id)
             if existing is None:
                 if person.matched_keycloak_id:
-                    update_users.append(_adopt(person))
+                    update.append(adopt(person))
                     for key in person.groups:
-                        adds[(key, person.matched_keycloak_id)] = Membership(
-                            key, keycloak_id=person.matched_keycloak_id
-                        )
-                        self.stale.add(key)
+                        self._add(key, person.matched_keycloak_id)
                 else:
-                    create_users.append(person)
+                    create.append(person)
                     self.stale.update(person.groups)
                 continue
-            if (update := _user_update(person, existing)) is not None:
-                update_users.append(update)
+            if (changed := user_update(person, existing)) is not None:
+                update.append(changed)
             have = {k for k in current_keys.get(person.clever_id, set()) if k.endswith(ROLE_SUFFIXES)}
             for key in set(person.groups) - have:
-                adds[(key, existing.keycloak_id)] = Membership(key, keycloak_id=existing.keycloak_id)
-                self.stale.add(key)
+                self._add(key, existing.keycloak_id)
             for key in have - set(person.groups):
-                removes[(key, existing.keycloak_id)] = Membership(key, keycloak_id=existing.keycloak_id)
-                self.stale.add(key)
-        for clever_id, event in sorted(changes.users.items()):
+                self._remove(key, existing.keycloak_id)
+        for clever_id, event in sorted(self.changes.users.items()):
             existing = current_users.get(clever_id)
             if existing is None or clever_id in mapped.desired.users:
                 continue
             # deleted in Clever (disabled), or out of scope / unnamed now (loses its groups only)
             for key in current_keys.get(clever_id, set()):
-                removes[(key, existing.keycloak_id)] = Membership(key, keycloak_id=existing.keycloak_id)
-                self.stale.add(key)
+                self._remove(key, existing.keycloak_id)
             if event.action == "deleted" and existing.enabled:
-                disable.append(
-                    UserUpdate(
-                        existing.keycloak_id,
-                        clever_id,
-                        self.applied.kinds([clever_id]).get(clever_id) or _kind(existing),
-                        fields={"enabled": False},
-                        # a read-only directory account takes ``enabled`` alone (``plugin.departed``)
-                        attributes={} if existing.read_only else {"clever_removed_at": (removed_at,)},
-                        read_only=existing.read_only,
-                    )
-                )
-        self.created_specs = {newcomer.clever_id: newcomer for newcomer in create_users}
+                kind = self.applied.kinds([clever_id]).get(clever_id) or user_kind(existing.attributes)
+                disable_users.append(disable(existing, kind, self.report.started))
+        self.created_specs = {newcomer.clever_id: newcomer for newcomer in create}
+        return create, update, disable_users
 
-        # sections: the class group and its members
+    def _plan_sections(self, current_users: dict[str, CurrentUser]) -> dict[str, GroupSpec]:
+        """Sections: the class group and its members."""
+        changes = self.changes
         deleted_people = {cid for cid, e in changes.users.items() if e.action == "deleted"}
         member_ids = self.applied.keycloak_ids(
             {
@@ -281,7 +322,7 @@ class _Incremental(IncrementalReads):
             }
         )
         member_ids.update({cid: u.keycloak_id for cid, u in current_users.items()})
-        section_specs: dict[str, GroupSpec] = {}
+        specs: dict[str, GroupSpec] = {}
         for section_id, event in sorted(changes.sections.items()):
             section = event.record
             if not isinstance(section, Section):
@@ -291,27 +332,23 @@ class _Incremental(IncrementalReads):
             if event.action == "deleted" or section.school not in self.schools:
                 if group is not None:
                     if "clever_removed_at" not in group.attributes and event.action == "deleted":
-                        retire.append((group.keycloak_id, _retired(group, removed_at)))
+                        self.retire.append((group.keycloak_id, retired(group, self.report.started)))
                     self._members_of(key)
                     for keycloak_id in self.members.get(key, frozenset()):
-                        removes[(key, keycloak_id)] = Membership(key, keycloak_id=keycloak_id)
+                        self.removes[(key, keycloak_id)] = Membership(key, keycloak_id=keycloak_id)
                     self.section_members[key] = set()
                 continue
             spec = self._section_spec(section, group, section_id in changes.renamed)
-            section_specs[key] = spec
-            self._group(spec.parent or "")
+            specs[key] = spec
+            parent = self._group(spec.parent or "")
             if group is None:
-                create_groups.append(spec)
-                self._group(spec.parent or "")
+                self.create_groups.append(spec)
             elif (
                 group.name != spec.name
-                or not _same(spec.attributes, group.attributes)
-                or (
-                    self.groups.get(spec.parent or "") is not None
-                    and group.parent_id != self.groups[spec.parent or ""].keycloak_id
-                )
+                or not same_attributes(spec.attributes, group.attributes)
+                or (parent is not None and group.parent_id != parent.keycloak_id)
             ):
-                update_groups.append((group.keycloak_id, spec))
+                self.update_groups.append((group.keycloak_id, spec))
             present = self._members_of(key) if group is not None else frozenset()
             wanted: set[str] = set()
             for clever_id in people_of(section):
@@ -320,40 +357,30 @@ class _Incremental(IncrementalReads):
                 if clever_id in member_ids:
                     wanted.add(member_ids[clever_id])
                     if member_ids[clever_id] not in present:
-                        adds[(key, member_ids[clever_id])] = Membership(
+                        self.adds[(key, member_ids[clever_id])] = Membership(
                             key, keycloak_id=member_ids[clever_id]
                         )
                 elif clever_id in self.created_specs:
                     wanted.add("new:" + clever_id)
-                    adds[(key, "new:" + clever_id)] = Membership(key, clever_id=clever_id)
+                    self.adds[(key, "new:" + clever_id)] = Membership(key, clever_id=clever_id)
             for keycloak_id in present - wanted:
-                removes[(key, keycloak_id)] = Membership(key, keycloak_id=keycloak_id)
+                self.removes[(key, keycloak_id)] = Membership(key, keycloak_id=keycloak_id)
             self.section_members[key] = wanted
-        # a newcomer's role groups go in the create call: paths needed
-        self._prefetch(key for newcomer in create_users for key in newcomer.groups)
+        return specs
 
-        groups = {**school_specs, **section_specs}
-        desired = DesiredState(groups=groups, users=mapped.desired.users)
-        self.current = DirectoryState(self.groups, current_users, self.members)
-        plan = Plan(
-            create_groups=tuple(create_groups),
-            update_groups=tuple(update_groups),
-            create_users=tuple(create_users),
-            update_users=tuple(update_users),
-            add_members=tuple(adds[k] for k in sorted(adds)),
-            remove_members=tuple(removes[k] for k in sorted(removes)),
-            disable_users=tuple(disable),
-            retire_groups=tuple(retire),
-        )
-        return (
-            plan,
-            desired,
-            ldap_plan(self, school_specs, section_specs, mapped.desired.users, current_users),
-        )
+    def _add(self, key: str, keycloak_id: str) -> None:
+        self.adds[(key, keycloak_id)] = Membership(key, keycloak_id=keycloak_id)
+        self.stale.add(key)
+
+    def _remove(self, key: str, keycloak_id: str) -> None:
+        self.removes[(key, keycloak_id)] = Membership(key, keycloak_id=keycloak_id)
+        self.stale.add(key)
 
     # -- after applying -------------------------------------------------------------------------------
 
-    def remember(self) -> None:
+    def remember(self, failed: set[str]) -> None:
+        """What the run left: the class fingerprints, the new accounts' ids; the changed people are
+        read in full next time (``failed`` needs nothing more: they are among them)."""
         created = self.keycloak.created
         fingerprints: dict[str, str] = {}
         for key, wanted in self.section_members.items():
@@ -363,32 +390,6 @@ class _Incremental(IncrementalReads):
         self.applied.save_fingerprints(fingerprints, dropped=self.stale | self.keycloak.failed_groups)
         self.applied.drop_users(self.changes.users)  # their accounts are read in full next time
         self.applied.remember(ids=created, groups=self.keycloak.group_ids)
-        if self.keycloak.refused_emails:
-            self.applied.refuse_emails(self.keycloak.refused_emails)
-            for clever_id in sorted(self.keycloak.refused_emails):
-                self.report.warnings.append(email_warning(self.keycloak, clever_id))
-        if self.mapped.resolved:
-            redis = Redis.from_url(self.settings.redis_url)
-            for clever_id in self.mapped.resolved:
-                resolutions.forget(redis, self.settings.keycloak.realm, clever_id)
 
 
-def _same(wanted: Any, have: Any) -> bool:
-    if "clever_removed_at" in have and "clever_removed_at" not in wanted:
-        return False
-    return all(tuple(have.get(name, ())) == tuple(values) for name, values in wanted.items())
-
-
-def _kind(user: CurrentUser) -> str:
-    from plugin.plan import user_kind
-
-    return user_kind(user.attributes)
-
-
-def _preview(plan: Plan, ldap_plan: Any, events: int) -> dict[str, Any]:
-    from plugin.brake import preview
-
-    return {**preview(plan, ldap_plan), "events": events}
-
-
-__all__ = ["RecordError", "fold", "run_incremental"]
+__all__ = ["events_since", "fold", "plan_events"]

@@ -15,10 +15,10 @@ from connectors.keycloak import KeycloakDirectory, admin_client
 from connectors.keycloak_read import LdapProvider, current_user
 from connectors.ldap import LdapDirectory
 from connectors.records import Event, Section
-from connectors.state import CurrentGroup, CurrentUser, DirectoryState, GroupSpec
+from connectors.state import CurrentGroup, CurrentUser, DirectoryState, GroupSpec, fingerprint
 from connectors.text import normalize_name
 from mappers.classes import class_group_names
-from plugin.applied import Applied, fingerprint
+from plugin.applied import Applied
 from plugin.events import Changes, Fallback, people_of
 from plugin.report import SyncReport
 from plugin.settings import Settings

@@ -4,8 +4,8 @@ Job functions take ids and flags and return the JSON report. A job runs with wha
 set for the realm (``page_choices``: the Clever app, the options and the chosen schools, over the
 ``KCC_*`` environment), so the page's Sync, the weekly run and ``keycloak-clever sync`` agree:
 
-* ``sync_job(district_id, run_id, full=False, dry_run=False, trigger="manual", release_brake=False,
-  verify=False)``
+* ``sync_job(district_id, run_id, options)``: ``options`` is a ``plugin.run_options.RunOptions``
+  as JSON (the run's flags: full, dry run, trigger, brake released, verify)
 * ``weekly_job(district_id)``: runs inside the window, retries inside it, schedules the next one;
   not at all while the page has the integration disabled (Enabled off).
 
@@ -28,8 +28,8 @@ import contextlib
 import logging
 import time as clock
 import uuid
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -44,15 +44,19 @@ from plugin import queues
 from plugin.full_run import full_run_reason, save_choices
 from plugin.metrics import errors_by_system, record_run
 from plugin.report import SyncReport
+from plugin.run_options import MANUAL, RunOptions
 from plugin.settings import Settings
 from plugin.standing import StandingStore
 from plugin.state import SyncState
+from plugin.sync import run_sync
 
 log = logging.getLogger(__name__)
 QUEUE_NAME = "keycloak-clever"
 WINDOW_OPENS = time(0, 1)  # Saturday
 WINDOW_CLOSES = time(23, 59)  # Sunday
 RETRY_AFTER = timedelta(minutes=30)
+# The weekly run also reads every member list (drift made by hand: ``plugin.applied``).
+WEEKLY = RunOptions(trigger="weekly", verify=True)
 PROGRESS_EVERY = 0.5  # seconds between two writes of a job's progress to Redis
 SEEN_EVERYONE = ("ok", "partial")  # runs whose waiting list is current (with what they carried)
 
@@ -125,16 +129,7 @@ def queue_for(settings: Settings) -> Queue:
     return queues.queue(QUEUE_NAME, Redis.from_url(settings.redis_url))
 
 
-def trigger_sync(
-    settings: Settings,
-    district_id: str,
-    *,
-    full: bool = False,
-    dry_run: bool = False,
-    trigger: str = "manual",
-    release_brake: bool = False,
-    verify: bool = False,
-) -> tuple[str, bool]:
+def trigger_sync(settings: Settings, district_id: str, run: RunOptions = MANUAL) -> tuple[str, bool]:
     """Queue a sync of ``district_id``; (run id, True) when queued, (running run id, False) otherwise."""
     state = state_for(settings)
     run_id = uuid.uuid4().hex[:12]
@@ -148,11 +143,7 @@ def trigger_sync(
         sync_job,
         district_id,
         run_id,
-        full=full,
-        dry_run=dry_run,
-        trigger=trigger,
-        release_brake=release_brake,
-        verify=verify,
+        run=run.to_json(),
         job_id=f"sync-{run_id}",
         job_timeout=4 * 3600,
     )
@@ -180,22 +171,22 @@ def _stale(settings: Settings, state: SyncState, district_id: str, run_id: str) 
 def sync_job(
     district_id: str,
     run_id: str,
+    run: RunOptions | Mapping[str, Any] = MANUAL,
     *,
-    full: bool = False,
-    dry_run: bool = False,
-    trigger: str = "manual",
-    release_brake: bool = False,
-    verify: bool = False,
     settings: Settings | None = None,
     source: Any = None,
 ) -> dict[str, Any]:
-    """Run one sync with the page's choices (the lock for ``run_id`` is already held); store its report."""
+    """Run one sync with the page's choices (the lock for ``run_id`` is already held); store its report.
+
+    ``run``: the run's flags, as ``RunOptions`` or (in an RQ job) its JSON.
+    """
+    run = run if isinstance(run, RunOptions) else RunOptions.from_json(run)
     page = page_choices(settings or Settings.from_env())
     state = state_for(page.settings)
     job = get_current_job()
     holder = state.claim(district_id, run_id)
     if holder is not None:  # the queued lock lapsed and another run has the district now
-        report = SyncReport(run_id=run_id, district_id=district_id, trigger=trigger, dry_run=dry_run)
+        report = SyncReport(run_id=run_id, district_id=district_id, trigger=run.trigger, dry_run=run.dry_run)
         report.errors.append(f"refused: run {holder} is syncing this district")
         state.save(report.finish("failed"))
         return report.to_dict()
@@ -205,11 +196,7 @@ def sync_job(
             state,
             district_id,
             run_id,
-            full=full,
-            dry_run=dry_run,
-            trigger=trigger,
-            release_brake=release_brake,
-            verify=verify,
+            run,
             source=source,
             progress=JobProgress(job) if job is not None else None,
             school_ids=page.school_ids,
@@ -245,23 +232,17 @@ def run_locked(
     state: SyncState,
     district_id: str,
     run_id: str,
+    run: RunOptions = MANUAL,
     *,
-    full: bool = False,
-    dry_run: bool = False,
-    trigger: str = "manual",
-    release_brake: bool = False,
-    verify: bool = False,
     source: Any = None,
     progress: Any = None,
     school_ids: tuple[str, ...] = (),
 ) -> SyncReport:
     """The job boundary: run, store the report (held runs too), move the cursor on success."""
-    from plugin.sync import run_sync
-
-    report = SyncReport(run_id=run_id, district_id=district_id, trigger=trigger, dry_run=dry_run)
-    cursor = None if full else state.cursor(district_id)
+    report = SyncReport(run_id=run_id, district_id=district_id, trigger=run.trigger, dry_run=run.dry_run)
+    cursor = None if run.full else state.cursor(district_id)
     if cursor is not None and (why := full_run_reason(state.redis, settings, district_id, school_ids)):
-        cursor, full = None, True  # a change on this side: ``plugin.full_run``
+        cursor, run = None, replace(run, full=True)  # a change on this side: ``plugin.full_run``
         report.preview["full_because"] = why
     earlier = next((r for r in state.history(district_id, 10) if r.status in SEEN_EVERYONE), None)
     state.save(report)
@@ -271,15 +252,11 @@ def run_locked(
         try:
             report = run_sync(
                 settings,
+                run,
                 source=source,
                 district_id=district_id,
                 school_ids=school_ids,
-                dry_run=dry_run,
-                full=full,
                 cursor=cursor,
-                trigger=trigger,
-                release_brake=release_brake,
-                verify=verify,
                 progress=progress,
                 report=report,
             )
@@ -349,18 +326,7 @@ def weekly_job(
         queue.enqueue_in(RETRY_AFTER, weekly_job, district_id, job_id=f"weekly-{district_id}-{run_id}")
         return None
     try:
-        # The weekly run also reads every member list (drift made by hand: ``plugin.applied``).
-        # (full: a verify run reads the whole roster, not the events since the cursor)
-        report = run_locked(
-            settings,
-            state,
-            district_id,
-            run_id,
-            trigger="weekly",
-            full=True,
-            verify=True,
-            school_ids=page.school_ids,
-        )
+        report = run_locked(settings, state, district_id, run_id, WEEKLY, school_ids=page.school_ids)
     except Exception:
         retry_at = now + RETRY_AFTER
         if retry_at < closes:

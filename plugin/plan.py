@@ -47,13 +47,13 @@ def diff(desired: DesiredState, current: DirectoryState, *, removed_at: str) -> 
         if existing is None:
             if spec.matched_keycloak_id:
                 # An account found by name: link it and adopt it, keep its names and password.
-                update_users.append(_adopt(spec))
+                update_users.append(adopt(spec))
                 keycloak_id = spec.matched_keycloak_id
                 add_members.extend(Membership(key, keycloak_id=keycloak_id) for key in spec.groups)
             else:
                 create_users.append(spec)
             continue
-        update = _user_update(spec, existing)
+        update = user_update(spec, existing)
         if update is not None:
             update_users.append(update)
         for key in spec.groups:
@@ -64,7 +64,7 @@ def diff(desired: DesiredState, current: DirectoryState, *, removed_at: str) -> 
     populated = {key for key in managed if current.members.get(key) and key not in current.settled}
     wanted: dict[str, set[str]] = {key: set() for key in populated}
     for spec in desired.users.values():
-        keycloak_id = _keycloak_id(spec, current, by_keycloak_id)
+        keycloak_id = _keycloak_id(spec, current)
         if keycloak_id:
             for key in spec.groups:
                 if key in wanted:
@@ -75,20 +75,12 @@ def diff(desired: DesiredState, current: DirectoryState, *, removed_at: str) -> 
             remove_members.append(Membership(key, keycloak_id=keycloak_id))
 
     disable_users = [
-        UserUpdate(
-            user.keycloak_id,
-            user.clever_id,
-            current_kind(user),
-            fields={"enabled": False},
-            # Keycloak refuses every attribute on a read-only directory account, takes ``enabled``.
-            attributes={} if user.read_only else {"clever_removed_at": (removed_at,)},
-            read_only=user.read_only,
-        )
+        disable(user, current_kind(user), removed_at)
         for clever_id, user in sorted(current.users.items())
         if clever_id not in desired.present and user.enabled and clever_id not in desired.users
     ]
     retire_groups = [
-        (group.keycloak_id, _retired(group, removed_at))
+        (group.keycloak_id, retired(group, removed_at))
         for key, group in sorted(current.groups.items())
         if key.startswith("section:")
         and key not in desired.groups
@@ -129,7 +121,7 @@ def _diff_groups(
             continue
         parent = current.groups.get(spec.parent) if spec.parent else None
         moved = parent is not None and existing.parent_id != parent.keycloak_id
-        if existing.name != spec.name or moved or not _same(spec.attributes, existing.attributes):
+        if existing.name != spec.name or moved or not same_attributes(spec.attributes, existing.attributes):
             update.append((existing.keycloak_id, spec))
     return create, update
 
@@ -145,13 +137,15 @@ def _parents_first(groups: Mapping[str, GroupSpec]) -> list[GroupSpec]:
     return sorted(groups.values(), key=lambda spec: (depth(spec), spec.key))
 
 
-def _same(wanted: Attributes, have: Attributes) -> bool:
+def same_attributes(wanted: Attributes, have: Attributes) -> bool:
+    """True when ``have`` holds every wanted value, and no removal mark the spec does not want."""
     if "clever_removed_at" in have and "clever_removed_at" not in wanted:
         return False
     return all(tuple(have.get(name, ())) == tuple(values) for name, values in wanted.items())
 
 
-def _adopt(spec: UserSpec) -> UserUpdate:
+def adopt(spec: UserSpec) -> UserUpdate:
+    """Link and adopt an account found by name (its names and password are kept)."""
     return UserUpdate(
         spec.matched_keycloak_id,
         spec.clever_id,
@@ -163,7 +157,8 @@ def _adopt(spec: UserSpec) -> UserUpdate:
     )
 
 
-def _user_update(spec: UserSpec, existing: CurrentUser) -> UserUpdate | None:
+def user_update(spec: UserSpec, existing: CurrentUser) -> UserUpdate | None:
+    """What a synced person's account needs written (None: nothing)."""
     fields: dict[str, str | bool] = {}
     if not spec.matched_keycloak_id and not existing.read_only:
         # Names change only when they differ after the name match's normalization, so an account
@@ -214,7 +209,7 @@ def _user_update(spec: UserSpec, existing: CurrentUser) -> UserUpdate | None:
     )
 
 
-def _keycloak_id(spec: UserSpec, current: DirectoryState, by_keycloak_id: Mapping[str, CurrentUser]) -> str:
+def _keycloak_id(spec: UserSpec, current: DirectoryState) -> str:
     existing = current.users.get(spec.clever_id)
     if existing is not None:
         return existing.keycloak_id
@@ -223,7 +218,23 @@ def _keycloak_id(spec: UserSpec, current: DirectoryState, by_keycloak_id: Mappin
     return ""
 
 
-def _retired(group: CurrentGroup, removed_at: str) -> GroupSpec:
+def disable(user: CurrentUser, kind: str, removed_at: str) -> UserUpdate:
+    """Disable a departed person's account, stamped ``clever_removed_at``.
+
+    Keycloak refuses every attribute on a read-only directory account, and takes ``enabled``.
+    """
+    return UserUpdate(
+        user.keycloak_id,
+        user.clever_id,
+        kind,
+        fields={"enabled": False},
+        attributes={} if user.read_only else {"clever_removed_at": (removed_at,)},
+        read_only=user.read_only,
+    )
+
+
+def retired(group: CurrentGroup, removed_at: str) -> GroupSpec:
+    """A deleted class's group, kept and marked ``clever_removed_at``."""
     attributes = dict(group.attributes)
     attributes["clever_removed_at"] = (removed_at,)
     return GroupSpec(group.key, group.name, None, "class", attributes)

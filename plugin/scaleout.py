@@ -31,6 +31,7 @@ from connectors.ldap import LdapDirectory, desired_groups
 from connectors.state import DesiredState, DirectoryState, Plan
 from plugin import links
 from plugin.applied import Applied
+from plugin.brake import brake_reasons
 from plugin.desired import Mapped, desired_state
 from plugin.desired_match import match_scope
 from plugin.jobs import queue_for
@@ -38,7 +39,6 @@ from plugin.plan import diff
 from plugin.plan_json import groups_from_json, groups_to_json, plan_from_json, plan_to_json
 from plugin.settings import Settings
 from plugin.state import SyncState
-from plugin.sync import brake_reasons
 
 JOB_TIMEOUT = 4 * 3600
 

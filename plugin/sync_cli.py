@@ -28,6 +28,7 @@ from plugin.cli import load_settings
 from plugin.jobs import page_choices, run_locked, state_for, trigger_sync
 from plugin.progress import ProgressDisplay
 from plugin.report import SyncReport
+from plugin.run_options import RunOptions
 from plugin.standing import Standing, StandingStore
 from plugin.state import SyncState
 
@@ -69,7 +70,7 @@ def sync(
             "no district: confirm it on the admin page, pass --district or set KCC_CLEVER_DISTRICT_ID"
         )
     state = state_for(settings)
-    trigger = "manual"
+    run = RunOptions(full=full, dry_run=dry_run, verify=verify)
     if discard or approve:
         run_id = discard or approve or ""
         held = state.report(run_id)
@@ -80,17 +81,9 @@ def sync(
         if discard:
             _print(held, as_json)
             return
-        trigger, full = "approve", True
+        run = run.approved()
     if queued:
-        run_id, fresh = trigger_sync(
-            settings,
-            district_id,
-            full=full or verify,
-            dry_run=dry_run,
-            trigger=trigger,
-            release_brake=bool(approve),
-            verify=verify,
-        )
+        run_id, fresh = trigger_sync(settings, district_id, run)
         if not fresh:
             raise click.ClickException(f"a sync of this district is already running: run {run_id}")
         click.echo(f"queued: run {run_id}")
@@ -107,11 +100,7 @@ def sync(
                 state,
                 district_id,
                 run_id,
-                full=full or verify,
-                dry_run=dry_run,
-                trigger=trigger,
-                release_brake=bool(approve),
-                verify=verify,
+                run,
                 progress=display,
                 school_ids=page.school_ids,
             )

@@ -23,6 +23,7 @@ from keycloak import KeycloakAdmin
 from connectors.clever import CleverClient
 from plugin import jobs
 from plugin.report import SyncReport
+from plugin.run_options import RunOptions
 from plugin.settings import Settings
 from plugin.state import SyncState
 from sandbox.app import create_app
@@ -135,16 +136,15 @@ def served(settings: Settings, roster: HardRoster, tmp_path: Path, **config: Any
         yield dataclasses.replace(settings, clever=clever)
 
 
-def run(settings: Settings, state: SyncState, *, full: bool = True, **kwargs: Any) -> SyncReport:
-    """One run through the job boundary, as the CLI and the page make it."""
+def run(settings: Settings, state: SyncState, *, full: bool = True, **flags: Any) -> SyncReport:
+    """One run through the job boundary, as the CLI and the page make it (``flags``: ``RunOptions``)."""
     return jobs.run_locked(
         settings,
         state,
         DISTRICT,
         new_id("99"),
-        full=full,
+        RunOptions(full=full, **flags),
         source=CleverClient(settings.clever),
-        **kwargs,
     )
 
 

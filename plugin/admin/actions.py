@@ -22,6 +22,7 @@ from plugin.admin.store import SCHOOL_MODES
 from plugin.broker import ensure_broker, get_idp
 from plugin.progress import stage_label
 from plugin.report import warnings_by_kind
+from plugin.run_options import MANUAL
 from plugin.standing import Standing, StandingStore
 from plugin.state import SyncState
 
@@ -212,7 +213,7 @@ def approve(svc: Services, run_id: str) -> tuple[str, bool]:
     if not state.release_hold(config.district_id, run_id):
         raise ActionError("That run is not waiting for review any more.")
     _mark(state, run_id, "approved")
-    return jobs.trigger_sync(svc.effective(), config.district_id, release_brake=True, trigger="approve")
+    return jobs.trigger_sync(svc.effective(), config.district_id, MANUAL.approved())
 
 
 def discard(svc: Services, run_id: str) -> str:

@@ -11,6 +11,7 @@ from keycloak import KeycloakAdmin
 from redis import Redis
 
 from plugin import resolutions
+from plugin.run_options import RunOptions
 from plugin.settings import Settings
 from plugin.sync import run_sync
 from tests.factories import make_school, make_student
@@ -54,7 +55,7 @@ def test_the_next_sync_links_the_chosen_account(settings: Settings, keycloak_adm
     resolutions.resolve(
         Redis.from_url(settings.redis_url), settings.keycloak.realm, student.clever_id, ids[1]
     )
-    report = run_sync(settings, source=source, full=True)
+    report = run_sync(settings, source=source, run=RunOptions(full=True))
     assert not report.ambiguous
     chosen = keycloak_admin.get_user(ids[1])
     assert chosen.get("attributes", {}).get("clever_id") == [student.clever_id]

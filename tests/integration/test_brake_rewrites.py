@@ -8,6 +8,7 @@ from keycloak import KeycloakAdmin
 from connectors.clever import CleverClient
 from plugin import jobs
 from plugin.broker import ensure_broker
+from plugin.run_options import RunOptions
 from plugin.settings import Settings
 from sandbox.state import SandboxState
 
@@ -27,7 +28,12 @@ def test_rewriting_most_names_is_held_and_applied_only_when_approved(
     state = jobs.state_for(settings)
     district = settings.clever.district_id
     first = jobs.run_locked(
-        settings, state, district, "full1", full=True, source=CleverClient(settings.clever)
+        settings,
+        state,
+        district,
+        "full1",
+        source=CleverClient(settings.clever),
+        run=RunOptions(full=True),
     )
     assert first.status == "ok", first.summary()
     before = _last_names(keycloak_admin)
@@ -38,7 +44,12 @@ def test_rewriting_most_names_is_held_and_applied_only_when_approved(
         sandbox_state.update("users", student["id"], {"name": {**student["name"], "last": "Rekeyed"}})
 
     held = jobs.run_locked(
-        settings, state, district, "full2", full=True, source=CleverClient(settings.clever)
+        settings,
+        state,
+        district,
+        "full2",
+        source=CleverClient(settings.clever),
+        run=RunOptions(full=True),
     )
     assert held.status == "held", held.summary()
     rewritten = f"{len(rekeyed)} of {len(students)} students would have their names or identifiers"
@@ -51,9 +62,8 @@ def test_rewriting_most_names_is_held_and_applied_only_when_approved(
         state,
         district,
         "full3",
-        full=True,
-        release_brake=True,
         source=CleverClient(settings.clever),
+        run=RunOptions(full=True, release_brake=True),
     )
     assert approved.status == "ok", approved.summary()
     assert approved.kinds["students"]["updated"] == len(rekeyed)

@@ -28,6 +28,7 @@ from ldap3 import Connection
 from connectors.keycloak_ldap import ldap_federation_component
 from plugin import jobs
 from plugin.broker import ensure_broker
+from plugin.run_options import RunOptions
 from plugin.settings import Settings
 from plugin.state import DIED, SyncState
 from sandbox.app import create_app as create_sandbox
@@ -162,7 +163,7 @@ def test_a_worker_killed_mid_job_frees_the_district_and_a_new_run_converges(
     fault_world: FaultWorld, keycloak_admin: KeycloakAdmin, ldap_conn: Connection
 ) -> None:
     world = fault_world
-    run_id, queued = jobs.trigger_sync(world.settings, world.district_id, full=True)
+    run_id, queued = jobs.trigger_sync(world.settings, world.district_id, run=RunOptions(full=True))
     assert queued
     worker = subprocess.Popen(
         [sys.executable, "worker.py"],
@@ -178,11 +179,11 @@ def test_a_worker_killed_mid_job_frees_the_district_and_a_new_run_converges(
             os.kill(pid, signal.SIGKILL)
         worker.wait(timeout=30)
     assert world.state.report(run_id).status == "running"  # type: ignore[union-attr]
-    again, fresh = jobs.trigger_sync(world.settings, world.district_id, full=True)
+    again, fresh = jobs.trigger_sync(world.settings, world.district_id, run=RunOptions(full=True))
     if not fresh:  # the dead run's lease has not lapsed yet: the district is still refused ...
         assert again == run_id
         _wait("the lease lapses", lambda: world.state.running(world.district_id) is None, LEASE + 1)
-        again, fresh = jobs.trigger_sync(world.settings, world.district_id, full=True)
+        again, fresh = jobs.trigger_sync(world.settings, world.district_id, run=RunOptions(full=True))
     assert fresh  # ... and free within the lease
     burst = subprocess.run(
         [sys.executable, "worker.py", "--burst"],

@@ -17,6 +17,7 @@ from plugin import jobs, links, resolutions
 from plugin.admin import URL_PREFIX
 from plugin.app import create_app
 from plugin.report import SyncReport
+from plugin.run_options import RunOptions
 from plugin.settings import Settings
 from tests.factories import make_school, make_student
 from tests.integration.test_admin_auth import admin_redis, admin_settings, make_user, password_token
@@ -42,7 +43,9 @@ def token(settings: Settings, username: str) -> str:
 def sync(settings: Settings, source: MemorySource) -> SyncReport:
     """A full run at the job boundary: its report stored, the standing waiting list brought up to date."""
     state = jobs.state_for(settings)
-    report = jobs.run_locked(settings, state, DISTRICT, uuid.uuid4().hex[:12], source=source, full=True)
+    report = jobs.run_locked(
+        settings, state, DISTRICT, uuid.uuid4().hex[:12], source=source, run=RunOptions(full=True)
+    )
     assert report.status == "ok", report.summary()
     return report
 

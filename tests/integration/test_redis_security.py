@@ -24,6 +24,7 @@ from redis.exceptions import AuthenticationError, ResponseError
 from rq import SimpleWorker
 
 from plugin import jobs, queues
+from plugin.run_options import RunOptions
 from plugin.settings import Settings
 from tests.conftest import ROOT, worker_environment
 
@@ -81,7 +82,7 @@ def test_redis_without_the_password_refuses_the_worker(settings: Settings) -> No
 
 
 def test_a_queued_sync_carries_ids_and_flags_only(settings: Settings) -> None:
-    run_id, queued = jobs.trigger_sync(settings, "d1", full=True)
+    run_id, queued = jobs.trigger_sync(settings, "d1", run=RunOptions(full=True))
     assert queued
     connection = Redis.from_url(settings.redis_url)
     raw = zlib.decompress(connection.hget(f"rq:job:sync-{run_id}", "data") or b"")
@@ -93,5 +94,5 @@ def test_a_queued_sync_carries_ids_and_flags_only(settings: Settings) -> None:
     ):
         assert secret and secret.encode() not in raw
     job = queues.fetch(f"sync-{run_id}", connection)
-    assert (list(job.args), job.kwargs["full"]) == (["d1", run_id], True)
+    assert (list(job.args), job.kwargs["run"]["full"]) == (["d1", run_id], True)
     assert os.fsencode("Settings") not in raw

@@ -18,6 +18,7 @@ from plugin import jobs
 from plugin.admin import URL_PREFIX
 from plugin.app import create_app
 from plugin.cli import cli
+from plugin.run_options import RunOptions
 from tests.integration.test_admin_auth import make_user, password_token
 from tests.integration.test_sync_page_jobs import PageWorld, world
 
@@ -49,7 +50,7 @@ def test_status_api_and_metrics_show_what_is_synced_and_who_waits(
                 "lastName": student["name"]["last"],
             }
         )
-    full = jobs.sync_job(world.district_id, "full1", full=True, settings=world.settings)
+    full = jobs.sync_job(world.district_id, "full1", settings=world.settings, run=RunOptions(full=True))
     no_op = jobs.sync_job(world.district_id, "noop1", settings=world.settings)
     assert (full["status"], no_op["status"], no_op["mode"]) == ("ok", "no-changes", "incremental")
 

@@ -8,6 +8,7 @@ from ldap3 import Connection
 
 from connectors.records import Role
 from mappers.layout import ROLE_GROUPS
+from plugin.run_options import RunOptions
 from plugin.settings import Settings
 from plugin.sync import run_sync
 from tests.factories import make_school, make_student
@@ -97,22 +98,22 @@ def test_a_no_op_run_trusts_the_last_run_and_a_verify_run_puts_hand_made_drift_r
     settings: Settings, keycloak_admin: KeycloakAdmin
 ) -> None:
     source = MemorySource(make_district_roster(10, schools=1))
-    assert run_sync(settings, source=source, full=True).status == "ok"
+    assert run_sync(settings, source=source, run=RunOptions(full=True)).status == "ok"
     student = next(u for u in source.roster_.users_ if u.has(Role.STUDENT))
     account = keycloak_admin.get_users({"idpAlias": "clever", "idpUserId": student.clever_id})[0]
     students = keycloak_admin.get_group_by_path(f"/Clever/{source.roster_.schools_[0].name}/Students")
     keycloak_admin.group_user_remove(account["id"], students["id"])  # by hand, in the admin console
 
-    trusted = run_sync(settings, source=source, full=True)
+    trusted = run_sync(settings, source=source, run=RunOptions(full=True))
     assert trusted.writes == {"keycloak": 0, "ldap": 0}  # documented: member lists are not re-read
     assert trusted.preview["member_lists_read"] == 0
 
-    verified = run_sync(settings, source=source, full=True, verify=True)
+    verified = run_sync(settings, source=source, run=RunOptions(full=True, verify=True))
     assert verified.kinds["students"]["memberships_added"] == 1
     assert students["id"] in {g["id"] for g in keycloak_admin.get_user_groups(account["id"])}
 
     source.replace_user(student.clever_id, grade="12")  # a change in Clever is still seen
-    changed = run_sync(settings, source=source, full=True)
+    changed = run_sync(settings, source=source, run=RunOptions(full=True))
     assert changed.kinds["students"]["updated"] == 1
     assert keycloak_admin.get_user(account["id"])["attributes"]["clever_grade"] == ["12"]
 
@@ -124,9 +125,9 @@ def test_an_email_keycloak_refuses_is_said_once_and_not_retried(
     school = make_school("Lincoln School")
     student = make_student("Ada", "Lovelace", school=school.clever_id, email="shared@example.org")
     source = MemorySource(MemoryRoster([school], [student], []))
-    first = run_sync(settings, source=source, full=True)
+    first = run_sync(settings, source=source, run=RunOptions(full=True))
     assert first.status == "ok" and first.errors == []
     assert sum("refused the email" in w for w in first.warnings) == 1
-    again = run_sync(settings, source=source, full=True)
+    again = run_sync(settings, source=source, run=RunOptions(full=True))
     assert again.writes == {"keycloak": 0, "ldap": 0}, again.summary()
     assert not any("refused the email" in w for w in again.warnings)

@@ -22,6 +22,7 @@ from connectors.clever import CleverClient
 from plugin import jobs
 from plugin.broker import ensure_broker
 from plugin.report import SyncReport
+from plugin.run_options import RunOptions
 from plugin.settings import Settings
 from plugin.state import SyncState
 from sandbox.app import create_app
@@ -63,13 +64,17 @@ def _with(settings: Settings, **options: Any) -> Settings:
 def _run(
     settings: Settings, state: SyncState, run_id: str, client: CleverClient | None = None, **kwargs: Any
 ) -> SyncReport:
-    """One full run through the job boundary (the report is stored as for a real run)."""
-    kwargs.setdefault("full", True)
+    """One full run through the job boundary (the report is stored as for a real run); ``kwargs``:
+    ``RunOptions`` flags and ``run_locked``'s own (``school_ids``)."""
+    flags = {
+        name: kwargs.pop(name) for name in ("dry_run", "trigger", "release_brake", "verify") if name in kwargs
+    }
     return jobs.run_locked(
         settings,
         state,
         settings.clever.district_id,
         run_id,
+        RunOptions(full=kwargs.pop("full", True), **flags),
         source=client or CleverClient(settings.clever),
         **kwargs,
     )

@@ -9,6 +9,7 @@ from rq import SimpleWorker
 
 from connectors.records import Role
 from plugin import jobs, queues
+from plugin.run_options import RunOptions
 from plugin.settings import Settings
 from plugin.state import SyncState
 from tests.sync_roster import MemorySource, make_district_roster
@@ -28,7 +29,7 @@ def test_departures_are_disabled_and_a_big_removal_is_held_for_review(
     leaver = students[0]
     source.roster_.users_.remove(leaver)  # one of 40: under the 10% brake
     # The in-memory source has no events feed: changes made to it need full runs.
-    second = jobs.run_locked(settings, state, "d1", "run2", source=source, full=True)
+    second = jobs.run_locked(settings, state, "d1", "run2", source=source, run=RunOptions(full=True))
     assert second.status == "ok", second.summary()
     assert second.kinds["students"]["disabled"] == 1
     account = keycloak_admin.get_users({"idpAlias": "clever", "idpUserId": leaver.clever_id})[0]
@@ -38,7 +39,7 @@ def test_departures_are_disabled_and_a_big_removal_is_held_for_review(
 
     for gone in students[1:8]:  # 7 of 39 remaining students leave: over 10%
         source.roster_.users_.remove(gone)
-    held = jobs.run_locked(settings, state, "d1", "run3", source=source, full=True)
+    held = jobs.run_locked(settings, state, "d1", "run3", source=source, run=RunOptions(full=True))
     assert held.status == "held" and held.brake["held"]
     assert held.preview["keycloak"]["disable_users"] == 7
     assert state.held("d1") is not None and state.held("d1").run_id == "run3"  # type: ignore[union-attr]
@@ -47,7 +48,12 @@ def test_departures_are_disabled_and_a_big_removal_is_held_for_review(
 
     assert state.release_hold("d1", "run3")
     approved = jobs.run_locked(
-        settings, state, "d1", "run4", source=source, release_brake=True, trigger="approve", full=True
+        settings,
+        state,
+        "d1",
+        "run4",
+        source=source,
+        run=RunOptions(release_brake=True, trigger="approve", full=True),
     )
     assert approved.status == "ok" and approved.kinds["students"]["disabled"] == 7
     # (other sessions share the test Redis db and may empty it between runs: check the newest only)

@@ -30,6 +30,7 @@ from plugin.admin import URL_PREFIX
 from plugin.admin.store import CLIENT_SECRET, ConfigStore, IntegrationConfig
 from plugin.app import create_app
 from plugin.cli import cli
+from plugin.run_options import RunOptions
 from plugin.settings import Settings
 from plugin.state import SyncState
 from sandbox.app import create_app as create_sandbox
@@ -139,7 +140,7 @@ def test_a_job_and_the_cli_sync_run_with_the_pages_app_options_and_schools(
     school = world.school(1)
     world.save(school_mode="search", schools={school["id"]: school["name"]}, force_unique_class_names=True)
 
-    report = jobs.sync_job(world.district_id, "page1", full=True, settings=world.settings)
+    report = jobs.sync_job(world.district_id, "page1", settings=world.settings, run=RunOptions(full=True))
 
     assert report["status"] == "ok", report["errors"]
     schools = [g["name"] for g in _schools(keycloak_admin)]
@@ -189,7 +190,7 @@ def test_a_queued_sync_writes_its_progress_and_the_pages_progress_endpoint_reads
     world: PageWorld, keycloak_admin: KeycloakAdmin
 ) -> None:
     world.save()
-    run_id, queued = jobs.trigger_sync(world.settings, world.district_id, full=True)
+    run_id, queued = jobs.trigger_sync(world.settings, world.district_id, run=RunOptions(full=True))
     assert queued
     connection = Redis.from_url(world.settings.redis_url)
     queue = queues.queue(jobs.QUEUE_NAME, connection)

@@ -14,6 +14,7 @@ from connectors.clever import CleverClient
 from plugin import jobs
 from plugin.broker import ensure_broker
 from plugin.report import SyncReport
+from plugin.run_options import RunOptions
 from plugin.settings import Settings
 from plugin.state import SyncState
 from sandbox.state import SandboxState
@@ -30,15 +31,10 @@ pytestmark = pytest.mark.integration
 INCREMENTAL = "incremental"
 
 
-def _run(settings: Settings, state: SyncState, run_id: str, **kwargs: object) -> SyncReport:
+def _run(settings: Settings, state: SyncState, run_id: str, *, full: bool = False) -> SyncReport:
     client = CleverClient(settings.clever)
     report = jobs.run_locked(
-        settings,
-        state,
-        settings.clever.district_id,
-        run_id,
-        source=client,
-        **kwargs,  # type: ignore[arg-type]
+        settings, state, settings.clever.district_id, run_id, RunOptions(full=full), source=client
     )
     assert report.status in ("ok", "no-changes"), report.summary()
     assert report.errors == [], report.errors
