@@ -136,7 +136,9 @@ def served(settings: Settings, roster: HardRoster, tmp_path: Path, **config: Any
         yield dataclasses.replace(settings, clever=clever)
 
 
-def run(settings: Settings, state: SyncState, *, full: bool = True, **flags: Any) -> SyncReport:
+def run(
+    settings: Settings, state: SyncState, *, full: bool = True, school_ids: tuple[str, ...] = (), **flags: Any
+) -> SyncReport:
     """One run through the job boundary, as the CLI and the page make it (``flags``: ``RunOptions``)."""
     return jobs.run_locked(
         settings,
@@ -145,6 +147,7 @@ def run(settings: Settings, state: SyncState, *, full: bool = True, **flags: Any
         new_id("99"),
         RunOptions(full=full, **flags),
         source=CleverClient(settings.clever),
+        school_ids=school_ids,
     )
 
 
