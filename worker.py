@@ -1,6 +1,6 @@
 """Thin worker entry point: build Settings, run an RQ worker (with RQ's scheduler) on our queue.
 
-Jobs are JSON only (``plugin.queues``). A Redis that refuses the worker's credentials (the
+Jobs are JSON only (``plugin.runs.queues``). A Redis that refuses the worker's credentials (the
 password is in ``KCC_REDIS_URL``: ``redis://kcc:<password>@host:port/0``) stops it at once with a
 message that names the setting, never the password.
 """
@@ -12,10 +12,10 @@ import sys
 from redis import Redis
 from redis.exceptions import AuthenticationError, ResponseError
 
-from plugin import queues
-from plugin.hardening import require_secret_key
-from plugin.jobs import QUEUE_NAME, ensure_weekly
-from plugin.settings import Settings
+from plugin.config.hardening import require_secret_key
+from plugin.config.settings import Settings
+from plugin.runs import queues
+from plugin.runs.jobs import QUEUE_NAME, ensure_weekly
 
 __all__ = ["QUEUE_NAME", "main"]
 

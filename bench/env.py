@@ -20,12 +20,12 @@ from keycloak import KeycloakAdmin
 from ldap3 import SUBTREE, Connection, Server
 from redis import Redis
 
-from plugin.settings import Settings, load_env_file
+from plugin.config.settings import Settings, load_env_file
 
 ROOT = Path(__file__).resolve().parents[1]
 SERVICES_ENV = Path(os.environ.get("BENCH_SERVICES_ENV", ROOT / "var" / "services.env"))
 BENCH_REDIS_DB = 15  # 9, 12, 13 are flushed by test sessions
-BENCH_SECRET_KEY = secrets.token_hex(32)  # the sidecar refuses a weak one (plugin.hardening)
+BENCH_SECRET_KEY = secrets.token_hex(32)  # the sidecar refuses a weak one (plugin.config.hardening)
 
 
 @dataclass(frozen=True)

@@ -20,7 +20,7 @@ from typing import Any
 
 import requests
 
-from plugin.settings import load_env_file
+from plugin.config.settings import load_env_file
 
 ROOT = Path(__file__).resolve().parents[1]
 SCHOOLS = 10

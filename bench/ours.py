@@ -18,7 +18,7 @@ from redis import Redis
 
 from bench.env import Place, Services
 from bench.worker import WorkerRun, start_workers, wait_workers
-from plugin import queues
+from plugin.runs import queues
 from sandbox.state import SandboxState
 
 JOB_TIMEOUT = 6 * 3600

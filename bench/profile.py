@@ -15,9 +15,9 @@ from pyinstrument import Profiler
 from bench.env import Services
 from bench.ours import mutate_one_percent
 from bench.run import SIZES
-from plugin.broker import ensure_broker
-from plugin.run_options import RunOptions
-from plugin.sync import run_sync
+from plugin.sso.broker import ensure_broker
+from plugin.sync.pipeline import run_sync
+from plugin.sync.run_options import RunOptions
 from sandbox.app import create_app
 from sandbox.config import SandboxConfig
 from sandbox.server import serve

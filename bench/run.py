@@ -27,9 +27,9 @@ from bench.peers import (
 )
 from bench.worker import measured_sync
 from connectors.clever import CleverClient
-from plugin.broker import ensure_broker
-from plugin.desired import desired_state
-from plugin.state import SyncState
+from plugin.runs.state import SyncState
+from plugin.sso.broker import ensure_broker
+from plugin.sync.desired import desired_state
 from sandbox.app import create_app
 from sandbox.config import SandboxConfig
 from sandbox.server import serve

@@ -1,4 +1,4 @@
-"""The scale-out run: ``plugin.scaleout`` jobs on ``workers`` RQ burst workers, each its own process.
+"""The scale-out run: ``plugin.runs.scaleout`` jobs on ``workers`` RQ burst workers, each its own process.
 
 The first worker starts with only the prepare job queued; the others start once it has queued the
 shards (burst workers quit on an empty queue; production workers stay up and need no such care).
@@ -15,10 +15,10 @@ from redis import Redis
 
 from bench.env import Place, Services
 from bench.worker import start_workers, wait_workers
-from plugin import queues
-from plugin.jobs import QUEUE_NAME
-from plugin.scaleout import prepare_job
-from plugin.state import SyncState
+from plugin.runs import queues
+from plugin.runs.jobs import QUEUE_NAME
+from plugin.runs.scaleout import prepare_job
+from plugin.runs.state import SyncState
 
 SHARDS_PER_WORKER = 2
 

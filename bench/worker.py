@@ -24,15 +24,15 @@ from redis import Redis
 from rq import SimpleWorker
 
 from connectors.clever import CleverClient
-from plugin import jobs, queues
-from plugin.run_options import RunOptions
-from plugin.settings import Settings
+from plugin.config.settings import Settings
+from plugin.runs import jobs, queues
+from plugin.sync.run_options import RunOptions
 
 RSS_KEY = "bench:vmhwm:"
 
 
 def measured_sync(district_id: str, run_id: str, *, full: bool) -> dict[str, Any]:
-    """``plugin.jobs.sync_job`` with a counted Clever client; the report plus the measurements."""
+    """``plugin.runs.jobs.sync_job`` with a counted Clever client; the report plus the measurements."""
     settings = Settings.from_env()
     client = CleverClient(settings.clever)
     started = time.perf_counter()

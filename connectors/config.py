@@ -1,6 +1,6 @@
 """How to reach Clever, Keycloak and LDAP: the connection settings as frozen plain data.
 
-The connectors take these; ``plugin.settings`` builds them from the ``KCC_*`` environment
+The connectors take these; ``plugin.config.settings`` builds them from the ``KCC_*`` environment
 (``Settings.from_env``, the only reader of the environment). Nothing here reads anything.
 """
 

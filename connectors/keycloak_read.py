@@ -7,7 +7,7 @@ listings (a tree level at a time, the listings of a level in parallel) and ``2U 
 (measured on 10,000 users of Keycloak 26.5: pages of 500 one at a time 5.2 s, 1,000: 4.5 s, 2,000:
 4.5 s; four at a time, 500: 3.0 s, 1,000: 2.6 s, 2,000: 2.3 s; full representations 65 s).
 Member lists (``read_members``: one page each up to 1,000 members, in parallel) are
-read only for the groups the caller asks for (``plugin.applied`` decides which). The name match's
+read only for the groups the caller asks for (``plugin.sync.applied`` decides which). The name match's
 extra facts (Google/Microsoft links, and each candidate's effective privilege:
 ``connectors.keycloak_vet``) are read only when some Clever person has no account yet, and only
 for the accounts that person could match (``KeycloakState.candidates(wanted)``). No ``q=``

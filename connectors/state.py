@@ -1,8 +1,8 @@
 """The plain data every layer shares about the realm: desired state, current state, the plan.
 
-Nothing here does I/O or decides anything. The mappers and ``plugin.desired`` build a
+Nothing here does I/O or decides anything. The mappers and ``plugin.sync.desired`` build a
 ``DesiredState``; the Keycloak and LDAP connectors read a ``DirectoryState`` and apply a ``Plan``;
-``plugin.plan.diff`` turns the two states into the plan. Connectors, mappers and the sidecar all
+``plugin.sync.plan.diff`` turns the two states into the plan. Connectors, mappers and the sidecar all
 import these types from here, so no connector needs to import the sidecar (``plugin``) or policy
 (``mappers``).
 
@@ -113,7 +113,7 @@ class CurrentUser:
     linked: bool = True
     read_only: bool = False
     ldap_dn: str = ""
-    # The person's kind from their Clever role (``plugin.sync.with_kinds``); "" = from the account.
+    # The person's kind from their Clever role (``plugin.sync.departed.with_kinds``); "" = from the account.
     kind: str = ""
 
 
@@ -125,7 +125,7 @@ class DirectoryState:
     users: Mapping[str, CurrentUser]  # by Clever id
     members: Mapping[str, frozenset[str]]  # group key -> Keycloak ids of members
     # Groups whose members are known to be exactly the wanted ones (the last run's fingerprint
-    # matched, ``plugin.applied``): group key -> member count. Their lists are not read or diffed.
+    # matched, ``plugin.sync.applied``): group key -> member count. Their lists are not read or diffed.
     settled: Mapping[str, int] = field(default_factory=dict)
 
 
@@ -216,7 +216,7 @@ class Account:
     names_editable: bool = False  # the User Profile lets its user edit first or last name
 
 
-# -- fingerprints: what a run wrote, so the next one can tell it still holds (``plugin.applied``) --
+# -- fingerprints: what a run wrote, so the next one can tell it still holds (``plugin.sync.applied``) --
 
 
 def fingerprint(group_id: str, members: Iterable[str]) -> str:

@@ -3,7 +3,7 @@
 Why here and not in ``mappers``: both are facts about text, not choices about people. The Keycloak
 reader folds names to undo a directory's quirk (``connectors.keycloak_read``), the LDAP connector
 escapes the group names it writes (``connectors.ldap``), and the policy (``mappers.names``,
-``mappers.classes``, ``plugin.plan``) applies the same two functions. Kept with the connectors'
+``mappers.classes``, ``plugin.sync.plan``) applies the same two functions. Kept with the connectors'
 plain data, they are importable by connectors without importing policy; the decisions made with
 them (who is matched to whom, which name a group gets) stay in ``mappers``.
 """

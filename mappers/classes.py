@@ -20,7 +20,7 @@ All names go through ``group_name_safe`` (control characters removed, spaces tri
 collapsed; ``/`` kept: Keycloak 26.5 takes it), cut only where Keycloak (255 characters) or LDAP
 (240 bytes as escaped) would refuse the name, with the id suffix kept whole. A cut name is one
 warning naming the section; the whole Clever name is kept in the group's ``clever_name``
-attribute (``plugin.desired``). A section without a name is ``Section <Clever id>``. Group
+attribute (``plugin.sync.desired``). A section without a name is ``Section <Clever id>``. Group
 identity is the Clever id (a group attribute written by the pipeline), so a renamed section
 renames its group.
 """

@@ -1,16 +1,22 @@
 """The sidecar's Flask app: the portal login route, the health check and the admin page.
 
 It refuses to start without a strong ``KCC_SECRET_KEY`` and sends the security headers on every
-response (``plugin.hardening``).
+response (``plugin.config.hardening``).
 """
 
 from __future__ import annotations
 
 from flask import Flask, Response
+from prometheus_client import CollectorRegistry, generate_latest
+from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
-from plugin import portal
-from plugin.hardening import add_security_headers, require_secret_key
-from plugin.settings import Settings
+from plugin.admin import register as register_admin
+from plugin.admin.auth import guard
+from plugin.admin.services import services
+from plugin.config.hardening import add_security_headers, require_secret_key
+from plugin.config.settings import Settings
+from plugin.runs.metrics import RunCollector
+from plugin.sso import portal
 
 
 def create_app(settings: Settings | None = None) -> Flask:
@@ -35,8 +41,6 @@ def create_app(settings: Settings | None = None) -> Flask:
     def healthz() -> dict[str, str]:
         return {"status": "ok"}
 
-    from plugin.admin import register as register_admin
-
     register_admin(app)  # Configuration > Authentication > Clever
     _metrics(app)
     return app
@@ -44,12 +48,6 @@ def create_app(settings: Settings | None = None) -> Flask:
 
 def _metrics(app: Flask) -> None:
     """``/metrics`` (Prometheus text), for admins only: the admin page's guard decides."""
-    from prometheus_client import CollectorRegistry, generate_latest
-    from prometheus_client.exposition import CONTENT_TYPE_LATEST
-
-    from plugin.admin.auth import guard
-    from plugin.admin.services import services
-    from plugin.metrics import RunCollector
 
     @app.get("/metrics")
     def metrics() -> Response:

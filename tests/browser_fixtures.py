@@ -24,9 +24,9 @@ from playwright.sync_api import Browser, Frame, Page, Request, sync_playwright
 
 from connectors.keycloak import link_clever_identity
 from plugin.app import create_app
-from plugin.broker import ensure_broker, fetch_discovery
-from plugin.portal import broker_redirect_uri, portal_redirect_uri, realm_url
-from plugin.settings import Settings
+from plugin.config.settings import Settings
+from plugin.sso.broker import ensure_broker, fetch_discovery
+from plugin.sso.portal import broker_redirect_uri, portal_redirect_uri, realm_url
 from sandbox.app import create_app as create_sandbox
 from sandbox.config import SandboxConfig
 from sandbox.server import serve

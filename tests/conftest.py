@@ -20,13 +20,13 @@ from ldap3 import SUBTREE, Connection, Server
 from redis import Redis
 
 from connectors.keycloak_account import SERVICE_CLIENT_ID
-from plugin.settings import Settings, load_env_file
-from plugin.setup import ensure_service_account
+from plugin.config.settings import Settings, load_env_file
+from plugin.sso.setup import ensure_service_account
 
 ROOT = Path(__file__).resolve().parents[1]
 SERVICES_ENV = ROOT / "var" / "services.env"
 TEST_REDIS_DB = 9
-# The sidecar refuses a weak KCC_SECRET_KEY (plugin.hardening): tests use 32 random bytes too.
+# The sidecar refuses a weak KCC_SECRET_KEY (plugin.config.hardening): tests use 32 random bytes too.
 TEST_SECRET_KEY = secrets.token_hex(32)
 
 pytest_plugins = [

@@ -21,11 +21,11 @@ from typing import Any
 from keycloak import KeycloakAdmin
 
 from connectors.clever import CleverClient
-from plugin import jobs
-from plugin.report import SyncReport
-from plugin.run_options import RunOptions
-from plugin.settings import Settings
-from plugin.state import SyncState
+from plugin.config.settings import Settings
+from plugin.runs import jobs
+from plugin.runs.state import SyncState
+from plugin.sync.report import SyncReport
+from plugin.sync.run_options import RunOptions
 from sandbox.app import create_app
 from sandbox.config import SandboxConfig
 from sandbox.server import serve

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from flask import Flask
 
-from plugin.settings import Settings
+from plugin.config.settings import Settings
 from sandbox.app import create_app
 from sandbox.config import Clock, SandboxConfig
 from sandbox.server import serve

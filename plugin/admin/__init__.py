@@ -2,8 +2,12 @@
 
 Mounted by ``plugin.app.create_app`` at ``/configuration/authentication/clever``. Modules: ``auth``
 (Keycloak sign-in, roles, CSRF), ``clever_login`` (Login with Clever, Badge), ``actions`` (what both
-the page and the API do), ``views`` (HTML), ``api`` (JSON), ``store`` (the page's settings in Redis),
-``services`` (per-app Redis and Keycloak clients). See ``docs/admin.md``.
+the page and the API do), ``views`` (HTML), ``api`` (JSON), ``services`` (per-app Redis and
+Keycloak clients); the page's settings in Redis are ``plugin.config.store`` (the jobs read them
+too). See ``docs/admin.md``.
+
+May import ``plugin.runs``, ``plugin.sync``, ``plugin.sso``, ``plugin.config``, ``mappers``,
+``connectors`` and itself; only ``plugin.app`` imports it.
 """
 
 from __future__ import annotations

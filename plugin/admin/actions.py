@@ -1,7 +1,7 @@
 """What the page and the JSON API both do: one function per action, errors as ``ActionError``.
 
-Enabled on registers the broker (``plugin.broker.ensure_broker``) and schedules the weekly run
-(``plugin.jobs.schedule_weekly``); off disables the identity provider (its mappers and every user's
+Enabled on registers the broker (``plugin.sso.broker.ensure_broker``) and schedules the weekly run
+(``plugin.runs.jobs.schedule_weekly``); off disables the identity provider (its mappers and every user's
 link stay) and removes the scheduled weekly job. No data is deleted either way.
 """
 
@@ -16,15 +16,17 @@ from rq.exceptions import NoSuchJobError
 
 from connectors.base import SyncError
 from connectors.state import IDP_ALIAS
-from plugin import jobs, links, queues, resolutions
 from plugin.admin.services import Services
-from plugin.admin.store import SCHOOL_MODES
-from plugin.broker import ensure_broker, get_idp
-from plugin.progress import stage_label
-from plugin.report import warnings_by_kind
-from plugin.run_options import MANUAL
-from plugin.standing import Standing, StandingStore
-from plugin.state import SyncState
+from plugin.config.store import SCHOOL_MODES
+from plugin.runs import jobs, queues
+from plugin.runs.progress import stage_label
+from plugin.runs.standing import Standing, StandingStore
+from plugin.runs.state import SyncState
+from plugin.sso import links
+from plugin.sso.broker import ensure_broker, get_idp
+from plugin.sync import resolutions
+from plugin.sync.report import warnings_by_kind
+from plugin.sync.run_options import MANUAL
 
 log = logging.getLogger(__name__)
 SEARCH_LIMIT = 50
@@ -155,7 +157,7 @@ def progress(svc: Services, run_id: str) -> dict[str, Any]:
     try:
         job = queues.fetch(f"sync-{run_id}", svc.redis)
         answer["job"] = str(job.get_status(refresh=True))
-        # ``plugin.jobs.JobProgress`` writes it while the job runs.
+        # ``plugin.runs.jobs.JobProgress`` writes it while the job runs.
         progress = job.meta.get("progress") or {}
         answer.update({k: v for k, v in progress.items() if k in ("stage", "done", "total")})
         answer["stage_label"] = stage_label(str(answer.get("stage", ""))) if answer.get("stage") else ""

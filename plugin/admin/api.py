@@ -16,7 +16,7 @@ from plugin.admin import actions, decisions
 from plugin.admin.actions import ActionError
 from plugin.admin.blueprint import bp
 from plugin.admin.services import services
-from plugin.admin.store import district_token_name
+from plugin.config.store import district_token_name
 
 
 def _body() -> dict[str, Any]:

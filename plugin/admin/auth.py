@@ -50,7 +50,7 @@ from keycloak.exceptions import KeycloakError
 from plugin.admin.blueprint import URL_PREFIX, bp
 from plugin.admin.services import services
 from plugin.admin.sessions import AdminSession, SessionStore
-from plugin.settings import Settings
+from plugin.config.settings import Settings
 
 log = logging.getLogger(__name__)
 

@@ -22,7 +22,7 @@ from connectors.base import SyncError
 from connectors.records import Role, School
 from plugin.admin.blueprint import URL_PREFIX, bp
 from plugin.admin.services import services
-from plugin.admin.store import confirm_district
+from plugin.config.store import confirm_district
 
 log = logging.getLogger(__name__)
 PURPOSES = ("district", "badge")

@@ -7,11 +7,11 @@ removing a ``clever`` link the sync did not make. Both need a realm admin, and b
   link hands an account to a Clever login, which is a realm admin's call.
 * A resolution picks one of the accounts the last run listed for that person's ambiguity, or
   ``create`` ("none of these: create a new account"); anything else is refused. The sync checks
-  the choice again when it applies it (``plugin.desired``): an account that has since become an
+  the choice again when it applies it (``plugin.sync.desired``): an account that has since become an
   admin, been linked or disabled is refused then too.
-* A suspicious link (``plugin.links``): ``keep`` trusts it from the next sync on (the account is
+* A suspicious link (``plugin.sso.links``): ``keep`` trusts it from the next sync on (the account is
   then synced as that person's); ``unlink`` removes it from the account in Keycloak at once.
-* Every decision is written to the audit log (``plugin.links.audit``): who, when, which Clever id,
+* Every decision is written to the audit log (``plugin.sso.links.audit``): who, when, which Clever id,
   which account.
 """
 
@@ -23,12 +23,13 @@ from typing import Any
 from keycloak.exceptions import KeycloakError
 
 from connectors.state import IDP_ALIAS
-from plugin import links, resolutions
 from plugin.admin.actions import ActionError
 from plugin.admin.auth import AdminUser
 from plugin.admin.services import Services
-from plugin.standing import StandingStore
-from plugin.state import SyncState
+from plugin.runs.standing import StandingStore
+from plugin.runs.state import SyncState
+from plugin.sso import links
+from plugin.sync import resolutions
 
 log = logging.getLogger(__name__)
 DECIDER_ROLES = frozenset({"manage-users", "manage-identity-providers"})
@@ -55,7 +56,7 @@ def may_decide(svc: Services, who: AdminUser | None) -> bool:
 
 def _waiting(svc: Services, kind: str, clever_id: str) -> dict[str, Any] | None:
     """``clever_id``'s entry of ``kind`` (``ambiguous`` or ``suspicious-link``) on the standing
-    waiting list (``plugin.standing``), else in the newest runs' reports. An ambiguity's accounts
+    waiting list (``plugin.runs.standing``), else in the newest runs' reports. An ambiguity's accounts
     are under ``keycloak_ids`` either way."""
     district = svc.store().load().district_id
     standing = StandingStore(svc.redis).load(district).waiting if district else []

@@ -10,12 +10,12 @@ from flask import Response, request
 
 from plugin.admin.auth import refuse
 from plugin.admin.blueprint import bp
-from plugin.hardening import valid_run_id
+from plugin.config.hardening import valid_run_id
 
 
 @bp.before_request
 def check_run_id() -> Response | None:
-    """``/runs/<run_id>…`` and the page's ``?run=``: only ``[A-Za-z0-9-]`` (see ``plugin.hardening``)."""
+    """``/runs/<run_id>…`` and the page's ``?run=``: only ``[A-Za-z0-9-]`` (``plugin.config.hardening``)."""
     candidates = [str((request.view_args or {}).get("run_id", "") or "")]
     candidates.append(request.args.get("run", ""))
     if any(value and not valid_run_id(value) for value in candidates):

@@ -10,8 +10,8 @@ from redis import Redis
 
 from connectors.clever import CleverClient
 from connectors.keycloak import admin_client
-from plugin.admin.store import ConfigStore, effective_settings
-from plugin.settings import Settings
+from plugin.config.settings import Settings
+from plugin.config.store import ConfigStore, effective_settings
 
 EXTENSION = "clever_admin"
 

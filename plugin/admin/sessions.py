@@ -7,7 +7,7 @@ sign-in page). Every ``RECHECK_S`` seconds a request first re-checks the session
 the refresh token of the sign-in is used once (Keycloak refuses it when the Keycloak session was
 ended, by Sign out, by an admin in the console, or when the user was disabled), and the page's
 role rule is read again. A refused refresh or a lost role ends the session here too. The refresh
-token is kept encrypted (Fernet, ``plugin.secrets``) and is never shown.
+token is kept encrypted (Fernet, ``plugin.config.secrets``) and is never shown.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from typing import Any
 from cryptography.fernet import InvalidToken
 from redis import Redis
 
-from plugin.secrets import fernet_for
+from plugin.config.secrets import fernet_for
 
 LIFETIME_S = 8 * 3600  # absolute: a session never outlives this, active or not
 RECHECK_S = 60  # Keycloak's session and the roles are read again after this

@@ -13,11 +13,11 @@ from plugin.admin.actions import ActionError
 from plugin.admin.blueprint import bp
 from plugin.admin.clever_login import clever_redirect_uri
 from plugin.admin.services import services
-from plugin.admin.store import CLIENT_SECRET, SCHOOL_MODES, district_token_name
-from plugin.report import COUNTS, KINDS
-from plugin.resolutions import CREATE
-from plugin.secrets import hint
-from plugin.standing import WAITING_KINDS, Standing
+from plugin.config.secrets import hint
+from plugin.config.store import CLIENT_SECRET, SCHOOL_MODES, district_token_name
+from plugin.runs.standing import WAITING_KINDS, Standing
+from plugin.sync.report import COUNTS, KINDS
+from plugin.sync.resolutions import CREATE
 
 OPTIONS = (
     (

@@ -25,11 +25,11 @@ from playwright.sync_api import Page, expect
 from redis import Redis
 
 from plugin.admin import URL_PREFIX
-from plugin.admin.store import ConfigStore
 from plugin.app import create_app
-from plugin.jobs import window_around
-from plugin.settings import Settings
-from plugin.state import SyncState
+from plugin.config.settings import Settings
+from plugin.config.store import ConfigStore
+from plugin.runs.jobs import window_around
+from plugin.runs.state import SyncState
 from sandbox.app import create_app as create_sandbox
 from sandbox.config import SandboxConfig
 from sandbox.server import serve
@@ -249,7 +249,7 @@ def test_the_whole_journey(page: Page, admin_world: AdminWorld) -> None:
     page.locator(f"form:has(#choice-{student['id']}) button").click()
     expect(page.locator(".flash.ok")).to_contain_text("will be linked")
     world.shot(page, "resolved")
-    from plugin.resolutions import load
+    from plugin.sync.resolutions import load
 
     assert load(state.redis, world.settings.keycloak.realm) == {student["id"]: twins[1]}
 

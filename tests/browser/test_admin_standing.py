@@ -1,7 +1,7 @@
 """After the demo's own flow, the admin page tells the truth: in real headless Chromium.
 
-The demo records its choices as the page would (``plugin.demo.record_choices``) and runs its full
-sync (``plugin.demo._run_sync``, the demo's own step); then the demo is run again, which is an
+The demo records its choices as the page would (``plugin.commands.demo.record_choices``) and runs its full
+sync (``plugin.commands.demo._run_sync``, the demo's own step); then the demo is run again, which is an
 incremental run that finds nothing to change. The page must still show the district's name, the
 synced schools, what is synced now (the totals Keycloak holds), the waiting list (an ambiguous name
 match, which stays after the no-op), and a run's detail page from the history. Screenshots go to
@@ -18,9 +18,9 @@ import pytest
 from keycloak import KeycloakAdmin
 from playwright.sync_api import Page, expect
 
-from plugin.demo import _run_sync, record_choices
-from plugin.settings import Settings
-from plugin.state import SyncState
+from plugin.commands.demo import _run_sync, record_choices
+from plugin.config.settings import Settings
+from plugin.runs.state import SyncState
 from tests.browser.test_admin_page import CLIENT_SECRET, AdminWorld, admin_world, sign_in
 from tests.integration.test_admin_auth import admin_redis
 
@@ -36,7 +36,7 @@ def _shot(page: Page, name: str) -> None:
 
 @pytest.fixture
 def demo_settings(admin_world: AdminWorld) -> Iterator[Settings]:
-    """The demo's settings: the sandbox's app and district in ``KCC_*``, as ``plugin.demo`` has them."""
+    """The demo's settings: the sandbox's app and district in ``KCC_*``, as ``plugin.commands.demo`` sets."""
     clever = dataclasses.replace(
         admin_world.settings.clever,
         client_id="sandbox-client",
@@ -115,6 +115,6 @@ def test_after_the_demo_and_a_no_op_run_the_page_shows_the_standing_state(
 
 
 def _kinds(warnings: list[str]) -> list[str]:
-    from plugin.report import warning_kind
+    from plugin.sync.report import warning_kind
 
     return [warning_kind(w) for w in warnings]

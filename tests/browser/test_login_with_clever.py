@@ -13,7 +13,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 import pytest
 from playwright.sync_api import Page, Route, expect
 
-from plugin.broker import (
+from plugin.sso.broker import (
     DENY_DUPLICATE_MESSAGE,
     DENY_UNKNOWN_MESSAGE,
     FLOW_ALIAS,

@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import Page, expect
 
-from plugin.sync import run_sync
+from plugin.sync.pipeline import run_sync
 from tests.browser_fixtures import CleverWorld
 from tests.factories import make_school, make_teacher
 from tests.sync_roster import MemoryRoster, MemorySource

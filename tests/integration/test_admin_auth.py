@@ -27,7 +27,7 @@ from connectors.keycloak import admin_client
 from plugin.admin import URL_PREFIX
 from plugin.admin.auth import API_CLIENT_ID, CLIENT_ID, ensure_admin_client
 from plugin.app import create_app
-from plugin.settings import Settings
+from plugin.config.settings import Settings
 
 pytestmark = pytest.mark.integration
 PASSWORD = "Correct-Horse-7"

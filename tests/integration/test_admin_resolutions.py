@@ -1,6 +1,6 @@
 """An ambiguous match resolved on the admin page is applied by the next sync (real Keycloak, LDAP, Redis).
 
-``plugin.resolutions`` keeps the admin's choice (Clever id → Keycloak id or "create"); the sync reads
+``plugin.sync.resolutions`` keeps the admin's choice (Clever id → Keycloak id or "create"); the sync reads
 it before mapping, applies it, and forgets it once applied.
 """
 
@@ -10,10 +10,10 @@ import pytest
 from keycloak import KeycloakAdmin
 from redis import Redis
 
-from plugin import resolutions
-from plugin.run_options import RunOptions
-from plugin.settings import Settings
-from plugin.sync import run_sync
+from plugin.config.settings import Settings
+from plugin.sync import resolutions
+from plugin.sync.pipeline import run_sync
+from plugin.sync.run_options import RunOptions
 from tests.factories import make_school, make_student
 from tests.sync_roster import MemoryRoster, MemorySource
 

@@ -6,10 +6,10 @@ import pytest
 from keycloak import KeycloakAdmin
 
 from connectors.clever import CleverClient
-from plugin import jobs
-from plugin.broker import ensure_broker
-from plugin.run_options import RunOptions
-from plugin.settings import Settings
+from plugin.config.settings import Settings
+from plugin.runs import jobs
+from plugin.sso.broker import ensure_broker
+from plugin.sync.run_options import RunOptions
 from sandbox.state import SandboxState
 
 pytestmark = pytest.mark.integration

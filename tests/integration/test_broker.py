@@ -12,7 +12,9 @@ from keycloak import KeycloakAdmin
 
 from connectors.state import IDP_ALIAS
 from mappers.layout import CLEVER_ATTRIBUTES
-from plugin.broker import (
+from plugin.commands.cli import cli
+from plugin.config.settings import Settings
+from plugin.sso.broker import (
     DENY_UNKNOWN_MESSAGE,
     FLOW_ALIAS,
     Discovery,
@@ -20,8 +22,6 @@ from plugin.broker import (
     ensure_broker,
     remove_broker,
 )
-from plugin.cli import cli
-from plugin.settings import Settings
 
 pytestmark = pytest.mark.integration
 

@@ -8,9 +8,9 @@ import json
 import pytest
 from click.testing import CliRunner
 
-from plugin import jobs
-from plugin.cli import cli
-from plugin.settings import Settings
+from plugin.commands.cli import cli
+from plugin.config.settings import Settings
+from plugin.runs import jobs
 from sandbox.state import SandboxState
 from tests.conftest import worker_environment
 

@@ -26,11 +26,11 @@ from keycloak import KeycloakAdmin
 from ldap3 import Connection
 
 from connectors.keycloak_ldap import ldap_federation_component
-from plugin import jobs
-from plugin.broker import ensure_broker
-from plugin.run_options import RunOptions
-from plugin.settings import Settings
-from plugin.state import DIED, SyncState
+from plugin.config.settings import Settings
+from plugin.runs import jobs
+from plugin.runs.state import DIED, SyncState
+from plugin.sso.broker import ensure_broker
+from plugin.sync.run_options import RunOptions
 from sandbox.app import create_app as create_sandbox
 from sandbox.config import SandboxConfig
 from sandbox.server import serve

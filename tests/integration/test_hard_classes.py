@@ -14,8 +14,8 @@ from keycloak import KeycloakAdmin
 from ldap3 import SUBTREE, Connection
 
 from mappers.layout import whole_name
-from plugin.settings import Settings
-from plugin.state import SyncState
+from plugin.config.settings import Settings
+from plugin.runs.state import SyncState
 from tests.hard_roster import HardRoster, run, served
 
 pytestmark = pytest.mark.integration

@@ -14,9 +14,9 @@ from redis import Redis
 
 from connectors.keycloak_ldap import federate_ldap
 from connectors.records import Event
-from plugin.settings import Settings
-from plugin.standing import WAITING_KINDS, StandingStore
-from plugin.sync import run_sync
+from plugin.config.settings import Settings
+from plugin.runs.standing import WAITING_KINDS, StandingStore
+from plugin.sync.pipeline import run_sync
 from tests.conftest import LdapOu
 from tests.factories import make_school, make_section, make_student, make_teacher
 from tests.sync_roster import MemoryRoster, MemorySource

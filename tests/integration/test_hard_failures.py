@@ -13,9 +13,9 @@ import pytest
 from click.testing import CliRunner
 from keycloak import KeycloakAdmin
 
-from plugin.cli import cli
-from plugin.settings import Settings
-from plugin.state import SyncState
+from plugin.commands.cli import cli
+from plugin.config.settings import Settings
+from plugin.runs.state import SyncState
 from tests.conftest import worker_environment
 from tests.hard_roster import HardRoster, accounts, members, run, served, waiting
 

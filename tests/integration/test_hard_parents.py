@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 from keycloak import KeycloakAdmin
 
-from plugin.settings import Settings
-from plugin.state import SyncState
+from plugin.config.settings import Settings
+from plugin.runs.state import SyncState
 from tests.hard_roster import HardRoster, accounts, members, run, served
 
 pytestmark = pytest.mark.integration

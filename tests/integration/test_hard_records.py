@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 from keycloak import KeycloakAdmin
 
-from plugin.settings import Settings
-from plugin.state import SyncState
+from plugin.config.settings import Settings
+from plugin.runs.state import SyncState
 from tests.hard_roster import HardRoster, accounts, members, new_id, run, served, waiting
 
 pytestmark = pytest.mark.integration

@@ -16,8 +16,8 @@ from keycloak import KeycloakAdmin
 from ldap3 import SUBTREE, Connection
 from redis import Redis
 
-from plugin.settings import Settings
-from plugin.state import SyncState
+from plugin.config.settings import Settings
+from plugin.runs.state import SyncState
 from tests.hard_roster import HardRoster, accounts, run, served
 
 pytestmark = pytest.mark.integration

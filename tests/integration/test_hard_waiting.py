@@ -13,10 +13,10 @@ import pytest
 from keycloak import KeycloakAdmin
 from redis import Redis
 
-from plugin import resolutions
-from plugin.full_run import full_run_reason, save_choices
-from plugin.settings import Settings
-from plugin.state import SyncState
+from plugin.config.settings import Settings
+from plugin.runs.state import SyncState
+from plugin.sync import resolutions
+from plugin.sync.full_run import full_run_reason, save_choices
 from tests.hard_roster import SCHOOL, HardRoster, accounts, members, run, served, waiting
 
 pytestmark = pytest.mark.integration

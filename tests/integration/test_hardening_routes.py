@@ -14,7 +14,7 @@ from flask.testing import FlaskClient
 from keycloak import KeycloakAdmin
 
 from plugin.admin import URL_PREFIX
-from plugin.hardening import SECURITY_HEADERS
+from plugin.config.hardening import SECURITY_HEADERS
 from tests.integration.test_admin_auth import admin_redis, app, make_user, password_token
 
 pytestmark = pytest.mark.integration

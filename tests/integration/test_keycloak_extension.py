@@ -15,7 +15,7 @@ from keycloak import KeycloakAdmin
 from ldap3 import Connection
 
 from connectors.keycloak_ldap import federate_ldap
-from plugin.settings import Settings
+from plugin.config.settings import Settings
 from tests.conftest import LdapOu
 
 pytestmark = pytest.mark.integration

@@ -15,8 +15,8 @@ from ldap3 import Connection
 
 from connectors.keycloak_ldap import federate_ldap
 from connectors.records import User
-from plugin.settings import Settings
-from plugin.sync import run_sync
+from plugin.config.settings import Settings
+from plugin.sync.pipeline import run_sync
 from tests.conftest import LdapOu
 from tests.factories import make_school, make_staff, make_student, make_teacher
 from tests.sync_roster import MemoryRoster, MemorySource

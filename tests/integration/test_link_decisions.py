@@ -13,12 +13,14 @@ from keycloak import KeycloakAdmin
 from redis import Redis
 
 from connectors.records import User
-from plugin import jobs, links, resolutions
 from plugin.admin import URL_PREFIX
 from plugin.app import create_app
-from plugin.report import SyncReport
-from plugin.run_options import RunOptions
-from plugin.settings import Settings
+from plugin.config.settings import Settings
+from plugin.runs import jobs
+from plugin.sso import links
+from plugin.sync import resolutions
+from plugin.sync.report import SyncReport
+from plugin.sync.run_options import RunOptions
 from tests.factories import make_school, make_student
 from tests.integration.test_admin_auth import admin_redis, admin_settings, make_user, password_token
 from tests.integration.test_link_candidates import clever_idp

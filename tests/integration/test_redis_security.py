@@ -23,9 +23,9 @@ from redis import Redis
 from redis.exceptions import AuthenticationError, ResponseError
 from rq import SimpleWorker
 
-from plugin import jobs, queues
-from plugin.run_options import RunOptions
-from plugin.settings import Settings
+from plugin.config.settings import Settings
+from plugin.runs import jobs, queues
+from plugin.sync.run_options import RunOptions
 from tests.conftest import ROOT, worker_environment
 
 pytestmark = pytest.mark.integration

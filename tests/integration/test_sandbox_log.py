@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from plugin.processes import Background, ensure_running, stop
+from plugin.commands.processes import Background, ensure_running, stop
 
 pytestmark = pytest.mark.integration
 BIN = Path(sys.executable).parent

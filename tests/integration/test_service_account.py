@@ -22,11 +22,11 @@ from connectors.base import ConfigError, SyncError
 from connectors.keycloak import admin_client
 from connectors.keycloak_account import MANAGEMENT_CLIENT, SERVICE_CLIENT_ID, SERVICE_ROLES, token_roles
 from plugin.admin.auth import ensure_admin_client
-from plugin.broker import ensure_broker
-from plugin.cli import cli
-from plugin.settings import Settings, load_env_file
-from plugin.setup import ensure_service_account
-from plugin.sync import run_sync
+from plugin.commands.cli import cli
+from plugin.config.settings import Settings, load_env_file
+from plugin.sso.broker import ensure_broker
+from plugin.sso.setup import ensure_service_account
+from plugin.sync.pipeline import run_sync
 from tests.integration.test_broker import DISCOVERY, clever_settings
 from tests.sync_roster import MemorySource, make_district_roster
 

@@ -14,7 +14,7 @@ from ldap3.utils.conv import escape_filter_chars
 from ldap3.utils.dn import escape_rdn
 from redis import Redis
 
-from plugin import queues
+from plugin.runs import queues
 from tests.conftest import ROOT, LdapOu
 from worker import QUEUE_NAME
 

@@ -14,11 +14,11 @@ import pytest
 from click.testing import CliRunner
 from keycloak import KeycloakAdmin
 
-from plugin import jobs
 from plugin.admin import URL_PREFIX
 from plugin.app import create_app
-from plugin.cli import cli
-from plugin.run_options import RunOptions
+from plugin.commands.cli import cli
+from plugin.runs import jobs
+from plugin.sync.run_options import RunOptions
 from tests.integration.test_admin_auth import make_user, password_token
 from tests.integration.test_sync_page_jobs import PageWorld, world
 

@@ -8,9 +8,9 @@ from ldap3 import Connection
 
 from connectors.records import Role
 from mappers.layout import ROLE_GROUPS
-from plugin.run_options import RunOptions
-from plugin.settings import Settings
-from plugin.sync import run_sync
+from plugin.config.settings import Settings
+from plugin.sync.pipeline import run_sync
+from plugin.sync.run_options import RunOptions
 from tests.factories import make_school, make_student
 from tests.sync_roster import MemoryRoster, MemorySource, make_district_roster
 

@@ -8,10 +8,10 @@ from redis import Redis
 from rq import SimpleWorker
 
 from connectors.records import Role
-from plugin import jobs, queues
-from plugin.run_options import RunOptions
-from plugin.settings import Settings
-from plugin.state import SyncState
+from plugin.config.settings import Settings
+from plugin.runs import jobs, queues
+from plugin.runs.state import SyncState
+from plugin.sync.run_options import RunOptions
 from tests.sync_roster import MemorySource, make_district_roster
 
 pytestmark = pytest.mark.integration

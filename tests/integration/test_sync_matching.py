@@ -9,8 +9,8 @@ from ldap3 import BASE, Connection
 
 from connectors.keycloak_ldap import federate_ldap
 from connectors.keycloak_read import LDAP_MAPPER
-from plugin.settings import Settings
-from plugin.sync import run_sync
+from plugin.config.settings import Settings
+from plugin.sync.pipeline import run_sync
 from tests.conftest import LdapOu
 from tests.factories import make_school, make_section, make_student, make_teacher
 from tests.sync_roster import MemoryRoster, MemorySource

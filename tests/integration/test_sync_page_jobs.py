@@ -25,14 +25,14 @@ from keycloak import KeycloakAdmin
 from redis import Redis
 from rq import SimpleWorker
 
-from plugin import jobs, queues
 from plugin.admin import URL_PREFIX
-from plugin.admin.store import CLIENT_SECRET, ConfigStore, IntegrationConfig
 from plugin.app import create_app
-from plugin.cli import cli
-from plugin.run_options import RunOptions
-from plugin.settings import Settings
-from plugin.state import SyncState
+from plugin.commands.cli import cli
+from plugin.config.settings import Settings
+from plugin.config.store import CLIENT_SECRET, ConfigStore, IntegrationConfig
+from plugin.runs import jobs, queues
+from plugin.runs.state import SyncState
+from plugin.sync.run_options import RunOptions
 from sandbox.app import create_app as create_sandbox
 from sandbox.config import SandboxConfig
 from sandbox.server import serve
@@ -167,7 +167,7 @@ def test_the_weekly_run_does_not_run_while_the_page_has_the_integration_disabled
     opens, _ = jobs.window_around(datetime.now(UTC), ZONE)
     inside = opens + timedelta(hours=12)
 
-    with caplog.at_level(logging.INFO, logger="plugin.jobs"):
+    with caplog.at_level(logging.INFO, logger="plugin.runs.jobs"):
         assert jobs.weekly_job(world.district_id, settings=world.settings, now=inside) is None
         assert jobs.ensure_weekly(world.settings) is None
 
@@ -278,6 +278,6 @@ def test_the_weekly_run_goes_through_rqs_scheduler_in_a_worker_process(
     next_opens, _ = jobs.window_around(closes + timedelta(minutes=1), ZONE)
     [scheduled] = jobs.weekly_job_ids(queue, world.district_id)
     assert queue.scheduled_job_registry.get_scheduled_time(scheduled) == next_opens.astimezone(UTC)
-    assert queues.fetch(scheduled, queue.connection).func_name == "plugin.jobs.weekly_job"
+    assert queues.fetch(scheduled, queue.connection).func_name == "plugin.runs.jobs.weekly_job"
     assert queue.connection.ttl(f"rq:job:{scheduled}") == -1  # does not expire with the run's result
     print(f"scheduler run: {elapsed:.1f} s from enqueue to finished")

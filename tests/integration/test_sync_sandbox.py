@@ -11,12 +11,12 @@ from ldap3 import Connection
 from ldap3.utils.dn import escape_rdn
 
 from connectors.clever import CleverClient
-from plugin import jobs
-from plugin.broker import ensure_broker
-from plugin.report import SyncReport
-from plugin.run_options import RunOptions
-from plugin.settings import Settings
-from plugin.state import SyncState
+from plugin.config.settings import Settings
+from plugin.runs import jobs
+from plugin.runs.state import SyncState
+from plugin.sso.broker import ensure_broker
+from plugin.sync.report import SyncReport
+from plugin.sync.run_options import RunOptions
 from sandbox.state import SandboxState
 from tests.sync_expect import (
     actual_keycloak,

@@ -10,9 +10,9 @@ from redis import Redis
 
 from connectors.base import ConfigError
 from connectors.config import KeycloakSettings, LdapSettings
-from plugin.admin.store import IntegrationConfig, effective_settings
-from plugin.secrets import SecretStore, fernet_for, hint
-from plugin.settings import Settings
+from plugin.config.secrets import SecretStore, fernet_for, hint
+from plugin.config.settings import Settings
+from plugin.config.store import IntegrationConfig, effective_settings
 
 KEY = secrets.token_hex(32)
 

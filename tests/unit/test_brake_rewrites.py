@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from connectors.state import CurrentUser, DirectoryState, Plan, UserUpdate
-from plugin.brake import brake_from_totals, brake_reasons, rewrites
+from plugin.sync.brake import brake_from_totals, brake_reasons, rewrites
 
 
 def _students(n: int) -> DirectoryState:

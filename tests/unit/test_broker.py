@@ -12,7 +12,7 @@ import pytest
 from connectors.base import ConfigError
 from connectors.config import CleverSettings
 from mappers.layout import CLEVER_ATTRIBUTES
-from plugin.broker import (
+from plugin.sso.broker import (
     FLOW_ALIAS,
     SECRET_FINGERPRINT_KEY,
     Execution,

@@ -9,8 +9,8 @@ import pytest
 from flask.testing import FlaskClient
 
 from plugin.app import create_app
-from plugin.portal import broker_redirect_uri, portal_redirect_uri
-from plugin.settings import Settings
+from plugin.config.settings import Settings
+from plugin.sso.portal import broker_redirect_uri, portal_redirect_uri
 
 ENV = {
     "KCC_KEYCLOAK_URL": "https://id.example.org",

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from connectors.base import RecordError
 from connectors.state import DesiredState, DirectoryState
-from plugin.brake import brake_reasons
-from plugin.departed import report_departed
-from plugin.plan import diff
-from plugin.report import SyncReport
+from plugin.sync.brake import brake_reasons
+from plugin.sync.departed import report_departed
+from plugin.sync.plan import diff
+from plugin.sync.report import SyncReport
 from tests.unit.test_plan import NOW, account, spec
 
 DN = "uid=jdoe,ou=people,dc=example,dc=org"
@@ -16,7 +16,7 @@ DN = "uid=jdoe,ou=people,dc=example,dc=org"
 
 def _directory() -> DirectoryState:
     # A read-only account carries none of the Clever attributes (Keycloak refused them): its kind
-    # comes from the person's Clever role (``plugin.departed.with_kinds``).
+    # comes from the person's Clever role (``plugin.sync.departed.with_kinds``).
     jane = account("c0", "k0", attributes={}, read_only=True, ldap_dn=DN, kind="students")
     pupils = [account(f"c{i}", f"k{i}") for i in range(1, 13)]
     return DirectoryState(groups={}, users={u.clever_id: u for u in [jane, *pupils]}, members={})

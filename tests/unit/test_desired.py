@@ -1,4 +1,4 @@
-"""The map stage (``plugin.desired``): a roster built here and the realm's accounts in, the desired
+"""The map stage (``plugin.sync.desired``): a roster built here and the realm's accounts in, the desired
 state out. Plain data only: no Keycloak, LDAP or Redis (issue 16)."""
 
 from __future__ import annotations
@@ -12,9 +12,9 @@ import pytest
 from connectors.base import RecordError
 from connectors.records import Role, School, Section, User
 from connectors.state import Account, CurrentUser, UserSpec
-from plugin.desired import Mapped, desired_state, map_people, read_roster
-from plugin.resolutions import CREATE
-from plugin.settings import SyncOptions
+from plugin.config.settings import SyncOptions
+from plugin.sync.desired import Mapped, desired_state, map_people, read_roster
+from plugin.sync.resolutions import CREATE
 from tests.factories import (
     make_account,
     make_contact,
@@ -626,7 +626,7 @@ def test_read_roster_then_map_people_give_what_desired_state_gives() -> None:
 
 @pytest.mark.xfail(
     strict=True,
-    reason="plugin.desired.map_people writes clever_legal_first_name=('',) when Clever sends a "
+    reason="plugin.sync.desired.map_people writes clever_legal_first_name=('',) when Clever sends a "
     "preferred name but no legal first name; every other clever_* attribute keeps only non-empty "
     "values (mappers.layout.user_attributes)",
 )
@@ -638,7 +638,7 @@ def test_a_preferred_name_over_an_empty_legal_one_writes_no_empty_attribute() ->
 
 @pytest.mark.xfail(
     strict=True,
-    reason="plugin.desired._dangling counts section members skipped for their own record (no name, "
+    reason="plugin.sync.desired._dangling counts section members skipped for their own record (no name, "
     "in no school of the district) as 'not in the roster's scope' too: one person, two reports, "
     "the second one wrong",
 )

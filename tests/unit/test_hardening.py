@@ -9,8 +9,8 @@ import pytest
 
 from connectors.base import ConfigError
 from plugin.app import create_app
-from plugin.hardening import SECURITY_HEADERS, secret_key_problem, valid_run_id
-from plugin.settings import Settings
+from plugin.config.hardening import SECURITY_HEADERS, secret_key_problem, valid_run_id
+from plugin.config.settings import Settings
 from tests.unit.test_broker_portal import ENV
 
 

@@ -6,7 +6,7 @@ from typing import Any, cast
 
 from rq.job import Job
 
-from plugin.jobs import JobProgress
+from plugin.runs.jobs import JobProgress
 
 
 class _Job:

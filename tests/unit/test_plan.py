@@ -1,4 +1,4 @@
-"""The pure diff (``plugin.plan.diff``) and the incremental fold of events: plain data in, plan out."""
+"""The pure diff (``plugin.sync.plan.diff``) and the incremental fold of events: plain data in, plan out."""
 
 from __future__ import annotations
 
@@ -14,9 +14,9 @@ from connectors.state import (
     Membership,
     UserSpec,
 )
-from plugin.brake import brake_reasons
-from plugin.incremental import fold
-from plugin.plan import diff
+from plugin.sync.brake import brake_reasons
+from plugin.sync.incremental import fold
+from plugin.sync.plan import diff
 
 NOW = "2026-01-01T00:00:00+00:00"
 CLASS = GroupSpec("section:s1", "Math", "school:a:classes", "class", {"clever_key": ("section:s1",)})

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 from connectors.state import GroupSpec, Membership, Plan, UserSpec, UserUpdate
-from plugin.plan_json import groups_from_json, groups_to_json, plan_from_json, plan_to_json
+from plugin.sync.plan_json import groups_from_json, groups_to_json, plan_from_json, plan_to_json
 
 SCHOOL = GroupSpec("school:s1", "Lincoln", "root", "school", {"clever_key": ("school:s1",)})
 CLASS = GroupSpec("section:c1", "Math 1", "school:s1", "class", {"clever_id": ("c1",), "x": ("a", "b")})

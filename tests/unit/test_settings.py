@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from connectors.base import ConfigError
-from plugin.settings import Settings
+from plugin.config.settings import Settings
 
 MINIMAL = {
     "KCC_KEYCLOAK_URL": "http://127.0.0.1:18080",

@@ -5,9 +5,9 @@ from __future__ import annotations
 import io
 
 from connectors.base import RecordError
-from plugin.progress import ProgressDisplay, eta_text
-from plugin.report import SyncReport, warnings_by_kind
-from plugin.standing import Standing, advanced, waiting_items
+from plugin.runs.progress import ProgressDisplay, eta_text
+from plugin.runs.standing import Standing, advanced, waiting_items
+from plugin.sync.report import SyncReport, warnings_by_kind
 
 STUDENT = "a" * 24
 OTHER = "b" * 24

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from plugin.jobs import in_window, next_weekly_run, window_around
+from plugin.runs.jobs import in_window, next_weekly_run, window_around
 
 NY = "America/New_York"
 

@@ -1,0 +1,155 @@
+"""The sync pipeline, top-down: fetch → map → plan → brake → apply → report.
+
+``run_sync`` is the one path of every run. Only its first three stages differ between a full and an
+incremental run, and each of those lives in one module:
+
+1. fetch, map, plan: ``plugin.sync.full_read.plan_full`` (the whole roster against the whole realm) or
+   ``plugin.sync.incremental.plan_events`` (only what Clever's events since the saved cursor touch);
+   both end in a ``plugin.sync.planned.Planned``;
+2. brake: ``plugin.sync.brake`` (the reasons are in ``Planned.brake``); a dry run stops here too;
+3. apply: ``plugin.sync.apply.apply_both`` (Keycloak and LDAP at the same time);
+4. report: failures counted in words (``plugin.sync.report``), departed read-only accounts put on the
+   waiting list (``plugin.sync.departed``), what the run left remembered (``Planned.remember``).
+
+The whole roster is read before anything is written, so a Clever failure mid-run (after the
+client's retries) aborts the run with nothing disabled or removed. The plan is a pure diff: a run
+where nothing changed in Clever sends no write to Keycloak or LDAP.
+
+The brake: a run that would disable or remove more than ``options.brake_ratio`` (default 10%) of
+any kind (students, teachers, staff, parents, classes, memberships) stops before writing and is
+held "needs review" with its preview (``plugin.sync.brake``); approving it runs it again with the brake
+released (``RunOptions.approved``), discarding drops it (``plugin.runs.state`` keeps both decisions).
+
+Incremental: with a saved event cursor and no ``full``, the run first asks Clever's Events for
+changes after the cursor. None → a "no-changes" report without touching Keycloak or LDAP. Some →
+only what they touch is read and planned; a cursor Clever refuses or has dropped (older than 30
+days), or events an incremental run cannot handle alone, fall back to a full run (a warning says why).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from redis import Redis
+
+from connectors.base import RosterSource, big_buffers_to_mmap
+from connectors.clever import CleverClient
+from connectors.keycloak import email_warning
+from plugin.config.settings import Settings
+from plugin.sync import resolutions
+from plugin.sync.applied import Applied
+from plugin.sync.apply import apply_both
+from plugin.sync.brake import preview
+from plugin.sync.departed import report_departed
+from plugin.sync.describe import describe
+from plugin.sync.full_read import plan_full
+from plugin.sync.incremental import events_since, plan_events
+from plugin.sync.planned import Planned
+from plugin.sync.report import SyncReport
+from plugin.sync.run_options import MANUAL, RunOptions
+
+Progress = Callable[[str, int, int], None]  # (stage, done, total)
+
+
+def run_sync(
+    settings: Settings,
+    run: RunOptions = MANUAL,
+    *,
+    source: RosterSource | None = None,
+    district_id: str = "",
+    school_ids: tuple[str, ...] = (),
+    cursor: str | None = None,
+    progress: Progress | None = None,
+    report: SyncReport | None = None,
+) -> SyncReport:
+    """One sync of a district; returns its report (the caller stores it: ``plugin.runs.jobs``)."""
+    big_buffers_to_mmap()  # memory: see its docstring
+    report = report or SyncReport(district_id=district_id, trigger=run.trigger, dry_run=run.dry_run)
+    report.district_id = district_id or settings.clever.district_id
+    source = source or CleverClient(settings.clever)
+    applied = Applied.from_url(settings.redis_url, settings.keycloak.realm, report.district_id)
+    try:
+        planned = _read_and_plan(
+            settings, run, source, report, applied, frozenset(school_ids), cursor, progress
+        )
+        if planned is None:
+            return report.finish("no-changes")
+        return _brake_apply_report(settings, run, report, applied, planned, progress)
+    finally:
+        http = getattr(source, "http", None)  # the Clever client's requests (``plugin.runs.metrics``)
+        if http is not None:
+            report.preview["requests"] = {"clever": http.requests_made}
+            report.preview["errors_by_system"] = {"clever": http.retries}
+
+
+def _read_and_plan(
+    settings: Settings,
+    run: RunOptions,
+    source: RosterSource,
+    report: SyncReport,
+    applied: Applied,
+    school_ids: frozenset[str],
+    cursor: str | None,
+    progress: Progress | None,
+) -> Planned | None:
+    """Fetch, map, plan: from Clever's events when a cursor allows it, else from the whole roster;
+    None when the events say nothing changed."""
+    report.mode = "full" if run.full or cursor is None else "incremental"
+    if report.mode == "incremental":
+        if progress:
+            progress("events", 0, 0)
+        events = events_since(source, cursor, report)
+        if events is not None and not events:
+            report.preview["event_cursor"] = cursor
+            return None
+        planned = plan_events(settings, events, report, applied, school_ids) if events else None
+        if planned is not None:
+            return planned
+        report.mode = "full"
+    return plan_full(settings, source, run, report, applied, school_ids, progress)
+
+
+def _brake_apply_report(
+    settings: Settings,
+    run: RunOptions,
+    report: SyncReport,
+    applied: Applied,
+    planned: Planned,
+    progress: Progress | None,
+) -> SyncReport:
+    plan, keycloak, mapped = planned.plan, planned.keycloak, planned.mapped
+    describe(report, mapped, plan, planned.current, planned.ldap_plan, planned.roster_notes)
+    report.preview.update(preview(plan, planned.ldap_plan))
+
+    held = bool(planned.brake) and not run.release_brake  # brake
+    report.brake = {"held": held, "reasons": planned.brake}
+    if run.dry_run or held:
+        report.calls = dict(keycloak.calls)
+        return report.finish("dry-run" if run.dry_run else "held")
+
+    total, done = plan.size(), 0
+
+    def tick(n: int) -> None:
+        nonlocal done
+        done += n
+        if progress:
+            progress("keycloak", done, total)
+
+    keycloak_failures, ldap_failures = apply_both(  # apply
+        lambda: keycloak.apply(plan, mapped.desired, tick), planned.ldap, planned.ldap_plan
+    )
+    report.count_failures(plan, keycloak_failures)  # report: once, in words, and counted as failed
+    report.count_failures(plan, ldap_failures, directory="ldap")
+    report_departed(report, plan, planned.current, keycloak.undisablable)
+    planned.remember({failure.clever_id for failure in keycloak_failures})
+    if keycloak.refused_emails:
+        applied.refuse_emails(keycloak.refused_emails)
+        report.warnings.extend(email_warning(keycloak, cid) for cid in sorted(keycloak.refused_emails))
+    if mapped.resolved:
+        redis = Redis.from_url(settings.redis_url)
+        for clever_id in mapped.resolved:
+            resolutions.forget(redis, settings.keycloak.realm, clever_id)
+    report.writes = {"keycloak": keycloak.http.writes, "ldap": planned.ldap.counts.writes}
+    report.calls = dict(keycloak.calls)
+    report.preview["event_cursor"] = planned.event_cursor
+    return report.finish_written()
