@@ -449,7 +449,3 @@ def _dangling(
         mapped.warnings.append(
             f"{count} people named in sections are not in the roster's scope (memberships skipped)"
         )
-
-
-def _in(schools: tuple[str, ...], school_names: Mapping[str, str]) -> bool:
-    return any(s in school_names for s in schools)
