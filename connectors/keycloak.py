@@ -24,6 +24,7 @@ Design notes (Keycloak quirks):
 
 from __future__ import annotations
 
+import threading
 from collections import Counter
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -131,6 +132,9 @@ class KeycloakDirectory:
         # (their Clever link is taken off instead: a Clever login no longer reaches the account).
         self.undisablable: dict[str, str] = {}
         self._role_ids: dict[str, dict[str, Any]] = {}
+        # apply() writes on several threads: this guards the bookkeeping above (KeycloakHttp's own
+        # lock guards only its call counts).
+        self._lock = threading.Lock()
         self.paths: dict[str, str] = {}  # group key -> Keycloak path, when the desired tree is partial
 
     @property
@@ -241,7 +245,7 @@ class KeycloakDirectory:
         if not wanted:
             return
         name = wanted[0]
-        with self.http._lock:
+        with self._lock:
             role = self._role_ids.get(name)
         if role is None:
             response = self.http.call("GET", f"roles/{quote(name, safe='')}", ok=(404,))
@@ -250,7 +254,7 @@ class KeycloakDirectory:
                 response = self.http.call("GET", f"roles/{quote(name, safe='')}")
             found = response.json()
             role = {"id": found["id"], "name": found["name"]}
-            with self.http._lock:
+            with self._lock:
                 self._role_ids[name] = role
         self.http.call("POST", f"groups/{group_id}/role-mappings/realm", [role])
 
@@ -287,7 +291,7 @@ class KeycloakDirectory:
                 ) from exc
             # An address Keycloak will not take (Clever's are unverified): the account without it.
             del body["email"]
-            with self.http._lock:
+            with self._lock:
                 self.refused_emails[spec.clever_id] = spec.email
                 self.email_reasons[spec.clever_id] = "it is not an address the realm accepts"
             try:
@@ -312,7 +316,7 @@ class KeycloakDirectory:
             del body["email"]
             retry = self.http.call("POST", "users", body, ok=(409,))
             if retry.status_code != 409:
-                with self.http._lock:
+                with self._lock:
                     self.refused_emails[spec.clever_id] = spec.email
                 return _location_id(retry)
         raise RecordError(
@@ -339,7 +343,7 @@ class KeycloakDirectory:
         response = self.http.call("PUT", f"users/{update.keycloak_id}", user, ok=(400, 409))
         if response.status_code == 409 and "email" in update.fields:
             # The address belongs to another account: remember it (one warning), write the rest.
-            with self.http._lock:
+            with self._lock:
                 self.refused_emails[update.clever_id] = str(update.fields["email"])
             user.pop("email", None)
             response = self.http.call("PUT", f"users/{update.keycloak_id}", user, ok=(400,))
@@ -360,7 +364,7 @@ class KeycloakDirectory:
             retry = self.http.call("PUT", f"users/{update.keycloak_id}", user, ok=(400,))
             if retry.status_code == 400 and update.read_only and update.fields.get("enabled") is False:
                 self._unlink(update)
-                with self.http._lock:
+                with self._lock:
                     self.undisablable[update.clever_id] = update.keycloak_id
                 raise RecordError(
                     f"Keycloak would not disable the read-only directory account: {in_words(retry.text)}",
@@ -400,7 +404,7 @@ class KeycloakDirectory:
                 method, f"users/{user_id}/groups/{group_id}", ok=(404,) if method == "DELETE" else ()
             )
         except RecordError:
-            with self.http._lock:
+            with self._lock:
                 self.failed_groups.add(membership.group)
             raise
 
