@@ -1,4 +1,4 @@
-"""Keycloak through its admin REST API: the admin client, the Clever link, and ``KeycloakDirectory``.
+"""Keycloak through its admin REST API: the admin client and ``KeycloakDirectory``.
 
 ``KeycloakDirectory`` reads the sync's scope (the ``/Clever`` group tree, its members, the realm's
 users) and applies a ``connectors.state.Plan``. Every HTTP call goes through ``KeycloakHttp.call``
@@ -34,7 +34,7 @@ from keycloak import KeycloakAdmin
 from keycloak.exceptions import KeycloakError
 from requests import Response
 
-from connectors.base import ConfigError, RecordError, TransientError, bounded_map
+from connectors.base import ConfigError, RecordError, bounded_map
 from connectors.config import KeycloakSettings
 from connectors.keycloak_account import check_service_account
 from connectors.keycloak_http import KeycloakHttp
@@ -86,27 +86,6 @@ def admin_client(
         user_realm_name=settings.admin_realm,
         pool_maxsize=16,
     )
-
-
-def link_clever_identity(admin: KeycloakAdmin, keycloak_id: str, clever_id: str, username: str) -> None:
-    """Link a Keycloak user to a Clever person, so their first "Login with Clever" lands here.
-
-    Keycloak answers 409 when a link for the alias already exists: success when it points at the
-    same Clever id, a RecordError (this person cannot be linked here) when it points elsewhere.
-    """
-    try:
-        admin.add_user_social_login(keycloak_id, IDP_ALIAS, clever_id, username)
-    except KeycloakError as exc:
-        if exc.response_code == 409:
-            existing = {
-                link["identityProvider"]: link["userId"] for link in admin.get_user_social_logins(keycloak_id)
-            }
-            if existing.get(IDP_ALIAS) == clever_id:
-                return
-            raise RecordError(f"user {keycloak_id} is already linked to another Clever id") from exc
-        if exc.response_code is not None and exc.response_code >= 500:
-            raise TransientError(f"Keycloak answered {exc.response_code} linking {keycloak_id}") from exc
-        raise
 
 
 class Failure(RecordError):
