@@ -6,10 +6,10 @@ users) and applies a ``connectors.state.Plan``. Every HTTP call goes through ``K
 ``TransientError`` / ``RecordError`` / ``ConfigError`` and where calls are counted
 (``directory.calls``: reads and writes, for the no-op check).
 
-Settings: ``settings.keycloak`` (url, admin user, realm). Example::
+Settings: ``settings.keycloak`` (url, the service account or an admin user, realm). Example::
 
-    directory = KeycloakDirectory(admin_client(settings.keycloak), workers=4)
-    state = directory.current(root_name="Clever")
+    directory = KeycloakDirectory(admin_client(settings.keycloak), workers=4, root_name="Clever")
+    state = directory.current()
     failures = directory.apply(plan, desired)
 
 Design notes (Keycloak quirks):
