@@ -14,10 +14,10 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
-from typing import TYPE_CHECKING, Any, Protocol, TypeVar
+from typing import TYPE_CHECKING, Protocol, TypeVar
 
 if TYPE_CHECKING:
-    from connectors.records import Event, School, Section, User
+    from connectors.records import Event, Role, School, Section, User
 
 
 class SyncError(Exception):
@@ -41,17 +41,22 @@ class ConfigError(SyncError):
     """Wrong configuration or credentials: abort."""
 
 
-# --- The two sides of a sync, as Protocols (connectors/clever.py and connectors/keycloak.py, ldap.py) --
+# --- What the sync reads from Clever, as Protocols (connectors/clever.py, plugin/events.py) ---------
 
 
-class Roster(Protocol):
-    """One district's data as lazy streams (``connectors.clever.Roster`` is one)."""
-
-    event_cursor: str | None
+class RosterView(Protocol):
+    """The streams the map stage reads (``plugin.desired``): a whole district
+    (``connectors.clever.Roster``) or only the people Clever's events touched (``plugin.events``)."""
 
     def schools(self) -> Iterable[School]: ...
-    def users(self, role: Any = None) -> Iterable[User]: ...
+    def users(self, role: Role | str | None = None) -> Iterable[User]: ...
     def sections(self) -> Iterable[Section]: ...
+
+
+class Roster(RosterView, Protocol):
+    """One district's data as lazy streams, and the latest event id read before any of them."""
+
+    event_cursor: str | None
 
 
 class RosterSource(Protocol):
@@ -59,14 +64,6 @@ class RosterSource(Protocol):
 
     def roster(self, district_id: str | None = None) -> Roster: ...
     def events(self, starting_after: str | None = None) -> Iterable[Event]: ...
-
-
-class Directory(Protocol):
-    """A place the sync writes to: read its current state, apply a plan, return failures."""
-
-    name: str
-
-    def apply(self, *args: Any, **kwargs: Any) -> list[RecordError]: ...
 
 
 T = TypeVar("T")

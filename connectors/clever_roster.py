@@ -2,15 +2,31 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import Protocol, TypeVar
 
 from connectors.base import RecordError
 from connectors.records import Course, District, Role, School, Section, Term, User
 
-if TYPE_CHECKING:
-    from connectors.clever import CleverClient
+R = TypeVar("R")
+
+
+class RecordStreams(Protocol):
+    """What a ``Roster`` reads through: ``connectors.clever.CleverClient`` is one (and imports this
+    module, so this one names it only in words)."""
+
+    bad_records: list[RecordError]
+    text_warnings: list[str]
+
+    def stream(
+        self,
+        kind: str,
+        cls: type[R],
+        *,
+        params: Mapping[str, str] | None = None,
+        district_id: str | None = None,
+    ) -> Iterator[R]: ...
 
 
 @dataclass
@@ -21,7 +37,7 @@ class Roster:
     school (contacts, district admins) always pass, terms and courses are district-wide.
     """
 
-    client: CleverClient
+    client: RecordStreams
     district_id: str
     school_ids: frozenset[str]
     event_cursor: str | None

@@ -1,4 +1,4 @@
-"""Keycloak through its admin REST API: the admin client, the Clever link, and ``KeycloakDirectory``.
+"""Keycloak through its admin REST API: the admin client and ``KeycloakDirectory``.
 
 ``KeycloakDirectory`` reads the sync's scope (the ``/Clever`` group tree, its members, the realm's
 users) and applies a ``connectors.state.Plan``. Every HTTP call goes through ``KeycloakHttp.call``
@@ -6,10 +6,10 @@ users) and applies a ``connectors.state.Plan``. Every HTTP call goes through ``K
 ``TransientError`` / ``RecordError`` / ``ConfigError`` and where calls are counted
 (``directory.calls``: reads and writes, for the no-op check).
 
-Settings: ``settings.keycloak`` (url, admin user, realm). Example::
+Settings: ``settings.keycloak`` (url, the service account or an admin user, realm). Example::
 
-    directory = KeycloakDirectory(admin_client(settings.keycloak), workers=4)
-    state = directory.current(root_name="Clever")
+    directory = KeycloakDirectory(admin_client(settings.keycloak), workers=4, root_name="Clever")
+    state = directory.current()
     failures = directory.apply(plan, desired)
 
 Design notes (Keycloak quirks):
@@ -24,6 +24,7 @@ Design notes (Keycloak quirks):
 
 from __future__ import annotations
 
+import threading
 from collections import Counter
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -33,7 +34,7 @@ from keycloak import KeycloakAdmin
 from keycloak.exceptions import KeycloakError
 from requests import Response
 
-from connectors.base import ConfigError, RecordError, TransientError, bounded_map
+from connectors.base import ConfigError, RecordError, bounded_map
 from connectors.config import KeycloakSettings
 from connectors.keycloak_account import check_service_account
 from connectors.keycloak_http import KeycloakHttp
@@ -87,27 +88,6 @@ def admin_client(
     )
 
 
-def link_clever_identity(admin: KeycloakAdmin, keycloak_id: str, clever_id: str, username: str) -> None:
-    """Link a Keycloak user to a Clever person, so their first "Login with Clever" lands here.
-
-    Keycloak answers 409 when a link for the alias already exists: success when it points at the
-    same Clever id, a RecordError (this person cannot be linked here) when it points elsewhere.
-    """
-    try:
-        admin.add_user_social_login(keycloak_id, IDP_ALIAS, clever_id, username)
-    except KeycloakError as exc:
-        if exc.response_code == 409:
-            existing = {
-                link["identityProvider"]: link["userId"] for link in admin.get_user_social_logins(keycloak_id)
-            }
-            if existing.get(IDP_ALIAS) == clever_id:
-                return
-            raise RecordError(f"user {keycloak_id} is already linked to another Clever id") from exc
-        if exc.response_code is not None and exc.response_code >= 500:
-            raise TransientError(f"Keycloak answered {exc.response_code} linking {keycloak_id}") from exc
-        raise
-
-
 class Failure(RecordError):
     """A record the directory could not write (kept in the report; the run goes on)."""
 
@@ -131,6 +111,9 @@ class KeycloakDirectory:
         # (their Clever link is taken off instead: a Clever login no longer reaches the account).
         self.undisablable: dict[str, str] = {}
         self._role_ids: dict[str, dict[str, Any]] = {}
+        # apply() writes on several threads: this guards the bookkeeping above (KeycloakHttp's own
+        # lock guards only its call counts).
+        self._lock = threading.Lock()
         self.paths: dict[str, str] = {}  # group key -> Keycloak path, when the desired tree is partial
 
     @property
@@ -241,7 +224,7 @@ class KeycloakDirectory:
         if not wanted:
             return
         name = wanted[0]
-        with self.http._lock:
+        with self._lock:
             role = self._role_ids.get(name)
         if role is None:
             response = self.http.call("GET", f"roles/{quote(name, safe='')}", ok=(404,))
@@ -250,7 +233,7 @@ class KeycloakDirectory:
                 response = self.http.call("GET", f"roles/{quote(name, safe='')}")
             found = response.json()
             role = {"id": found["id"], "name": found["name"]}
-            with self.http._lock:
+            with self._lock:
                 self._role_ids[name] = role
         self.http.call("POST", f"groups/{group_id}/role-mappings/realm", [role])
 
@@ -287,7 +270,7 @@ class KeycloakDirectory:
                 ) from exc
             # An address Keycloak will not take (Clever's are unverified): the account without it.
             del body["email"]
-            with self.http._lock:
+            with self._lock:
                 self.refused_emails[spec.clever_id] = spec.email
                 self.email_reasons[spec.clever_id] = "it is not an address the realm accepts"
             try:
@@ -312,7 +295,7 @@ class KeycloakDirectory:
             del body["email"]
             retry = self.http.call("POST", "users", body, ok=(409,))
             if retry.status_code != 409:
-                with self.http._lock:
+                with self._lock:
                     self.refused_emails[spec.clever_id] = spec.email
                 return _location_id(retry)
         raise RecordError(
@@ -339,7 +322,7 @@ class KeycloakDirectory:
         response = self.http.call("PUT", f"users/{update.keycloak_id}", user, ok=(400, 409))
         if response.status_code == 409 and "email" in update.fields:
             # The address belongs to another account: remember it (one warning), write the rest.
-            with self.http._lock:
+            with self._lock:
                 self.refused_emails[update.clever_id] = str(update.fields["email"])
             user.pop("email", None)
             response = self.http.call("PUT", f"users/{update.keycloak_id}", user, ok=(400,))
@@ -360,7 +343,7 @@ class KeycloakDirectory:
             retry = self.http.call("PUT", f"users/{update.keycloak_id}", user, ok=(400,))
             if retry.status_code == 400 and update.read_only and update.fields.get("enabled") is False:
                 self._unlink(update)
-                with self.http._lock:
+                with self._lock:
                     self.undisablable[update.clever_id] = update.keycloak_id
                 raise RecordError(
                     f"Keycloak would not disable the read-only directory account: {in_words(retry.text)}",
@@ -400,7 +383,7 @@ class KeycloakDirectory:
                 method, f"users/{user_id}/groups/{group_id}", ok=(404,) if method == "DELETE" else ()
             )
         except RecordError:
-            with self.http._lock:
+            with self._lock:
                 self.failed_groups.add(membership.group)
             raise
 

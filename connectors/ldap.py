@@ -16,7 +16,7 @@ a placeholder member, so a class stays valid when empty. Consumers should ignore
 Settings: ``settings.ldap`` (url, bind DN and password, groups_dn). Example::
 
     directory = LdapDirectory(settings.ldap)
-    plan = directory.plan(desired_groups(desired, dns, settings.ldap.groups_dn))
+    plan = directory.plan(desired_groups(desired, settings.ldap.groups_dn))
     failures = directory.apply(plan)
 """
 

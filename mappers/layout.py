@@ -68,7 +68,6 @@ USER_TYPE_ROLES: dict[str, str] = {
 
 ROOT_GROUP = "Clever"
 CLASSES_GROUP = "Classes"
-GROUP_PATH_SEPARATOR = "/"
 
 # Clever role → the role group under each school. District admins have no school group: Clever
 # gives them no schools; they are known by their realm role and ``clever_role`` only.
@@ -168,44 +167,6 @@ def truncate_name(text: str, limit: int) -> str:
     if text.endswith("~"):
         text = text[:-1] + TILDE_REPLACEMENT
     return text
-
-
-def group_path(*names: str) -> str:
-    """The Keycloak path of nested group names, each cleaned: ``/Clever/<a>/<b>``."""
-    return GROUP_PATH_SEPARATOR + GROUP_PATH_SEPARATOR.join(group_name_safe(n) for n in names)
-
-
-def root_path() -> str:
-    """``/Clever``: the parent of every school group."""
-    return group_path(ROOT_GROUP)
-
-
-def school_path(school_name: str) -> str:
-    """``/Clever/<School>``."""
-    return group_path(ROOT_GROUP, school_name)
-
-
-def role_group(role: Role) -> str:
-    """The role group's name under a school ("Students", ...); ``ValueError`` for district admins."""
-    try:
-        return ROLE_GROUPS[role]
-    except KeyError:
-        raise ValueError(f"no school group for role {role.value!r}") from None
-
-
-def role_path(school_name: str, role: Role) -> str:
-    """``/Clever/<School>/Students`` (or Teachers, Staff, Parents)."""
-    return group_path(ROOT_GROUP, school_name, role_group(role))
-
-
-def classes_path(school_name: str) -> str:
-    """``/Clever/<School>/Classes``."""
-    return group_path(ROOT_GROUP, school_name, CLASSES_GROUP)
-
-
-def class_path(school_name: str, class_name: str) -> str:
-    """``/Clever/<School>/Classes/<class>``."""
-    return group_path(ROOT_GROUP, school_name, CLASSES_GROUP, class_name)
 
 
 # --- User attributes -----------------------------------------------------------------------------

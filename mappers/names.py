@@ -1,7 +1,8 @@
 """Match Users By Name: link Clever people to existing realm accounts; usernames for new accounts.
 
-Settings: ``options.match_by_name`` (default on). On, ``match_by_name`` proposes links; off, every
-Clever person gets a new account named by ``username_for``. Example::
+Settings: ``options.match_users_by_name`` (``KCC_MATCH_USERS_BY_NAME``, default on). On,
+``match_by_name`` proposes links; off, every Clever person gets a new account named by
+``username_for``. Example::
 
     result = match_by_name(roster_people, realm_accounts)
     result.linked      # {"5f...01": Account(keycloak_id="b2c...", username="jdatos", ...)}

@@ -4,7 +4,8 @@
 browser is ever downloaded); ``page`` a fresh context per test whose screenshot is saved under
 ``test-artifacts/`` when the test ends. ``clever_world`` serves the sandbox and the sidecar on real
 sockets, registers the sandbox as the realm's Clever (``ensure_broker``) with the two redirect URIs
-an admin enters in Clever's dashboard, and offers ``prelink`` (the sync's link helper) for people.
+an admin enters in Clever's dashboard, and offers ``prelink`` for people (an account already linked to
+their Clever id, as an earlier sync leaves one: ``link_clever_identity``).
 ``follow`` records a journey's navigations, redirect hops included, so a test can prove its route.
 """
 
@@ -20,9 +21,11 @@ from urllib.parse import parse_qsl, urlsplit
 
 import pytest
 from keycloak import KeycloakAdmin
+from keycloak.exceptions import KeycloakError
 from playwright.sync_api import Browser, Frame, Page, Request, sync_playwright
 
-from connectors.keycloak import link_clever_identity
+from connectors.base import RecordError, TransientError
+from connectors.state import IDP_ALIAS
 from plugin.app import create_app
 from plugin.config.settings import Settings
 from plugin.sso.broker import ensure_broker, fetch_discovery
@@ -109,6 +112,27 @@ def follow(page: Page) -> Journey:
     page.on("request", requested)
     page.on("framenavigated", shown)
     return journey
+
+
+def link_clever_identity(admin: KeycloakAdmin, keycloak_id: str, clever_id: str, username: str) -> None:
+    """Link a Keycloak user to a Clever person, so their first "Login with Clever" lands here.
+
+    Keycloak answers 409 when a link for the alias already exists: success when it points at the
+    same Clever id, a RecordError (this person cannot be linked here) when it points elsewhere.
+    """
+    try:
+        admin.add_user_social_login(keycloak_id, IDP_ALIAS, clever_id, username)
+    except KeycloakError as exc:
+        if exc.response_code == 409:
+            existing = {
+                link["identityProvider"]: link["userId"] for link in admin.get_user_social_logins(keycloak_id)
+            }
+            if existing.get(IDP_ALIAS) == clever_id:
+                return
+            raise RecordError(f"user {keycloak_id} is already linked to another Clever id") from exc
+        if exc.response_code is not None and exc.response_code >= 500:
+            raise TransientError(f"Keycloak answered {exc.response_code} linking {keycloak_id}") from exc
+        raise
 
 
 @dataclass

@@ -16,10 +16,10 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Callable, Container, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any
 
-from connectors.base import RecordError
-from connectors.records import Role, School, Section, User
+from connectors.base import RecordError, RosterView
+from connectors.records import Role, User
 from connectors.state import (
     REALM_ROLE_ATTRIBUTE,
     REALM_ROLES,
@@ -72,14 +72,6 @@ REPEATED = frozenset(
         REALM_ROLE_ATTRIBUTE,
     }
 )
-
-
-class RosterView(Protocol):
-    """The streams the map stage reads (``connectors.clever.Roster`` is one)."""
-
-    def schools(self) -> Iterable[School]: ...
-    def users(self, role: Role | str | None = None) -> Iterable[User]: ...
-    def sections(self) -> Iterable[Section]: ...
 
 
 @dataclass(slots=True)
@@ -449,7 +441,3 @@ def _dangling(
         mapped.warnings.append(
             f"{count} people named in sections are not in the roster's scope (memberships skipped)"
         )
-
-
-def _in(schools: tuple[str, ...], school_names: Mapping[str, str]) -> bool:
-    return any(s in school_names for s in schools)

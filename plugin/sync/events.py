@@ -8,7 +8,6 @@ Data is on). ``Fallback`` is how the incremental run says "a full run must do th
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
 
 from connectors.records import Event, Role, School, Section, User
 
@@ -54,7 +53,8 @@ class Fallback(Exception):
 
 @dataclass
 class EventRoster:
-    """The changed people as a roster view for ``desired_state`` (no sections: those are per event)."""
+    """The changed people as a ``connectors.base.RosterView`` for ``desired_state`` (no sections:
+    those are per event)."""
 
     schools_: list[School]
     users_: list[User]
@@ -62,7 +62,7 @@ class EventRoster:
     def schools(self) -> list[School]:
         return self.schools_
 
-    def users(self, role: Any = None) -> list[User]:
+    def users(self, role: Role | str | None = None) -> list[User]:
         return self.users_
 
     def sections(self) -> list[Section]:

@@ -11,10 +11,11 @@ from ldap3.utils.conv import escape_filter_chars
 
 from connectors.text import ldap_rdn
 from mappers.classes import class_group_names
-from mappers.layout import CLASSES_GROUP, ROOT_GROUP, class_path, group_name_safe
+from mappers.layout import CLASSES_GROUP, ROOT_GROUP, group_name_safe
 from mappers.names import username_for
 from tests.conftest import LdapOu
 from tests.factories import make_section, make_student
+from tests.group_paths import class_path
 
 pytestmark = pytest.mark.integration
 

@@ -5,21 +5,11 @@ from __future__ import annotations
 import pytest
 
 from connectors.records import Role
-from mappers.layout import (
-    CLEVER_ATTRIBUTES,
-    class_path,
-    classes_path,
-    primary_role,
-    relationship_value,
-    role_group,
-    role_path,
-    root_path,
-    school_path,
-    user_attributes,
-)
+from mappers.layout import CLEVER_ATTRIBUTES, primary_role, relationship_value, user_attributes
 from tests.factories import DISTRICT_ID, make_contact, make_student, make_teacher, make_user
+from tests.group_paths import class_path, classes_path, role_group, role_path, root_path, school_path
 
-# --- the group tree ------------------------------------------------------------------------------
+# --- the group tree (tests.group_paths: the paths tests look groups up by) -----------------------
 
 
 def test_the_tree_starts_at_clever() -> None:
