@@ -326,7 +326,8 @@ def map_people(
         }
         preferred = user.preferred_first_name if options.use_preferred_names else ""
         if preferred and preferred != first and user.has(Role.STUDENT):  # shown; the legal name kept
-            attributes = {**attributes, "clever_legal_first_name": (first,)}
+            if first:  # no legal first name: nothing to keep (no empty attribute)
+                attributes = {**attributes, "clever_legal_first_name": (first,)}
             first = preferred
         first, last, whole = fitted_names(first, last)
         if whole:
@@ -435,7 +436,9 @@ def _dangling(
                 clever_id=clever_id,
             )
         )
-    out_of_scope = absent & present
+    # A member already skipped for their own record (no name, in no school) is reported there once.
+    skipped = {error.clever_id for error in mapped.skipped if error.kind == "users"}
+    out_of_scope = (absent & present) - skipped
     if out_of_scope:
         count = len(out_of_scope)
         mapped.warnings.append(

@@ -7,8 +7,6 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-import pytest
-
 from connectors.base import RecordError
 from connectors.records import Role, School, Section, User
 from connectors.state import Account, CurrentUser, UserSpec
@@ -621,27 +619,15 @@ def test_read_roster_then_map_people_give_what_desired_state_gives() -> None:
     assert halves.desired.groups == whole.desired.groups
 
 
-# --- Bugs found while writing these tests (xfail until fixed) -------------------------------------
+# --- Two bugs found while writing these tests, fixed --------------------------------------------
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="plugin.sync.desired.map_people writes clever_legal_first_name=('',) when Clever sends a "
-    "preferred name but no legal first name; every other clever_* attribute keeps only non-empty "
-    "values (mappers.layout.user_attributes)",
-)
 def test_a_preferred_name_over_an_empty_legal_one_writes_no_empty_attribute() -> None:
     spec = user(mapped(roster(student("s1", "", "Datos", preferred_first_name="Jess"))), "s1")
     assert spec.first_name == "Jess"
     assert {name: values for name, values in spec.attributes.items() if "" in values} == {}
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="plugin.sync.desired._dangling counts section members skipped for their own record (no name, "
-    "in no school of the district) as 'not in the roster's scope' too: one person, two reports, "
-    "the second one wrong",
-)
 def test_a_skipped_section_member_is_not_also_counted_as_out_of_scope() -> None:
     math = section("c1", students=("s1", "s2"))
     result = mapped(roster(student("s1", "", ""), student("s2"), math))
