@@ -1,8 +1,8 @@
 """Scale-out: one district's sync shared by several RQ workers, by school, under one district lock.
 
-Kept apart from ``plugin.sync.pipeline``/``plugin.runs.jobs`` (whose single-job pipeline is
-unchanged); it reuses their stages. Three kinds of job, all safe to run twice (every write is
-create-if-missing):
+Kept apart from ``plugin.sync.pipeline``/``plugin.runs.jobs`` (whose single-job run is
+unchanged); it uses the full run's own fetch, map and plan (``plugin.sync.full_read.plan_full``).
+Three kinds of job, all safe to run twice (every write is create-if-missing):
 
 * ``prepare_job``: fetch, read the realm, map and plan once (the brake too); write the group tree
   (Keycloak and LDAP) and the User Profile; split the schools into ``shards`` groups balanced by
@@ -24,47 +24,33 @@ from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any
 
-from redis import Redis
 from rq import Queue
 
 from connectors.clever import CleverClient
 from connectors.keycloak import KeycloakDirectory, admin_client
-from connectors.ldap import LdapDirectory, desired_groups
 from connectors.state import DesiredState, DirectoryState, Plan
 from plugin.config.settings import Settings
 from plugin.runs.jobs import queue_for
 from plugin.runs.state import SyncState
-from plugin.sso import links
-from plugin.sso.broker import BrokerReport, ensure_user_profile
 from plugin.sync.applied import Applied
-from plugin.sync.brake import brake_reasons
-from plugin.sync.desired import Mapped, desired_state
-from plugin.sync.desired_match import match_scope
-from plugin.sync.plan import diff
+from plugin.sync.desired import Mapped
+from plugin.sync.full_read import plan_full
 from plugin.sync.plan_json import groups_from_json, groups_to_json, plan_from_json, plan_to_json
+from plugin.sync.planned import Planned
+from plugin.sync.report import SyncReport
+from plugin.sync.run_options import RunOptions
 
 JOB_TIMEOUT = 4 * 3600
 
 
-def _pipeline(settings: Settings, district_id: str) -> tuple[Any, KeycloakDirectory, Any, Mapped, Plan, Any]:
-    """Fetch, read, map and plan the whole district, as ``plugin.sync.pipeline.run_sync`` does."""
+def _pipeline(settings: Settings, district_id: str) -> tuple[CleverClient, Planned]:
+    """Fetch, read, map and plan the whole district: the full run's own stages (``plan_full``),
+    every member list read (``verify``), the User Profile ensured before the name match."""
     client = CleverClient(settings.clever)
-    roster = client.roster(district_id or None)
-    keycloak = KeycloakDirectory(admin_client(settings.keycloak))
-    made = Applied.from_url(settings.redis_url, settings.keycloak.realm, district_id).all_ids()
-    ours = links.ours(made, Redis.from_url(settings.redis_url), settings.keycloak.realm)
-    current = keycloak.current(with_accounts=settings.options.match_users_by_name, ours=ours)
-    mapped = desired_state(
-        roster,
-        current_users=current.directory.users,
-        accounts=current.candidates,
-        usernames=current.usernames,
-        options=settings.options,
-        scope=match_scope(settings.options, settings.ldap.people_dn),
-        hold=current.suspicious.values(),  # links the sync did not make: those people wait
-    )
-    plan = diff(mapped.desired, current.directory, removed_at=time.strftime("%Y-%m-%dT%H:%M:%S+00:00"))
-    return client, keycloak, current, mapped, plan, roster
+    run = RunOptions(full=True, verify=True, trigger="scale-out")
+    report = SyncReport(district_id=district_id, trigger=run.trigger)
+    applied = Applied.from_url(settings.redis_url, settings.keycloak.realm, district_id)
+    return client, plan_full(settings, client, run, report, applied, frozenset(), None)
 
 
 def assign_schools(mapped: Mapped, shards: int) -> list[list[str]]:
@@ -94,21 +80,14 @@ def prepare_job(
     """Write the group tree, then enqueue the shards and the finish job; returns what it did."""
     started = time.time()
     settings = settings or Settings.from_env()
-    # Before the match: it refuses accounts whose names users can edit (the User Profile says).
-    ensure_user_profile(
-        admin_client(settings.keycloak), BrokerReport(), users_edit_names=settings.clever.users_edit_names
-    )
-    client, keycloak, current, mapped, plan, roster = _pipeline(settings, district_id)
-    reasons = brake_reasons(
-        plan, current.directory, settings.options.brake_ratio, settings.options.brake_update_ratio
-    )
-    if reasons:
+    client, planned = _pipeline(settings, district_id)
+    if planned.brake:
         SyncState.from_url(settings.redis_url).release(district_id, run_id)
-        return {"status": "held", "reasons": reasons}
+        return {"status": "held", "reasons": planned.brake}
+    plan, mapped, keycloak, ldap = planned.plan, planned.mapped, planned.keycloak, planned.ldap
     groups_only = Plan(create_groups=plan.create_groups, update_groups=plan.update_groups)
     failures = keycloak.apply(groups_only, mapped.desired)
-    ldap = LdapDirectory(settings.ldap)
-    ldap_failures = ldap.apply(ldap.plan(desired_groups(mapped.desired, settings.ldap.groups_dn)))
+    ldap_failures = ldap.apply(planned.ldap_plan)
     schools = assign_schools(mapped, shards)
     queue = queue_for(settings)
     groups = dict(mapped.desired.groups)
@@ -118,7 +97,7 @@ def prepare_job(
             district_id,
             run_id,
             n,
-            plan_to_json(owned_plan(plan, mapped, current.directory, frozenset(schools[n]), n)),
+            plan_to_json(owned_plan(plan, mapped, planned.current, frozenset(schools[n]), n)),
             groups_to_json(groups),
             dict(keycloak.group_ids),
             job_timeout=JOB_TIMEOUT,
@@ -126,7 +105,7 @@ def prepare_job(
         for n in range(shards)
     ]
     queue.enqueue(
-        finish_job, district_id, run_id, roster.event_cursor, depends_on=jobs, job_timeout=JOB_TIMEOUT
+        finish_job, district_id, run_id, planned.event_cursor, depends_on=jobs, job_timeout=JOB_TIMEOUT
     )
     return {
         "status": "ok",
