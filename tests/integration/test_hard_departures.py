@@ -19,26 +19,10 @@ from plugin.runs.standing import WAITING_KINDS, StandingStore
 from plugin.sync.pipeline import run_sync
 from tests.conftest import LdapOu
 from tests.factories import make_school, make_section, make_student, make_teacher
+from tests.idp import register_idp
 from tests.sync_roster import MemoryRoster, MemorySource
 
 pytestmark = pytest.mark.integration
-
-
-def _clever_idp(admin: KeycloakAdmin) -> None:
-    """The broker's identity provider: the sync links accounts to it."""
-    admin.create_idp(
-        {
-            "alias": "clever",
-            "providerId": "oidc",
-            "enabled": True,
-            "config": {
-                "clientId": "x",
-                "clientSecret": "y",
-                "authorizationUrl": "https://idp.example/auth",
-                "tokenUrl": "https://idp.example/token",
-            },
-        }
-    )
 
 
 def test_a_departed_student_with_a_read_only_directory_account_waits_and_is_counted_a_student(
@@ -46,7 +30,7 @@ def test_a_departed_student_with_a_read_only_directory_account_waits_and_is_coun
 ) -> None:
     dn = f"uid=jdoe,{ldap_ou.people_dn}"
     assert ldap_conn.add(dn, ["inetOrgPerson"], {"cn": "Jane Doe", "sn": "Doe", "givenName": "Jane"})
-    _clever_idp(keycloak_admin)
+    register_idp(keycloak_admin)
     federate_ldap(keycloak_admin, settings.ldap, mode="READ_ONLY")
     school = make_school("Lincoln Elementary")
     teacher = make_teacher("Ann", "Lee", school=school.clever_id)
@@ -110,7 +94,7 @@ def test_an_incremental_users_deleted_event_disables_a_read_only_account_as_a_st
 ) -> None:
     dn = f"uid=jdoe,{ldap_ou.people_dn}"
     assert ldap_conn.add(dn, ["inetOrgPerson"], {"cn": "Jane Doe", "sn": "Doe", "givenName": "Jane"})
-    _clever_idp(keycloak_admin)
+    register_idp(keycloak_admin)
     federate_ldap(keycloak_admin, settings.ldap, mode="READ_ONLY")
     school = make_school("Lincoln Elementary")
     teacher = make_teacher("Ann", "Lee", school=school.clever_id)

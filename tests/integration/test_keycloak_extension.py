@@ -17,6 +17,7 @@ from ldap3 import Connection
 from connectors.keycloak_ldap import federate_ldap
 from plugin.config.settings import Settings
 from tests.conftest import LdapOu
+from tests.idp import register_idp
 
 pytestmark = pytest.mark.integration
 
@@ -54,19 +55,7 @@ class Extension:
 @pytest.fixture
 def extension(services_env: dict[str, str], realm: str, keycloak_admin: KeycloakAdmin) -> Extension:
     """The extension for the test's realm, which has a ``clever`` identity provider to link to."""
-    keycloak_admin.create_idp(
-        {
-            "alias": "clever",
-            "providerId": "oidc",
-            "enabled": True,
-            "config": {
-                "clientId": "test",
-                "clientSecret": "test",
-                "authorizationUrl": "https://clever.example/oauth/authorize",
-                "tokenUrl": "https://clever.example/oauth/tokens",
-            },
-        }
-    )
+    register_idp(keycloak_admin)
     return Extension(services_env, realm)
 
 

@@ -19,25 +19,10 @@ from plugin.config.settings import Settings
 from plugin.sync.pipeline import run_sync
 from tests.conftest import LdapOu
 from tests.factories import make_school, make_staff, make_student, make_teacher
+from tests.idp import register_idp
 from tests.sync_roster import MemoryRoster, MemorySource
 
 pytestmark = pytest.mark.integration
-
-
-def clever_idp(admin: KeycloakAdmin) -> None:
-    admin.create_idp(
-        {
-            "alias": "clever",
-            "providerId": "oidc",
-            "enabled": True,
-            "config": {
-                "clientId": "x",
-                "clientSecret": "y",
-                "authorizationUrl": "https://c/a",
-                "tokenUrl": "https://c/t",
-            },
-        }
-    )
 
 
 def federate_subtree(admin: KeycloakAdmin, settings: Settings, users_dn: str) -> None:
@@ -112,7 +97,7 @@ def clever_links(admin: KeycloakAdmin, user: str) -> list[str]:
 def test_an_account_with_admin_power_is_never_matched(
     settings: Settings, keycloak_admin: KeycloakAdmin, privilege: Callable[[KeycloakAdmin, str], None]
 ) -> None:
-    clever_idp(keycloak_admin)
+    register_idp(keycloak_admin)
     user = account(keycloak_admin)
     privilege(keycloak_admin, user)
     teacher = make_teacher("Ada", "King", school="5f00000000000000000000a1")
@@ -126,7 +111,7 @@ def test_an_account_with_admin_power_is_never_matched(
 
 
 def test_an_ordinary_namesake_is_matched(settings: Settings, keycloak_admin: KeycloakAdmin) -> None:
-    clever_idp(keycloak_admin)
+    register_idp(keycloak_admin)
     user = account(keycloak_admin)
     teacher = make_teacher("Ada", "King", school="5f00000000000000000000a1")
 
@@ -138,7 +123,7 @@ def test_an_ordinary_namesake_is_matched(settings: Settings, keycloak_admin: Key
 def test_a_staff_account_is_never_a_clever_students(
     settings: Settings, keycloak_admin: KeycloakAdmin
 ) -> None:
-    clever_idp(keycloak_admin)
+    register_idp(keycloak_admin)
     keycloak_admin.create_realm_role({"name": "clever-staff"}, skip_exists=True)
     staff_account = account(keycloak_admin, "jdatos.office", "Jess", "Datos")
     keycloak_admin.assign_realm_roles(staff_account, [keycloak_admin.get_realm_role("clever-staff")])
@@ -158,7 +143,7 @@ def test_a_directory_account_where_the_district_keeps_staff_is_not_a_students(
     assert ldap_conn.add(
         f"uid=pkim,{staff_ou}", ["inetOrgPerson"], {"cn": "Pat Kim", "sn": "Kim", "givenName": "Pat"}
     )
-    clever_idp(keycloak_admin)
+    register_idp(keycloak_admin)
     federate_subtree(keycloak_admin, settings, ldap_ou.people_dn)
     settings = settings.with_options(match_scopes=(("staff", (staff_ou,)), ("teacher", (staff_ou,))))
     student = make_student("Pat", "Kim", school="5f00000000000000000000a1")
@@ -181,7 +166,7 @@ def test_a_directory_account_outside_the_synced_people_is_out_of_scope(
     assert ldap_conn.add(
         f"uid=lmoss,{elsewhere}", ["inetOrgPerson"], {"cn": "Lee Moss", "sn": "Moss", "givenName": "Lee"}
     )
-    clever_idp(keycloak_admin)
+    register_idp(keycloak_admin)
     federate_subtree(keycloak_admin, settings, ldap_ou.dn)
     student = make_student("Lee", "Moss", school="5f00000000000000000000a1")
 
@@ -197,7 +182,7 @@ def test_a_user_who_renames_themselves_is_not_matched_to_the_new_name(
 ) -> None:
     import requests
 
-    clever_idp(keycloak_admin)
+    register_idp(keycloak_admin)
     sync(settings, [], "5f00000000000000000000a1")  # the sync has set up the realm's User Profile
     pupil = account(keycloak_admin, "pupil", "Sam", "Lee")
     keycloak_admin.set_user_password(pupil, "pupil-pass-1", temporary=False)

@@ -22,8 +22,8 @@ from plugin.sync import resolutions
 from plugin.sync.report import SyncReport
 from plugin.sync.run_options import RunOptions
 from tests.factories import make_school, make_student
+from tests.idp import register_idp
 from tests.integration.test_admin_auth import admin_redis, admin_settings, make_user, password_token
-from tests.integration.test_link_candidates import clever_idp
 from tests.sync_roster import MemoryRoster, MemorySource
 
 pytestmark = pytest.mark.integration
@@ -66,7 +66,7 @@ def test_a_resolution_may_only_pick_a_listed_candidate_needs_a_realm_admin_and_i
     page_settings: Settings, keycloak_admin: KeycloakAdmin
 ) -> None:
     settings = page_settings
-    clever_idp(keycloak_admin)
+    register_idp(keycloak_admin)
     twins = [
         keycloak_admin.create_user(
             {"username": f"twin{i}", "enabled": True, "firstName": "Jess", "lastName": "Datos"}
@@ -121,7 +121,7 @@ def _self_linked(admin: KeycloakAdmin, names: dict[str, str]) -> tuple[User, str
     """A student, an account someone linked to the student's Clever id themselves (what the
     Account Console's "Linked accounts" does for a user holding manage-account), a realm admin,
     and the roster holding the student."""
-    clever_idp(admin)
+    register_idp(admin)
     school = make_school("Lincoln School")
     student = make_student("Jess", "Datos", school=school.clever_id)
     link = {"identityProvider": "clever", "userId": student.clever_id, "userName": "x"}

@@ -16,25 +16,14 @@ from redis import Redis
 
 from plugin.runs import queues
 from tests.conftest import ROOT, LdapOu
+from tests.idp import register_idp
 from worker import QUEUE_NAME
 
 pytestmark = pytest.mark.integration
 
 
 def test_keycloak_keeps_a_user_a_group_and_a_federated_identity_link(keycloak_admin: KeycloakAdmin) -> None:
-    keycloak_admin.create_idp(
-        {
-            "alias": "clever",
-            "providerId": "oidc",
-            "enabled": True,
-            "config": {
-                "authorizationUrl": "http://127.0.0.1:1/oauth/authorize",
-                "tokenUrl": "http://127.0.0.1:1/oauth/tokens",
-                "clientId": "smoke",
-                "clientSecret": "smoke",
-            },
-        }
-    )
+    register_idp(keycloak_admin)
     group_id = keycloak_admin.create_group({"name": "Smoke Class"})
     user_id = keycloak_admin.create_user({"username": "smoke.student", "enabled": True, "firstName": "Jess"})
     keycloak_admin.group_user_add(user_id, group_id)

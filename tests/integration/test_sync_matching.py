@@ -13,6 +13,7 @@ from plugin.config.settings import Settings
 from plugin.sync.pipeline import run_sync
 from tests.conftest import LdapOu
 from tests.factories import make_school, make_section, make_student, make_teacher
+from tests.idp import register_idp
 from tests.sync_roster import MemoryRoster, MemorySource
 
 pytestmark = pytest.mark.integration
@@ -28,19 +29,7 @@ def test_name_match_links_ldap_and_google_accounts_and_fills_ldap_groups(
     dn = f"uid=mgarcia,{ldap_ou.people_dn}"
     assert ldap_conn.add(dn, ["inetOrgPerson"], {"cn": "María", "sn": "García", "givenName": "María"})
     for alias in ("clever", "google"):  # the IdPs the broker (clever) and the school (google) register
-        keycloak_admin.create_idp(
-            {
-                "alias": alias,
-                "providerId": "oidc",
-                "enabled": True,
-                "config": {
-                    "clientId": "x",
-                    "clientSecret": "y",
-                    "authorizationUrl": "https://idp.example/auth",
-                    "tokenUrl": "https://idp.example/token",
-                },
-            }
-        )
+        register_idp(keycloak_admin, alias)
     federate_ldap(keycloak_admin, settings.ldap, mode="READ_ONLY")
     google_id = keycloak_admin.create_user(
         {
@@ -113,19 +102,7 @@ def test_an_ldap_account_whose_first_name_keycloak_read_from_cn_is_linked_by_nam
 ) -> None:
     dn = f"uid=lmartin,{ldap_ou.people_dn}"
     assert ldap_conn.add(dn, ["inetOrgPerson"], {"cn": "Liam Martin", "sn": "Martin", "givenName": "Liam"})
-    keycloak_admin.create_idp(
-        {
-            "alias": "clever",
-            "providerId": "oidc",
-            "enabled": True,
-            "config": {
-                "clientId": "x",
-                "clientSecret": "y",
-                "authorizationUrl": "https://c/a",
-                "tokenUrl": "https://c/t",
-            },
-        }
-    )
+    register_idp(keycloak_admin)
     # Writable: a sync that "corrected" the first name would rewrite the directory's cn.
     component = federate_ldap(keycloak_admin, settings.ldap, mode="WRITABLE")
     mappers = keycloak_admin.get_components({"parent": component, "type": LDAP_MAPPER})
