@@ -16,9 +16,9 @@ pytestmark = [pytest.mark.browser, pytest.mark.integration]
 PASSWORD = "Pupil-pass-1"
 
 
-def test_the_account_console_offers_no_clever_link(page: Page, clever_world: CleverWorld) -> None:
-    world = clever_world
-    pupil = world.admin.create_user(
+def _pupil_at_linked_accounts(page: Page, world: CleverWorld) -> str:
+    """A pupil with a password account, signed in to the Account Console's Linked accounts."""
+    pupil: str = world.admin.create_user(
         {
             "username": "pupil",
             "enabled": True,
@@ -33,6 +33,12 @@ def test_the_account_console_offers_no_clever_link(page: Page, clever_world: Cle
     page.fill("#username", "pupil")
     page.fill("#password", PASSWORD)
     page.click("#kc-login")
+    return pupil
+
+
+def test_the_account_console_offers_no_clever_link(page: Page, clever_world: CleverWorld) -> None:
+    world = clever_world
+    pupil = _pupil_at_linked_accounts(page, world)
     expect(page.get_by_role("heading", name="Linked accounts")).to_be_visible()
     expect(page.get_by_text("No unlinked providers")).to_be_visible()
     expect(page.get_by_text("Clever", exact=True)).to_have_count(0)
@@ -52,22 +58,8 @@ def test_a_clever_identity_linked_in_the_account_console_gets_nothing_from_the_s
     for action in world.admin.get_required_actions():
         if action["alias"] == "idp_link":
             world.admin.update_required_action("idp_link", {**action, "enabled": True})
-    pupil = world.admin.create_user(
-        {
-            "username": "pupil",
-            "enabled": True,
-            "firstName": "Sam",
-            "lastName": "Lee",
-            "email": "pupil@example.org",
-            "emailVerified": True,
-            "credentials": [{"type": "password", "value": PASSWORD, "temporary": False}],
-        }
-    )
     sandbox_teacher = world.person("teacher")
-    page.goto(f"{world.account_url}account-security/linked-accounts")
-    page.fill("#username", "pupil")
-    page.fill("#password", PASSWORD)
-    page.click("#kc-login")
+    pupil = _pupil_at_linked_accounts(page, world)
     page.get_by_text("Link account").click()
     page.get_by_role("button", name="Continue").click()  # Keycloak's "Do you want to link ... with Clever?"
     page.wait_for_url(f"{world.sandbox_url}/oauth/authorize**")
