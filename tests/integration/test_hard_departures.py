@@ -13,7 +13,7 @@ from ldap3 import Connection
 from redis import Redis
 
 from connectors.keycloak_ldap import federate_ldap
-from connectors.records import Event
+from connectors.records import Event, School, User
 from plugin.config.settings import Settings
 from plugin.runs.standing import WAITING_KINDS, StandingStore
 from plugin.sync.pipeline import run_sync
@@ -25,9 +25,11 @@ from tests.sync_roster import MemoryRoster, MemorySource
 pytestmark = pytest.mark.integration
 
 
-def test_a_departed_student_with_a_read_only_directory_account_waits_and_is_counted_a_student(
+def _jane_in_a_read_only_directory(
     settings: Settings, keycloak_admin: KeycloakAdmin, ldap_conn: Connection, ldap_ou: LdapOu
-) -> None:
+) -> tuple[str, School, User, User, list[User]]:
+    """Jane Doe's entry in a directory Keycloak federates READ_ONLY, and a school where Clever has her,
+    her teacher and 12 classmates: (her DN, the school, the teacher, Jane, the others)."""
     dn = f"uid=jdoe,{ldap_ou.people_dn}"
     assert ldap_conn.add(dn, ["inetOrgPerson"], {"cn": "Jane Doe", "sn": "Doe", "givenName": "Jane"})
     register_idp(keycloak_admin)
@@ -36,6 +38,15 @@ def test_a_departed_student_with_a_read_only_directory_account_waits_and_is_coun
     teacher = make_teacher("Ann", "Lee", school=school.clever_id)
     jane = make_student("Jane", "Doe", school=school.clever_id)
     others = [make_student("Kid", f"Number{i}", school=school.clever_id) for i in range(12)]
+    return dn, school, teacher, jane, others
+
+
+def test_a_departed_student_with_a_read_only_directory_account_waits_and_is_counted_a_student(
+    settings: Settings, keycloak_admin: KeycloakAdmin, ldap_conn: Connection, ldap_ou: LdapOu
+) -> None:
+    dn, school, teacher, jane, others = _jane_in_a_read_only_directory(
+        settings, keycloak_admin, ldap_conn, ldap_ou
+    )
     pupils = [jane, *others]
     section = make_section(
         "Math", school=school.clever_id, teachers=[teacher.clever_id], students=[p.clever_id for p in pupils]
@@ -92,14 +103,9 @@ def test_a_departed_student_with_a_read_only_directory_account_waits_and_is_coun
 def test_an_incremental_users_deleted_event_disables_a_read_only_account_as_a_student(
     settings: Settings, keycloak_admin: KeycloakAdmin, ldap_conn: Connection, ldap_ou: LdapOu
 ) -> None:
-    dn = f"uid=jdoe,{ldap_ou.people_dn}"
-    assert ldap_conn.add(dn, ["inetOrgPerson"], {"cn": "Jane Doe", "sn": "Doe", "givenName": "Jane"})
-    register_idp(keycloak_admin)
-    federate_ldap(keycloak_admin, settings.ldap, mode="READ_ONLY")
-    school = make_school("Lincoln Elementary")
-    teacher = make_teacher("Ann", "Lee", school=school.clever_id)
-    jane = make_student("Jane", "Doe", school=school.clever_id)
-    others = [make_student("Kid", f"Number{i}", school=school.clever_id) for i in range(12)]
+    dn, school, teacher, jane, others = _jane_in_a_read_only_directory(
+        settings, keycloak_admin, ldap_conn, ldap_ou
+    )
     first = run_sync(settings, source=MemorySource(MemoryRoster([school], [teacher, jane, *others], [])))
     assert first.kinds["students"]["linked_by_name"] == 1, first.summary()
     account = keycloak_admin.get_users({"username": "jdoe", "exact": True})[0]
