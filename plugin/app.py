@@ -10,8 +10,8 @@ from flask import Flask, Response
 from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
-from plugin.admin import register as register_admin
 from plugin.admin.auth import guard
+from plugin.admin.page import register as register_admin
 from plugin.admin.services import services
 from plugin.config.hardening import add_security_headers, require_secret_key
 from plugin.config.settings import Settings

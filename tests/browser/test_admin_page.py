@@ -24,7 +24,7 @@ from keycloak import KeycloakAdmin
 from playwright.sync_api import Page, expect
 from redis import Redis
 
-from plugin.admin import URL_PREFIX
+from plugin.admin.blueprint import URL_PREFIX
 from plugin.app import create_app
 from plugin.config.settings import Settings
 from plugin.config.store import ConfigStore

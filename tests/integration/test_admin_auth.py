@@ -24,8 +24,8 @@ from keycloak import KeycloakAdmin
 from redis import Redis
 
 from connectors.keycloak import admin_client
-from plugin.admin import URL_PREFIX
 from plugin.admin.auth import API_CLIENT_ID, CLIENT_ID, ensure_admin_client
+from plugin.admin.blueprint import URL_PREFIX
 from plugin.app import create_app
 from plugin.config.settings import Settings
 

@@ -18,8 +18,8 @@ from flask.testing import FlaskClient
 from keycloak import KeycloakAdmin
 from redis import Redis
 
-from plugin.admin import URL_PREFIX
 from plugin.admin.auth import BEARER_CACHE_S
+from plugin.admin.blueprint import URL_PREFIX
 from plugin.admin.sessions import LIFETIME_S, RECHECK_S
 from tests.integration.test_admin_auth import (
     admin_redis,

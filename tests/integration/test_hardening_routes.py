@@ -13,7 +13,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from keycloak import KeycloakAdmin
 
-from plugin.admin import URL_PREFIX
+from plugin.admin.blueprint import URL_PREFIX
 from plugin.config.hardening import SECURITY_HEADERS
 from tests.integration.test_admin_auth import admin_redis, app, make_user, password_token
 

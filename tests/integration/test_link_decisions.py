@@ -13,7 +13,7 @@ from keycloak import KeycloakAdmin
 from redis import Redis
 
 from connectors.records import User
-from plugin.admin import URL_PREFIX
+from plugin.admin.blueprint import URL_PREFIX
 from plugin.app import create_app
 from plugin.config.settings import Settings
 from plugin.runs import jobs

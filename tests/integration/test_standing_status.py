@@ -14,7 +14,7 @@ import pytest
 from click.testing import CliRunner
 from keycloak import KeycloakAdmin
 
-from plugin.admin import URL_PREFIX
+from plugin.admin.blueprint import URL_PREFIX
 from plugin.app import create_app
 from plugin.commands.cli import cli
 from plugin.runs import jobs

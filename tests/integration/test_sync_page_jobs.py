@@ -25,7 +25,7 @@ from keycloak import KeycloakAdmin
 from redis import Redis
 from rq import SimpleWorker
 
-from plugin.admin import URL_PREFIX
+from plugin.admin.blueprint import URL_PREFIX
 from plugin.app import create_app
 from plugin.commands.cli import cli
 from plugin.config.settings import Settings

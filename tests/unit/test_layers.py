@@ -179,3 +179,29 @@ def test_the_worker_never_imports_flask() -> None:
         [sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True, check=True
     )
     assert found.stdout.strip() == "False"
+
+
+def test_no_import_circles() -> None:
+    """No module reaches itself through imports (a package counts as imported with its modules)."""
+    paths = {
+        _module_name(path): path for top in ("plugin", "connectors", "mappers") for path in _modules(top)
+    }
+    graph: dict[str, set[str]] = {}
+    for name, path in paths.items():
+        edges = set()
+        for imported in _imports(path):
+            parts = imported.split(".")
+            edges.update(".".join(parts[:i]) for i in range(1, len(parts) + 1))
+        graph[name] = {other for other in edges if other in paths and other != name}
+    circles = []
+    for start in graph:
+        seen, todo = set(), list(graph[start])
+        while todo:
+            name = todo.pop()
+            if name == start:
+                circles.append(start)
+                break
+            if name not in seen:
+                seen.add(name)
+                todo.extend(graph[name])
+    assert not circles, sorted(circles)
