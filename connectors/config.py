@@ -23,6 +23,8 @@ class KeycloakSettings:
     realm: str = "school"
     client_id: str = ""
     client_secret: str = field(default="", repr=False)
+    # New accounts through the clever-sync extension when Keycloak has it (``connectors.keycloak_bulk``).
+    bulk: bool = True
 
     @property
     def service_account(self) -> bool:
@@ -49,6 +51,8 @@ class CleverSettings:
     api_url: str = "https://api.clever.com"
     client_id: str = ""
     client_secret: str = field(default="", repr=False)
+    # New accounts through the clever-sync extension when Keycloak has it (``connectors.keycloak_bulk``).
+    bulk: bool = True
     district_id: str = ""
     create_unknown_users: bool = False
     # Data API version of user calls: "auto" (/v3.1, falling back to /v3.0 on 404/403), "v3.0", "v3.1".

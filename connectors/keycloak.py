@@ -34,6 +34,7 @@ from keycloak import KeycloakAdmin
 from keycloak.exceptions import KeycloakError
 from requests import Response
 
+from connectors import keycloak_bulk
 from connectors.base import ConfigError, RecordError, bounded_map
 from connectors.config import KeycloakSettings
 from connectors.keycloak_account import check_service_account
@@ -97,11 +98,16 @@ class KeycloakDirectory:
 
     name = "keycloak"
 
-    def __init__(self, admin: KeycloakAdmin, *, workers: int = 4, root_name: str = "Clever") -> None:
+    def __init__(
+        self, admin: KeycloakAdmin, *, workers: int = 4, root_name: str = "Clever", bulk: bool = True
+    ) -> None:
         self.admin = admin
         self.http = KeycloakHttp(admin)
         self.workers = workers
         self.root_name = root_name
+        # New accounts through the clever-sync extension when the realm's Keycloak has it
+        # (``connectors.keycloak_bulk``); asked once, at the first plan with new people.
+        self.bulk: bool | None = None if bulk else False
         self.group_ids: dict[str, str] = {}  # group key -> Keycloak id, filled by current()/apply()
         self.created: dict[str, str] = {}  # Clever id -> Keycloak id of accounts created by apply()
         self.failed_groups: set[str] = set()  # keys of groups a membership write failed on
@@ -168,7 +174,7 @@ class KeycloakDirectory:
         for level in _levels(plan.create_groups):
             self._each(level, self._create_group, failures, tick)
         self._each(plan.update_groups, lambda item: self._update_group(*item), failures, tick)
-        self._each(plan.create_users, lambda spec: self._create_user(spec, desired), failures, tick)
+        self._create_users(plan.create_users, desired, failures, tick)
         self._each(plan.update_users, self._update_user, failures, tick)
         self._each(plan.add_members, lambda m: self._member("PUT", m), failures, tick)
         self._each(plan.remove_members, lambda m: self._member("DELETE", m), failures, tick)
@@ -196,6 +202,36 @@ class KeycloakDirectory:
 
         workers = self.workers if len(items) > 1 else 1
         failures.extend(result for result in bounded_map(one, items, workers) if result is not None)
+
+    def _create_users(
+        self,
+        specs: tuple[UserSpec, ...],
+        desired: DesiredState,
+        failures: list[RecordError],
+        tick: Callable[[int], None],
+    ) -> None:
+        """New people: in batches through the extension when it is there; whoever it did not
+        write (or every one, without it) through ``POST /users``."""
+        if specs and self.bulk is None:
+            self.bulk = keycloak_bulk.probe(self.http)
+        rest = list(specs)
+        if specs and self.bulk:
+            by_id = {spec.clever_id: spec for spec in specs}
+            rest = []
+            for answer in keycloak_bulk.create_users(
+                self.http, specs, lambda s: self._paths(s, desired), tick
+            ):
+                if not answer.keycloak_id:
+                    rest.append(by_id[answer.clever_id])
+                    continue
+                with self._lock:
+                    self.created[answer.clever_id] = answer.keycloak_id
+                    if answer.email_refused:
+                        self.refused_emails[answer.clever_id] = by_id[answer.clever_id].email
+        self._each(rest, lambda spec: self._create_user(spec, desired), failures, tick)
+
+    def _paths(self, spec: UserSpec, desired: DesiredState) -> list[str]:
+        return sorted(self.paths.get(key) or group_path(desired.groups, key) for key in spec.groups)
 
     def _create_group(self, spec: GroupSpec) -> None:
         body = {"name": spec.name, "attributes": _lists(spec.attributes)}
@@ -254,7 +290,7 @@ class KeycloakDirectory:
             "firstName": spec.first_name,
             "lastName": spec.last_name,
             "attributes": _lists(spec.attributes),
-            "groups": sorted(self.paths.get(key) or group_path(desired.groups, key) for key in spec.groups),
+            "groups": self._paths(spec, desired),
             "federatedIdentities": [
                 {"identityProvider": IDP_ALIAS, "userId": spec.clever_id, "userName": spec.username}
             ],

@@ -143,6 +143,7 @@ def _keycloak(reader: _Reader) -> KeycloakSettings:
         realm=reader.optional("REALM", "school"),
         client_id=reader.required("KEYCLOAK_CLIENT_ID") if has_client else "",
         client_secret=reader.required("KEYCLOAK_CLIENT_SECRET") if has_client else "",
+        bulk=reader.flag("KEYCLOAK_BULK", True),
     )
 
 

@@ -55,7 +55,7 @@ def plan_full(
         progress("reading", 0, 0)
     roster = source.roster(report.district_id or None)
     started = datetime.now(UTC)
-    keycloak = KeycloakDirectory(admin_client(settings.keycloak))
+    keycloak = KeycloakDirectory(admin_client(settings.keycloak), bulk=settings.keycloak.bulk)
     idp_present = _ensure_realm(
         keycloak, report, write=not run.dry_run, users_edit_names=settings.clever.users_edit_names
     )

@@ -40,7 +40,7 @@ class IncrementalReads:
         self.changes = changes
         self.report = report
         self.applied = applied
-        self.keycloak = KeycloakDirectory(admin_client(settings.keycloak))
+        self.keycloak = KeycloakDirectory(admin_client(settings.keycloak), bulk=settings.keycloak.bulk)
         self.keycloak.group_ids = dict(group_ids)
         self.ldap = LdapDirectory(settings.ldap)
         self.key_of = {group_id: key for key, group_id in group_ids.items()}

@@ -1,0 +1,106 @@
+"""The clever-sync server extension, when the realm's Keycloak has it: new accounts in batches.
+
+``probe`` asks ``GET admin/realms/{realm}/clever-sync`` (``keycloak-extension/README.md``): a 404 means
+the extension is not installed, and the sidecar writes through the admin REST API alone, as it always
+could. With it, ``KeycloakDirectory.apply`` sends the plan's new people as ``create_user`` operations,
+``BATCH`` to a request and one transaction per batch (each person with attributes, group paths and
+the Clever link, as the REST path's ``POST /users``), ``PARALLEL`` batches at a time.
+
+An item the extension answers with an error (an address it refuses, a username an account the sync
+does not own has, ...) is written again through the REST path, which has its own answers for each
+case (the account without the address, the conflict reconciled or reported in words): both paths
+end in the same Keycloak state and the same report. A batch that fails as a whole (the extension
+gone, a 5xx after the retries) falls back to the REST path for all of its people.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from connectors.base import RecordError, SyncError, bounded_map
+from connectors.keycloak_http import KeycloakHttp
+from connectors.state import IDP_ALIAS, UserSpec
+
+PROBE = "clever-sync"
+BATCH_PATH = "clever-sync/batch"
+BATCH = 250  # people per request (the extension takes up to 1000)
+PARALLEL = 2  # requests at a time
+
+
+@dataclass(frozen=True, slots=True)
+class Created:
+    """One person's answer: the account's Keycloak id, or "" when the REST path must write them."""
+
+    clever_id: str
+    keycloak_id: str = ""
+    email_refused: bool = False
+
+
+def probe(http: KeycloakHttp) -> bool:
+    """True when the realm's Keycloak has the extension and it takes ``create_user``."""
+    try:
+        response = http.call("GET", PROBE, ok=(403, 404))
+    except SyncError:
+        return False
+    if response.status_code != 200:
+        return False
+    answer = response.json()
+    return answer.get("extension") == "clever-sync" and "create_user" in answer.get("operations", ())
+
+
+def create_users(
+    http: KeycloakHttp,
+    specs: Sequence[UserSpec],
+    groups_of: Callable[[UserSpec], list[str]],
+    tick: Callable[[int], None],
+) -> list[Created]:
+    """Create ``specs`` through the extension; one answer per person, in order."""
+    batches = [list(specs[i : i + BATCH]) for i in range(0, len(specs), BATCH)]
+
+    def send(batch: list[UserSpec]) -> list[Created]:
+        try:
+            answers = _send(http, batch, groups_of)
+        except (RecordError, SyncError):
+            return [Created(spec.clever_id) for spec in batch]  # the REST path writes them
+        tick(sum(1 for answer in answers if answer.keycloak_id))  # the REST path ticks the others
+        return answers
+
+    answers: list[Created] = []
+    for done in bounded_map(send, batches, PARALLEL if len(batches) > 1 else 1):
+        answers.extend(done)
+    return answers
+
+
+def _send(
+    http: KeycloakHttp, batch: list[UserSpec], groups_of: Callable[[UserSpec], list[str]]
+) -> list[Created]:
+    operations = [_create_user(spec, groups_of(spec)) for spec in batch]
+    results = http.call("POST", BATCH_PATH, {"operations": operations}).json()["results"]
+    by_index: Mapping[int, Any] = {result["index"]: result for result in results}
+    answers = []
+    for index, spec in enumerate(batch):
+        result = by_index.get(index) or {}
+        if result.get("status") in ("created", "updated", "unchanged") and result.get("id"):
+            answers.append(Created(spec.clever_id, str(result["id"]), bool(result.get("emailRefused"))))
+        else:
+            answers.append(Created(spec.clever_id))
+    return answers
+
+
+def _create_user(spec: UserSpec, groups: list[str]) -> dict[str, Any]:
+    operation: dict[str, Any] = {
+        "op": "create_user",
+        "ref": spec.clever_id,
+        "username": spec.username,
+        "firstName": spec.first_name,
+        "lastName": spec.last_name,
+        "enabled": True,
+        "attributes": {name: list(values) for name, values in spec.attributes.items()},
+        "groups": groups,
+        "link": {"alias": IDP_ALIAS, "userId": spec.clever_id, "userName": spec.username},
+    }
+    if spec.email:
+        operation["email"] = spec.email
+    return operation

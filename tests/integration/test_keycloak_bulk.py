@@ -1,0 +1,130 @@
+"""The two write paths of new accounts, on the same roster, end in the same Keycloak: through the
+clever-sync extension (``connectors.keycloak_bulk``, the services' Keycloak has it installed) and
+through the admin REST API alone (``KCC_KEYCLOAK_BULK=false``, or a Keycloak without it)."""
+
+from __future__ import annotations
+
+import dataclasses
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from keycloak import KeycloakAdmin
+
+from plugin.config.settings import Settings
+from plugin.sso.setup import ensure_service_account
+from plugin.sync.pipeline import run_sync
+from plugin.sync.report import SyncReport
+from plugin.sync.run_options import RunOptions
+from tests.factories import make_section, make_student, make_teacher
+from tests.idp import register_idp
+from tests.sync_roster import MemoryRoster, MemorySource, make_district_roster
+
+pytestmark = pytest.mark.integration
+TAKEN = "taken@example.org"  # another account's address in both realms
+
+
+def _roster() -> MemoryRoster:
+    """A generated district plus the cases each path answers in its own way."""
+    roster = make_district_roster(40, schools=2)
+    school = roster.schools_[0].clever_id
+    odd = [
+        make_student("Ana", "Taken", school=school, email=TAKEN),  # another account holds it
+        make_student("Bo", "Bad", school=school, email="not an address"),  # the realm refuses it
+        make_student("C#ris", "Semi;colon", school=school, email="chris@example.org"),  # SIS names
+        make_teacher("Dee", "Teach", school=school, email="dee@example.org"),
+    ]
+    section = make_section(
+        "Odd Ones", school=school, teachers=[odd[3].clever_id], students=[p.clever_id for p in odd[:3]]
+    )
+    return MemoryRoster(roster.schools_, [*roster.users_, *odd], [*roster.sections_, section])
+
+
+@pytest.fixture
+def rest_settings(
+    settings: Settings, keycloak_master: KeycloakAdmin, services_env: dict[str, str]
+) -> Iterator[Settings]:
+    """A second fresh realm, its own service account, and new accounts through REST alone."""
+    name = f"t-{uuid.uuid4().hex[:12]}"
+    keycloak_master.create_realm({"realm": name, "enabled": True})
+    try:
+        admin = KeycloakAdmin(
+            server_url=services_env["KEYCLOAK_URL"],
+            username=services_env["KEYCLOAK_ADMIN_USER"],
+            password=services_env["KEYCLOAK_ADMIN_PASSWORD"],
+            realm_name=name,
+            user_realm_name="master",
+        )
+        keycloak = dataclasses.replace(
+            settings.keycloak, realm=name, client_secret=ensure_service_account(admin), bulk=False
+        )
+        yield dataclasses.replace(settings, keycloak=keycloak)
+    finally:
+        keycloak_master.delete_realm(name)
+
+
+def _admin(services_env: dict[str, str], realm: str) -> KeycloakAdmin:
+    return KeycloakAdmin(
+        server_url=services_env["KEYCLOAK_URL"],
+        username=services_env["KEYCLOAK_ADMIN_USER"],
+        password=services_env["KEYCLOAK_ADMIN_PASSWORD"],
+        realm_name=realm,
+        user_realm_name="master",
+    )
+
+
+def _prepare(admin: KeycloakAdmin) -> None:
+    register_idp(admin)
+    admin.create_user({"username": "someone.else", "enabled": True, "email": TAKEN, "firstName": "Some"})
+
+
+def _people(admin: KeycloakAdmin) -> dict[str, dict[str, Any]]:
+    """Every account as a person sees it (ids left out: they differ between realms)."""
+    people = {}
+    for user in admin.get_users({"briefRepresentation": False}):
+        if user["username"].startswith("service-account-"):
+            continue
+        people[user["username"]] = {
+            "names": (user.get("firstName"), user.get("lastName")),
+            "email": user.get("email"),
+            "enabled": user["enabled"],
+            "attributes": {k: sorted(v) for k, v in (user.get("attributes") or {}).items()},
+            "groups": sorted(g["path"] for g in admin.get_user_groups(user["id"], brief_representation=True)),
+            "links": sorted(
+                (link["identityProvider"], link["userId"], link["userName"])
+                for link in admin.get_user_social_logins(user["id"])
+            ),
+        }
+    return people
+
+
+def _posts(report: SyncReport) -> int:
+    return int(report.calls.get("POST", 0))
+
+
+def test_the_extension_and_the_rest_path_make_the_same_accounts(
+    settings: Settings,
+    rest_settings: Settings,
+    keycloak_admin: KeycloakAdmin,
+    services_env: dict[str, str],
+) -> None:
+    rest_admin = _admin(services_env, rest_settings.keycloak.realm)
+    _prepare(keycloak_admin)
+    _prepare(rest_admin)
+    roster = _roster()
+
+    bulk = run_sync(settings, RunOptions(full=True), source=MemorySource(roster), district_id="d1")
+    rest = run_sync(rest_settings, RunOptions(full=True), source=MemorySource(roster), district_id="d1")
+
+    assert bulk.status == rest.status == "ok", (bulk.summary(), rest.summary())
+    assert bulk.kinds == rest.kinds
+    assert sorted(bulk.warnings) == sorted(rest.warnings)
+    assert any("another account holds it" in w for w in bulk.warnings), bulk.warnings  # in words
+    made = _people(keycloak_admin)
+    assert made == _people(rest_admin)
+    assert len(made) == len(roster.users_) + 1  # everyone, and the other account untouched
+    assert made["someone.else"]["email"] == TAKEN and made["someone.else"]["links"] == []
+    # The extension wrote the people in a few batches; the REST path posted each one.
+    people = len(roster.users_)
+    assert _posts(bulk) <= _posts(rest) - people + people // 10, (bulk.calls, rest.calls)
