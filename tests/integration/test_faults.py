@@ -85,7 +85,16 @@ def fault_world(settings: Settings, keycloak_admin: KeycloakAdmin) -> Iterator[F
             "KCC_CLEVER_CLIENT_SECRET": "sandbox-secret",
             "KCC_CLEVER_DISTRICT_ID": sandbox.district_id,
         }
-        env = worker_environment(settings, KCC_TIMEZONE="UTC", KCC_LOCK_LEASE_SECONDS=str(LEASE), **clever)
+        # The faults strike between writes, so the run writes one person at a time (the REST path): the
+        # extension's batches are one transaction each and finish before a kill lands (its own
+        # all-or-nothing batches: test_keycloak_extension; the two paths agree: test_keycloak_bulk).
+        env = worker_environment(
+            settings,
+            KCC_TIMEZONE="UTC",
+            KCC_LOCK_LEASE_SECONDS=str(LEASE),
+            KCC_KEYCLOAK_BULK="false",
+            **clever,
+        )
         world_settings = Settings.from_env({k: v for k, v in env.items() if k.startswith("KCC_")})
         ensure_broker(keycloak_admin, world_settings)
         # The worker schedules the district's weekly run at start: this window's counts as done.
