@@ -10,6 +10,7 @@ import java.util.Set;
 import java.util.stream.Collectors;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import org.keycloak.connections.jpa.support.EntityManagers;
 import org.keycloak.models.ClientModel;
 import org.keycloak.models.FederatedIdentityModel;
 import org.keycloak.models.GroupModel;
@@ -47,6 +48,16 @@ final class BatchJob implements KeycloakSessionTaskWithResult<Map<Integer, Outco
         }
     }
 
+    /**
+     * Items between two {@code EntityManager.clear()}s. Keycloak's JPA model flushes several times
+     * per person (addUser, joinGroup, grantRole, addFederatedIdentity) and every query auto-flushes;
+     * each flush dirty-checks everything the persistence context holds, so without a clear a person
+     * costs more the later they come in the batch (92 % of a 500-person batch was Hibernate flushing).
+     * After a clear the entities are detached: nothing here keeps a user or group model across items
+     * to write through it (users are kept by id and looked up again).
+     */
+    static final int CLEAR_EVERY = Integer.getInteger("clever-sync.clear-every", 1);
+
     private final String realmId;
     private final List<JsonNode> ops;
     private final Set<Integer> skip;
@@ -55,8 +66,12 @@ final class BatchJob implements KeycloakSessionTaskWithResult<Map<Integer, Outco
     private RealmModel realm;
     private boolean idpExists;
     private boolean writing;
-    private final Map<String, UserModel> usersByRef = new HashMap<>();
+    /** Clever id → Keycloak id of the people this batch wrote (ids, not models: see {@link #CLEAR_EVERY}). */
+    private final Map<String, String> usersByRef = new HashMap<>();
     private final Set<String> createdIds = new HashSet<>();
+    /** Clever id → Keycloak id of the links this batch added. */
+    private final Map<String, String> linkedInBatch = new HashMap<>();
+    private Known known;
     private final Map<String, GroupModel> groupsByRef = new HashMap<>();
     private final Map<String, GroupModel> groupsByPath = new HashMap<>();
     private final Map<String, Boolean> inTree = new HashMap<>();
@@ -75,7 +90,9 @@ final class BatchJob implements KeycloakSessionTaskWithResult<Map<Integer, Outco
         realm = s.realms().getRealm(realmId);
         s.getContext().setRealm(realm);
         idpExists = s.identityProviders().getByAlias(ALIAS) != null;
+        known = Known.load(s, realmId, cleverIds());
         Map<Integer, Outcome> outcomes = new LinkedHashMap<>();
+        int done = 0;
         for (int i = 0; i < ops.size(); i++) {
             if (skip.contains(i)) {
                 continue;
@@ -86,6 +103,9 @@ final class BatchJob implements KeycloakSessionTaskWithResult<Map<Integer, Outco
             writing = false;
             try {
                 outcomes.put(i, apply(i, kind, op));
+                // The item's writes reach the database now, so a constraint they break is this
+                // item's failure (not the commit's), and the next item's queries see them.
+                EntityManagers.flush(s, ++done % CLEAR_EVERY == 0);
             } catch (Refusal refusal) {
                 if (writing) {
                     throw new ItemFailure(i, refusal);
@@ -97,6 +117,24 @@ final class BatchJob implements KeycloakSessionTaskWithResult<Map<Integer, Outco
             }
         }
         return outcomes;
+    }
+
+    /** The Clever ids the batch's people are named by ({@code ref}, {@code userRef}). */
+    private Set<String> cleverIds() {
+        Set<String> ids = new HashSet<>();
+        for (int i = 0; i < ops.size(); i++) {
+            JsonNode op = ops.get(i);
+            if (skip.contains(i) || op.path("op").asText("").endsWith("_group")) {
+                continue;
+            }
+            for (String field : List.of("ref", "userRef")) {
+                String id = op.path(field).asText("");
+                if (!id.isEmpty() && id.length() <= Checks.MAX_NAME) {
+                    ids.add(id);
+                }
+            }
+        }
+        return ids;
     }
 
     private Outcome apply(int i, String kind, JsonNode op) {
@@ -171,6 +209,7 @@ final class BatchJob implements KeycloakSessionTaskWithResult<Map<Integer, Outco
             changed = true;
         }
         changed |= setNames(user, first, last, email);
+        noteCleverId(attributes, ref);
         changed |= mergeAttributes(user, attributes);
         changed |= grant(user, roles);
         changed |= join(user, groups, existing == null);
@@ -178,7 +217,7 @@ final class BatchJob implements KeycloakSessionTaskWithResult<Map<Integer, Outco
             addLink(user, linkUserId, op.path("link").path("userName").asText(username));
             changed = true;
         }
-        usersByRef.put(ref, user);
+        usersByRef.put(ref, user.getId());
         usernames.add(username);
         outcome.id = user.getId();
         return outcome.changed(changed);
@@ -217,6 +256,7 @@ final class BatchJob implements KeycloakSessionTaskWithResult<Map<Integer, Outco
             changed = true;
         }
         changed |= setNames(user, first, last, email);
+        noteCleverId(attributes, ref);
         changed |= mergeAttributes(user, attributes);
         changed |= grant(user, roles);
         changed |= join(user, groups, false);
@@ -225,7 +265,7 @@ final class BatchJob implements KeycloakSessionTaskWithResult<Map<Integer, Outco
             changed = true;
         }
         if (ref != null) {
-            usersByRef.put(ref, user);
+            usersByRef.put(ref, user.getId());
         }
         return outcome.changed(changed);
     }
@@ -381,7 +421,13 @@ final class BatchJob implements KeycloakSessionTaskWithResult<Map<Integer, Outco
 
     /** The account of a Clever person: made in this batch, linked to them, or carrying their id. */
     private UserModel findByRef(String ref) {
-        UserModel user = usersByRef.get(ref);
+        String id = usersByRef.get(ref);
+        if (id == null && known.usable()) {
+            id = idpExists ? known.linked(ref) : null;
+            id = id != null ? id : known.carrying(ref);
+            return id == null ? null : session.users().getUserById(realm, id);
+        }
+        UserModel user = id == null ? null : session.users().getUserById(realm, id);
         if (user == null && idpExists) {
             user = session.users().getUserByFederatedIdentity(realm, new FederatedIdentityModel(ALIAS, ref, null));
         }
@@ -482,15 +528,37 @@ final class BatchJob implements KeycloakSessionTaskWithResult<Map<Integer, Outco
                 throw new Refusal("user " + user.getId() + " is linked to another Clever id");
             }
         }
-        UserModel other = session.users().getUserByFederatedIdentity(realm, new FederatedIdentityModel(ALIAS, cleverId, null));
-        if (other != null && (user == null || !other.getId().equals(user.getId()))) {
+        String other = linkedTo(cleverId);
+        if (other != null && (user == null || !other.equals(user.getId()))) {
             throw new Refusal("Clever id " + cleverId + " is linked to another account");
         }
         return true;
     }
 
+    /** The Keycloak id of the account linked to this Clever id, or null. */
+    private String linkedTo(String cleverId) {
+        String id = linkedInBatch.get(cleverId);
+        if (id != null || known.usable()) {
+            return id != null ? id : known.linked(cleverId);
+        }
+        UserModel other = session.users().getUserByFederatedIdentity(realm, new FederatedIdentityModel(ALIAS, cleverId, null));
+        return other == null ? null : other.getId();
+    }
+
     private void addLink(UserModel user, String cleverId, String userName) {
         session.users().addFederatedIdentity(realm, user, new FederatedIdentityModel(ALIAS, cleverId, userName));
+        linkedInBatch.put(cleverId, user.getId());
+    }
+
+    /**
+     * A {@code clever_id} written as anything but the op's own ref (or removed) makes
+     * {@link #known} out of date: the rest of the batch asks the database.
+     */
+    private void noteCleverId(Map<String, List<String>> attributes, String ref) {
+        List<String> ids = attributes.get(CLEVER_ID);
+        if (ids != null && (ref == null || !ids.equals(List.of(ref)))) {
+            known.stale();
+        }
     }
 
     // ------------------------------------------------------------------------------- writes
