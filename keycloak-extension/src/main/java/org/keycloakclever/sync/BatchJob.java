@@ -58,6 +58,13 @@ final class BatchJob implements KeycloakSessionTaskWithResult<Map<Integer, Outco
      */
     static final int CLEAR_EVERY = Integer.getInteger("clever-sync.clear-every", 1);
 
+    /**
+     * Runs the items in Keycloak's JPA batch mode ({@code EntityManagers.runInBatch}, as realm
+     * creation does): addUser, joinGroup and grantRole then persist without flushing each row, and
+     * queries do not flush first; the item's one flush at its end writes them together.
+     */
+    static final boolean BATCH_MODE = Boolean.parseBoolean(System.getProperty("clever-sync.batch-mode", "true"));
+
     private final String realmId;
     private final List<JsonNode> ops;
     private final Set<Integer> skip;
@@ -72,6 +79,7 @@ final class BatchJob implements KeycloakSessionTaskWithResult<Map<Integer, Outco
     /** Clever id → Keycloak id of the links this batch added. */
     private final Map<String, String> linkedInBatch = new HashMap<>();
     private Known known;
+    private final Timer timer = new Timer();
     private final Map<String, GroupModel> groupsByRef = new HashMap<>();
     private final Map<String, GroupModel> groupsByPath = new HashMap<>();
     private final Map<String, Boolean> inTree = new HashMap<>();
@@ -89,9 +97,22 @@ final class BatchJob implements KeycloakSessionTaskWithResult<Map<Integer, Outco
         session = s;
         realm = s.realms().getRealm(realmId);
         s.getContext().setRealm(realm);
+        Plans.preferCustom(s);
         idpExists = s.identityProviders().getByAlias(ALIAS) != null;
+        long started = System.nanoTime();
         known = Known.load(s, realmId, cleverIds());
+        timer.known = System.nanoTime() - started;
         Map<Integer, Outcome> outcomes = new LinkedHashMap<>();
+        if (BATCH_MODE) {
+            EntityManagers.runInBatch(s, () -> applyAll(outcomes), false);
+        } else {
+            applyAll(outcomes);
+        }
+        timer.log(outcomes.size());
+        return outcomes;
+    }
+
+    private void applyAll(Map<Integer, Outcome> outcomes) {
         int done = 0;
         for (int i = 0; i < ops.size(); i++) {
             if (skip.contains(i)) {
@@ -101,11 +122,14 @@ final class BatchJob implements KeycloakSessionTaskWithResult<Map<Integer, Outco
             String kind = op.path("op").asText("");
             String ref = op.path("ref").isTextual() ? op.get("ref").asText() : null;
             writing = false;
+            timer.item();
             try {
                 outcomes.put(i, apply(i, kind, op));
+                timer.flushing();
                 // The item's writes reach the database now, so a constraint they break is this
                 // item's failure (not the commit's), and the next item's queries see them.
-                EntityManagers.flush(s, ++done % CLEAR_EVERY == 0);
+                EntityManagers.flush(session, ++done % CLEAR_EVERY == 0);
+                timer.done();
             } catch (Refusal refusal) {
                 if (writing) {
                     throw new ItemFailure(i, refusal);
@@ -116,7 +140,11 @@ final class BatchJob implements KeycloakSessionTaskWithResult<Map<Integer, Outco
                 throw new ItemFailure(i, exc);
             }
         }
-        return outcomes;
+    }
+
+    private void startWriting() {
+        writing = true;
+        timer.writing();
     }
 
     /** The Clever ids the batch's people are named by ({@code ref}, {@code userRef}). */
@@ -195,7 +223,7 @@ final class BatchJob implements KeycloakSessionTaskWithResult<Map<Integer, Outco
         }
         email = claimEmail(email, existing, outcome);
         boolean linkNeeded = linkUserId != null && checkLink(existing, linkUserId);
-        writing = true;
+        startWriting();
         UserModel user = existing;
         boolean changed = false;
         if (user == null) {
@@ -249,7 +277,7 @@ final class BatchJob implements KeycloakSessionTaskWithResult<Map<Integer, Outco
         outcome.id = user.getId();
         email = claimEmail(email, user, outcome);
         boolean linkNeeded = linkUserId != null && checkLink(user, linkUserId);
-        writing = true;
+        startWriting();
         boolean changed = false;
         if (enabled != null && user.isEnabled() != enabled) {
             user.setEnabled(enabled);
@@ -284,7 +312,7 @@ final class BatchJob implements KeycloakSessionTaskWithResult<Map<Integer, Outco
         if (!user.isEnabled() && user.getFirstAttribute(REMOVED_AT) != null) {
             return outcome.changed(false);  // a replay: the first disable's date stays
         }
-        writing = true;
+        startWriting();
         user.setEnabled(false);
         user.setSingleAttribute(REMOVED_AT, removedAt);
         return outcome.changed(true);
@@ -306,7 +334,7 @@ final class BatchJob implements KeycloakSessionTaskWithResult<Map<Integer, Outco
         if (member == add) {
             return outcome.changed(false);
         }
-        writing = true;
+        startWriting();
         if (add) {
             user.joinGroup(group);
         } else {
@@ -338,7 +366,7 @@ final class BatchJob implements KeycloakSessionTaskWithResult<Map<Integer, Outco
             }
         }
         Outcome outcome = new Outcome(i, "create_group", ref);
-        writing = true;
+        startWriting();
         GroupModel group = existing;
         boolean changed = false;
         if (group == null) {
@@ -394,7 +422,7 @@ final class BatchJob implements KeycloakSessionTaskWithResult<Map<Integer, Outco
         }
         Outcome outcome = new Outcome(i, "update_group", ref);
         outcome.id = group.getId();
-        writing = true;
+        startWriting();
         boolean changed = false;
         if (moving) {
             session.groups().moveGroup(realm, group, parent);
@@ -640,7 +668,7 @@ final class BatchJob implements KeycloakSessionTaskWithResult<Map<Integer, Outco
     private List<String> roles(JsonNode op) {
         List<String> roles = Checks.strings(op.get("realmRoles"), "realmRoles", Checks.MAX_NAME);
         roles.forEach(Checks::roleName);
-        return roles;
+        return List.copyOf(new java.util.LinkedHashSet<>(roles));  // twice would be two rows in batch mode
     }
 
     /** Grants {@code clever-*} realm roles, creating a missing one. */
@@ -660,14 +688,19 @@ final class BatchJob implements KeycloakSessionTaskWithResult<Map<Integer, Outco
         return changed;
     }
 
-    private static boolean join(UserModel user, List<GroupModel> groups, boolean fresh) {
+    /**
+     * Joins the groups the user is not in yet. A fresh user is in the realm's default groups only
+     * (addUser put them there, unflushed in batch mode, so a query would not see them).
+     */
+    private boolean join(UserModel user, List<GroupModel> groups, boolean fresh) {
         if (groups.isEmpty()) {
             return false;
         }
-        Set<String> have = fresh ? Set.of() : user.getGroupsStream().map(GroupModel::getId).collect(Collectors.toSet());
+        Set<String> have = (fresh ? realm.getDefaultGroupsStream() : user.getGroupsStream())
+                .map(GroupModel::getId).collect(Collectors.toSet());
         boolean changed = false;
         for (GroupModel group : groups) {
-            if (!have.contains(group.getId())) {
+            if (have.add(group.getId())) {
                 user.joinGroup(group);
                 changed = true;
             }
