@@ -296,6 +296,49 @@ def test_updates_memberships_disables_and_renames(
     assert _raw_attributes(keycloak_admin, bo["id"])["clever_removed_at"] == ["2026-12-01T10:00:00Z"]
 
 
+def test_people_already_in_keycloak_are_found_by_link_or_clever_id_and_not_made_twice(
+    keycloak_admin: KeycloakAdmin, extension: Extension
+) -> None:
+    """The batch reads the realm's links and clever_ids once when it starts (``Known``); the
+    people it finds there, and a clever_id an earlier item of the same batch wrote, must still be
+    found, and a replay must still change nothing."""
+    extension.batch(*_tree(), _student("c1", "ana.diaz"))
+    # An account the REST path made: it carries the clever_id, but no link yet.
+    keycloak_admin.update_realm_users_profile(
+        {**keycloak_admin.get_realm_users_profile(), "unmanagedAttributePolicy": "ADMIN_EDIT"}
+    )
+    unlinked = keycloak_admin.create_user(
+        {"username": "bo.li", "enabled": True, "attributes": {"clever_id": ["c2"]}}
+    )
+    plain = keycloak_admin.create_user({"username": "cy.wu", "enabled": True})
+    results = extension.batch(
+        _student("c1", "ana.diaz"),
+        _student("c2", "bo.li"),
+        {"op": "add_member", "userRef": "c2", "groupPath": "/Clever/Lincoln High"},
+        # An item that writes another person's clever_id: a later item finds the account by it
+        # (and refuses it, as it is linked to c3), where the snapshot alone would say "no such user".
+        {
+            "op": "update_user",
+            "id": plain,
+            "adopt": True,
+            "ref": "c3",
+            "link": True,
+            "attributes": {"clever_id": ["c3"]},
+        },
+        {"op": "update_user", "id": plain, "ref": "c3", "attributes": {"clever_id": ["c4"]}},
+        {"op": "add_member", "userRef": "c4", "groupPath": "/Clever/Lincoln High"},
+    )
+    assert [r["status"] for r in results] == ["unchanged"] + ["updated"] * 4 + ["error"], results
+    assert results[1]["id"] == unlinked
+    assert "linked to another Clever id" in results[5]["error"]
+    bo = _user(keycloak_admin, "bo.li")
+    assert bo["links"] == {("clever", "c2")}
+    assert bo["groups"] == ["/Clever/Lincoln High", "/Clever/Lincoln High/Students"]
+    assert len(keycloak_admin.get_users({"username": "bo.li", "exact": True})) == 1
+    again = extension.batch(_student("c1", "ana.diaz"), _student("c2", "bo.li"))
+    assert [r["status"] for r in again] == ["unchanged", "unchanged"], again
+
+
 def test_accounts_the_sync_does_not_own_are_adopted_only_when_named_with_adopt(
     keycloak_admin: KeycloakAdmin, extension: Extension
 ) -> None:
