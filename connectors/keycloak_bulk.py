@@ -25,8 +25,8 @@ from connectors.state import IDP_ALIAS, UserSpec
 
 PROBE = "clever-sync"
 BATCH_PATH = "clever-sync/batch"
-BATCH = 250  # people per request (the extension takes up to 1000)
-PARALLEL = 2  # requests at a time
+BATCH = 500  # people per request (the extension takes up to 1000)
+PARALLEL = 4  # requests at a time
 
 
 @dataclass(frozen=True, slots=True)
