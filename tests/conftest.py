@@ -72,6 +72,11 @@ def realm(keycloak_master: KeycloakAdmin) -> Iterator[str]:
 @pytest.fixture
 def keycloak_admin(services_env: dict[str, str], realm: str) -> KeycloakAdmin:
     """An admin client for the test's realm, signed in through master."""
+    return realm_admin(services_env, realm)
+
+
+def realm_admin(services_env: dict[str, str], realm: str) -> KeycloakAdmin:
+    """An admin client for ``realm``, signed in as the services' admin through master."""
     return KeycloakAdmin(
         server_url=services_env["KEYCLOAK_URL"],
         username=services_env["KEYCLOAK_ADMIN_USER"],

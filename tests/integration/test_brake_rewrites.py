@@ -9,6 +9,7 @@ from connectors.clever import CleverClient
 from plugin.config.settings import Settings
 from plugin.runs import jobs
 from plugin.sso.broker import ensure_broker
+from plugin.sync.report import SyncReport
 from plugin.sync.run_options import RunOptions
 from sandbox.state import SandboxState
 
@@ -27,14 +28,13 @@ def test_rewriting_most_names_is_held_and_applied_only_when_approved(
     ensure_broker(keycloak_admin, settings)
     state = jobs.state_for(settings)
     district = settings.clever.district_id
-    first = jobs.run_locked(
-        settings,
-        state,
-        district,
-        "full1",
-        source=CleverClient(settings.clever),
-        run=RunOptions(full=True),
-    )
+
+    def full(run_id: str) -> SyncReport:
+        return jobs.run_locked(
+            settings, state, district, run_id, RunOptions(full=True), source=CleverClient(settings.clever)
+        )
+
+    first = full("full1")
     assert first.status == "ok", first.summary()
     before = _last_names(keycloak_admin)
 
@@ -43,14 +43,7 @@ def test_rewriting_most_names_is_held_and_applied_only_when_approved(
     for student in rekeyed:
         sandbox_state.update("users", student["id"], {"name": {**student["name"], "last": "Rekeyed"}})
 
-    held = jobs.run_locked(
-        settings,
-        state,
-        district,
-        "full2",
-        source=CleverClient(settings.clever),
-        run=RunOptions(full=True),
-    )
+    held = full("full2")
     assert held.status == "held", held.summary()
     rewritten = f"{len(rekeyed)} of {len(students)} students would have their names or identifiers"
     assert held.brake["reasons"] == [f"{rewritten} rewritten (over 75%)"]

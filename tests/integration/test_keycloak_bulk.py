@@ -17,6 +17,7 @@ from plugin.sso.setup import ensure_service_account
 from plugin.sync.pipeline import run_sync
 from plugin.sync.report import SyncReport
 from plugin.sync.run_options import RunOptions
+from tests.conftest import realm_admin
 from tests.factories import make_section, make_student, make_teacher
 from tests.idp import register_idp
 from tests.sync_roster import MemoryRoster, MemorySource, make_district_roster
@@ -49,29 +50,13 @@ def rest_settings(
     name = f"t-{uuid.uuid4().hex[:12]}"
     keycloak_master.create_realm({"realm": name, "enabled": True})
     try:
-        admin = KeycloakAdmin(
-            server_url=services_env["KEYCLOAK_URL"],
-            username=services_env["KEYCLOAK_ADMIN_USER"],
-            password=services_env["KEYCLOAK_ADMIN_PASSWORD"],
-            realm_name=name,
-            user_realm_name="master",
-        )
+        admin = realm_admin(services_env, name)
         keycloak = dataclasses.replace(
             settings.keycloak, realm=name, client_secret=ensure_service_account(admin), bulk=False
         )
         yield dataclasses.replace(settings, keycloak=keycloak)
     finally:
         keycloak_master.delete_realm(name)
-
-
-def _admin(services_env: dict[str, str], realm: str) -> KeycloakAdmin:
-    return KeycloakAdmin(
-        server_url=services_env["KEYCLOAK_URL"],
-        username=services_env["KEYCLOAK_ADMIN_USER"],
-        password=services_env["KEYCLOAK_ADMIN_PASSWORD"],
-        realm_name=realm,
-        user_realm_name="master",
-    )
 
 
 def _prepare(admin: KeycloakAdmin) -> None:
@@ -109,7 +94,7 @@ def test_the_extension_and_the_rest_path_make_the_same_accounts(
     keycloak_admin: KeycloakAdmin,
     services_env: dict[str, str],
 ) -> None:
-    rest_admin = _admin(services_env, rest_settings.keycloak.realm)
+    rest_admin = realm_admin(services_env, rest_settings.keycloak.realm)
     _prepare(keycloak_admin)
     _prepare(rest_admin)
     roster = _roster()
