@@ -47,7 +47,7 @@ from plugin.sso.broker import ensure_broker
 from plugin.sso.setup import ensure_service_account
 from plugin.sync.run_options import RunOptions
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 VAR = ROOT / "var"
 BIN = Path(sys.executable).parent
 DEMO_REALM = "school"
