@@ -194,14 +194,9 @@ final class BatchJob implements KeycloakSessionTaskWithResult<Map<Integer, Outco
     private Outcome createUser(int i, JsonNode op) {
         String ref = Checks.required(op, "ref", Checks.MAX_NAME);
         String username = Checks.username(Checks.required(op, "username", Checks.MAX_NAME)).toLowerCase(Locale.ROOT);
-        String first = Checks.optional(op, "firstName", Checks.MAX_NAME);
-        String last = Checks.optional(op, "lastName", Checks.MAX_NAME);
-        String email = Checks.email(Checks.optional(op, "email", Checks.MAX_NAME));
-        Boolean enabled = Checks.bool(op, "enabled");
-        Map<String, List<String>> attributes = Checks.attributes(op, "attributes");
-        List<String> roles = roles(op);
-        List<GroupModel> groups = groups(op);
-        String linkUserId = link(op, ref);
+        Wanted wanted = wanted(op, op, ref);
+        String email = wanted.email();
+        Boolean enabled = wanted.enabled();
         if (usersByRef.containsKey(ref)) {
             throw new Refusal("ref " + ref + " appears twice in the batch");
         }
@@ -225,7 +220,7 @@ final class BatchJob implements KeycloakSessionTaskWithResult<Map<Integer, Outco
             email = null;  // Clever's addresses are unverified: they fill an empty one, never replace one
         }
         email = claimEmail(email, existing, outcome);
-        boolean linkNeeded = linkUserId != null && checkLink(existing, linkUserId);
+        boolean linkNeeded = wanted.linkUserId() != null && checkLink(existing, wanted.linkUserId());
         startWriting();
         UserModel user = existing;
         boolean changed = false;
@@ -239,15 +234,7 @@ final class BatchJob implements KeycloakSessionTaskWithResult<Map<Integer, Outco
             user.setEnabled(enabled);
             changed = true;
         }
-        changed |= setNames(user, first, last, email);
-        noteCleverId(attributes, ref);
-        changed |= mergeAttributes(user, attributes);
-        changed |= grant(user, roles);
-        changed |= join(user, groups, existing == null);
-        if (linkNeeded) {
-            addLink(user, linkUserId, op.path("link").path("userName").asText(username));
-            changed = true;
-        }
+        changed |= write(user, wanted, email, ref, existing == null, linkNeeded, op, username);
         usersByRef.put(ref, user.getId());
         usernames.add(username);
         outcome.id = user.getId();
@@ -257,15 +244,9 @@ final class BatchJob implements KeycloakSessionTaskWithResult<Map<Integer, Outco
     private Outcome updateUser(int i, JsonNode op) {
         String id = Checks.required(op, "id", Checks.MAX_NAME);
         String ref = Checks.optional(op, "ref", Checks.MAX_NAME);
-        JsonNode fields = op.path("fields");
-        String first = Checks.optional(fields, "firstName", Checks.MAX_NAME);
-        String last = Checks.optional(fields, "lastName", Checks.MAX_NAME);
-        String email = Checks.email(Checks.optional(fields, "email", Checks.MAX_NAME));
-        Boolean enabled = Checks.bool(fields, "enabled");
-        Map<String, List<String>> attributes = Checks.attributes(op, "attributes");
-        List<String> roles = roles(op);
-        List<GroupModel> groups = groups(op);
-        String linkUserId = link(op, ref);
+        Wanted wanted = wanted(op, op.path("fields"), ref);
+        String linkUserId = wanted.linkUserId();
+        Boolean enabled = wanted.enabled();
         boolean adopt = Boolean.TRUE.equals(Checks.bool(op, "adopt"));
         UserModel user = session.users().getUserById(realm, id);
         if (user == null) {
@@ -278,7 +259,7 @@ final class BatchJob implements KeycloakSessionTaskWithResult<Map<Integer, Outco
         }
         Outcome outcome = new Outcome(i, "update_user", ref);
         outcome.id = user.getId();
-        email = claimEmail(email, user, outcome);
+        String email = claimEmail(wanted.email(), user, outcome);
         boolean linkNeeded = linkUserId != null && checkLink(user, linkUserId);
         startWriting();
         boolean changed = false;
@@ -286,19 +267,51 @@ final class BatchJob implements KeycloakSessionTaskWithResult<Map<Integer, Outco
             user.setEnabled(enabled);
             changed = true;
         }
-        changed |= setNames(user, first, last, email);
-        noteCleverId(attributes, ref);
-        changed |= mergeAttributes(user, attributes);
-        changed |= grant(user, roles);
-        changed |= join(user, groups, false);
-        if (linkNeeded) {
-            addLink(user, linkUserId, op.path("link").path("userName").asText(user.getUsername()));
-            changed = true;
-        }
+        changed |= write(user, wanted, email, ref, false, linkNeeded, op, user.getUsername());
         if (ref != null) {
             usersByRef.put(ref, user.getId());
         }
         return outcome.changed(changed);
+    }
+
+    /** What a create_user or update_user asks of one account, read and checked before any write. */
+    private record Wanted(
+            String first,
+            String last,
+            String email,
+            Boolean enabled,
+            Map<String, List<String>> attributes,
+            List<String> roles,
+            List<GroupModel> groups,
+            String linkUserId) {}
+
+    /** {@code fields}: where the names, email and enabled are (the op itself, or update_user's "fields"). */
+    private Wanted wanted(JsonNode op, JsonNode fields, String ref) {
+        return new Wanted(
+                Checks.optional(fields, "firstName", Checks.MAX_NAME),
+                Checks.optional(fields, "lastName", Checks.MAX_NAME),
+                Checks.email(Checks.optional(fields, "email", Checks.MAX_NAME)),
+                Checks.bool(fields, "enabled"),
+                Checks.attributes(op, "attributes"),
+                roles(op),
+                groups(op),
+                link(op, ref));
+    }
+
+    /** The writes create_user and update_user share: names, attributes, roles, groups, the link. */
+    private boolean write(
+            UserModel user, Wanted wanted, String email, String ref, boolean fresh, boolean linkNeeded,
+            JsonNode op, String defaultLinkName) {
+        boolean changed = setNames(user, wanted.first(), wanted.last(), email);
+        noteCleverId(wanted.attributes(), ref);
+        changed |= mergeAttributes(user, wanted.attributes());
+        changed |= grant(user, wanted.roles());
+        changed |= join(user, wanted.groups(), fresh);
+        if (linkNeeded) {
+            addLink(user, wanted.linkUserId(), op.path("link").path("userName").asText(defaultLinkName));
+            changed = true;
+        }
+        return changed;
     }
 
     private Outcome disableUser(int i, JsonNode op) {
