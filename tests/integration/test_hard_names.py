@@ -53,22 +53,3 @@ def test_names_the_default_user_profile_refuses_get_accounts_and_their_classes(
         again = run(clever, state)
         assert again.status == "ok" and again.writes["keycloak"] == 0, again.summary()
         assert not [w for w in again.warnings if "255" in w]  # said once, when it was cut
-
-
-def test_an_email_keycloak_will_not_take_leaves_the_account_without_it(
-    settings: Settings, state: SyncState, keycloak_admin: KeycloakAdmin, tmp_path: Path
-) -> None:
-    roster = HardRoster()
-    teacher = roster.person("teacher", "Ann", "Lee")
-    typo = roster.student("Bo", "Ng", email="bo.ng@@students")  # SIS data entry
-    roster.section("Math", teacher, [typo])
-    with served(settings, roster, tmp_path) as clever:
-        report = run(clever, state)
-        assert report.status == "ok", report.summary()
-        held = accounts(keycloak_admin)
-        assert set(held) == {teacher, typo} and not held[typo].get("email")
-        assert members(keycloak_admin, f"{CLASS}/Math") == {teacher, typo}
-        [line] = [w for w in report.warnings if "refused the email" in w]
-        assert typo in line and "not an address" in line
-        again = run(clever, state)
-        assert again.status == "ok" and again.writes["keycloak"] == 0, again.summary()
