@@ -62,6 +62,10 @@ def rest_settings(
 def _prepare(admin: KeycloakAdmin) -> None:
     register_idp(admin)
     admin.create_user({"username": "someone.else", "enabled": True, "email": TAKEN, "firstName": "Some"})
+    # A realm default group: Keycloak puts every new account in it, and so must the extension's rows.
+    everyone = admin.create_group({"name": "everyone"})
+    realm = admin.connection.realm_name
+    admin.connection.raw_put(f"admin/realms/{realm}/default-groups/{everyone}", data="{}")
 
 
 def _people(admin: KeycloakAdmin) -> dict[str, dict[str, Any]]:
@@ -74,6 +78,12 @@ def _people(admin: KeycloakAdmin) -> dict[str, dict[str, Any]]:
             "names": (user.get("firstName"), user.get("lastName")),
             "email": user.get("email"),
             "enabled": user["enabled"],
+            "emailVerified": user.get("emailVerified"),
+            "requiredActions": sorted(user.get("requiredActions") or []),
+            "roles": sorted(  # the default role's name has the realm's in it
+                r["name"].replace(admin.connection.realm_name, "<realm>")
+                for r in admin.get_realm_roles_of_user(user["id"])
+            ),
             "attributes": {k: sorted(v) for k, v in (user.get("attributes") or {}).items()},
             "groups": sorted(g["path"] for g in admin.get_user_groups(user["id"], brief_representation=True)),
             "links": sorted(
@@ -82,6 +92,16 @@ def _people(admin: KeycloakAdmin) -> dict[str, dict[str, Any]]:
             ),
         }
     return people
+
+
+def _differences(made: dict[str, dict[str, Any]], by_rest: dict[str, dict[str, Any]]) -> list[str]:
+    """What differs between the two realms' accounts, field by field (the assertion's message)."""
+    return [
+        f"{name}.{field}: {made.get(name, {}).get(field)!r} != {by_rest.get(name, {}).get(field)!r}"
+        for name in sorted(set(made) | set(by_rest))
+        for field in sorted(set(made.get(name, {})) | set(by_rest.get(name, {})))
+        if made.get(name, {}).get(field) != by_rest.get(name, {}).get(field)
+    ]
 
 
 def _posts(report: SyncReport) -> int:
@@ -98,6 +118,8 @@ def test_the_extension_and_the_rest_path_make_the_same_accounts(
     _prepare(keycloak_admin)
     _prepare(rest_admin)
     roster = _roster()
+    # No user federation in either realm: the extension writes new accounts as rows (Fresh.java).
+    assert not keycloak_admin.get_components({"type": "org.keycloak.storage.UserStorageProvider"})
 
     bulk = run_sync(settings, RunOptions(full=True), source=MemorySource(roster), district_id="d1")
     rest = run_sync(rest_settings, RunOptions(full=True), source=MemorySource(roster), district_id="d1")
@@ -106,10 +128,12 @@ def test_the_extension_and_the_rest_path_make_the_same_accounts(
     assert bulk.kinds == rest.kinds
     assert sorted(bulk.warnings) == sorted(rest.warnings)
     assert any("another account holds it" in w for w in bulk.warnings), bulk.warnings  # in words
-    made = _people(keycloak_admin)
-    assert made == _people(rest_admin)
+    made, by_rest = _people(keycloak_admin), _people(rest_admin)
+    assert made == by_rest, _differences(made, by_rest)
     assert len(made) == len(roster.users_) + 1  # everyone, and the other account untouched
     assert made["someone.else"]["email"] == TAKEN and made["someone.else"]["links"] == []
+    assert all("/everyone" in p["groups"] for p in made.values() if p["links"]), made
+    assert all("default-roles-<realm>" in p["roles"] for p in made.values()), made
     # The extension wrote the people in a few batches; the REST path posted each one.
     people = len(roster.users_)
     assert _posts(bulk) <= _posts(rest) - people + people // 10, (bulk.calls, rest.calls)

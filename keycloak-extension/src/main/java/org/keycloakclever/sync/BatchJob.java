@@ -68,6 +68,13 @@ final class BatchJob implements KeycloakSessionTaskWithResult<Map<Integer, Outco
      */
     static final boolean BATCH_MODE = Boolean.parseBoolean(System.getProperty("clever-sync.batch-mode", "false"));
 
+    /**
+     * New accounts of a batch of {@code create_user}s written as rows, all at once ({@link Fresh}),
+     * in realms without user storage providers. On by default; {@code -Dclever-sync.fresh-rows=false}
+     * writes every account through the model API as before.
+     */
+    static final boolean FRESH_ROWS = Boolean.parseBoolean(System.getProperty("clever-sync.fresh-rows", "true"));
+
     private final String realmId;
     private final List<JsonNode> ops;
     private final Set<Integer> skip;
@@ -82,6 +89,8 @@ final class BatchJob implements KeycloakSessionTaskWithResult<Map<Integer, Outco
     /** Clever id → Keycloak id of the links this batch added. */
     private final Map<String, String> linkedInBatch = new HashMap<>();
     private Known known;
+    /** The batch's new accounts as rows, or null when they go through the model API. */
+    private Fresh fresh;
     private final Timer timer = new Timer();
     private final Map<String, GroupModel> groupsByRef = new HashMap<>();
     private final Map<String, GroupModel> groupsByPath = new HashMap<>();
@@ -104,6 +113,10 @@ final class BatchJob implements KeycloakSessionTaskWithResult<Map<Integer, Outco
         idpExists = s.identityProviders().getByAlias(ALIAS) != null;
         long started = System.nanoTime();
         known = Known.load(s, realmId, cleverIds());
+        if (FRESH_ROWS && !BATCH_MODE && onlyCreates() && Fresh.possible(realm)) {
+            fresh = new Fresh(realm);
+            known.loadAccounts(s, realmId, lowered("username"), lowered("email"));
+        }
         timer.known = System.nanoTime() - started;
         Map<Integer, Outcome> outcomes = new LinkedHashMap<>();
         if (BATCH_MODE) {
@@ -111,8 +124,42 @@ final class BatchJob implements KeycloakSessionTaskWithResult<Map<Integer, Outco
         } else {
             applyAll(outcomes);
         }
+        if (fresh != null && !fresh.isEmpty()) {
+            // A row that breaks a constraint fails here, and the whole transaction with it: the
+            // resource then applies the batch one item per transaction.
+            timer.item();
+            timer.flushing();
+            fresh.write(s.getProvider(org.keycloak.connections.jpa.JpaConnectionProvider.class).getEntityManager());
+            timer.done();
+        }
         timer.log(outcomes.size());
         return outcomes;
+    }
+
+    /**
+     * Only {@code create_user}s: then nothing later in the batch reads back an account
+     * {@link Fresh} has not written yet (an update or membership of an account made earlier in the
+     * same batch would look it up in the database).
+     */
+    private boolean onlyCreates() {
+        for (int i = 0; i < ops.size(); i++) {
+            if (!skip.contains(i) && !"create_user".equals(ops.get(i).path("op").asText(""))) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /** The batch's values of {@code field}, lower-cased, for {@link Known#loadAccounts}. */
+    private Set<String> lowered(String field) {
+        Set<String> values = new HashSet<>();
+        for (int i = 0; i < ops.size(); i++) {
+            String value = ops.get(i).path(field).asText("");
+            if (!skip.contains(i) && !value.isEmpty() && value.length() <= Checks.MAX_NAME) {
+                values.add(value.toLowerCase(Locale.ROOT));
+            }
+        }
+        return values;
     }
 
     private void applyAll(Map<Integer, Outcome> outcomes) {
@@ -202,7 +249,7 @@ final class BatchJob implements KeycloakSessionTaskWithResult<Map<Integer, Outco
         }
         UserModel existing = findByRef(ref);
         if (existing == null) {
-            UserModel byName = session.users().getUserByUsername(realm, username);
+            UserModel byName = userNamed(username);
             if (byName != null) {
                 if (!owns(byName, ref, false)) {
                     throw new Refusal("username " + username + " is taken by an account the sync does not own");
@@ -221,6 +268,22 @@ final class BatchJob implements KeycloakSessionTaskWithResult<Map<Integer, Outco
         }
         email = claimEmail(email, existing, outcome);
         boolean linkNeeded = wanted.linkUserId() != null && checkLink(existing, wanted.linkUserId());
+        List<RoleModel> roles = existing == null && fresh != null ? existingRoles(wanted.roles()) : null;
+        if (roles != null && ownIdOnly(wanted.attributes(), ref)) {
+            startWriting();
+            String id = fresh.add(username, wanted.first(), wanted.last(), email, enabled == null || enabled,
+                    nonEmpty(wanted.attributes()), roles, wanted.groups(),
+                    linkNeeded ? wanted.linkUserId() : null, op.path("link").path("userName").asText(username));
+            createdIds.add(id);
+            usersByRef.put(ref, id);
+            usernames.add(username);
+            if (linkNeeded) {
+                linkedInBatch.put(wanted.linkUserId(), id);
+            }
+            outcome.status = Outcome.CREATED;
+            outcome.id = id;
+            return outcome.changed(true);
+        }
         startWriting();
         UserModel user = existing;
         boolean changed = false;
@@ -272,6 +335,44 @@ final class BatchJob implements KeycloakSessionTaskWithResult<Map<Integer, Outco
             usersByRef.put(ref, user.getId());
         }
         return outcome.changed(changed);
+    }
+
+    /** The account with this (lower-cased) username: from the snapshot when it has them. */
+    private UserModel userNamed(String username) {
+        if (fresh == null || !known.knowsAccounts()) {
+            return session.users().getUserByUsername(realm, username);
+        }
+        String id = known.named(username);
+        return id == null ? null : session.users().getUserById(realm, id);
+    }
+
+    /** The realm roles named, or null when one does not exist yet (the model path creates it). */
+    private List<RoleModel> existingRoles(List<String> names) {
+        List<RoleModel> roles = new java.util.ArrayList<>();
+        for (String name : names) {
+            RoleModel role = realm.getRole(name);
+            if (role == null) {
+                return null;
+            }
+            roles.add(role);
+        }
+        return roles;
+    }
+
+    /** True when the attributes carry no {@code clever_id} but the op's own (the snapshot stays true). */
+    private static boolean ownIdOnly(Map<String, List<String>> attributes, String ref) {
+        List<String> ids = attributes.get(CLEVER_ID);
+        return ids == null || ids.equals(List.of(ref));
+    }
+
+    private static Map<String, List<String>> nonEmpty(Map<String, List<String>> attributes) {
+        Map<String, List<String>> result = new LinkedHashMap<>();
+        attributes.forEach((name, values) -> {
+            if (!values.isEmpty()) {
+                result.put(name, values);
+            }
+        });
+        return result;
     }
 
     /** What a create_user or update_user asks of one account, read and checked before any write. */
@@ -617,14 +718,23 @@ final class BatchJob implements KeycloakSessionTaskWithResult<Map<Integer, Outco
             return null;
         }
         if (!realm.isDuplicateEmailsAllowed()) {
-            UserModel other = session.users().getUserByEmail(realm, email);
-            if (emails.contains(lower) || other != null && (self == null || !other.getId().equals(self.getId()))) {
+            String other = emailHolder(email, lower);
+            if (emails.contains(lower) || other != null && (self == null || !other.equals(self.getId()))) {
                 outcome.emailRefused = true;
                 return null;
             }
         }
         emails.add(lower);
         return email;
+    }
+
+    /** The id of the account holding this address: from the snapshot when it has them. */
+    private String emailHolder(String email, String lower) {
+        if (fresh != null && known.knowsAccounts()) {
+            return known.addressed(lower);
+        }
+        UserModel other = session.users().getUserByEmail(realm, email);
+        return other == null ? null : other.getId();
     }
 
     private static boolean setNames(UserModel user, String first, String last, String email) {

@@ -29,6 +29,10 @@ final class Known {
 
     private final Map<String, String> byLink = new HashMap<>();
     private final Map<String, String> byCleverId = new HashMap<>();
+    /** Lower-cased username or address → the account holding it; read only for {@link Fresh} batches. */
+    private final Map<String, String> byUsername = new HashMap<>();
+    private final Map<String, String> byEmail = new HashMap<>();
+    private boolean accounts;
     private boolean stale;
 
     static Known load(KeycloakSession session, String realmId, Collection<String> cleverIds) {
@@ -48,6 +52,44 @@ final class Known {
                     .getResultList(), known.byCleverId);
         }
         return known;
+    }
+
+    /**
+     * Also reads which of {@code usernames} and {@code emails} (lower-cased) the realm's accounts hold,
+     * so a batch of new people needs no {@code getUserByUsername} or {@code getUserByEmail} each. Only
+     * for a realm without user storage providers: with LDAP federation those lookups also ask LDAP.
+     */
+    void loadAccounts(KeycloakSession session, String realmId, Collection<String> usernames, Collection<String> emails) {
+        EntityManager em = session.getProvider(JpaConnectionProvider.class).getEntityManager();
+        chunks(usernames, chunk -> rows(em.createQuery("select u.username, u.id from UserEntity u"
+                        + " where u.realmId = :realm and u.username in :names", Object[].class)
+                .setParameter("realm", realmId).setParameter("names", chunk).getResultList(), byUsername));
+        chunks(emails, chunk -> rows(em.createQuery("select u.email, u.id from UserEntity u"
+                        + " where u.realmId = :realm and u.email in :emails", Object[].class)
+                .setParameter("realm", realmId).setParameter("emails", chunk).getResultList(), byEmail));
+        accounts = true;
+    }
+
+    private static void chunks(Collection<String> values, java.util.function.Consumer<List<String>> read) {
+        List<String> all = new ArrayList<>(values);
+        for (int from = 0; from < all.size(); from += CHUNK) {
+            read.accept(all.subList(from, Math.min(all.size(), from + CHUNK)));
+        }
+    }
+
+    /** True when {@link #loadAccounts} ran and the snapshot still holds. */
+    boolean knowsAccounts() {
+        return accounts && !stale;
+    }
+
+    /** The Keycloak id of the account with this (lower-cased) username, or null. */
+    String named(String username) {
+        return byUsername.get(username);
+    }
+
+    /** The Keycloak id of the account with this (lower-cased) address, or null. */
+    String addressed(String email) {
+        return byEmail.get(email);
     }
 
     private static void rows(List<Object[]> rows, Map<String, String> into) {
