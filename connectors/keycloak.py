@@ -172,7 +172,7 @@ class KeycloakDirectory:
         failures: list[RecordError] = []
         tick = progress or (lambda n: None)
         for level in _levels(plan.create_groups):
-            self._each(level, self._create_group, failures, tick)
+            self._create_groups(level, failures, tick)
         self._each(plan.update_groups, lambda item: self._update_group(*item), failures, tick)
         self._create_users(plan.create_users, desired, failures, tick)
         self._each(plan.update_users, self._update_user, failures, tick)
@@ -203,6 +203,31 @@ class KeycloakDirectory:
         workers = self.workers if len(items) > 1 else 1
         failures.extend(result for result in bounded_map(one, items, workers) if result is not None)
 
+    def _bulk(self) -> bool:
+        """True when the realm's Keycloak has the extension (asked once, when first needed)."""
+        if self.bulk is None:
+            self.bulk = keycloak_bulk.probe(self.http)
+        return self.bulk
+
+    def _create_groups(
+        self, level: list[GroupSpec], failures: list[RecordError], tick: Callable[[int], None]
+    ) -> None:
+        """One level of new groups: through the extension when it is there, under their parent's
+        id; the root, role groups (their realm role) and whoever it did not write through REST."""
+        bulkable = [
+            (spec, parent_id)
+            for spec in level
+            if (parent_id := self.group_ids.get(spec.parent or ""))
+            and not spec.attributes.get(REALM_ROLE_ATTRIBUTE)
+        ]
+        written: dict[str, str] = {}
+        if bulkable and self._bulk():
+            written = keycloak_bulk.create_groups(self.http, bulkable, tick)
+            with self._lock:
+                self.group_ids.update(written)
+        rest = [spec for spec in level if spec.key not in written]
+        self._each(rest, self._create_group, failures, tick)
+
     def _create_users(
         self,
         specs: tuple[UserSpec, ...],
@@ -212,10 +237,8 @@ class KeycloakDirectory:
     ) -> None:
         """New people: in batches through the extension when it is there; whoever it did not
         write (or every one, without it) through ``POST /users``."""
-        if specs and self.bulk is None:
-            self.bulk = keycloak_bulk.probe(self.http)
         rest = list(specs)
-        if specs and self.bulk:
+        if specs and self._bulk():
             by_id = {spec.clever_id: spec for spec in specs}
             rest = []
             for answer in keycloak_bulk.create_users(

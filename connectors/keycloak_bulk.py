@@ -4,7 +4,9 @@
 the extension is not installed, and the sidecar writes through the admin REST API alone, as it always
 could. With it, ``KeycloakDirectory.apply`` sends the plan's new people as ``create_user`` operations,
 ``BATCH`` to a request and one transaction per batch (each person with attributes, group paths and
-the Clever link, as the REST path's ``POST /users``), ``PARALLEL`` batches at a time.
+the Clever link, as the REST path's ``POST /users``), ``PARALLEL`` batches at a time; and the new
+groups of each level of the ``/Clever`` tree as ``create_group`` operations under their parent's id
+(``create_groups``), except role groups, whose realm role the REST path grants (and creates once).
 
 An item the extension answers with an error (an address it refuses, a username an account the sync
 does not own has, ...) is written again through the REST path, which has its own answers for each
@@ -21,7 +23,7 @@ from typing import Any
 
 from connectors.base import RecordError, SyncError, bounded_map
 from connectors.keycloak_http import KeycloakHttp
-from connectors.state import IDP_ALIAS, UserSpec
+from connectors.state import IDP_ALIAS, GroupSpec, UserSpec
 
 PROBE = "clever-sync"
 BATCH_PATH = "clever-sync/batch"
@@ -56,8 +58,8 @@ def create_users(
     groups_of: Callable[[UserSpec], list[str]],
     tick: Callable[[int], None],
 ) -> list[Created]:
-    """Create ``specs`` through the extension; one answer per person, in order."""
-    batches = [list(specs[i : i + BATCH]) for i in range(0, len(specs), BATCH)]
+    """Create ``specs`` through the extension; one answer per person (in the order of the batches)."""
+    batches = _batches(specs)
 
     def send(batch: list[UserSpec]) -> list[Created]:
         try:
@@ -73,16 +75,78 @@ def create_users(
     return answers
 
 
+def _batches(specs: Sequence[UserSpec]) -> list[list[UserSpec]]:
+    """Batches of about ``BATCH`` people, people who share an address in the same one.
+
+    The extension checks an address against the realm as it was when the batch began and against
+    the batch's own people: two batches in flight cannot see each other's, and the second to commit
+    would fail on the address (and be written again, more slowly, through Keycloak's model API).
+    Kept together, the first of them gets the address and the others are told it is taken, as on
+    the REST path. A group larger than a batch (a placeholder address) is split; it still ends right.
+    """
+    together: dict[str, list[UserSpec]] = {}
+    for spec in specs:
+        together.setdefault(spec.email.lower() if spec.email else "\0" + spec.clever_id, []).append(spec)
+    batches: list[list[UserSpec]] = []
+    batch: list[UserSpec] = []
+    for group in together.values():
+        for start in range(0, len(group), BATCH):
+            part = group[start : start + BATCH]
+            if batch and len(batch) + len(part) > BATCH:
+                batches.append(batch)
+                batch = []
+            batch.extend(part)
+    if batch:
+        batches.append(batch)
+    return batches
+
+
+def create_groups(
+    http: KeycloakHttp, groups: Sequence[tuple[GroupSpec, str]], tick: Callable[[int], None]
+) -> dict[str, str]:
+    """Create ``groups`` (each with its parent's Keycloak id) through the extension; returns the
+    group key -> Keycloak id of those it wrote (made, or an unkeyed sibling of that name adopted).
+    The others are the REST path's to write, with its own answers."""
+    batches = [list(groups[i : i + BATCH]) for i in range(0, len(groups), BATCH)]
+
+    def send(batch: list[tuple[GroupSpec, str]]) -> dict[str, str]:
+        operations = [_create_group(spec, parent_id) for spec, parent_id in batch]
+        try:
+            results = _results(http, operations)
+        except (RecordError, SyncError):
+            return {}
+        written = {
+            spec.key: str(results[index]["id"])
+            for index, (spec, _) in enumerate(batch)
+            if _written(results.get(index))
+        }
+        tick(len(written))
+        return written
+
+    ids: dict[str, str] = {}
+    for done in bounded_map(send, batches, PARALLEL if len(batches) > 1 else 1):
+        ids.update(done)
+    return ids
+
+
+def _results(http: KeycloakHttp, operations: list[dict[str, Any]]) -> Mapping[int, Any]:
+    results = http.call("POST", BATCH_PATH, {"operations": operations}).json()["results"]
+    return {result["index"]: result for result in results}
+
+
+def _written(result: Mapping[str, Any] | None) -> bool:
+    return bool(result and result.get("status") in ("created", "updated", "unchanged") and result.get("id"))
+
+
 def _send(
     http: KeycloakHttp, batch: list[UserSpec], groups_of: Callable[[UserSpec], list[str]]
 ) -> list[Created]:
     operations = [_create_user(spec, groups_of(spec)) for spec in batch]
-    results = http.call("POST", BATCH_PATH, {"operations": operations}).json()["results"]
-    by_index: Mapping[int, Any] = {result["index"]: result for result in results}
+    by_index = _results(http, operations)
     answers = []
     for index, spec in enumerate(batch):
         result = by_index.get(index) or {}
-        if result.get("status") in ("created", "updated", "unchanged") and result.get("id"):
+        if _written(result):
             answers.append(Created(spec.clever_id, str(result["id"]), bool(result.get("emailRefused"))))
         else:
             answers.append(Created(spec.clever_id))
@@ -104,3 +168,13 @@ def _create_user(spec: UserSpec, groups: list[str]) -> dict[str, Any]:
     if spec.email:
         operation["email"] = spec.email
     return operation
+
+
+def _create_group(spec: GroupSpec, parent_id: str) -> dict[str, Any]:
+    return {
+        "op": "create_group",
+        "ref": spec.key,
+        "name": spec.name,
+        "parentId": parent_id,
+        "attributes": {name: list(values) for name, values in spec.attributes.items() if values},
+    }

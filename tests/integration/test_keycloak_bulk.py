@@ -94,6 +94,21 @@ def _people(admin: KeycloakAdmin) -> dict[str, dict[str, Any]]:
     return people
 
 
+def _tree(admin: KeycloakAdmin) -> dict[str, Any]:
+    """The ``/Clever`` tree as an admin sees it: each group's path, attributes and realm roles."""
+    tree: dict[str, Any] = {}
+
+    def walk(group: dict[str, Any]) -> None:
+        full = admin.get_group(group["id"])
+        roles = admin.get_group_realm_roles(group["id"])
+        tree[full["path"]] = (full.get("attributes") or {}, sorted(r["name"] for r in roles))
+        for child in admin.get_group_children(group["id"], {"max": 1000}):
+            walk(child)
+
+    walk(admin.get_group_by_path("/Clever"))
+    return tree
+
+
 def _differences(made: dict[str, dict[str, Any]], by_rest: dict[str, dict[str, Any]]) -> list[str]:
     """What differs between the two realms' accounts, field by field (the assertion's message)."""
     return [
@@ -130,10 +145,16 @@ def test_the_extension_and_the_rest_path_make_the_same_accounts(
     assert any("another account holds it" in w for w in bulk.warnings), bulk.warnings  # in words
     made, by_rest = _people(keycloak_admin), _people(rest_admin)
     assert made == by_rest, _differences(made, by_rest)
+    tree = _tree(keycloak_admin)
+    assert tree == _tree(rest_admin)
+    assert len(tree) > 5 and any(roles for _, roles in tree.values()), tree  # role groups, with their role
     assert len(made) == len(roster.users_) + 1  # everyone, and the other account untouched
     assert made["someone.else"]["email"] == TAKEN and made["someone.else"]["links"] == []
     assert all("/everyone" in p["groups"] for p in made.values() if p["links"]), made
     assert all("default-roles-<realm>" in p["roles"] for p in made.values()), made
-    # The extension wrote the people in a few batches; the REST path posted each one.
+    # The extension wrote the people and the groups below the schools in a few batches; the REST path
+    # posted each one (and granted each role group its role, as the extension path does too).
     people = len(roster.users_)
-    assert _posts(bulk) <= _posts(rest) - people + people // 10, (bulk.calls, rest.calls)
+    below_schools = sum(1 for path in tree if path.count("/") > 2 and not tree[path][1])
+    assert below_schools > 3, tree
+    assert _posts(bulk) <= _posts(rest) - people - below_schools + 10, (bulk.calls, rest.calls)

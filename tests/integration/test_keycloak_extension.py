@@ -7,6 +7,8 @@ holds through the ordinary admin API: users, attributes, groups, roles, federate
 
 from __future__ import annotations
 
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
@@ -412,3 +414,36 @@ def test_an_item_keycloak_refuses_while_writing_is_dropped_and_the_batch_retried
     assert (garcia_now["lastName"], garcia_now["enabled"]) == ("García", True)  # the whole item rolled back
     assert garcia_now["links"] == {("clever", "t1")} and garcia_now["groups"] == ["/Clever/Lincoln High"]
     assert _user(keycloak_admin, "ana.diaz")["groups"] == ["/Clever/Lincoln High/Students"]
+
+
+def test_two_batches_at_once_wanting_one_address_both_land_and_one_account_holds_it(
+    keycloak_admin: KeycloakAdmin, extension: Extension
+) -> None:
+    """Batches in flight at once cannot see each other's new accounts: the second to commit finds
+    the address taken only when its rows are written, and is written again through the model API
+    (CleverSyncResource), so everyone else in it still lands and the address has one holder."""
+    extension.batch(*_tree())
+    shared = "twin@example.org"
+    batches = [
+        [*(_student(f"{side}{n}", f"{side}.{n}") for n in range(300)), _student(f"{side}-t", f"{side}.t")]
+        for side in ("a", "b")
+    ]
+    for batch in batches:
+        batch[-1]["email"] = shared
+    start = threading.Barrier(2)
+
+    def send(batch: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        start.wait()
+        return extension.batch(*batch)
+
+    with ThreadPoolExecutor(2) as pool:
+        answers = list(pool.map(send, batches))
+
+    assert keycloak_admin.users_count() >= 600
+    for answer in answers:
+        assert [r["status"] for r in answer[:-1]] == ["created"] * 300, answer[:3]
+    holders = keycloak_admin.get_users({"email": shared, "exact": True})
+    assert len(holders) == 1, holders
+    twins = [answer[-1] for answer in answers]
+    # The twin without the address was refused it in words, or made without it: never a second holder.
+    assert sum(1 for t in twins if t["status"] == "created" and not t.get("emailRefused")) == 1, twins

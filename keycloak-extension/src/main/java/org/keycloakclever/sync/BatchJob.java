@@ -78,6 +78,8 @@ final class BatchJob implements KeycloakSessionTaskWithResult<Map<Integer, Outco
     private final String realmId;
     private final List<JsonNode> ops;
     private final Set<Integer> skip;
+    /** New accounts may be written as rows ({@link Fresh}); false on the resource's retries. */
+    private final boolean rows;
 
     private KeycloakSession session;
     private RealmModel realm;
@@ -98,10 +100,11 @@ final class BatchJob implements KeycloakSessionTaskWithResult<Map<Integer, Outco
     private final Set<String> usernames = new HashSet<>();
     private final Set<String> emails = new HashSet<>();
 
-    BatchJob(String realmId, List<JsonNode> ops, Set<Integer> skip) {
+    BatchJob(String realmId, List<JsonNode> ops, Set<Integer> skip, boolean rows) {
         this.realmId = realmId;
         this.ops = ops;
         this.skip = skip;
+        this.rows = rows;
     }
 
     @Override
@@ -113,7 +116,7 @@ final class BatchJob implements KeycloakSessionTaskWithResult<Map<Integer, Outco
         idpExists = s.identityProviders().getByAlias(ALIAS) != null;
         long started = System.nanoTime();
         known = Known.load(s, realmId, cleverIds());
-        if (FRESH_ROWS && !BATCH_MODE && onlyCreates() && Fresh.possible(realm)) {
+        if (rows && !BATCH_MODE && onlyCreates() && Fresh.possible(realm)) {
             fresh = new Fresh(realm);
             known.loadAccounts(s, realmId, lowered("username"), lowered("email"));
         }

@@ -98,12 +98,23 @@ public final class CleverSyncResource {
 
     /** Applies the batch; returns how many transactions committed. */
     private int apply(List<JsonNode> ops, Set<Integer> skip, Map<Integer, Outcome> outcomes) {
+        boolean rows = BatchJob.FRESH_ROWS;
         for (int attempt = 0; attempt <= MAX_RETRIES; attempt++) {
             try {
-                outcomes.putAll(run(ops, skip));
+                outcomes.putAll(run(ops, skip, rows));
                 return 1;
             } catch (RuntimeException exc) {
                 BatchJob.ItemFailure failure = itemFailure(exc);
+                if (failure == null && rows) {
+                    // New accounts written as rows fail together (e.g. an address another batch,
+                    // running at the same time, took first): again through the model API, which
+                    // names the item.
+                    LOG.infof("clever-sync: the rows of a batch of %d failed (%s); applying it through the model API",
+                            ops.size(), rootMessage(exc));
+                    rows = false;
+                    attempt--;
+                    continue;
+                }
                 if (failure == null) {
                     LOG.warnf("clever-sync: a batch of %d failed to commit (%s); applying it one item at a time",
                             ops.size(), rootMessage(exc));
@@ -129,7 +140,7 @@ public final class CleverSyncResource {
                 }
             }
             try {
-                outcomes.putAll(run(ops, others));
+                outcomes.putAll(run(ops, others, false));
                 transactions++;
             } catch (RuntimeException exc) {
                 JsonNode op = ops.get(i);
@@ -142,9 +153,9 @@ public final class CleverSyncResource {
         return transactions;
     }
 
-    private Map<Integer, Outcome> run(List<JsonNode> ops, Set<Integer> skip) {
+    private Map<Integer, Outcome> run(List<JsonNode> ops, Set<Integer> skip, boolean rows) {
         return KeycloakModelUtils.runJobInTransactionWithResult(session.getKeycloakSessionFactory(),
-                session.getContext(), new BatchJob(realm.getId(), ops, skip), "clever-sync batch");
+                session.getContext(), new BatchJob(realm.getId(), ops, skip, rows), "clever-sync batch");
     }
 
     private static BatchJob.ItemFailure itemFailure(Throwable exc) {
