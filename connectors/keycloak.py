@@ -242,7 +242,7 @@ class KeycloakDirectory:
             by_id = {spec.clever_id: spec for spec in specs}
             rest = []
             for answer in keycloak_bulk.create_users(
-                self.http, specs, lambda s: self._paths(s, desired), tick
+                self.http, specs, lambda s: self._group_ids_or_paths(s, desired), tick
             ):
                 if not answer.keycloak_id:
                     rest.append(by_id[answer.clever_id])
@@ -252,6 +252,12 @@ class KeycloakDirectory:
                     if answer.email_refused:
                         self.refused_emails[answer.clever_id] = by_id[answer.clever_id].email
         self._each(rest, lambda spec: self._create_user(spec, desired), failures, tick)
+
+    def _group_ids_or_paths(self, spec: UserSpec, desired: DesiredState) -> list[str]:
+        """The person's groups for the extension: Keycloak ids when all are known (a lookup in
+        Keycloak's cache; a path is looked up a level at a time), else paths."""
+        ids = [self.group_ids.get(key, "") for key in spec.groups]
+        return sorted(ids) if all(ids) else self._paths(spec, desired)
 
     def _paths(self, spec: UserSpec, desired: DesiredState) -> list[str]:
         return sorted(self.paths.get(key) or group_path(desired.groups, key) for key in spec.groups)

@@ -116,6 +116,7 @@ final class BatchJob implements KeycloakSessionTaskWithResult<Map<Integer, Outco
         idpExists = s.identityProviders().getByAlias(ALIAS) != null;
         long started = System.nanoTime();
         known = Known.load(s, realmId, cleverIds());
+        known.loadChildren(s, realmId, parentIds());
         if (rows && !BATCH_MODE && onlyCreates() && Fresh.possible(realm)) {
             fresh = new Fresh(realm);
             known.loadAccounts(s, realmId, lowered("username"), lowered("email"));
@@ -151,6 +152,20 @@ final class BatchJob implements KeycloakSessionTaskWithResult<Map<Integer, Outco
             }
         }
         return true;
+    }
+
+    /** The {@code parentId}s of the batch's new groups, for {@link Known#loadChildren}. */
+    private Set<String> parentIds() {
+        Set<String> ids = new HashSet<>();
+        for (int i = 0; i < ops.size(); i++) {
+            JsonNode op = ops.get(i);
+            String id = op.path("parentId").asText("");
+            if (!skip.contains(i) && "create_group".equals(op.path("op").asText("")) && !id.isEmpty()
+                    && id.length() <= Checks.MAX_NAME) {
+                ids.add(id);
+            }
+        }
+        return ids;
     }
 
     /** The batch's values of {@code field}, lower-cased, for {@link Known#loadAccounts}. */
@@ -491,6 +506,7 @@ final class BatchJob implements KeycloakSessionTaskWithResult<Map<Integer, Outco
         boolean changed = false;
         if (group == null) {
             group = session.groups().createGroup(realm, name, parent);
+            known.madeChild(parent == null ? null : parent.getId(), name, group.getId());
             outcome.status = Outcome.CREATED;
             inTree.put(group.getId(), true);
             changed = true;
@@ -554,6 +570,7 @@ final class BatchJob implements KeycloakSessionTaskWithResult<Map<Integer, Outco
         }
         if (moving || renaming) {
             groupsByPath.clear();
+            known.childrenMoved();
         }
         if (attributes != null) {
             changed |= replaceAttributes(group, attributes);
@@ -896,6 +913,10 @@ final class BatchJob implements KeycloakSessionTaskWithResult<Map<Integer, Outco
     }
 
     private GroupModel child(GroupModel parent, String name) {
+        if (parent != null && known.knowsChildrenOf(parent.getId())) {
+            String id = known.child(parent.getId(), name);
+            return id == null ? null : session.groups().getGroupById(realm, id);
+        }
         if (parent == null) {
             return session.groups().getTopLevelGroupsStream(realm, name, true, 0, 10)
                     .filter(g -> g.getName().equals(name)).findFirst().orElse(null);

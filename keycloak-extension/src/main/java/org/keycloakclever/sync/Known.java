@@ -33,6 +33,9 @@ final class Known {
     private final Map<String, String> byUsername = new HashMap<>();
     private final Map<String, String> byEmail = new HashMap<>();
     private boolean accounts;
+    /** Parent id → child name → id, for the parents of the batch's new groups ({@link #loadChildren}). */
+    private final Map<String, Map<String, String>> children = new HashMap<>();
+    private boolean childrenStale;
     private boolean stale;
 
     static Known load(KeycloakSession session, String realmId, Collection<String> cleverIds) {
@@ -68,6 +71,45 @@ final class Known {
                         + " where u.realmId = :realm and u.email in :emails", Object[].class)
                 .setParameter("realm", realmId).setParameter("emails", chunk).getResultList(), byEmail));
         accounts = true;
+    }
+
+    /**
+     * Also reads the children of {@code parentIds}, so a batch of new groups needs no
+     * {@code getGroupByName} each to see whether a sibling of that name exists.
+     */
+    void loadChildren(KeycloakSession session, String realmId, Collection<String> parentIds) {
+        EntityManager em = session.getProvider(JpaConnectionProvider.class).getEntityManager();
+        parentIds.forEach(id -> children.put(id, new HashMap<>()));
+        chunks(parentIds, chunk -> {
+            for (Object[] row : em.createQuery("select g.parentId, g.name, g.id from GroupEntity g"
+                            + " where g.realm = :realm and g.parentId in :parents", Object[].class)
+                    .setParameter("realm", realmId).setParameter("parents", chunk).getResultList()) {
+                children.get((String) row[0]).put((String) row[1], (String) row[2]);
+            }
+        });
+    }
+
+    /** True when the children of this parent were read and no group was renamed or moved since. */
+    boolean knowsChildrenOf(String parentId) {
+        return !childrenStale && children.containsKey(parentId);
+    }
+
+    /** The id of the parent's child of that name, or null ({@link #knowsChildrenOf} first). */
+    String child(String parentId, String name) {
+        return children.get(parentId).get(name);
+    }
+
+    /** A group the batch made. */
+    void madeChild(String parentId, String name, String id) {
+        Map<String, String> known = children.get(parentId);
+        if (known != null) {
+            known.put(name, id);
+        }
+    }
+
+    /** A group was renamed or moved: ask the database for children from now on. */
+    void childrenMoved() {
+        childrenStale = true;
     }
 
     private static void chunks(Collection<String> values, java.util.function.Consumer<List<String>> read) {
