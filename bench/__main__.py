@@ -16,7 +16,7 @@ from bench.run import METHODS, SIZES, run
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
-    parser.add_argument("--sizes", default="S,M", help=f"comma-separated: {', '.join(SIZES)} or a number")
+    parser.add_argument("--sizes", default="S,M,L", help=f"comma-separated: {', '.join(SIZES)} or a number")
     parser.add_argument("--methods", default=",".join(METHODS), help="comma-separated: " + ",".join(METHODS))
     parser.add_argument("--out", default="bench/results", help="directory for the JSON and the PNG")
     parser.add_argument("--workers", type=int, default=2, help="RQ workers for the scale-out run")

@@ -7,6 +7,7 @@ from typing import Any
 
 LABELS = {
     "a": "(a) our full sync",
+    "a_rest": "(a) our full sync, REST only (no extension)",
     "b": "(b) Keycloak LDAP full sync",
     "b2": "(b2) Keycloak LDAP sync + group mapper",
     "c": "(c) partialImport floor",
@@ -54,15 +55,16 @@ def table(results: dict[str, Any]) -> str:
             )
     lines += [
         "",
-        "| size | (a)/(c) per person | (a)/(b) per person | (a)/(b2) per person | (d)/(a) | (d')/(a) "
-        "| (e)/(a) | 2 workers ÷ 1 |",
+        "| size | (a)/(c) per person | (a)/(b) per person | (a)/(b2) per person | (b2)/(a) per person "
+        "| REST ÷ extension | (d)/(a) | (d')/(a) | (e)/(a) | 2 workers ÷ 1 |",
     ]
-    lines.append("|---|---:|---:|---:|---:|---:|---:|---:|")
+    lines.append("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for size in results["sizes"]:
         r = size["ratios"]
         lines.append(
             f"| {size['size']} | {_fmt(r['a_over_c_per_person'])} | {_fmt(r['a_over_b_per_person'])} "
-            f"| {_fmt(r.get('a_over_b2_per_person'))} "
+            f"| {_fmt(r.get('a_over_b2_per_person'))} | {_fmt(r.get('b2_over_a_per_person'))} "
+            f"| {_fmt(r.get('a_rest_over_a'))} "
             f"| {_fmt(r['d_over_a'], 3)} | {_fmt(r['d_events_over_a'], 3)} | {_fmt(r['e_over_a'], 3)} "
             f"| {_fmt(r['scaleout_speedup'])} |"
         )

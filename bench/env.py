@@ -46,6 +46,9 @@ class Place:
     redis_url: str
     clever_url: str
     district_id: str
+    # False: the sync writes through the admin REST API only (KCC_KEYCLOAK_BULK=false), as on a
+    # Keycloak without the clever-sync extension; method (a_rest).
+    bulk: bool = True
 
     def env(self, services: dict[str, str]) -> dict[str, str]:
         """The ``KCC_*`` environment a worker process builds its Settings from."""
@@ -63,6 +66,8 @@ class Place:
             KCC_CLEVER_DISTRICT_ID=self.district_id,
             KCC_SECRET_KEY=BENCH_SECRET_KEY,
         )
+        if not self.bulk:
+            env["KCC_KEYCLOAK_BULK"] = "false"
         return env
 
     def settings(self, services: dict[str, str]) -> Settings:
@@ -113,7 +118,7 @@ class Services:
         return str(info.get("systemInfo", {}).get("version", "?"))
 
     @contextmanager
-    def place(self, clever_url: str, district_id: str, label: str) -> Iterator[Place]:
+    def place(self, clever_url: str, district_id: str, label: str, *, bulk: bool = True) -> Iterator[Place]:
         """A fresh realm, OU and emptied Redis db for one method; all removed afterwards."""
         suffix = uuid.uuid4().hex[:10]
         realm = f"bench-{label}-{suffix}"
@@ -127,7 +132,7 @@ class Services:
             for entry in (ou.dn, ou.people_dn, ou.groups_dn):
                 if not conn.add(entry, ["organizationalUnit"]):
                     raise RuntimeError(f"LDAP refused {entry}: {conn.result['description']}")
-            yield Place(realm, ou, self.redis_url, clever_url, district_id)
+            yield Place(realm, ou, self.redis_url, clever_url, district_id, bulk)
         finally:
             self.master.delete_realm(realm)
             remove_subtree(conn, ou.dn)

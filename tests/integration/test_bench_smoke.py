@@ -1,4 +1,5 @@
-"""The benchmark end to end at the tiny size: our full sync (a), the floor (c), the no-op runs (d).
+"""The benchmark end to end at the tiny size: our full sync (a) on both paths, the floor (c), the
+no-op runs (d).
 
 No timing is asserted (the machine is shared); only that every field is there and sane.
 """
@@ -18,18 +19,22 @@ pytestmark = pytest.mark.integration
 
 
 def test_tiny_bench_reports_every_field(services_env: dict[str, str], tmp_path: Path) -> None:
-    result = bench_size(Services(), "tiny", methods=("a", "c", "d"), workers=1)
+    result = bench_size(Services(), "tiny", methods=("a", "a_rest", "c", "d"), workers=1)
     json.dumps(result)  # the results file is JSON
     people = result["people"]
     assert people > result["students"] > 0 and result["groups"] > 0
     methods = result["methods"]
-    assert set(methods) == {"a", "c", "d", "d_events"}
+    assert set(methods) == {"a", "a_rest", "c", "d", "d_events"}
 
     full = methods["a"]
     assert full["status"] == "ok" and full["error_count"] == 0, full["errors"]
     assert full["people"] == people and full["seconds"] > 0 and full["people_per_second"] > 0
     assert full["kinds"]["students"]["created"] == result["students"]
-    assert full["keycloak_writes"] > people  # one POST per person plus the group tree
+    rest = methods["a_rest"]
+    assert rest["status"] == "ok" and rest["kinds"] == full["kinds"]
+    assert rest["keycloak_writes"] > people  # one POST per person plus the group tree
+    # The extension path: the people and most groups in a few batches.
+    assert full["keycloak_writes"] < people < rest["keycloak_writes"], (full["keycloak_calls"], rest)
     assert full["ldap_writes"] > 0  # the school and class groups
     assert full["keycloak_http_calls"] >= full["keycloak_writes"]
     assert 3 <= full["clever_requests"] <= 20  # one page per collection plus a few look-ups
@@ -47,6 +52,7 @@ def test_tiny_bench_reports_every_field(services_env: dict[str, str], tmp_path: 
     ratios = result["ratios"]
     assert ratios["a_over_c_per_person"] and ratios["a_over_c_per_person"] > 0
     assert ratios["d_over_a"] and ratios["d_over_a"] > 0
+    assert ratios["a_rest_over_a"] and ratios["a_rest_over_a"] > 0
     assert ratios["e_over_a"] is None and ratios["a_over_b_per_person"] is None
     assert result["targets"]["worker_rss"]["limit_kb"] == 100 * 1024 + people
 
