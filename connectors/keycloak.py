@@ -213,15 +213,14 @@ class KeycloakDirectory:
         self, level: list[GroupSpec], failures: list[RecordError], tick: Callable[[int], None]
     ) -> None:
         """One level of new groups: through the extension when it is there, under their parent's
-        id; the root, role groups (their realm role) and whoever it did not write through REST."""
-        bulkable = [
-            (spec, parent_id)
-            for spec in level
-            if (parent_id := self.group_ids.get(spec.parent or ""))
-            and not spec.attributes.get(REALM_ROLE_ATTRIBUTE)
-        ]
+        id (a role group's realm role made first, once, through REST, so batches running at once
+        never both create it); the root and whoever it did not write through REST."""
+        parents = self.group_ids
+        bulkable = [(spec, parent_id) for spec in level if (parent_id := parents.get(spec.parent or ""))]
         written: dict[str, str] = {}
         if bulkable and self._bulk():
+            for name in {_role_of(spec) for spec, _ in bulkable} - {""}:
+                self._realm_role(name)
             written = keycloak_bulk.create_groups(self.http, bulkable, tick)
             with self._lock:
                 self.group_ids.update(written)
@@ -285,10 +284,12 @@ class KeycloakDirectory:
 
     def _grant_realm_role(self, group_id: str, spec: GroupSpec) -> None:
         """A role group's members get its ``clever-*`` realm role through the group (no per-user call)."""
-        wanted = spec.attributes.get(REALM_ROLE_ATTRIBUTE, ())
-        if not wanted:
-            return
-        name = wanted[0]
+        name = _role_of(spec)
+        if name:
+            self.http.call("POST", f"groups/{group_id}/role-mappings/realm", [self._realm_role(name)])
+
+    def _realm_role(self, name: str) -> dict[str, Any]:
+        """The realm role ``name`` (made when missing) as a role-mapping body names it."""
         with self._lock:
             role = self._role_ids.get(name)
         if role is None:
@@ -300,7 +301,7 @@ class KeycloakDirectory:
             role = {"id": found["id"], "name": found["name"]}
             with self._lock:
                 self._role_ids[name] = role
-        self.http.call("POST", f"groups/{group_id}/role-mappings/realm", [role])
+        return role
 
     def _update_group(self, keycloak_id: str, spec: GroupSpec) -> None:
         body = {"name": spec.name, "attributes": _lists(spec.attributes)}
@@ -470,6 +471,12 @@ def group_path(groups: Mapping[str, GroupSpec], key: str) -> str:
         parts.append(spec.name)
         spec = groups.get(spec.parent) if spec.parent else None
     return "/" + "/".join(reversed(parts))
+
+
+def _role_of(spec: GroupSpec) -> str:
+    """The ``clever-*`` realm role a role group's members get through it, or ""."""
+    wanted = spec.attributes.get(REALM_ROLE_ATTRIBUTE, ())
+    return wanted[0] if wanted else ""
 
 
 def _levels(specs: tuple[GroupSpec, ...]) -> list[list[GroupSpec]]:

@@ -6,7 +6,7 @@ could. With it, ``KeycloakDirectory.apply`` sends the plan's new people as ``cre
 ``BATCH`` to a request and one transaction per batch (each person with attributes, group paths and
 the Clever link, as the REST path's ``POST /users``), ``PARALLEL`` batches at a time; and the new
 groups of each level of the ``/Clever`` tree as ``create_group`` operations under their parent's id
-(``create_groups``), except role groups, whose realm role the REST path grants (and creates once).
+(``create_groups``), a role group with its ``clever-*`` realm role (which the caller made first).
 
 An item the extension answers with an error (an address it refuses, a username an account the sync
 does not own has, ...) is written again through the REST path, which has its own answers for each
@@ -23,7 +23,7 @@ from typing import Any
 
 from connectors.base import RecordError, SyncError, bounded_map
 from connectors.keycloak_http import KeycloakHttp
-from connectors.state import IDP_ALIAS, GroupSpec, UserSpec
+from connectors.state import IDP_ALIAS, REALM_ROLE_ATTRIBUTE, GroupSpec, UserSpec
 
 PROBE = "clever-sync"
 BATCH_PATH = "clever-sync/batch"
@@ -171,10 +171,14 @@ def _create_user(spec: UserSpec, groups: list[str]) -> dict[str, Any]:
 
 
 def _create_group(spec: GroupSpec, parent_id: str) -> dict[str, Any]:
-    return {
+    operation: dict[str, Any] = {
         "op": "create_group",
         "ref": spec.key,
         "name": spec.name,
         "parentId": parent_id,
         "attributes": {name: list(values) for name, values in spec.attributes.items() if values},
     }
+    role = spec.attributes.get(REALM_ROLE_ATTRIBUTE, ())
+    if role:
+        operation["realmRoles"] = [role[0]]
+    return operation
