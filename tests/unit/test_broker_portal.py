@@ -11,6 +11,7 @@ from flask.testing import FlaskClient
 from plugin.app import create_app
 from plugin.config.settings import Settings
 from plugin.sso.portal import broker_redirect_uri, portal_redirect_uri
+from plugin.sso.portal_flow import desired_portal_client
 
 ENV = {
     "KCC_KEYCLOAK_URL": "https://id.example.org",
@@ -71,3 +72,14 @@ def test_unknown_people_are_refused_unless_the_setting_says_create() -> None:
     assert Settings.from_env(ENV).clever.create_unknown_users is False
     env = {**ENV, "KCC_CLEVER_CREATE_UNKNOWN_USERS": "true"}
     assert Settings.from_env(env).clever.create_unknown_users is True
+
+
+def test_the_portal_client_lands_only_on_the_account_console_through_its_own_flow() -> None:
+    client = desired_portal_client("school", "flow-id")
+
+    assert client["redirectUris"] == ["/realms/school/account/*"] and client["rootUrl"] == "${authBaseUrl}"
+    assert client["authenticationFlowBindingOverrides"] == {"browser": "flow-id"}
+    assert client["publicClient"] and client["standardFlowEnabled"]
+    assert not (client["directAccessGrantsEnabled"] or client["serviceAccountsEnabled"])
+    assert not (client["implicitFlowEnabled"] or client["webOrigins"])
+    assert client["attributes"]["pkce.code.challenge.method"] == "S256"
