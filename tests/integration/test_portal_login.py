@@ -22,6 +22,7 @@ from urllib.parse import urlencode, urljoin
 import pytest
 import requests
 
+from connectors.state import IDP_ALIAS
 from plugin.sso.portal_flow import PORTAL_CLIENT_ID
 from tests.browser_fixtures import CleverWorld
 
@@ -138,3 +139,23 @@ def test_a_portal_login_without_an_earlier_session_ends_on_the_account_console(
     assert clever_world.sessions(keycloak_id)
     (portal_auth,) = browser.went_to(f"{clever_world.realm_url}/protocol/openid-connect/auth")
     assert f"client_id={PORTAL_CLIENT_ID}" in portal_auth.url
+
+
+def test_with_clever_disabled_a_portal_login_fails_instead_of_continuing_a_session(
+    clever_world: CleverWorld,
+) -> None:
+    """The redirect is REQUIRED: when it cannot go to Clever the flow fails, it never falls through."""
+    student = clever_world.person("student", 5)
+    clever_world.prelink(student)
+    browser = Browser()
+    browser.go(instant_login(clever_world, student["id"]))  # a session in this browser
+    idp = clever_world.admin.get_idp(IDP_ALIAS)
+    clever_world.admin.update_idp(IDP_ALIAS, {**idp, "enabled": False})  # the admin page's Enabled: off
+    already = len(browser.hops)
+
+    landed, answer = browser.go(instant_login(clever_world, student["id"]))
+
+    assert landed.startswith(f"{clever_world.realm_url}/protocol/openid-connect/auth")
+    assert answer is not None and answer.status_code == 400
+    assert "Invalid username or password." in answer.text  # Keycloak's words for a flow that failed
+    assert not [h for h in browser.hops[already:] if h.url.startswith(clever_world.account_url)]
