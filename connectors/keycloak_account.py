@@ -30,9 +30,10 @@ SERVICE_ROLES = {
     "manage-users": "create, update and disable accounts, link Clever identities, the group tree and "
     "its members, and read admins' roles for the admin page",
     "manage-realm": "the User Profile's clever_* attributes, the clever-* realm roles and the "
-    "Clever first-login flow",
+    "Clever first-login and portal flows",
     "manage-identity-providers": "the Clever identity provider and its mappers",
-    "manage-clients": "the admin page's own sign-in client (clever-sidecar-admin)",
+    "manage-clients": "the admin page's own sign-in client (clever-sidecar-admin) and the Clever "
+    "portal's (clever-portal)",
 }
 
 

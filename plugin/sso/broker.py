@@ -20,7 +20,10 @@ What ``ensure_broker(admin, settings)`` puts in the realm (and keeps there, chan
   with no linked account (a linked person goes straight in). By default it holds only "Deny access" with
   a clear message; with ``KCC_CLEVER_CREATE_UNKNOWN_USERS=true`` it creates an account
   (username ``clever-<sub>``) when unique and refuses otherwise. It never links an existing account by
-  email or name: only the roster sync links.
+  email or name: only the roster sync links;
+* the login of the Clever portal: the flow ``clever portal`` (only a redirect to Clever, no SSO cookie)
+  and the public client ``clever-portal`` bound to it, which ``plugin.sso.portal`` sends portal logins
+  to (why, in ``plugin.sso.portal_flow``).
 
 Example::
 
@@ -57,6 +60,7 @@ from plugin.sso.broker_flow import (
     ensure_first_login_flow,
     ensure_self_linking,
 )
+from plugin.sso.portal_flow import ensure_portal_login, remove_portal_login
 from plugin.sso.profile_rules import own_validations
 
 UP_GROUP = "clever"
@@ -312,7 +316,8 @@ def fetch_discovery(oauth_url: str, *, timeout: float = 10.0) -> Discovery:
 def ensure_broker(
     admin: KeycloakAdmin, settings: Settings, discovery: Discovery | None = None
 ) -> BrokerReport:
-    """Reconcile roles, User Profile, flow, identity provider and mappers; report what changed."""
+    """Reconcile roles, User Profile, flows, identity provider, mappers and the portal's client;
+    report what changed."""
     if not settings.clever.client_id or not settings.clever.client_secret:
         raise ConfigError("KCC_CLEVER_CLIENT_ID and KCC_CLEVER_CLIENT_SECRET are needed to register Clever")
     if settings.clever.create_unknown_users and not settings.clever.district_id:
@@ -328,6 +333,7 @@ def ensure_broker(
         ensure_first_login_flow(admin, settings.clever.create_unknown_users, report)
         ensure_idp(admin, desired_idp(settings.clever, discovery, settings.secret_key), report)
         ensure_mappers(admin, report)
+        ensure_portal_login(admin, settings.keycloak.realm, report)
     return report
 
 
@@ -410,7 +416,8 @@ def broker_state(admin: KeycloakAdmin) -> dict[str, Any] | None:
 
 
 def remove_broker(admin: KeycloakAdmin) -> BrokerReport:
-    """Delete the identity provider (with its mappers and every user's link) and the flow.
+    """Delete the identity provider (with its mappers and every user's link), the first-login flow,
+    and the portal's client and flow.
 
     Roles and the User Profile stay: the sync's users and attributes depend on them.
     """
@@ -423,6 +430,7 @@ def remove_broker(admin: KeycloakAdmin) -> BrokerReport:
             if flow["alias"] == FLOW_ALIAS:
                 admin.delete_authentication_flow(flow["id"])
                 report.changes.append(f"flow {FLOW_ALIAS!r}: removed")
+        remove_portal_login(admin, report)
     return report
 
 

@@ -3,15 +3,26 @@
 Clever sends these to the app's FIRST redirect URI with ``?code=`` and no ``state``. Keycloak's broker
 endpoint refuses a callback without the ``state`` it issued, so the first redirect URI is this
 sidecar route, ``GET /clever/login``. It never exchanges the state-less code (a code is single-use and
-this one was not asked for by Keycloak); it starts Keycloak's own login for the realm's ``account``
-client with ``kc_idp_hint=clever``. Keycloak sends the browser to Clever's ``/oauth/authorize`` with
-its own ``state``, nonce and PKCE; Clever's session makes that a silent hop; the Clever callback
-lands on Keycloak's broker endpoint (the app's second redirect URI), and the browser ends signed in
-on the realm's Account Console (``/realms/<realm>/account/``), where a person sees their name.
+this one was not asked for by Keycloak); it starts Keycloak's own login for the realm's
+``clever-portal`` client with ``kc_idp_hint=clever``. Keycloak sends the browser to Clever's
+``/oauth/authorize`` with its own ``state``, nonce and PKCE; Clever's session makes that a silent hop;
+the Clever callback lands on Keycloak's broker endpoint (the app's second redirect URI), and the
+browser ends signed in on the realm's Account Console (``/realms/<realm>/account/``), where a person
+sees their name.
 
-``max_age=0`` makes Keycloak ignore an earlier session in the same browser: on a shared classroom
-device the person who just clicked in Clever is the one signed in (Clever's guidance), and Keycloak
-does not pass ``max_age`` on to Clever (``passMaxAge`` is off), so Clever's session still answers.
+Shared classroom devices: the person who just clicked in Clever must be the one signed in (Clever's
+guidance), never whoever left a Keycloak session in that browser. ``max_age=0`` alone does not do
+it: Keycloak's ``CookieAuthenticator`` continues a session unless
+``OIDCLoginProtocol.isAuthTimeExpired`` finds ``authTime + maxAge < Time.currentTime()``, in whole
+seconds and strictly, so a session authenticated in the same second as the portal click is
+continued. The ``clever-portal`` client's browser flow (``plugin.sso.portal_flow``) therefore has no
+Cookie step: only the redirect to Clever. ``max_age=0`` stays as a second guard (it is what an OIDC
+client says when it wants a fresh login); Keycloak does not pass it on to Clever (``passMaxAge`` is
+off), so Clever's session still answers. When the browser holds another person's session, Keycloak
+refuses to swap the person inside it ("already authenticated as different user"): that person must
+sign out first. The PKCE challenge sent here has a verifier nobody keeps: the code Keycloak then
+gives the Account Console's URL is never redeemed (the console signs in by itself through the new
+session), and so is worth nothing to whoever reads it.
 
 Redirect URIs for Clever's dashboard, in this order:
 
@@ -21,6 +32,9 @@ Redirect URIs for Clever's dashboard, in this order:
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import secrets
 from urllib.parse import urlencode
 
 from flask import Blueprint, Response, current_app, redirect, request
@@ -29,9 +43,9 @@ from werkzeug.wrappers import Response as BaseResponse
 
 from connectors.state import IDP_ALIAS
 from plugin.config.settings import Settings
+from plugin.sso.portal_flow import PORTAL_CLIENT_ID
 
 bp = Blueprint("clever_portal", __name__)
-LANDING_CLIENT = "account"
 
 
 def realm_url(settings: Settings) -> str:
@@ -52,14 +66,22 @@ def broker_redirect_uri(settings: Settings) -> str:
 def broker_login_url(settings: Settings) -> str:
     """Keycloak's authorization URL that goes straight to Clever and ends on the Account Console."""
     params = {
-        "client_id": LANDING_CLIENT,
+        "client_id": PORTAL_CLIENT_ID,
         "redirect_uri": f"{realm_url(settings)}/account/",
         "response_type": "code",
         "scope": "openid",
         "kc_idp_hint": IDP_ALIAS,
         "max_age": "0",
+        "code_challenge": _unredeemable_challenge(),
+        "code_challenge_method": "S256",
     }
     return f"{realm_url(settings)}/protocol/openid-connect/auth?{urlencode(params)}"
+
+
+def _unredeemable_challenge() -> str:
+    """An S256 PKCE challenge of a verifier that is thrown away at once."""
+    digest = hashlib.sha256(secrets.token_urlsafe(48).encode()).digest()
+    return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
 
 
 @bp.get("/clever/login")

@@ -20,6 +20,7 @@ from plugin.sso.broker import (
     ensure_broker,
     fetch_discovery,
 )
+from plugin.sso.portal_flow import PORTAL_CLIENT_ID
 from tests.browser_fixtures import ARTIFACTS, CleverWorld, follow
 
 pytestmark = [pytest.mark.browser, pytest.mark.integration]
@@ -85,7 +86,7 @@ def test_a_login_started_in_the_clever_portal_without_state(page: Page, clever_w
     assert "code" in arrival and "state" not in arrival
     # ... and started Keycloak's own login, whose hop to Clever was silent (Clever's session) ...
     logins = journey.hops(f"{clever_world.realm_url}/protocol/openid-connect/auth")
-    (keycloak_login,) = [q for q in logins if q["client_id"] == "account"]  # not the console's own
+    (keycloak_login,) = [q for q in logins if q["client_id"] == PORTAL_CLIENT_ID]  # not the console's own
     assert keycloak_login["kc_idp_hint"] == "clever" and keycloak_login["max_age"] == "0"
     (hop,) = journey.hops(f"{clever_world.sandbox_url}/oauth/authorize")
     assert hop["state"] and hop["code_challenge"] and hop["nonce"]
@@ -110,9 +111,10 @@ def test_a_portal_login_on_a_shared_device_never_continues_the_previous_person(
     page.click(f"#instant-login-{second['id']}")
 
     # The portal click signs the browser in to Clever as the second student, so Clever's silent hop
-    # brings Keycloak's broker endpoint a code for the second student. max_age=0 keeps Keycloak from
-    # reusing the first student's session, and Keycloak refuses to swap the person inside it (naming
-    # the first): the first must sign out.
+    # brings Keycloak's broker endpoint a code for the second student. The portal's flow has no
+    # Cookie step, so Keycloak never reuses the first student's session (max_age=0 alone did, when
+    # both fell in one second: tests/integration/test_portal_login.py), and Keycloak refuses to swap
+    # the person inside it (naming the first): the first must sign out.
     # A minute, not the default 20 s: on a freshly started Keycloak (CI's first run) this first
     # refused broker login has once taken longer.
     page.wait_for_url(f"{clever_world.realm_url}/broker/clever/endpoint**", timeout=60_000)

@@ -22,6 +22,7 @@ from plugin.sso.broker import (
     ensure_broker,
     remove_broker,
 )
+from plugin.sso.portal_flow import PORTAL_CLIENT_ID, PORTAL_FLOW_ALIAS
 
 pytestmark = pytest.mark.integration
 
@@ -43,9 +44,10 @@ def clever_settings(settings: Settings, **changes: Any) -> Settings:
 def snapshot(admin: KeycloakAdmin) -> dict[str, Any]:
     """Everything ensure_broker touches, as Keycloak holds it."""
     executions = admin.get_authentication_flow_executions(FLOW_ALIAS)
+    portal_executions = admin.get_authentication_flow_executions(PORTAL_FLOW_ALIAS)
     configs = [
         admin.get_authenticator_config(e["authenticationConfig"])
-        for e in executions
+        for e in executions + portal_executions
         if e.get("authenticationConfig")
     ]
     return {
@@ -53,9 +55,22 @@ def snapshot(admin: KeycloakAdmin) -> dict[str, Any]:
         "mappers": sorted(admin.get_idp_mappers(IDP_ALIAS), key=lambda m: m["id"]),
         "profile": admin.get_realm_users_profile(),
         "executions": executions,
+        "portal_executions": portal_executions,
         "configs": configs,
+        "portal_client": portal_client(admin),
         "roles": sorted(r["name"] for r in admin.get_realm_roles()),
     }
+
+
+def portal_client(admin: KeycloakAdmin) -> dict[str, Any]:
+    internal_id = admin.get_client_id(PORTAL_CLIENT_ID)
+    assert internal_id is not None
+    client: dict[str, Any] = admin.get_client(internal_id)
+    return client
+
+
+def portal_flow_id(admin: KeycloakAdmin) -> str:
+    return str(next(f["id"] for f in admin.get_authentication_flows() if f["alias"] == PORTAL_FLOW_ALIAS))
 
 
 def test_ensure_twice_changes_nothing(keycloak_admin: KeycloakAdmin, settings: Settings) -> None:
@@ -81,6 +96,15 @@ def test_ensure_twice_changes_nothing(keycloak_admin: KeycloakAdmin, settings: S
     assert {"clever-student", "clever-district-admin", "clever-contact"} <= set(after["roles"])
     assert [e["providerId"] for e in after["executions"]] == ["deny-access-authenticator"]
     assert after["configs"][0]["config"]["denyErrorMessage"] == DENY_UNKNOWN_MESSAGE
+    # The portal's flow: only the redirect to Clever, no Cookie step; its client is bound to it.
+    assert [(e["providerId"], e["requirement"]) for e in after["portal_executions"]] == [
+        ("identity-provider-redirector", "REQUIRED")
+    ]
+    assert after["configs"][1]["config"] == {"defaultProvider": IDP_ALIAS}
+    client = after["portal_client"]
+    assert client["authenticationFlowBindingOverrides"] == {"browser": portal_flow_id(keycloak_admin)}
+    assert client["publicClient"] is True and client["directAccessGrantsEnabled"] is False
+    assert client["redirectUris"] == [f"/realms/{settings.keycloak.realm}/account/*"]
 
 
 def test_a_changed_setting_updates_only_that(keycloak_admin: KeycloakAdmin, settings: Settings) -> None:
@@ -197,12 +221,68 @@ def test_remove_then_register_again(keycloak_admin: KeycloakAdmin, settings: Set
 
     report = remove_broker(keycloak_admin)
 
-    assert report.changes == ["identity provider clever: removed", f"flow {FLOW_ALIAS!r}: removed"]
+    assert report.changes == [
+        "identity provider clever: removed",
+        f"flow {FLOW_ALIAS!r}: removed",
+        f"client {PORTAL_CLIENT_ID}: removed",
+        f"flow {PORTAL_FLOW_ALIAS!r}: removed",
+    ]
     assert not remove_broker(keycloak_admin)
     assert (
         "identity provider clever: created"
         in ensure_broker(keycloak_admin, clever_settings(settings), DISCOVERY).changes
     )
+
+
+def test_a_drifted_portal_client_is_put_back_and_an_admins_other_settings_kept(
+    keycloak_admin: KeycloakAdmin, settings: Settings
+) -> None:
+    ensure_broker(keycloak_admin, clever_settings(settings), DISCOVERY)
+    drifted = portal_client(keycloak_admin)
+    drifted["directAccessGrantsEnabled"] = True
+    # An empty value unbinds (an empty map leaves the bindings alone): the realm's browser flow, with
+    # its Cookie step, would serve the portal again.
+    drifted["authenticationFlowBindingOverrides"] = {"browser": ""}
+    drifted["attributes"]["post.logout.redirect.uris"] = "+"
+    keycloak_admin.update_client(drifted["id"], drifted)
+    assert portal_client(keycloak_admin)["authenticationFlowBindingOverrides"] == {}
+
+    report = ensure_broker(keycloak_admin, clever_settings(settings), DISCOVERY)
+
+    updated = "authenticationFlowBindingOverrides.browser, directAccessGrantsEnabled"
+    assert report.changes == [f"client {PORTAL_CLIENT_ID}: updated {updated}"]
+    client = portal_client(keycloak_admin)
+    assert client["id"] == drifted["id"]
+    assert client["authenticationFlowBindingOverrides"] == {"browser": portal_flow_id(keycloak_admin)}
+    assert client["directAccessGrantsEnabled"] is False
+    assert client["attributes"]["post.logout.redirect.uris"] == "+"
+    assert not ensure_broker(keycloak_admin, clever_settings(settings), DISCOVERY)
+
+
+def test_a_cookie_step_added_to_the_portal_flow_is_taken_out(
+    keycloak_admin: KeycloakAdmin, settings: Settings
+) -> None:
+    ensure_broker(keycloak_admin, clever_settings(settings), DISCOVERY)
+    keycloak_admin.create_authentication_flow_execution({"provider": "auth-cookie"}, PORTAL_FLOW_ALIAS)
+    cookie = next(
+        e
+        for e in keycloak_admin.get_authentication_flow_executions(PORTAL_FLOW_ALIAS)
+        if e["providerId"] == "auth-cookie"
+    )
+    keycloak_admin.update_authentication_flow_executions(
+        {**cookie, "requirement": "ALTERNATIVE"}, PORTAL_FLOW_ALIAS
+    )
+
+    report = ensure_broker(keycloak_admin, clever_settings(settings), DISCOVERY)
+
+    assert report.changes == [f"flow {PORTAL_FLOW_ALIAS!r}: steps set to the redirect to clever only"]
+    executions = keycloak_admin.get_authentication_flow_executions(PORTAL_FLOW_ALIAS)
+    assert [(e["providerId"], e["requirement"]) for e in executions] == [
+        ("identity-provider-redirector", "REQUIRED")
+    ]
+    config = keycloak_admin.get_authenticator_config(executions[0]["authenticationConfig"])
+    assert config["config"] == {"defaultProvider": IDP_ALIAS}
+    assert not ensure_broker(keycloak_admin, clever_settings(settings), DISCOVERY)
 
 
 def test_cli_show_json_prints_the_idp_and_its_mappers(

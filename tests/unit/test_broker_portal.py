@@ -10,7 +10,8 @@ from flask.testing import FlaskClient
 
 from plugin.app import create_app
 from plugin.config.settings import Settings
-from plugin.sso.portal import broker_redirect_uri, portal_redirect_uri
+from plugin.sso.portal import broker_login_url, broker_redirect_uri, portal_redirect_uri
+from plugin.sso.portal_flow import PORTAL_CLIENT_ID, desired_portal_client
 
 ENV = {
     "KCC_KEYCLOAK_URL": "https://id.example.org",
@@ -47,9 +48,10 @@ def test_a_portal_arrival_goes_to_keycloak_with_the_clever_hint(client: FlaskCli
     )
     query = parse_qs(target.query)
     assert query["kc_idp_hint"] == ["clever"]
-    assert query["client_id"] == ["account"]
+    assert query["client_id"] == [PORTAL_CLIENT_ID]  # its browser flow has no Cookie step
     assert query["redirect_uri"] == ["https://id.example.org/realms/school/account/"]
     assert query["max_age"] == ["0"]
+    assert query["code_challenge_method"] == ["S256"] and len(query["code_challenge"][0]) == 43
     assert "abc123" not in response.headers["Location"]  # the state-less code is never passed on
     assert response.headers["Cache-Control"] == "no-store"
 
@@ -71,3 +73,20 @@ def test_unknown_people_are_refused_unless_the_setting_says_create() -> None:
     assert Settings.from_env(ENV).clever.create_unknown_users is False
     env = {**ENV, "KCC_CLEVER_CREATE_UNKNOWN_USERS": "true"}
     assert Settings.from_env(env).clever.create_unknown_users is True
+
+
+def test_each_portal_login_has_a_challenge_of_its_own(settings: Settings) -> None:
+    challenges = {parse_qs(urlsplit(broker_login_url(settings)).query)["code_challenge"][0] for _ in range(3)}
+
+    assert len(challenges) == 3
+
+
+def test_the_portal_client_lands_only_on_the_account_console_through_its_own_flow() -> None:
+    client = desired_portal_client("school", "flow-id")
+
+    assert client["redirectUris"] == ["/realms/school/account/*"] and client["rootUrl"] == "${authBaseUrl}"
+    assert client["authenticationFlowBindingOverrides"] == {"browser": "flow-id"}
+    assert client["publicClient"] and client["standardFlowEnabled"]
+    assert not (client["directAccessGrantsEnabled"] or client["serviceAccountsEnabled"])
+    assert not (client["implicitFlowEnabled"] or client["webOrigins"])
+    assert client["attributes"]["pkce.code.challenge.method"] == "S256"
