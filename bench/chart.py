@@ -111,6 +111,51 @@ def chart(results: dict[str, Any], path: Path) -> None:
     plt.close(figure)
 
 
+def compare(runs: list[dict[str, Any]], path: Path) -> None:
+    """Bars of seconds per method, one bar per run labelled by its Keycloak backend (log scale):
+    the same methods on PostgreSQL and on dev-file, side by side, for every size the runs share."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    sizes = [s["size"] for s in runs[0]["sizes"] if all(_size(r, s["size"]) for r in runs)]
+    keys = [
+        k
+        for k in LABELS
+        if any(k in (_size(r, size) or {}).get("methods", {}) for r in runs for size in sizes)
+    ]
+    figure, axes = plt.subplots(figsize=(10, 5.5), dpi=110)
+    width = 0.8 / max(1, len(runs) * len(sizes))
+    for n, (run, size) in enumerate((run, size) for size in sizes for run in runs):
+        methods = (_size(run, size) or {})["methods"]
+        xs = [i + (n - (len(runs) * len(sizes) - 1) / 2) * width for i in range(len(keys))]
+        ys = [methods.get(k, {}).get("seconds", 0) or 0 for k in keys]
+        backend = run["machine"].get("keycloak_backend", "dev-file")
+        bars = axes.bar(xs, ys, width, label=f"{size} on {backend}")
+        axes.bar_label(bars, labels=[f"{y:.1f}" if y else "" for y in ys], fontsize=7, padding=2)
+    axes.set_xticks(
+        range(len(keys)),
+        [LABELS[k].replace(" (no extension)", "") for k in keys],
+        rotation=20,
+        ha="right",
+        fontsize=8,
+    )
+    axes.set_yscale("log")
+    axes.set_ylabel("wall time, seconds (log)")
+    machine = runs[-1]["machine"]
+    axes.set_title(f"keycloak-clever bench — {machine['nproc']} cores, Keycloak {machine['keycloak']}")
+    axes.grid(True, axis="y", which="both", alpha=0.3)
+    axes.legend(fontsize=8)
+    figure.tight_layout()
+    figure.savefig(path)
+    plt.close(figure)
+
+
+def _size(run: dict[str, Any], label: str) -> dict[str, Any] | None:
+    return next((s for s in run["sizes"] if s["size"] == label), None)
+
+
 def merge(runs: list[dict[str, Any]]) -> dict[str, Any]:
     """Several result files as one: per size, a later file's method replaces an earlier one's."""
     sizes: dict[str, dict[str, Any]] = {}
@@ -124,16 +169,23 @@ def merge(runs: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """``python -m bench.chart RESULTS.json [MORE.json ...] -o chart.png``: one chart from several runs."""
+    """``python -m bench.chart RESULTS.json [MORE.json ...] -o chart.png [--compare]``: one chart from
+    several runs (``--compare``: bars per method, a bar per run)."""
     import argparse
     import json
 
     parser = argparse.ArgumentParser(prog="python -m bench.chart", description=main.__doc__)
     parser.add_argument("results", nargs="+", type=Path)
     parser.add_argument("-o", "--output", type=Path, required=True)
+    parser.add_argument(
+        "--compare", action="store_true", help="bars per method, one per run (e.g. PostgreSQL and dev-file)"
+    )
     args = parser.parse_args(argv)
     runs = [json.loads(path.read_text(encoding="utf-8")) for path in args.results]
-    chart(merge(runs), args.output)
+    if args.compare:
+        compare(runs, args.output)
+    else:
+        chart(merge(runs), args.output)
     return 0
 
 
