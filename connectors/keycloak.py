@@ -93,6 +93,10 @@ class Failure(RecordError):
     """A record the directory could not write (kept in the report; the run goes on)."""
 
 
+# Membership writes that are worth a batch of the extension (fewer go one REST call each).
+BULK_MEMBERSHIPS = 20
+
+
 class KeycloakDirectory:
     """The realm as the sync sees it: read the ``/Clever`` scope, apply a plan (idempotent writes)."""
 
@@ -176,8 +180,8 @@ class KeycloakDirectory:
         self._each(plan.update_groups, lambda item: self._update_group(*item), failures, tick)
         self._create_users(plan.create_users, desired, failures, tick)
         self._each(plan.update_users, self._update_user, failures, tick)
-        self._each(plan.add_members, lambda m: self._member("PUT", m), failures, tick)
-        self._each(plan.remove_members, lambda m: self._member("DELETE", m), failures, tick)
+        self._memberships(plan.add_members, True, failures, tick)
+        self._memberships(plan.remove_members, False, failures, tick)
         self._each(plan.disable_users, self._update_user, failures, tick)
         self._each(plan.retire_groups, lambda item: self._update_group(*item), failures, tick)
         return failures
@@ -226,6 +230,31 @@ class KeycloakDirectory:
                 self.group_ids.update(written)
         rest = [spec for spec in level if spec.key not in written]
         self._each(rest, self._create_group, failures, tick)
+
+    def _memberships(
+        self,
+        items: tuple[Membership, ...],
+        add: bool,
+        failures: list[RecordError],
+        tick: Callable[[int], None],
+    ) -> None:
+        """Membership adds or removes: in batches through the extension when there are enough to
+        be worth a batch (``BULK_MEMBERSHIPS``) and it is there; whatever it did not write, or all of
+        them without it, one call each through REST."""
+        rest = list(items)
+        if len(items) >= BULK_MEMBERSHIPS and self._bulk():
+            resolved = [(m, self._member_ids(m)) for m in items]
+            known = [(i, m, ids) for i, (m, ids) in enumerate(resolved) if ids]
+            done = keycloak_bulk.memberships(self.http, [(m, *ids) for _, m, ids in known], add, tick)
+            written = {known[n][0] for n in done}
+            rest = [m for i, m in enumerate(items) if i not in written]
+        method = "PUT" if add else "DELETE"
+        self._each(rest, lambda m: self._member(method, m), failures, tick)
+
+    def _member_ids(self, membership: Membership) -> tuple[str, str] | None:
+        group_id = self.group_ids.get(membership.group)
+        user_id = membership.keycloak_id or self.created.get(membership.clever_id, "")
+        return (user_id, group_id) if group_id and user_id else None
 
     def _create_users(
         self,
@@ -440,11 +469,11 @@ class KeycloakDirectory:
         self.http.call("DELETE", f"users/{update.keycloak_id}/federated-identity/{IDP_ALIAS}", ok=(404,))
 
     def _member(self, method: str, membership: Membership) -> None:
-        group_id = self.group_ids.get(membership.group)
-        user_id = membership.keycloak_id or self.created.get(membership.clever_id, "")
         try:
-            if not group_id or not user_id:
+            ids = self._member_ids(membership)
+            if ids is None:
                 raise RecordError(f"membership {membership.group}: group or user missing", kind="memberships")
+            user_id, group_id = ids
             self.http.call(
                 method, f"users/{user_id}/groups/{group_id}", ok=(404,) if method == "DELETE" else ()
             )

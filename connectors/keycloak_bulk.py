@@ -6,7 +6,8 @@ could. With it, ``KeycloakDirectory.apply`` sends the plan's new people as ``cre
 ``BATCH`` to a request and one transaction per batch (each person with attributes, group paths and
 the Clever link, as the REST path's ``POST /users``), ``PARALLEL`` batches at a time; and the new
 groups of each level of the ``/Clever`` tree as ``create_group`` operations under their parent's id
-(``create_groups``), a role group with its ``clever-*`` realm role (which the caller made first).
+(``create_groups``), a role group with its ``clever-*`` realm role (which the caller made first); and
+the plan's membership adds and removes of accounts it owns (``memberships``).
 
 An item the extension answers with an error (an address it refuses, a username an account the sync
 does not own has, ...) is written again through the REST path, which has its own answers for each
@@ -23,7 +24,7 @@ from typing import Any
 
 from connectors.base import RecordError, SyncError, bounded_map
 from connectors.keycloak_http import KeycloakHttp
-from connectors.state import IDP_ALIAS, REALM_ROLE_ATTRIBUTE, GroupSpec, UserSpec
+from connectors.state import IDP_ALIAS, REALM_ROLE_ATTRIBUTE, GroupSpec, Membership, UserSpec
 
 PROBE = "clever-sync"
 BATCH_PATH = "clever-sync/batch"
@@ -127,6 +128,32 @@ def create_groups(
     for done in bounded_map(send, batches, PARALLEL if len(batches) > 1 else 1):
         ids.update(done)
     return ids
+
+
+def memberships(
+    http: KeycloakHttp, items: Sequence[tuple[Membership, str, str]], add: bool, tick: Callable[[int], None]
+) -> set[int]:
+    """Add (or remove) each ``(membership, user id, group id)`` through the extension; returns the
+    indexes of ``items`` it wrote (or found already so). The extension refuses an account the sync
+    does not own (no ``clever_id``, no ``clever`` link): those, and anything else it did not write,
+    are the REST path's."""
+    kind = "add_member" if add else "remove_member"
+    batches = [list(range(i, min(len(items), i + BATCH))) for i in range(0, len(items), BATCH)]
+
+    def send(batch: list[int]) -> set[int]:
+        operations = [{"op": kind, "userId": items[i][1], "groupId": items[i][2]} for i in batch]
+        try:
+            results = _results(http, operations)
+        except (RecordError, SyncError):
+            return set()
+        written = {i for n, i in enumerate(batch) if _written(results.get(n))}
+        tick(len(written))
+        return written
+
+    done: set[int] = set()
+    for written in bounded_map(send, batches, PARALLEL if len(batches) > 1 else 1):
+        done |= written
+    return done
 
 
 def _results(http: KeycloakHttp, operations: list[dict[str, Any]]) -> Mapping[int, Any]:

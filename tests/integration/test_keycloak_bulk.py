@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 from keycloak import KeycloakAdmin
 
+from connectors.records import Section
 from plugin.config.settings import Settings
 from plugin.sso.setup import ensure_service_account
 from plugin.sync.pipeline import run_sync
@@ -157,3 +158,47 @@ def test_the_extension_and_the_rest_path_make_the_same_accounts(
     people, below_root = len(roster.users_), len(tree) - 1
     assert below_root > 5, tree
     assert _posts(bulk) <= _posts(rest) - people - below_root + 10, (bulk.calls, rest.calls)
+
+
+def _students_moved(roster: MemoryRoster) -> MemoryRoster:
+    """The same district with every class's students moved to the next class of their school."""
+    by_school: dict[str, list[Section]] = {}
+    for section in roster.sections_:
+        by_school.setdefault(section.school, []).append(section)
+    moved = []
+    for sections in by_school.values():
+        for n, section in enumerate(sections):
+            moved.append(dataclasses.replace(section, students=sections[(n + 1) % len(sections)].students))
+    return MemoryRoster(roster.schools_, roster.users_, moved)
+
+
+def test_membership_changes_through_the_extension_end_as_through_rest(
+    settings: Settings,
+    rest_settings: Settings,
+    keycloak_admin: KeycloakAdmin,
+    services_env: dict[str, str],
+) -> None:
+    rest_admin = realm_admin(services_env, rest_settings.keycloak.realm)
+    _prepare(keycloak_admin)
+    _prepare(rest_admin)
+    roster = _roster()
+    for each in (settings, rest_settings):
+        first = run_sync(each, RunOptions(full=True), source=MemorySource(roster), district_id="d1")
+        assert first.status == "ok", first.summary()
+
+    before = _people(keycloak_admin)
+    moved = _students_moved(roster)
+    every_class = RunOptions(full=True, release_brake=True)  # the brake holds a change this large
+    bulk = run_sync(settings, every_class, source=MemorySource(moved), district_id="d1")
+    rest = run_sync(rest_settings, every_class, source=MemorySource(moved), district_id="d1")
+
+    assert bulk.status == rest.status == "ok", (bulk.summary(), rest.summary())
+    made, by_rest = _people(keycloak_admin), _people(rest_admin)
+    assert made == by_rest, _differences(made, by_rest)
+    # The students really moved: dozens of people's classes are not what they were.
+    assert sum(made[name]["groups"] != before[name]["groups"] for name in made) > 20
+    # The moves went in batches: far fewer membership calls than the REST path's one per move.
+    assert (
+        _posts(bulk) + bulk.calls.get("PUT", 0) + bulk.calls.get("DELETE", 0)
+        < (rest.calls.get("PUT", 0) + rest.calls.get("DELETE", 0)) // 4
+    ), (bulk.calls, rest.calls)

@@ -1,5 +1,6 @@
 package org.keycloakclever.sync;
 
+import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
@@ -17,7 +18,6 @@ import org.keycloak.models.GroupModel;
 import org.keycloak.models.KeycloakSession;
 import org.keycloak.models.KeycloakSessionTaskWithResult;
 import org.keycloak.models.RealmModel;
-import org.keycloak.models.RoleMapperModel;
 import org.keycloak.models.RoleModel;
 import org.keycloak.models.UserModel;
 
@@ -94,9 +94,7 @@ final class BatchJob implements KeycloakSessionTaskWithResult<Map<Integer, Outco
     /** The batch's new accounts as rows, or null when they go through the model API. */
     private Fresh fresh;
     private final Timer timer = new Timer();
-    private final Map<String, GroupModel> groupsByRef = new HashMap<>();
-    private final Map<String, GroupModel> groupsByPath = new HashMap<>();
-    private final Map<String, Boolean> inTree = new HashMap<>();
+    private Groups groups;
     private final Set<String> usernames = new HashSet<>();
     private final Set<String> emails = new HashSet<>();
 
@@ -117,6 +115,7 @@ final class BatchJob implements KeycloakSessionTaskWithResult<Map<Integer, Outco
         long started = System.nanoTime();
         known = Known.load(s, realmId, cleverIds());
         known.loadChildren(s, realmId, parentIds());
+        groups = new Groups(s, realm, known, this::startWriting);
         if (rows && !BATCH_MODE && onlyCreates() && Fresh.possible(realm)) {
             fresh = new Fresh(realm);
             known.loadAccounts(s, realmId, lowered("username"), lowered("email"));
@@ -246,9 +245,9 @@ final class BatchJob implements KeycloakSessionTaskWithResult<Map<Integer, Outco
             case "remove_member":
                 return membership(i, op, false);
             case "create_group":
-                return createGroup(i, op);
+                return groups.create(i, op);
             case "update_group":
-                return updateGroup(i, op);
+                return groups.update(i, op);
             default:
                 throw new Refusal("unknown op " + kind);
         }
@@ -366,7 +365,7 @@ final class BatchJob implements KeycloakSessionTaskWithResult<Map<Integer, Outco
 
     /** The realm roles named, or null when one does not exist yet (the model path creates it). */
     private List<RoleModel> existingRoles(List<String> names) {
-        List<RoleModel> roles = new java.util.ArrayList<>();
+        List<RoleModel> roles = new ArrayList<>();
         for (String name : names) {
             RoleModel role = realm.getRole(name);
             if (role == null) {
@@ -412,8 +411,8 @@ final class BatchJob implements KeycloakSessionTaskWithResult<Map<Integer, Outco
                 Checks.email(Checks.optional(fields, "email", Checks.MAX_NAME)),
                 Checks.bool(fields, "enabled"),
                 Checks.attributes(op, "attributes"),
-                roles(op),
-                groups(op),
+                Roles.of(op),
+                groups.list(op),
                 link(op, ref));
     }
 
@@ -424,7 +423,7 @@ final class BatchJob implements KeycloakSessionTaskWithResult<Map<Integer, Outco
         boolean changed = setNames(user, wanted.first(), wanted.last(), email);
         noteCleverId(wanted.attributes(), ref);
         changed |= mergeAttributes(user, wanted.attributes());
-        changed |= grant(user, wanted.roles());
+        changed |= Roles.grant(realm, user, wanted.roles());
         changed |= join(user, wanted.groups(), fresh);
         if (linkNeeded) {
             addLink(user, wanted.linkUserId(), op.path("link").path("userName").asText(defaultLinkName));
@@ -462,7 +461,7 @@ final class BatchJob implements KeycloakSessionTaskWithResult<Map<Integer, Outco
             throw new Refusal(userId == null && ref == null ? "userId or userRef is required" : "no such user");
         }
         guardOwned(user, ref, true);
-        GroupModel group = group(op, "group");
+        GroupModel group = groups.group(op, "group");
         Outcome outcome = new Outcome(i, add ? "add_member" : "remove_member", ref);
         outcome.id = user.getId();
         boolean member = user.getGroupsStream().anyMatch(g -> g.getId().equals(group.getId()));
@@ -476,110 +475,6 @@ final class BatchJob implements KeycloakSessionTaskWithResult<Map<Integer, Outco
             user.leaveGroup(group);
         }
         return outcome.changed(true);
-    }
-
-    // ------------------------------------------------------------------------------- groups
-
-    private Outcome createGroup(int i, JsonNode op) {
-        String ref = Checks.required(op, "ref", Checks.MAX_NAME);
-        String name = Checks.groupName(Checks.required(op, "name", Checks.MAX_NAME));
-        Map<String, List<String>> attributes = Checks.attributes(op, "attributes");
-        attributes.put(CLEVER_KEY, List.of(ref));
-        List<String> roles = roles(op);
-        GroupModel parent = parent(op);
-        if (parent == null && !ROOT.equals(name)) {
-            throw new Refusal("only /" + ROOT + " may be created at the top level; give parentId, parentPath or parentRef");
-        }
-        if (groupsByRef.containsKey(ref)) {
-            throw new Refusal("ref " + ref + " appears twice in the batch");
-        }
-        GroupModel existing = child(parent, name);
-        if (existing != null) {
-            String key = existing.getFirstAttribute(CLEVER_KEY);
-            if (key != null && !key.equals(ref)) {
-                throw new Refusal("a sibling group is already named " + name + " (key " + key + ")");
-            }
-        }
-        Outcome outcome = new Outcome(i, "create_group", ref);
-        startWriting();
-        GroupModel group = existing;
-        boolean changed = false;
-        if (group == null) {
-            group = session.groups().createGroup(realm, name, parent);
-            known.madeChild(parent == null ? null : parent.getId(), name, group.getId());
-            outcome.status = Outcome.CREATED;
-            inTree.put(group.getId(), true);
-            changed = true;
-        }
-        changed |= replaceAttributes(group, attributes);
-        changed |= grant(group, roles);
-        groupsByRef.put(ref, group);
-        outcome.id = group.getId();
-        return outcome.changed(changed);
-    }
-
-    private Outcome updateGroup(int i, JsonNode op) {
-        String id = Checks.required(op, "id", Checks.MAX_NAME);
-        String ref = Checks.optional(op, "ref", Checks.MAX_NAME);
-        String name = op.has("name") ? Checks.groupName(Checks.required(op, "name", Checks.MAX_NAME)) : null;
-        Map<String, List<String>> attributes = op.has("attributes") ? Checks.attributes(op, "attributes") : null;
-        List<String> roles = roles(op);
-        GroupModel group = session.groups().getGroupById(realm, id);
-        if (group == null) {
-            throw new Refusal("no group " + id);
-        }
-        requireInTree(group);
-        String key = group.getFirstAttribute(CLEVER_KEY);
-        if (ref != null && key != null && !key.equals(ref)) {
-            throw new Refusal("group " + id + " has key " + key + ", not " + ref);
-        }
-        if (ref != null && attributes != null) {
-            attributes.put(CLEVER_KEY, List.of(ref));
-        }
-        GroupModel parent = parent(op);
-        boolean moving = parent != null && !parent.getId().equals(group.getParentId());
-        boolean renaming = name != null && !name.equals(group.getName());
-        if ((moving || renaming) && group.getParentId() == null) {
-            throw new Refusal("the /" + ROOT + " root is not renamed or moved");
-        }
-        if (moving) {
-            for (GroupModel up = parent; up != null; up = up.getParent()) {
-                if (up.getId().equals(group.getId())) {
-                    throw new Refusal("a group cannot move below itself");
-                }
-            }
-        }
-        if (moving || renaming) {
-            String target = renaming ? name : group.getName();
-            GroupModel sibling = child(moving ? parent : group.getParent(), target);
-            if (sibling != null && !sibling.getId().equals(group.getId())) {
-                throw new Refusal("a sibling group is already named " + target);
-            }
-        }
-        Outcome outcome = new Outcome(i, "update_group", ref);
-        outcome.id = group.getId();
-        startWriting();
-        boolean changed = false;
-        if (moving) {
-            session.groups().moveGroup(realm, group, parent);
-            changed = true;
-        }
-        if (renaming) {
-            group.setName(name);
-            changed = true;
-        }
-        if (moving || renaming) {
-            groupsByPath.clear();
-            known.childrenMoved();
-        }
-        if (attributes != null) {
-            changed |= replaceAttributes(group, attributes);
-        }
-        changed |= grant(group, roles);
-        if (ref != null) {
-            groupsByRef.put(ref, group);
-        }
-        return outcome.changed(changed);
     }
 
     // ------------------------------------------------------------------------------- ownership
@@ -792,48 +687,6 @@ final class BatchJob implements KeycloakSessionTaskWithResult<Map<Integer, Outco
         return changed;
     }
 
-    /** Makes the group's attributes exactly {@code attributes} (as the REST path's PUT does). */
-    private static boolean replaceAttributes(GroupModel group, Map<String, List<String>> attributes) {
-        boolean changed = false;
-        for (String name : Set.copyOf(group.getAttributes().keySet())) {
-            if (!attributes.containsKey(name) || attributes.get(name).isEmpty()) {
-                group.removeAttribute(name);
-                changed = true;
-            }
-        }
-        for (Map.Entry<String, List<String>> entry : attributes.entrySet()) {
-            List<String> have = group.getAttributeStream(entry.getKey()).collect(Collectors.toList());
-            if (!entry.getValue().isEmpty() && !have.equals(entry.getValue())) {
-                group.setAttribute(entry.getKey(), entry.getValue());
-                changed = true;
-            }
-        }
-        return changed;
-    }
-
-    private List<String> roles(JsonNode op) {
-        List<String> roles = Checks.strings(op.get("realmRoles"), "realmRoles", Checks.MAX_NAME);
-        roles.forEach(Checks::roleName);
-        return List.copyOf(new java.util.LinkedHashSet<>(roles));  // twice would be two rows in batch mode
-    }
-
-    /** Grants {@code clever-*} realm roles, creating a missing one. */
-    private boolean grant(RoleMapperModel holder, List<String> roles) {
-        boolean changed = false;
-        for (String name : roles) {
-            RoleModel role = realm.getRole(name);
-            if (role == null) {
-                role = realm.addRole(name);
-                role.setDescription("Given by Clever");
-            }
-            if (!holder.hasDirectRole(role)) {
-                holder.grantRole(role);
-                changed = true;
-            }
-        }
-        return changed;
-    }
-
     /**
      * Joins the groups the user is not in yet. A fresh user is in the realm's default groups only
      * (addUser put them there, unflushed in batch mode, so a query would not see them).
@@ -852,94 +705,5 @@ final class BatchJob implements KeycloakSessionTaskWithResult<Map<Integer, Outco
             }
         }
         return changed;
-    }
-
-    // ------------------------------------------------------------------------------- group lookup
-
-    /** {@code groups}: ids or paths ("/Clever/..."), each inside the /Clever tree. */
-    private List<GroupModel> groups(JsonNode op) {
-        List<GroupModel> groups = new java.util.ArrayList<>();
-        for (String idOrPath : Checks.strings(op.get("groups"), "groups", 4096)) {
-            GroupModel group = idOrPath.startsWith("/") ? byPath(idOrPath) : session.groups().getGroupById(realm, idOrPath);
-            if (group == null) {
-                throw new Refusal("no group " + idOrPath);
-            }
-            requireInTree(group);
-            groups.add(group);
-        }
-        return groups;
-    }
-
-    /** The group named by {@code <prefix>Id}, {@code <prefix>Path} or {@code <prefix>Ref}. */
-    private GroupModel group(JsonNode op, String prefix) {
-        GroupModel group = lookup(op, prefix);
-        if (group == null) {
-            throw new Refusal(prefix + "Id, " + prefix + "Path or " + prefix + "Ref is required");
-        }
-        return group;
-    }
-
-    private GroupModel parent(JsonNode op) {
-        return lookup(op, "parent");
-    }
-
-    private GroupModel lookup(JsonNode op, String prefix) {
-        String id = Checks.optional(op, prefix + "Id", Checks.MAX_NAME);
-        String path = Checks.optional(op, prefix + "Path", 4096);
-        String ref = Checks.optional(op, prefix + "Ref", Checks.MAX_NAME);
-        GroupModel group;
-        if (id != null) {
-            group = session.groups().getGroupById(realm, id);
-        } else if (path != null) {
-            group = byPath(path);
-        } else if (ref != null) {
-            group = groupsByRef.get(ref);
-            if (group == null) {
-                group = session.groups().searchGroupsByAttributes(realm, Map.of(CLEVER_KEY, ref), 0, 10)
-                        .filter(this::isInTree).findFirst().orElse(null);
-            }
-        } else {
-            return null;
-        }
-        if (group == null) {
-            throw new Refusal("no group " + (id != null ? id : path != null ? path : "with key " + ref));
-        }
-        requireInTree(group);
-        return group;
-    }
-
-    private GroupModel byPath(String path) {
-        return groupsByPath.computeIfAbsent(path, p -> org.keycloak.models.utils.KeycloakModelUtils.findGroupByPath(session, realm, p));
-    }
-
-    private GroupModel child(GroupModel parent, String name) {
-        if (parent != null && known.knowsChildrenOf(parent.getId())) {
-            String id = known.child(parent.getId(), name);
-            return id == null ? null : session.groups().getGroupById(realm, id);
-        }
-        if (parent == null) {
-            return session.groups().getTopLevelGroupsStream(realm, name, true, 0, 10)
-                    .filter(g -> g.getName().equals(name)).findFirst().orElse(null);
-        }
-        return session.groups().getGroupByName(realm, parent, name);
-    }
-
-    private void requireInTree(GroupModel group) {
-        if (!isInTree(group)) {
-            throw new Refusal("group " + group.getId() + " is outside /" + ROOT);
-        }
-    }
-
-    private boolean isInTree(GroupModel group) {
-        Boolean known = inTree.get(group.getId());
-        if (known != null) {
-            return known;
-        }
-        GroupModel parent = group.getParent();
-        boolean result = parent == null
-                ? ROOT.equals(group.getName()) && group.getType() == GroupModel.Type.REALM
-                : isInTree(parent);
-        inTree.put(group.getId(), result);
-        return result;
     }
 }
