@@ -133,7 +133,12 @@ def compare(runs: list[dict[str, Any]], path: Path) -> None:
         ys = [methods.get(k, {}).get("seconds", 0) or 0 for k in keys]
         backend = run["machine"].get("keycloak_backend", "dev-file")
         bars = axes.bar(xs, ys, width, label=f"{size} on {backend}")
-        axes.bar_label(bars, labels=[f"{y:.1f}" if y else "" for y in ys], fontsize=7, padding=2)
+        axes.bar_label(
+            bars,
+            labels=[(f"{y:.1f}" if y >= 1 else f"{y:.2f}") if y else "" for y in ys],
+            fontsize=7,
+            padding=2,
+        )
     axes.set_xticks(
         range(len(keys)),
         [LABELS[k].replace(" (no extension)", "") for k in keys],
