@@ -14,7 +14,7 @@ Policy lives in ``mappers/`` (names, class names, parents, layout); this module 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable, Container, Iterable, Mapping
+from collections.abc import Callable, Container, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -28,6 +28,7 @@ from connectors.state import (
     CurrentUser,
     DesiredState,
     GroupSpec,
+    PackedAttributes,
     UserSpec,
     user_fingerprint,
 )
@@ -320,8 +321,8 @@ def map_people(
         if taken is not None:
             taken.add(username.lower())
         read_only = current.read_only if current else account.read_only if account else False
-        attributes: Attributes = {
-            name: shared(tuple(values)) if name in REPEATED else tuple(values)
+        attributes: Mapping[str, Sequence[str]] = {
+            name: [shared(value) for value in values] if name in REPEATED else values
             for name, values in user_attributes(user, relationships=rels, school_ids=schools).items()
         }
         preferred = user.preferred_first_name if options.use_preferred_names else ""
@@ -337,8 +338,10 @@ def map_people(
         before = as_written.get(user.clever_id) if current else None
         if current and before and before == user_fingerprint(current.keycloak_id, attributes, read_only):
             mapped.confirmed[user.clever_id] = before
-            role = attributes.get("clever_role", ())
-            attributes = shared_role.setdefault(role, {"clever_role": role} if role else {})
+            role = tuple(attributes.get("clever_role", ()))
+            kept = shared_role.setdefault(role, {"clever_role": role} if role else {})
+        else:
+            kept = PackedAttributes(attributes)
         if email and refused_emails.get(user.clever_id) == email:
             email = ""  # Keycloak refused it (another account holds it): said once, not retried
         users[user.clever_id] = UserSpec(
@@ -348,7 +351,7 @@ def map_people(
             first_name=first,
             last_name=last,
             email=email,
-            attributes=attributes,
+            attributes=kept,
             groups=tuple(sorted(shared(key) if key.startswith("school:") else key for key in extra)),
             matched_keycloak_id=account.keycloak_id if account else "",
             ldap_dn=current.ldap_dn if current else account.ldap_dn if account else "",
@@ -357,8 +360,9 @@ def map_people(
         if account:
             mapped.linked_by_name[user.clever_id] = account.keycloak_id
 
-    # Memory: one object per repeated value (("student",), a school's role group key, a grade...)
-    # instead of one per person; values unique to a person pass through.
+    # Memory: one object per repeated value ("student", a school's role group key, a grade...)
+    # instead of one per person; values unique to a person pass through. Attributes are packed
+    # (``connectors.state.PackedAttributes``), so repeated values are shared as strings.
     seen: dict[Any, Any] = {}
     shared_role: dict[tuple[str, ...], Attributes] = {}
 
