@@ -254,6 +254,9 @@ def map_people(
 ) -> Mapped:
     """The accounts the people of ``read`` call for, given the realm's (see ``desired_state``).
 
+    ``read`` is used up: its people's records are let go one by one as they are mapped (memory: a
+    district's records and its people's specs are not held in full at once).
+
     ``written``: Clever ids whose accounts an earlier run wrote (``plugin.sync.applied``).
 
     ``as_written`` (Clever id -> ``connectors.state.user_fingerprint`` the last run wrote) is for
@@ -369,7 +372,10 @@ def map_people(
     def shared(value: Any) -> Any:
         return seen.setdefault(value, value)
 
-    for person in sorted(people, key=lambda p: p.clever_id):
+    del new_people  # Memory: each record below is let go once its person is mapped
+    people.sort(key=lambda p: p.clever_id, reverse=True)
+    while people:
+        person = people.pop()  # in Clever id order (usernames are given in that order)
         role = primary_role(person.roles)
         person_schools = _scoped(person, school_names)
         keys = set(in_sections.get(person.clever_id, ()))

@@ -106,16 +106,7 @@ def plan_full(
 
     def remember(failed: set[str]) -> None:
         _remember(applied, keycloak, mapped, directory, started, verify)
-        fingerprints = {
-            clever_id: mapped.confirmed.get(clever_id)
-            or user_fingerprint(ids, spec.attributes, spec.read_only)
-            for clever_id, spec in mapped.desired.users.items()
-            if clever_id not in failed
-            and (ids := _keycloak_id(clever_id, spec.matched_keycloak_id, directory, keycloak))
-        }
-        report.preview.update(synced_totals(mapped.desired, fingerprints, keycloak))
-        adopted = {spec.matched_keycloak_id for spec in mapped.desired.users.values()}
-        applied.save_users(fingerprints, others - adopted)
+        _remember_users(applied, keycloak, mapped, directory, failed, others, report)
 
     return Planned(
         plan=plan,
@@ -131,6 +122,27 @@ def plan_full(
         event_cursor=roster.event_cursor or f"{START_OF_FEED}{report.started}",
         roster_notes=roster,
     )
+
+
+def _remember_users(
+    applied: Applied,
+    keycloak: KeycloakDirectory,
+    mapped: Mapped,
+    current: DirectoryState,
+    failed: set[str],
+    others: set[str],
+    report: SyncReport,
+) -> None:
+    """Each synced account's attribute fingerprint and the realm's other accounts, for the next run."""
+    fingerprints = {
+        clever_id: mapped.confirmed.get(clever_id) or user_fingerprint(ids, spec.attributes, spec.read_only)
+        for clever_id, spec in mapped.desired.users.items()
+        if clever_id not in failed
+        and (ids := _keycloak_id(clever_id, spec.matched_keycloak_id, current, keycloak))
+    }
+    report.preview.update(synced_totals(mapped.desired, fingerprints, keycloak))
+    adopted = {spec.matched_keycloak_id for spec in mapped.desired.users.values()}
+    applied.save_users(fingerprints, others - adopted)
 
 
 def synced_totals(
