@@ -137,8 +137,9 @@ class DesiredState:
     groups: Mapping[str, GroupSpec]
     users: Mapping[str, UserSpec]
     # Clever ids in the district's roster without a spec in ``users``: out of the chosen schools,
-    # contacts left out when parents are synced, records skipped, people held for review. Accounts of
-    # people missing from both are disabled, so narrowing the school scope never disables anybody.
+    # contacts left out when parents are synced, records skipped, people held for review, and contacts
+    # with an account to keep when parents are not synced. Accounts of people missing from both are
+    # disabled, so narrowing the school scope never disables anybody.
     # (Memory: the people in ``users`` are not listed twice.)
     present: Set[str] = frozenset()
     # Clever ids of people whose records Clever sent broken (skipped): an account they have keeps
