@@ -217,13 +217,18 @@ def read_roster(
     broken = (e.clever_id for e in getattr(roster, "bad_records", ()) if e.kind == "users" and e.clever_id)
     mapped.broken.update(broken)
     present.update(mapped.broken)
-    _dangling(member_of, {p.clever_id for p in people}, present, mapped)
-    known_teachers(groups, {p.clever_id for p in people} | present | mapped.contacts_off)
+    # Memory: the district's ids are not copied into one more set (122,112 at 50,000 students);
+    # only the classes' teachers are looked up.
+    synced = {p.clever_id for p in people}
+    _dangling(member_of, synced, present, mapped)
+    named = {t for group in groups.values() for t in group.attributes.get("clever_teachers", ())}
+    known_teachers(groups, {t for t in named if t in synced or t in present or t in mapped.contacts_off})
+    del synced, named
 
-    students = {p.clever_id: _scoped(p, names.names) for p in people if p.has(Role.STUDENT)}
     relationships: Mapping[str, tuple[tuple[str, str, str], ...]] = {}
     parent_specs: list[ParentSpec] = []
     if options.sync_parent_data:
+        students = {p.clever_id: _scoped(p, names.names) for p in people if p.has(Role.STUDENT)}
         plan = parents_of(contacts, students)
         relationships = relationships_of_student(plan.parents)
         by_id = {c.clever_id: c for c in contacts}
