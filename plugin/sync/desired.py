@@ -138,7 +138,7 @@ class RosterRead:
 
     mapped: Mapped
     groups: dict[str, GroupSpec]
-    in_sections: Mapping[str, tuple[str, ...]]
+    in_sections: dict[str, tuple[str, ...]]
     people: list[User]
     present: set[str]
     relationships: Mapping[str, tuple[tuple[str, str, str], ...]]
@@ -265,8 +265,8 @@ def map_people(
 ) -> Mapped:
     """The accounts the people of ``read`` call for, given the realm's (see ``desired_state``).
 
-    ``read`` is used up: its people's records are let go one by one as they are mapped (memory: a
-    district's records and its people's specs are not held in full at once).
+    ``read`` is used up: its people's records and section keys are let go one by one as they are
+    mapped (memory: a district's records and its people's specs are not held in full at once).
 
     ``written``: Clever ids whose accounts an earlier run wrote (``plugin.sync.applied``).
 
@@ -389,7 +389,7 @@ def map_people(
         person = people.pop()  # in Clever id order (usernames are given in that order)
         role = primary_role(person.roles)
         person_schools = _scoped(person, school_names)
-        keys = set(in_sections.get(person.clever_id, ()))
+        keys = set(in_sections.pop(person.clever_id, ()))  # let go as they are mapped
         for held_role in person.roles:
             if held_role in ROLE_GROUPS and held_role is not Role.CONTACT:
                 keys.update(f"school:{s}:{ROLE_GROUPS[held_role].lower()}" for s in person_schools)
