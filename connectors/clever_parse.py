@@ -174,6 +174,10 @@ def _user(data: Mapping[str, Any], clever_id: str) -> User:
     name = obj(data.get("name"))
     contact = roles.get(Role.CONTACT, {})
     relationships = contact.get("student_relationships")
+    sis_id = first("sis_id")
+    student_number = first("student_number", Role.STUDENT)
+    if student_number == sis_id:  # districts often give both the same value: one object
+        student_number = sis_id
     return User(
         clever_id=clever_id,
         district=_few(text(data.get("district"))),
@@ -183,9 +187,9 @@ def _user(data: Mapping[str, Any], clever_id: str) -> User:
         email=text(data.get("email")) or first("email"),
         roles=_ROLE_SETS.setdefault(frozenset(roles), frozenset(roles)),
         schools=tuple(dict.fromkeys(schools)),
-        sis_id=first("sis_id"),
+        sis_id=sis_id,
         district_username=username(),
-        student_number=first("student_number", Role.STUDENT),
+        student_number=student_number,
         teacher_number=first("teacher_number", Role.TEACHER),
         staff_id=first("staff_id", Role.STAFF),
         state_id=first("state_id", Role.STUDENT, Role.TEACHER),
@@ -195,7 +199,6 @@ def _user(data: Mapping[str, Any], clever_id: str) -> User:
         phone=text(contact.get("phone")),
         phone_type=_few(text(contact.get("phone_type"))),
         student_relationships=tuple(_relationship(r) for r in _items(relationships) if r),
-        last_modified=text(data.get("last_modified")),
         # Only the preferred name is read of v3.1's new student fields (never the sensitive ones).
         preferred_first_name=text(obj(roles.get(Role.STUDENT, {}).get("preferred_name")).get("first")),
     )

@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any
 
 from connectors.base import RecordError, bounded_map
 from connectors.keycloak_vet import Vetter, trusted_link
-from connectors.state import IDP_ALIAS, Account, CurrentGroup, CurrentUser, DirectoryState
+from connectors.state import IDP_ALIAS, Account, CurrentGroup, CurrentUser, DirectoryState, PackedAttributes
 from connectors.text import normalize_name
 
 if TYPE_CHECKING:
@@ -309,7 +309,8 @@ def _groups(http: KeycloakHttp, root_name: str, workers: int = 4) -> tuple[dict[
 
 
 def _add(groups: dict[str, CurrentGroup], rep: dict[str, Any], parent_id: str | None) -> None:
-    attributes = {name: tuple(values) for name, values in (rep.get("attributes") or {}).items()}
+    # Memory: packed, as the wanted groups are (15,764 groups at 50,000 students: 5.6 MB as dicts).
+    attributes = PackedAttributes(rep.get("attributes") or {})
     key = (attributes.get("clever_key") or ("",))[0]
     if key:
         groups[key] = CurrentGroup(rep["id"], key, rep["name"], parent_id, attributes)

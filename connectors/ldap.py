@@ -78,8 +78,16 @@ class LdapCounts:
     failures: list[RecordError] = field(default_factory=list)
 
 
+def _shared(found: frozenset[str], seen: dict[frozenset[str], frozenset[str]]) -> frozenset[str]:
+    """One object per distinct member or owner set. Memory: a frozenset is 216 bytes even empty
+    or with one DN, and most groups hold only the placeholder member and no owner (15,764 groups
+    at 50,000 students: two sets each, about 7 MB, in the wanted and in the read state alike)."""
+    return seen.setdefault(found, found)
+
+
 def desired_groups(desired: DesiredState, groups_dn: str) -> dict[str, LdapGroup]:
     """The LDAP groups the desired Keycloak state calls for, with members that have a directory DN."""
+    seen: dict[frozenset[str], frozenset[str]] = {}
     school_members: dict[str, set[str]] = {}
     class_members: dict[str, set[str]] = {}
     for user in desired.users.values():
@@ -95,16 +103,16 @@ def desired_groups(desired: DesiredState, groups_dn: str) -> dict[str, LdapGroup
     for key, spec in desired.groups.items():
         if spec.kind == "school":
             dn = f"{ldap_rdn(spec.name)},{groups_dn}"
-            wanted[key] = LdapGroup(
-                key, dn, frozenset({groups_dn, *school_members.get(key, ())}), name=spec.name
-            )
+            members = _shared(frozenset({groups_dn, *school_members.get(key, ())}), seen)
+            wanted[key] = LdapGroup(key, dn, members, _shared(frozenset(), seen), name=spec.name)
     for key, spec in desired.groups.items():
         if spec.kind == "class" and spec.parent:
             school = wanted.get(spec.parent.rsplit(":", 1)[0])
             if school is None:
                 continue
             owners = frozenset(dn_of[t] for t in spec.attributes.get("clever_teachers", ()) if t in dn_of)
-            members = frozenset({groups_dn, *class_members.get(key, ())})
+            owners = _shared(owners, seen)
+            members = _shared(frozenset({groups_dn, *class_members.get(key, ())}), seen)
             wanted[key] = LdapGroup(key, f"{ldap_rdn(spec.name)},{school.dn}", members, owners, spec.name)
     return wanted
 
@@ -179,6 +187,7 @@ class LdapDirectory:
     def current(self, only: set[str] | None = None) -> dict[str, LdapGroup]:
         """Groups under ``groups_dn`` that carry a sync key (only those keyed ``only`` when given)."""
         found: dict[str, LdapGroup] = {}
+        seen: dict[frozenset[str], frozenset[str]] = {}
         if only is not None and not only:
             return found
         search = "(objectClass=groupOfNames)"
@@ -205,8 +214,8 @@ class LdapDirectory:
                 found[keys[0]] = LdapGroup(
                     keys[0],
                     entry["dn"],
-                    frozenset(attributes.get("member") or ()),
-                    frozenset(attributes.get("owner") or ()),
+                    _shared(frozenset(attributes.get("member") or ()), seen),
+                    _shared(frozenset(attributes.get("owner") or ()), seen),
                 )
         return found
 

@@ -5,7 +5,8 @@ Clever JSON never leaves ``connectors/clever.py``; its parsers build these. Clev
 here, so policy code never has to ask which one it got.
 
 Only the fields the sidecar uses are kept: a district of a million students must fit in memory
-as these records, so no ``ext``, locations or demographic fields (``dob``, ``race``, ...) are held.
+as these records, so no ``ext``, locations or demographic fields (``dob``, ``race``, ...) are held,
+nor a user's ``last_modified`` (nothing reads it; 3.9 MB at 50,000 students).
 """
 
 from __future__ import annotations
@@ -76,7 +77,6 @@ class User:
     phone: str = ""
     phone_type: str = ""
     student_relationships: tuple[StudentRelationship, ...] = ()
-    last_modified: str = ""
     # Data API v3.1: the student's preferred first name (``roles.student.preferred_name.first``).
     # v3.1's sensitive student fields (iep_status, frl_status, disability, section_504_status,
     # gifted_status, home_language, home_language_code) have no field here: never read.

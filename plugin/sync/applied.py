@@ -34,12 +34,15 @@ from __future__ import annotations
 import sys
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime, timedelta
+from itertools import islice
 from typing import Any
 
 from redis import Redis
 
 PREFIX = "kcc:sync:applied:"
 VERIFY_EVERY = timedelta(days=7)
+# Fields per HSET when a full run replaces a hash (``Applied._replace_hash``).
+CHUNK = 5000
 
 
 class Applied:
@@ -91,14 +94,37 @@ class Applied:
     def user_fingerprints(self) -> dict[str, str]:
         return self._hash("users")
 
-    def save_users(self, fingerprints: Mapping[str, str], others: Iterable[str]) -> None:
-        """The full picture after a full run: every synced account's fingerprint, the other accounts."""
+    def save_users(self, fingerprints: Iterable[tuple[str, str]], others: Iterable[str]) -> None:
+        """The full picture after a full run: every synced account's (Clever id, fingerprint), made
+        as they are written (``_replace_hash``), and the other accounts."""
+        self._replace_hash("users", fingerprints)
         pipe = self.redis.pipeline()
-        pipe.delete(self.base + "users", self.base + "others")
-        if fingerprints:
-            pipe.hset(self.base + "users", mapping=_mapping(fingerprints))
+        pipe.delete(self.base + "others")
         if others := list(others):
             pipe.sadd(self.base + "others", *others)
+        pipe.execute()
+
+    def _replace_hash(self, name: str, items: Iterable[tuple[str, str]]) -> None:
+        """The hash ``name`` replaced by ``items`` at once: written beside it ``CHUNK`` fields a
+        command, then renamed over it in one transaction (readers see the old hash or the new one).
+
+        Memory: one HSET of a district's 50,000 accounts packs every field and value into one
+        buffer (redis-py encodes a whole pipeline before sending it), about as big again as the
+        mapping; in chunks neither that nor the mapping has to be held in full. A staging hash
+        left by a run that stopped half-way is dropped by the next one.
+        """
+        key, staging = self.base + name, self.base + name + ":new"
+        self.redis.delete(staging)
+        written = False
+        pairs = iter(items)
+        while chunk := dict(islice(pairs, CHUNK)):
+            self.redis.hset(staging, mapping=_mapping(chunk))
+            written = True
+        pipe = self.redis.pipeline()
+        if written:
+            pipe.rename(staging, key)
+        else:
+            pipe.delete(key)
         pipe.execute()
 
     def drop_users(self, clever_ids: Iterable[str]) -> None:
@@ -134,13 +160,26 @@ class Applied:
         replace: bool = False,
     ) -> None:
         """Record ids (``replace``: the whole picture of a full run, dropping what is gone)."""
+        if replace:
+            self.replace_ids(ids=ids.items(), groups=groups.items(), dns=dns.items())
+            return
         pipe = self.redis.pipeline()
         for name, values in (("ids", ids), ("groups", groups), ("dns", dns)):
-            if replace:
-                pipe.delete(self.base + name)
             if values:
                 pipe.hset(self.base + name, mapping=_mapping(values))
         pipe.execute()
+
+    def replace_ids(
+        self,
+        *,
+        ids: Iterable[tuple[str, str]],
+        groups: Iterable[tuple[str, str]],
+        dns: Iterable[tuple[str, str]],
+    ) -> None:
+        """The whole picture of a full run (what is gone dropped), each hash from (key, value)
+        pairs as they come; a key listed twice keeps its last value."""
+        for name, pairs in (("ids", ids), ("groups", groups), ("dns", dns)):
+            self._replace_hash(name, pairs)
 
     def kinds(self, clever_ids: Iterable[str]) -> dict[str, str]:
         """The remembered kinds of these people (read-only directory accounts only)."""

@@ -14,7 +14,7 @@ Policy lives in ``mappers/`` (names, class names, parents, layout); this module 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable, Container, Iterable, Mapping
+from collections.abc import Callable, Container, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -28,6 +28,7 @@ from connectors.state import (
     CurrentUser,
     DesiredState,
     GroupSpec,
+    PackedAttributes,
     UserSpec,
     user_fingerprint,
 )
@@ -137,7 +138,7 @@ class RosterRead:
 
     mapped: Mapped
     groups: dict[str, GroupSpec]
-    in_sections: Mapping[str, list[str]]
+    in_sections: dict[str, tuple[str, ...]]
     people: list[User]
     present: set[str]
     relationships: Mapping[str, tuple[tuple[str, str, str], ...]]
@@ -158,7 +159,8 @@ def read_roster(
     sections = [s for s in roster.sections() if s.school in names.names]
     class_names = class_group_names(sections, options.force_unique_class_names, names.names)
     mapped.warnings.extend(class_names.warnings)
-    # Memory: a list per person (a set of ~8 keys is six times the size); repeats are harmless.
+    # Memory: a list per person while sections come (a set of ~8 keys is six times the size);
+    # repeats are harmless.
     in_sections: defaultdict[str, list[str]] = defaultdict(list)
     for section in sections:
         key = f"section:{section.clever_id}"
@@ -170,16 +172,21 @@ def read_roster(
             class_names.names[section.clever_id],
             f"school:{section.school}:classes",
             "class",
-            {
-                "clever_key": (key,),
-                "clever_id": (section.clever_id,),
-                "clever_teachers": teachers,
-                "clever_name": name_values(section.name),  # whole, as Clever has it
-            },
+            PackedAttributes(  # memory: a district's classes are many (15,265 at 50,000 students)
+                {
+                    "clever_key": (key,),
+                    "clever_id": (section.clever_id,),
+                    "clever_teachers": teachers,
+                    "clever_name": name_values(section.name),  # whole, as Clever has it
+                }
+            ),
         )
         for clever_id in (*teachers, *section.students):
             in_sections[clever_id].append(key)
     del sections
+    # Memory: a tuple per person once the lists are complete (60 bytes less each).
+    member_of = {clever_id: tuple(keys) for clever_id, keys in in_sections.items()}
+    del in_sections
 
     people: list[User] = []
     contacts: list[User] = []
@@ -202,7 +209,7 @@ def read_roster(
             people.append(user)  # present once they have a spec (or are held: ``map_people``)
         elif not user.has(Role.DISTRICT_ADMIN) and not any(s in district_schools for s in user.schools):
             present.add(user.clever_id)  # in Clever: an account it has is not disabled
-            mapped.skipped.append(schoolless(user, in_sections.get(user.clever_id, ())))
+            mapped.skipped.append(schoolless(user, member_of.get(user.clever_id, ())))
         else:
             present.add(user.clever_id)  # out of the chosen schools
     # A person whose record Clever sent broken (``connectors.clever``: ``bad_records``) is still in
@@ -210,13 +217,18 @@ def read_roster(
     broken = (e.clever_id for e in getattr(roster, "bad_records", ()) if e.kind == "users" and e.clever_id)
     mapped.broken.update(broken)
     present.update(mapped.broken)
-    _dangling(in_sections, {p.clever_id for p in people}, present, mapped)
-    known_teachers(groups, {p.clever_id for p in people} | present | mapped.contacts_off)
+    # Memory: the district's ids are not copied into one more set (122,112 at 50,000 students);
+    # only the classes' teachers are looked up.
+    synced = {p.clever_id for p in people}
+    _dangling(member_of, synced, present, mapped)
+    named = {t for group in groups.values() for t in group.attributes.get("clever_teachers", ())}
+    known_teachers(groups, {t for t in named if t in synced or t in present or t in mapped.contacts_off})
+    del synced, named
 
-    students = {p.clever_id: _scoped(p, names.names) for p in people if p.has(Role.STUDENT)}
     relationships: Mapping[str, tuple[tuple[str, str, str], ...]] = {}
     parent_specs: list[ParentSpec] = []
     if options.sync_parent_data:
+        students = {p.clever_id: _scoped(p, names.names) for p in people if p.has(Role.STUDENT)}
         plan = parents_of(contacts, students)
         relationships = relationships_of_student(plan.parents)
         by_id = {c.clever_id: c for c in contacts}
@@ -234,7 +246,7 @@ def read_roster(
         mapped.skipped.extend(
             RecordError(s.reason, kind="parents", clever_id=s.clever_id) for s in plan.skipped
         )
-    return RosterRead(mapped, groups, in_sections, people, present, relationships, parent_specs)
+    return RosterRead(mapped, groups, member_of, people, present, relationships, parent_specs)
 
 
 def map_people(
@@ -252,6 +264,9 @@ def map_people(
     hold: Iterable[str] = (),
 ) -> Mapped:
     """The accounts the people of ``read`` call for, given the realm's (see ``desired_state``).
+
+    ``read`` is used up: its people's records and section keys are let go one by one as they are
+    mapped (memory: a district's records and its people's specs are not held in full at once).
 
     ``written``: Clever ids whose accounts an earlier run wrote (``plugin.sync.applied``).
 
@@ -320,8 +335,8 @@ def map_people(
         if taken is not None:
             taken.add(username.lower())
         read_only = current.read_only if current else account.read_only if account else False
-        attributes: Attributes = {
-            name: shared(tuple(values)) if name in REPEATED else tuple(values)
+        attributes: Mapping[str, Sequence[str]] = {
+            name: [shared(value) for value in values] if name in REPEATED else values
             for name, values in user_attributes(user, relationships=rels, school_ids=schools).items()
         }
         preferred = user.preferred_first_name if options.use_preferred_names else ""
@@ -337,8 +352,10 @@ def map_people(
         before = as_written.get(user.clever_id) if current else None
         if current and before and before == user_fingerprint(current.keycloak_id, attributes, read_only):
             mapped.confirmed[user.clever_id] = before
-            role = attributes.get("clever_role", ())
-            attributes = shared_role.setdefault(role, {"clever_role": role} if role else {})
+            role = tuple(attributes.get("clever_role", ()))
+            kept = shared_role.setdefault(role, {"clever_role": role} if role else {})
+        else:
+            kept = PackedAttributes(attributes)
         if email and refused_emails.get(user.clever_id) == email:
             email = ""  # Keycloak refused it (another account holds it): said once, not retried
         users[user.clever_id] = UserSpec(
@@ -348,7 +365,7 @@ def map_people(
             first_name=first,
             last_name=last,
             email=email,
-            attributes=attributes,
+            attributes=kept,
             groups=tuple(sorted(shared(key) if key.startswith("school:") else key for key in extra)),
             matched_keycloak_id=account.keycloak_id if account else "",
             ldap_dn=current.ldap_dn if current else account.ldap_dn if account else "",
@@ -357,18 +374,22 @@ def map_people(
         if account:
             mapped.linked_by_name[user.clever_id] = account.keycloak_id
 
-    # Memory: one object per repeated value (("student",), a school's role group key, a grade...)
-    # instead of one per person; values unique to a person pass through.
+    # Memory: one object per repeated value ("student", a school's role group key, a grade...)
+    # instead of one per person; values unique to a person pass through. Attributes are packed
+    # (``connectors.state.PackedAttributes``), so repeated values are shared as strings.
     seen: dict[Any, Any] = {}
     shared_role: dict[tuple[str, ...], Attributes] = {}
 
     def shared(value: Any) -> Any:
         return seen.setdefault(value, value)
 
-    for person in sorted(people, key=lambda p: p.clever_id):
+    del new_people  # Memory: each record below is let go once its person is mapped
+    people.sort(key=lambda p: p.clever_id, reverse=True)
+    while people:
+        person = people.pop()  # in Clever id order (usernames are given in that order)
         role = primary_role(person.roles)
         person_schools = _scoped(person, school_names)
-        keys = set(in_sections.get(person.clever_id, ()))
+        keys = set(in_sections.pop(person.clever_id, ()))  # let go as they are mapped
         for held_role in person.roles:
             if held_role in ROLE_GROUPS and held_role is not Role.CONTACT:
                 keys.update(f"school:{s}:{ROLE_GROUPS[held_role].lower()}" for s in person_schools)
@@ -391,9 +412,10 @@ def map_people(
     for clever_id in mapped.contacts_off:
         # Sync Parent Data off: a parent account the sync made (its relationships, or written by an
         # earlier run) is deprovisioned; any other account of a contact (made at a Clever login) is
-        # left alone.
+        # left alone. A contact with no account is not listed (nothing to keep; memory: 69,067
+        # contacts at 50,000 students).
         current = current_users.get(clever_id)
-        if current is None or not (clever_id in written or "clever_relationships" in current.attributes):
+        if current is not None and not (clever_id in written or "clever_relationships" in current.attributes):
             present.add(clever_id)
     mapped.desired = DesiredState(
         groups=groups, users=users, present=present, untouched=frozenset(mapped.broken)
@@ -422,7 +444,7 @@ def _scoped(user: User, school_names: Mapping[str, str]) -> tuple[str, ...]:
 
 
 def _dangling(
-    in_sections: Mapping[str, list[str]], people: set[str], present: set[str], mapped: Mapped
+    in_sections: Mapping[str, tuple[str, ...]], people: set[str], present: set[str], mapped: Mapped
 ) -> None:
     """Section members who are not synced: out of scope (a count), or not in the roster at all
     (a dangling reference Clever should not send: each one named in the report)."""

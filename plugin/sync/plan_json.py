@@ -15,11 +15,22 @@ from connectors.state import Attributes, GroupSpec, Membership, Plan, UserSpec, 
 
 
 def plan_to_json(plan: Plan) -> dict[str, Any]:
-    return asdict(plan)
+    plain: dict[str, Any] = _plain(asdict(plan))
+    return plain
 
 
 def groups_to_json(groups: Mapping[str, GroupSpec]) -> dict[str, Any]:
-    return {key: asdict(spec) for key, spec in groups.items()}
+    return {key: _plain(asdict(spec)) for key, spec in groups.items()}
+
+
+def _plain(value: Any) -> Any:
+    """``asdict``'s output with every mapping a dict (a person's ``PackedAttributes`` is copied
+    as it is by ``asdict``, and JSON takes dicts only)."""
+    if isinstance(value, Mapping):
+        return {key: _plain(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return type(value)(_plain(item) for item in value)
+    return value
 
 
 def _attributes(raw: Mapping[str, Any]) -> Attributes:

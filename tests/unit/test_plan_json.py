@@ -3,8 +3,17 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 
-from connectors.state import GroupSpec, Membership, Plan, UserSpec, UserUpdate
+from connectors.state import (
+    GroupSpec,
+    Membership,
+    PackedAttributes,
+    Plan,
+    UserSpec,
+    UserUpdate,
+    user_fingerprint,
+)
 from plugin.sync.plan_json import groups_from_json, groups_to_json, plan_from_json, plan_to_json
 
 SCHOOL = GroupSpec("school:s1", "Lincoln", "root", "school", {"clever_key": ("school:s1",)})
@@ -41,3 +50,20 @@ def test_a_plan_and_its_groups_come_back_equal_from_json() -> None:
     assert plan_from_json(json.loads(plan_text)) == plan
     assert groups_from_json(json.loads(groups_text)) == groups
     assert plan_from_json(plan_to_json(Plan())) == Plan()
+
+
+def test_packed_attributes_read_as_the_dict_they_were_made_from() -> None:
+    wanted = {"clever_id": ("u1",), "clever_school_ids": ("s1", "s2"), "clever_grade": ("9",)}
+    packed = PackedAttributes(wanted)
+    assert packed == wanted and dict(packed) == wanted and len(packed) == 3
+    assert packed["clever_school_ids"] == ("s1", "s2") and packed.get("clever_title") is None
+    assert "clever_grade" in packed and "clever_title" not in packed
+    assert user_fingerprint("k1", packed, False) == user_fingerprint("k1", wanted, False)
+    # Two people with the same names and value counts share one shape.
+    assert PackedAttributes({**wanted, "clever_id": ("u2",)})._shape is packed._shape
+
+
+def test_a_person_with_packed_attributes_travels_as_json() -> None:
+    packed = replace(STUDENT, attributes=PackedAttributes(STUDENT.attributes))
+    plan = Plan(create_users=(packed,))
+    assert plan_from_json(json.loads(json.dumps(plan_to_json(plan)))) == plan
