@@ -124,15 +124,20 @@ def _posts(report: SyncReport) -> int:
     return int(report.calls.get("POST", 0))
 
 
-def test_the_extension_and_the_rest_path_make_the_same_accounts(
-    settings: Settings,
-    rest_settings: Settings,
-    keycloak_admin: KeycloakAdmin,
-    services_env: dict[str, str],
-) -> None:
-    rest_admin = realm_admin(services_env, rest_settings.keycloak.realm)
+@pytest.fixture
+def rest_admin(
+    rest_settings: Settings, keycloak_admin: KeycloakAdmin, services_env: dict[str, str]
+) -> KeycloakAdmin:
+    """The REST realm's admin client; both realms prepared alike (``_prepare``)."""
+    admin = realm_admin(services_env, rest_settings.keycloak.realm)
     _prepare(keycloak_admin)
-    _prepare(rest_admin)
+    _prepare(admin)
+    return admin
+
+
+def test_the_extension_and_the_rest_path_make_the_same_accounts(
+    settings: Settings, rest_settings: Settings, keycloak_admin: KeycloakAdmin, rest_admin: KeycloakAdmin
+) -> None:
     roster = _roster()
     # No user federation in either realm: the extension writes new accounts as rows (Fresh.java).
     assert not keycloak_admin.get_components({"type": "org.keycloak.storage.UserStorageProvider"})
@@ -173,14 +178,8 @@ def _students_moved(roster: MemoryRoster) -> MemoryRoster:
 
 
 def test_membership_changes_through_the_extension_end_as_through_rest(
-    settings: Settings,
-    rest_settings: Settings,
-    keycloak_admin: KeycloakAdmin,
-    services_env: dict[str, str],
+    settings: Settings, rest_settings: Settings, keycloak_admin: KeycloakAdmin, rest_admin: KeycloakAdmin
 ) -> None:
-    rest_admin = realm_admin(services_env, rest_settings.keycloak.realm)
-    _prepare(keycloak_admin)
-    _prepare(rest_admin)
     roster = _roster()
     for each in (settings, rest_settings):
         first = run_sync(each, RunOptions(full=True), source=MemorySource(roster), district_id="d1")
