@@ -267,18 +267,16 @@ class KeycloakDirectory:
         write (or every one, without it) through ``POST /users``."""
         rest = list(specs)
         if specs and self._bulk():
-            by_id = {spec.clever_id: spec for spec in specs}
-            rest = []
-            for answer in keycloak_bulk.create_users(
+            written = keycloak_bulk.create_users(
                 self.http, specs, lambda s: self._group_ids_or_paths(s, desired), tick
-            ):
-                if not answer.keycloak_id:
-                    rest.append(by_id[answer.clever_id])
-                    continue
-                with self._lock:
-                    self.created[answer.clever_id] = answer.keycloak_id
-                    if answer.email_refused:
-                        self.refused_emails[answer.clever_id] = by_id[answer.clever_id].email
+            )
+            rest = [spec for spec in specs if spec.clever_id not in written]
+            with self._lock:
+                for spec in specs:
+                    if answer := written.get(spec.clever_id):
+                        self.created[spec.clever_id] = answer.keycloak_id
+                        if answer.email_refused:
+                            self.refused_emails[spec.clever_id] = spec.email
         self._each(rest, lambda spec: self._create_user(spec, desired), failures, tick)
 
     def _group_ids_or_paths(self, spec: UserSpec, desired: DesiredState) -> list[str]:

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from connectors.base import RecordError, SyncError, bounded_map
 from connectors.keycloak_http import KeycloakHttp
@@ -30,11 +30,12 @@ PROBE = "clever-sync"
 BATCH_PATH = "clever-sync/batch"
 BATCH = 500  # people per request (the extension takes up to 1000)
 PARALLEL = 4  # requests at a time
+T = TypeVar("T")
 
 
 @dataclass(frozen=True, slots=True)
 class Created:
-    """One person's answer: the account's Keycloak id, or "" when the REST path must write them."""
+    """One person the extension wrote: the account's Keycloak id, and whether it refused the address."""
 
     clever_id: str
     keycloak_id: str = ""
@@ -58,22 +59,14 @@ def create_users(
     specs: Sequence[UserSpec],
     groups_of: Callable[[UserSpec], list[str]],
     tick: Callable[[int], None],
-) -> list[Created]:
-    """Create ``specs`` through the extension; one answer per person (in the order of the batches)."""
-    batches = _batches(specs)
-
-    def send(batch: list[UserSpec]) -> list[Created]:
-        try:
-            answers = _send(http, batch, groups_of)
-        except (RecordError, SyncError):
-            return [Created(spec.clever_id) for spec in batch]  # the REST path writes them
-        tick(sum(1 for answer in answers if answer.keycloak_id))  # the REST path ticks the others
-        return answers
-
-    answers: list[Created] = []
-    for done in bounded_map(send, batches, PARALLEL if len(batches) > 1 else 1):
-        answers.extend(done)
-    return answers
+) -> dict[str, Created]:
+    """Create ``specs`` through the extension; Clever id -> answer of each person it wrote. The
+    others are the REST path's to write (it ticks them)."""
+    written = _send(http, _batches(specs), lambda spec: _create_user(spec, groups_of(spec)), tick)
+    return {
+        spec.clever_id: Created(spec.clever_id, str(result["id"]), bool(result.get("emailRefused")))
+        for spec, result in written
+    }
 
 
 def _batches(specs: Sequence[UserSpec]) -> list[list[UserSpec]]:
@@ -108,26 +101,8 @@ def create_groups(
     """Create ``groups`` (each with its parent's Keycloak id) through the extension; returns the
     group key -> Keycloak id of those it wrote (made, or an unkeyed sibling of that name adopted).
     The others are the REST path's to write, with its own answers."""
-    batches = [list(groups[i : i + BATCH]) for i in range(0, len(groups), BATCH)]
-
-    def send(batch: list[tuple[GroupSpec, str]]) -> dict[str, str]:
-        operations = [_create_group(spec, parent_id) for spec, parent_id in batch]
-        try:
-            results = _results(http, operations)
-        except (RecordError, SyncError):
-            return {}
-        written = {
-            spec.key: str(results[index]["id"])
-            for index, (spec, _) in enumerate(batch)
-            if _written(results.get(index))
-        }
-        tick(len(written))
-        return written
-
-    ids: dict[str, str] = {}
-    for done in bounded_map(send, batches, PARALLEL if len(batches) > 1 else 1):
-        ids.update(done)
-    return ids
+    written = _send(http, _cut(groups), lambda group: _create_group(*group), tick)
+    return {spec.key: str(result["id"]) for (spec, _), result in written}
 
 
 def memberships(
@@ -138,46 +113,45 @@ def memberships(
     does not own (no ``clever_id``, no ``clever`` link): those, and anything else it did not write,
     are the REST path's."""
     kind = "add_member" if add else "remove_member"
-    batches = [list(range(i, min(len(items), i + BATCH))) for i in range(0, len(items), BATCH)]
 
-    def send(batch: list[int]) -> set[int]:
-        operations = [{"op": kind, "userId": items[i][1], "groupId": items[i][2]} for i in batch]
+    def operation(index: int) -> dict[str, Any]:
+        return {"op": kind, "userId": items[index][1], "groupId": items[index][2]}
+
+    return {index for index, _ in _send(http, _cut(range(len(items))), operation, tick)}
+
+
+def _cut(items: Sequence[T]) -> list[list[T]]:
+    return [list(items[i : i + BATCH]) for i in range(0, len(items), BATCH)]
+
+
+def _send(
+    http: KeycloakHttp,
+    batches: list[list[T]],
+    operation: Callable[[T], dict[str, Any]],
+    tick: Callable[[int], None],
+) -> list[tuple[T, Mapping[str, Any]]]:
+    """Each batch's operations in one request, ``PARALLEL`` at once; ``(item, result)`` of every
+    item the extension wrote or found already so. A batch lost as a whole (the extension gone, a 5xx
+    after the retries) writes none of its items: they are all the REST path's."""
+
+    def send(batch: list[T]) -> list[tuple[T, Mapping[str, Any]]]:
         try:
-            results = _results(http, operations)
+            response = http.call("POST", BATCH_PATH, {"operations": [operation(item) for item in batch]})
         except (RecordError, SyncError):
-            return set()
-        written = {i for n, i in enumerate(batch) if _written(results.get(n))}
+            return []
+        results = {result["index"]: result for result in response.json()["results"]}
+        written = [(item, results[n]) for n, item in enumerate(batch) if _written(results.get(n))]
         tick(len(written))
         return written
 
-    done: set[int] = set()
+    done: list[tuple[T, Mapping[str, Any]]] = []
     for written in bounded_map(send, batches, PARALLEL if len(batches) > 1 else 1):
-        done |= written
+        done.extend(written)
     return done
-
-
-def _results(http: KeycloakHttp, operations: list[dict[str, Any]]) -> Mapping[int, Any]:
-    results = http.call("POST", BATCH_PATH, {"operations": operations}).json()["results"]
-    return {result["index"]: result for result in results}
 
 
 def _written(result: Mapping[str, Any] | None) -> bool:
     return bool(result and result.get("status") in ("created", "updated", "unchanged") and result.get("id"))
-
-
-def _send(
-    http: KeycloakHttp, batch: list[UserSpec], groups_of: Callable[[UserSpec], list[str]]
-) -> list[Created]:
-    operations = [_create_user(spec, groups_of(spec)) for spec in batch]
-    by_index = _results(http, operations)
-    answers = []
-    for index, spec in enumerate(batch):
-        result = by_index.get(index) or {}
-        if _written(result):
-            answers.append(Created(spec.clever_id, str(result["id"]), bool(result.get("emailRefused"))))
-        else:
-            answers.append(Created(spec.clever_id))
-    return answers
 
 
 def _create_user(spec: UserSpec, groups: list[str]) -> dict[str, Any]:
