@@ -270,6 +270,9 @@ class Account:
     groups: tuple[str, ...] = ()  # group paths (read only when a ``Scope`` names groups)
     strong_ids: tuple[tuple[str, str], ...] = ()  # (clever_sis_id|..., value) the account carries
     names_editable: bool = False  # the User Profile lets its user edit first or last name
+    # The ``clever_id`` attribute of an account no owned link gives to anyone (``connectors.ownership``):
+    # data left by an earlier owner (an unlink since), never evidence; it may only make a person wait.
+    carried_clever_id: str = ""
 
 
 # -- fingerprints: what a run wrote, so the next one can tell it still holds (``plugin.sync.applied``) --
