@@ -41,6 +41,7 @@ from connectors.keycloak_account import check_service_account
 from connectors.keycloak_http import KeycloakHttp
 from connectors.keycloak_read import read_known, read_members, read_state, read_users
 from connectors.keycloak_words import in_words
+from connectors.ownership import owned_link, owner_of_link
 from connectors.state import (
     IDP_ALIAS,
     REALM_ROLE_ATTRIBUTE,
@@ -130,31 +131,31 @@ class KeycloakDirectory:
     def calls(self) -> Counter[str]:
         return self.http.calls
 
-    def current(
-        self,
-        *,
-        with_accounts: bool = True,
-        with_members: bool = True,
-        idp_present: bool = True,
-        ours: Mapping[str, str] | None = None,
-    ) -> Any:
-        """The scope's state, plus the realm's other accounts (name-match candidates); ``ours``:
-        the links to trust (``keycloak_read.read_state``)."""
+    def current(self, *, with_accounts: bool = True, with_members: bool = True) -> Any:
+        """The scope's state, plus the realm's other accounts (name-match candidates); whose account
+        is whose is the ownership rule's answer (``keycloak_read.read_state``)."""
         state = read_state(
             self.http,
             self.root_name,
             workers=self.workers,
             with_accounts=with_accounts,
             with_members=with_members,
-            idp_present=idp_present,
-            ours=ours,
+            extension=self.extension(),
         )
         self.group_ids = {key: group.keycloak_id for key, group in state.directory.groups.items()}
         return state
 
     def current_known(self, *, ids: Mapping[str, str], others: set[str], dns: Mapping[str, str]) -> Any:
         """The cheap read (``keycloak_read.read_known``); None when the realm has unknown accounts."""
-        state = read_known(self.http, self.root_name, ids=ids, others=others, dns=dns, workers=self.workers)
+        state = read_known(
+            self.http,
+            self.root_name,
+            ids=ids,
+            others=others,
+            dns=dns,
+            workers=self.workers,
+            extension=self.extension(),
+        )
         if state is not None:
             self.group_ids = {key: group.keycloak_id for key, group in state.directory.groups.items()}
         return state
@@ -212,6 +213,10 @@ class KeycloakDirectory:
         if self.bulk is None:
             self.bulk = keycloak_bulk.probe(self.http)
         return self.bulk
+
+    def extension(self) -> bool:
+        """True when the sync uses the clever-sync extension (it is there, and not turned off)."""
+        return self._bulk()
 
     def _create_groups(
         self, level: list[GroupSpec], failures: list[RecordError], tick: Callable[[int], None]
@@ -348,9 +353,7 @@ class KeycloakDirectory:
             "lastName": spec.last_name,
             "attributes": _lists(spec.attributes),
             "groups": self._paths(spec, desired),
-            "federatedIdentities": [
-                {"identityProvider": IDP_ALIAS, "userId": spec.clever_id, "userName": spec.username}
-            ],
+            "federatedIdentities": [owned_link(spec.clever_id)],  # the account and its owner at once
         }
         if spec.email:
             body["email"] = spec.email
@@ -379,10 +382,11 @@ class KeycloakDirectory:
 
     def _reconcile_conflict(self, spec: UserSpec, body: dict[str, Any], response: Response) -> str:
         """409 on create: our own earlier (retried) POST, or a taken email; anything else is reported."""
-        found = self.http.get("users", username=spec.username, exact="true", briefRepresentation="false")
-        mine = [u for u in found if (u.get("attributes") or {}).get("clever_id") == [spec.clever_id]]
-        if mine:
-            return str(mine[0]["id"])
+        found = self.http.get("users", username=spec.username, exact="true", briefRepresentation="true")
+        for user in found:
+            links = self.http.get(f"users/{user['id']}/federated-identity")
+            if any(owner_of_link(link) == spec.clever_id for link in links):
+                return str(user["id"])
         if "email" in response.text.lower() and "email" in body:
             # Clever emails are unverified and shared (siblings' parents): keep it as an attribute only.
             del body["email"]
@@ -451,16 +455,16 @@ class KeycloakDirectory:
                 )
 
     def _link(self, update: UserUpdate) -> None:
-        body = {"identityProvider": IDP_ALIAS, "userId": update.clever_id, "userName": update.clever_id}
+        """The owned link: the link and the ownership record in one call (``connectors.ownership``)."""
         path = f"users/{update.keycloak_id}/federated-identity/{IDP_ALIAS}"
-        response = self.http.call("POST", path, body, ok=(409,))
+        response = self.http.call("POST", path, owned_link(update.clever_id), ok=(409,))
         if response.status_code == 409:
             links = self.http.get(f"users/{update.keycloak_id}/federated-identity")
-            if not any(
-                link["identityProvider"] == IDP_ALIAS and link["userId"] == update.clever_id for link in links
-            ):
+            if not any(owner_of_link(link) == update.clever_id for link in links):
                 raise RecordError(
-                    "account is linked to another Clever id", kind=update.kind, clever_id=update.clever_id
+                    "the account already has a Clever link the sync did not make",
+                    kind=update.kind,
+                    clever_id=update.clever_id,
                 )
 
     def _unlink(self, update: UserUpdate) -> None:
@@ -479,6 +483,16 @@ class KeycloakDirectory:
             with self._lock:
                 self.failed_groups.add(membership.group)
             raise
+
+
+def write_owned_link(admin: KeycloakAdmin, keycloak_id: str, clever_id: str) -> None:
+    """An admin's decision: the account's ``clever`` link replaced by the owned link of
+    ``clever_id`` (``connectors.ownership``). Two calls: a failure between them leaves the account
+    unlinked, never owned by the wrong person."""
+    http = KeycloakHttp(admin)
+    path = f"users/{keycloak_id}/federated-identity/{IDP_ALIAS}"
+    http.call("DELETE", path, ok=(404,))
+    http.call("POST", path, owned_link(clever_id))
 
 
 def email_warning(directory: KeycloakDirectory, clever_id: str) -> str:

@@ -24,6 +24,7 @@ from typing import Any, TypeVar
 
 from connectors.base import RecordError, SyncError, bounded_map
 from connectors.keycloak_http import KeycloakHttp
+from connectors.ownership import OWNER_MARK
 from connectors.state import IDP_ALIAS, REALM_ROLE_ATTRIBUTE, GroupSpec, Membership, UserSpec
 
 PROBE = "clever-sync"
@@ -164,7 +165,7 @@ def _create_user(spec: UserSpec, groups: list[str]) -> dict[str, Any]:
         "enabled": True,
         "attributes": {name: list(values) for name, values in spec.attributes.items()},
         "groups": groups,
-        "link": {"alias": IDP_ALIAS, "userId": spec.clever_id, "userName": spec.username},
+        "link": {"alias": IDP_ALIAS, "userId": spec.clever_id, "userName": OWNER_MARK + spec.clever_id},
     }
     if spec.email:
         operation["email"] = spec.email

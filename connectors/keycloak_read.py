@@ -25,8 +25,9 @@ from dataclasses import dataclass, field, replace
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
-from connectors.base import RecordError, bounded_map
-from connectors.keycloak_vet import Vetter, trusted_link
+from connectors.base import bounded_map
+from connectors.keycloak_vet import Vetter
+from connectors.ownership import owner_of_link
 from connectors.state import IDP_ALIAS, Account, CurrentGroup, CurrentUser, DirectoryState, PackedAttributes
 from connectors.text import normalize_name
 
@@ -34,6 +35,8 @@ if TYPE_CHECKING:
     from connectors.keycloak_http import KeycloakHttp
 
 MEMBER_PAGE = 1000
+LINKS_PATH = "clever-sync/links"  # the extension's listing of the realm's clever links
+LINKS_PAGE = 10000
 USER_PAGE = 2000  # brief user listing: pages of 2,000, several at a time (``read_known``)
 NOT_READ: Mapping[str, tuple[str, ...]] = MappingProxyType({})  # a brief listing's attributes: one object
 OTHER_IDPS = ("google", "microsoft")
@@ -84,7 +87,7 @@ class KeycloakState:
     root_id: str = ""
     http: KeycloakHttp | None = None
     partial: bool = False  # read_known(): attributes and links not read yet
-    suspicious: dict[str, str] = field(default_factory=dict)  # Keycloak id -> Clever id: links not ours
+    suspicious: dict[str, str] = field(default_factory=dict)  # Keycloak id -> Clever id: links not owned
     vetter_notes: list[str] = field(default_factory=list)
     _other_sources: dict[str, str] | None = None
     _vetter: Vetter | None = None
@@ -110,6 +113,59 @@ class KeycloakState:
         return [replace(a, source=self._other_sources.get(a.keycloak_id, a.source)) for a in vetted]
 
 
+def read_links(http: KeycloakHttp, *, extension: bool, workers: int = 4) -> dict[str, dict[str, str]]:
+    """Every ``clever`` link of the realm: Keycloak id -> ``{"userId", "userName"}``, for the
+    ownership rule (``connectors.ownership``).
+
+    With the clever-sync extension (``extension``): its listing, one query a page of 10,000
+    (``keycloak-extension``: ``LinksResource``). Without it: the linked accounts
+    (``users?idpAlias=clever``), then each one's links (``users/{id}/federated-identity``),
+    ``workers`` at a time: the admin REST API shows links only per account.
+    """
+    if extension:
+        response = http.call("GET", LINKS_PATH, ok=(403, 404), first="0", max=str(LINKS_PAGE))
+        if response.status_code == 200:
+            return _listed_links(http, response.json())
+    linked = [user["id"] for user in http.pages("users", idpAlias=IDP_ALIAS, briefRepresentation="true")]
+
+    def one(keycloak_id: str) -> tuple[str, dict[str, str] | None]:
+        found = http.call("GET", f"users/{keycloak_id}/federated-identity", ok=(404,))
+        links = found.json() if found.status_code == 200 else []
+        link = next((link for link in links if link.get("identityProvider") == IDP_ALIAS), None)
+        return keycloak_id, link
+
+    found = bounded_map(one, linked, workers) if linked else []
+    return {
+        keycloak_id: {"userId": str(link.get("userId") or ""), "userName": str(link.get("userName") or "")}
+        for keycloak_id, link in found
+        if link is not None
+    }
+
+
+def _listed_links(http: KeycloakHttp, page: dict[str, Any]) -> dict[str, dict[str, str]]:
+    links: dict[str, dict[str, str]] = {}
+    while True:
+        for keycloak_id, user_id, user_name in page.get("links", []):
+            links[keycloak_id] = {"userId": user_id, "userName": user_name}
+        if "next" not in page:
+            return links
+        page = http.get(LINKS_PATH, first=str(page["next"]), max=str(LINKS_PAGE))
+
+
+def owners(links: Mapping[str, Mapping[str, str]]) -> tuple[dict[str, str], dict[str, str]]:
+    """The links split by the ownership rule: (Keycloak id -> the Clever id that owns the account,
+    Keycloak id -> the Clever id of a link that owns nothing)."""
+    owned: dict[str, str] = {}
+    foreign: dict[str, str] = {}
+    for keycloak_id, link in links.items():
+        owner = owner_of_link({"identityProvider": IDP_ALIAS, **link})
+        if owner:
+            owned[keycloak_id] = owner
+        else:
+            foreign[keycloak_id] = link.get("userId", "")
+    return owned, foreign
+
+
 def read_state(
     http: KeycloakHttp,
     root_name: str,
@@ -117,24 +173,21 @@ def read_state(
     workers: int = 4,
     with_accounts: bool = True,
     with_members: bool = True,
-    idp_present: bool = True,
-    ours: Mapping[str, str] | None = None,
+    extension: bool = False,
 ) -> KeycloakState:
     """Read groups and users (``with_members``: every member list too); ``with_accounts`` keeps the
-    unsynced accounts as name-match candidates. Without the Clever IdP, accounts count as linked
-    (a link to a missing IdP cannot be made; the run says so).
+    accounts nobody owns as name-match candidates.
 
-    ``ours`` (Clever id -> Keycloak id) are the links the sync made or an admin kept
-    (``trusted_link``); an account with any other ``clever`` link is left out, in
-    ``KeycloakState.suspicious``. None trusts every link (callers that only read)."""
+    Whose account is whose is the ownership rule's answer (``connectors.ownership``), read from the
+    realm's ``clever`` links (``read_links``). An account with a ``clever`` link that owns nothing
+    (made by a user, by an opt-out, or by hand) is left out, in ``KeycloakState.suspicious``: it
+    gets nothing from Clever and is nobody's candidate. The ``clever_id`` attribute is data: an
+    account that carries one without an owned link is a candidate like any other, with
+    ``Account.carried_clever_id`` set (an unlink happened: ``mappers.names`` makes its person wait)."""
     groups, root_id = _groups(http, root_name, workers)
     members = read_members(http, groups, set(groups), workers) if with_members else {}
     providers = ldap_providers(http)
-    clever_links = (
-        {user["id"] for user in http.pages("users", idpAlias=IDP_ALIAS, briefRepresentation="true")}
-        if idp_present
-        else set()
-    )
+    owned, foreign = owners(read_links(http, extension=extension, workers=workers))
 
     users: dict[str, CurrentUser] = {}
     accounts: list[Account] = []
@@ -144,22 +197,11 @@ def read_state(
         usernames.add(rep["username"])
         attributes = {name: tuple(values) for name, values in (rep.get("attributes") or {}).items()}
         federation = rep.get("federationLink") or ""
-        read_only = _read_only(providers, federation)
         first_name, last_name = person_names(rep, providers)
-        ldap_dn = (attributes.get("LDAP_ENTRY_DN") or ("",))[0]
-        clever_id = (attributes.get("clever_id") or ("",))[0]
-        if rep["id"] in clever_links:
-            written = clever_id  # the attribute, which only admins and the sync can write
-            if not clever_id:
-                clever_id = _linked_clever_id(http, rep["id"])
-                if clever_id:
-                    attributes = {**attributes, "clever_id": (clever_id,)}
-            if not trusted_link(rep, clever_id, ours, written=written):
-                suspicious[rep["id"]] = clever_id
-                continue  # a link the sync did not make: the account gets nothing, nobody is matched to it
-        if clever_id:
-            linked = rep["id"] in clever_links or not idp_present
-            users[clever_id] = current_user(rep, clever_id, attributes, providers, linked=linked)
+        if owner := owned.get(rep["id"]):
+            users[owner] = current_user(rep, owner, attributes, providers)
+        elif rep["id"] in foreign:
+            suspicious[rep["id"]] = foreign[rep["id"]]  # the account gets nothing, nobody is matched to it
         else:
             accounts.append(
                 Account(
@@ -168,10 +210,10 @@ def read_state(
                     first_name=first_name,
                     last_name=last_name,
                     enabled=bool(rep.get("enabled", True)),
-                    linked_clever_id="",
                     source="ldap" if federation else "local",
-                    read_only=read_only,
-                    ldap_dn=ldap_dn,
+                    read_only=_read_only(providers, federation),
+                    ldap_dn=(attributes.get("LDAP_ENTRY_DN") or ("",))[0],
+                    carried_clever_id=(attributes.get("clever_id") or ("",))[0],
                 )
             )
     state = DirectoryState(groups=groups, users=users, members=members)
@@ -186,18 +228,24 @@ def read_known(
     others: set[str],
     dns: Mapping[str, str],
     workers: int = 4,
+    extension: bool = False,
 ) -> KeycloakState | None:
-    """The cheap read: groups and a *brief* listing of users (no attributes: ten times faster).
+    """The cheap read: groups, the realm's ``clever`` links, and a *brief* listing of users (no
+    attributes: ten times faster).
 
-    Synced accounts are known by the ids the last run left (``ids``: Clever id -> Keycloak id);
-    their attributes and links are read later, only for people whose wanted state changed
-    (``read_users``). None when the realm holds an account the last run did not see (neither in
-    ``ids`` nor in ``others``): then only a full read tells what it is.
+    Synced accounts are the ones the ownership rule gives (``read_links``, ``owners``), never the
+    ids the last run left (``ids``: a cache); their attributes are read later, only for people whose
+    wanted state changed (``read_users``). None when the realm holds an account the last run did
+    not see (neither in ``ids`` nor in ``others``), a link that owns nothing, or an account the last
+    run synced that nobody owns now: then only a full read tells what it is.
     """
     # The group tree is read beside the user listing: each waits on Keycloak most of its time.
     with ThreadPoolExecutor(1) as pool:
         tree = pool.submit(_groups, http, root_name, workers)
-        state = _read_known_users(http, ids=ids, others=others, dns=dns, workers=workers)
+        owned, foreign = owners(read_links(http, extension=extension, workers=workers))
+        state = None
+        if not foreign and set(ids.values()) <= set(owned):
+            state = _read_known_users(http, owned=owned, others=others, dns=dns, workers=workers)
         groups, root_id = tree.result()
     if state is None:
         return None
@@ -207,13 +255,18 @@ def read_known(
 
 
 def _read_known_users(
-    http: KeycloakHttp, *, ids: Mapping[str, str], others: set[str], dns: Mapping[str, str], workers: int
+    http: KeycloakHttp,
+    *,
+    owned: Mapping[str, str],
+    others: set[str],
+    dns: Mapping[str, str],
+    workers: int,
 ) -> tuple[dict[str, CurrentUser], list[Account], set[str]] | None:
-    """The brief listing: synced accounts by Clever id, the others, every username; None at the
-    first account that is neither."""
+    """The brief listing: owned accounts by Clever id, the others, every username; None at the
+    first account that is neither owned nor one the last run saw."""
     providers = ldap_providers(http)
     total = int(http.get("users/count"))
-    clever_of = {keycloak_id: clever_id for clever_id, keycloak_id in ids.items()}
+    clever_of = owned
     users: dict[str, CurrentUser] = {}
     accounts: list[Account] = []
     usernames: set[str] = set()
@@ -223,13 +276,6 @@ def _read_known_users(
         email, federation = rep.get("email") or "", rep.get("federationLink") or ""
         return rep["id"], rep["username"], first, last, email, bool(rep.get("enabled", True)), federation
 
-    # A ``clever`` link on an account the last run did not link (made since in the Account
-    # Console, or by an admin): only the full read tells whose it is.
-    if any(
-        user["id"] not in clever_of
-        for user in http.pages("users", idpAlias=IDP_ALIAS, briefRepresentation="true")
-    ):
-        return None
     # Each representation is made compact on the thread that read its page (``pages_at_once``).
     listing = http.pages_at_once("users", total, workers, USER_PAGE, brief, briefRepresentation="true")
     for keycloak_id, username, first, last, email, enabled, federation in listing:
@@ -384,11 +430,3 @@ def current_user(
 def _read_only(providers: Mapping[str, LdapProvider], federation: str) -> bool:
     provider = providers.get(federation)
     return provider is not None and provider.edit_mode == "READ_ONLY"
-
-
-def _linked_clever_id(http: KeycloakHttp, keycloak_id: str) -> str:
-    try:
-        links = http.get(f"users/{keycloak_id}/federated-identity")
-    except RecordError:
-        return ""
-    return next((link["userId"] for link in links if link["identityProvider"] == IDP_ALIAS), "")

@@ -1,5 +1,5 @@
-"""Who may never be linked: the few name-match candidates, checked against Keycloak's own view;
-and which ``clever`` links are ours (``trusted_link``).
+"""Who may never be linked: the few name-match candidates, checked against Keycloak's own view.
+(Which ``clever`` links are the sync's is the ownership rule's answer: ``connectors.ownership``.)
 
 An account is privileged (``Account.is_admin``, never a match candidate nor a resolution target)
 when the roles Keycloak computes for it — ``GET /users/{id}/role-mappings/realm/composite`` and
@@ -26,7 +26,7 @@ groups; ``workers`` candidates at once.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
@@ -42,7 +42,6 @@ SELF_SERVICE_CLIENT = "account"
 MANAGEMENT_CLIENT = "realm-management"
 STRONG_ATTRIBUTES = ("clever_sis_id", "clever_student_number", "clever_teacher_number")
 NAME_FIELDS = ("firstName", "lastName")
-SYNC_ONLY = "clever_roles"  # an attribute the sync writes and no login mapper does (``trusted_link``)
 
 
 @dataclass(frozen=True, slots=True)
@@ -139,27 +138,3 @@ def names_editable(profile: dict[str, Any]) -> bool:
             if "user" in edit:
                 return True
     return False
-
-
-def trusted_link(
-    rep: Mapping[str, Any], clever_id: str, ours: Mapping[str, str] | None, *, written: str = ""
-) -> bool:
-    """Whether the ``clever`` link of the account ``rep`` was made by us (``docs/sync.md``).
-
-    Ours: recorded in ``ours`` (the sync's memory of the accounts it linked, plus the links an
-    admin kept on the page), or made by the broker's first-login flow, which names the account
-    ``clever-<Clever id>`` (users cannot choose or change usernames). Not evidence: the
-    ``clever_id`` attribute, because the broker's ``FORCE`` mapper writes it at every Clever login,
-    also right after a user linked Clever themselves. With no memory at all (Redis lost its data),
-    a link whose account carries ``clever_roles`` (``SYNC_ONLY``: written by the sync, never by a
-    login) is taken as ours.
-    """
-    if ours is None:
-        return True
-    if clever_id and (
-        ours.get(clever_id) == rep["id"] or rep.get("username") == f"clever-{clever_id.lower()}"
-    ):
-        return True
-    return (
-        not ours and bool(clever_id) and written == clever_id and SYNC_ONLY in (rep.get("attributes") or {})
-    )

@@ -25,6 +25,7 @@ from keycloak.exceptions import KeycloakError
 from playwright.sync_api import Browser, Frame, Page, Request, sync_playwright
 
 from connectors.base import RecordError, TransientError
+from connectors.ownership import OWNER_MARK
 from connectors.state import IDP_ALIAS
 from plugin.app import create_app
 from plugin.config.settings import Settings
@@ -114,14 +115,15 @@ def follow(page: Page) -> Journey:
     return journey
 
 
-def link_clever_identity(admin: KeycloakAdmin, keycloak_id: str, clever_id: str, username: str) -> None:
-    """Link a Keycloak user to a Clever person, so their first "Login with Clever" lands here.
+def link_clever_identity(admin: KeycloakAdmin, keycloak_id: str, clever_id: str) -> None:
+    """Link a Keycloak user to a Clever person as the sync does (the owned link:
+    ``connectors.ownership``), so their first "Login with Clever" lands here.
 
     Keycloak answers 409 when a link for the alias already exists: success when it points at the
     same Clever id, a RecordError (this person cannot be linked here) when it points elsewhere.
     """
     try:
-        admin.add_user_social_login(keycloak_id, IDP_ALIAS, clever_id, username)
+        admin.add_user_social_login(keycloak_id, IDP_ALIAS, clever_id, OWNER_MARK + clever_id)
     except KeycloakError as exc:
         if exc.response_code == 409:
             existing = {
@@ -173,7 +175,7 @@ class CleverWorld:
         if email and person.get("email"):
             payload["email"] = person["email"]
         keycloak_id: str = self.admin.create_user(payload)
-        link_clever_identity(self.admin, keycloak_id, person["id"], username)
+        link_clever_identity(self.admin, keycloak_id, person["id"])
         return keycloak_id
 
     def sessions(self, keycloak_id: str) -> list[dict[str, Any]]:

@@ -9,8 +9,9 @@ removing a ``clever`` link the sync did not make. Both need a realm admin, and b
   ``create`` ("none of these: create a new account"); anything else is refused. The sync checks
   the choice again when it applies it (``plugin.sync.desired``): an account that has since become an
   admin, been linked or disabled is refused then too.
-* A suspicious link (``plugin.sso.links``): ``keep`` trusts it from the next sync on (the account is
-  then synced as that person's); ``unlink`` removes it from the account in Keycloak at once.
+* A suspicious link (a ``clever`` link that owns nothing: ``connectors.ownership``): ``keep`` makes
+  it the person's owned link in Keycloak at once (the next sync syncs the account as theirs);
+  ``unlink`` removes it from the account at once.
 * Every decision is written to the audit log (``plugin.sso.links.audit``): who, when, which Clever id,
   which account.
 """
@@ -22,6 +23,8 @@ from typing import Any
 
 from keycloak.exceptions import KeycloakError
 
+from connectors.base import SyncError
+from connectors.keycloak import write_owned_link
 from connectors.state import IDP_ALIAS
 from plugin.admin.actions import ActionError
 from plugin.admin.auth import AdminUser
@@ -114,7 +117,10 @@ def decide_link(svc: Services, clever_id: str, decision: str, who: AdminUser | N
         raise ActionError("That Clever id has no suspicious link in the last runs.")
     keycloak_id = str(item.get("keycloak_id", ""))
     if decision == "keep":
-        links.keep(svc.redis, svc.realm, clever_id, keycloak_id)
+        try:
+            write_owned_link(svc.keycloak(), keycloak_id, clever_id)
+        except SyncError as exc:
+            raise ActionError(f"Keycloak refused to record the link: {exc}") from exc
         message = (
             f"The link of account {keycloak_id} to Clever person {clever_id} is kept: the next sync syncs it"
         )

@@ -6,11 +6,15 @@ What ``ensure_broker(admin, settings)`` puts in the realm (and keeps there, chan
   discovery document ``{KCC_CLEVER_OAUTH_URL}/.well-known/openid-configuration``; client secret sent as
   HTTP Basic (Clever's token endpoint wants Basic), PKCE S256, id_token signatures checked with the JWKS,
   ``trustEmail`` off (Clever never verifies emails);
-* its mappers, each with its own sync mode. Facts that are the same whichever role a person logs in
-  with (``sub``, ``district``, names) are ``FORCE``: every login refreshes them between weekly syncs.
-  Facts of the login context (``user_type``: a teacher who is also a parent logs in as one or the other)
-  and the unverified email are ``IMPORT``: written only when an account is created at login, so a login
-  never fights the roster sync, which owns them for linked people;
+* its mappers, every one ``IMPORT`` (and the provider's own sync mode ``IMPORT``): they fill only an
+  account the first-login flow creates. **A login writes nothing to an existing account**: the roster
+  sync owns names and ``clever_*`` attributes, READ_ONLY directory accounts refuse every write (a
+  ``FORCE`` mapper made their Clever login fail), and a ``FORCE`` provider would rewrite the link's
+  ``userName``, the ownership record (``connectors.ownership``);
+* the guard mapper of the clever-sync extension (``GUARD_MAPPER``, when Keycloak has the extension):
+  Keycloak itself refuses self-service linking at every entry point, logins while the provider is
+  ``FORCE``, and first logins through a flow that links existing accounts; and it writes the ownership
+  record of an account the first-login flow creates (``keycloak-extension``: ``OwnershipGuardMapper``);
 * the realm roles ``clever-*`` (created when missing);
 * the User Profile: a "Clever" attribute group with the ``clever_*`` attributes, admins only (Keycloak
   24+ silently drops undeclared attributes); email and first name not required, because young students
@@ -46,8 +50,10 @@ import requests
 from keycloak import KeycloakAdmin
 from keycloak.exceptions import KeycloakError
 
+from connectors import keycloak_bulk
 from connectors.base import ConfigError, TransientError
 from connectors.config import CleverSettings
+from connectors.keycloak_http import KeycloakHttp
 from connectors.state import IDP_ALIAS
 from mappers.layout import CLEVER_ATTRIBUTES, USER_TYPE_ROLES
 from plugin.config.settings import Settings
@@ -64,6 +70,7 @@ from plugin.sso.portal_flow import ensure_portal_login, remove_portal_login
 from plugin.sso.profile_rules import own_validations
 
 UP_GROUP = "clever"
+GUARD_MAPPER = "clever-ownership-guard"  # the extension's identity-provider mapper type
 SECRET_FINGERPRINT_KEY = "kccClientSecretHmac"
 OLD_FINGERPRINT_KEYS = ("kccClientSecretSha256",)  # a bare SHA-256 of the secret: removed
 MULTIVALUED_ATTRIBUTES = frozenset({"clever_roles", "clever_school_ids", "clever_relationships"})
@@ -185,9 +192,21 @@ def role_claim_patterns() -> dict[str, str]:
     return {role: "|".join(sorted(types)) for role, types in values.items()}
 
 
-def desired_mappers() -> list[dict[str, Any]]:
-    """The Clever IdP's mappers, keyed by name (names are how ``ensure`` finds them again)."""
-    mappers = [
+def guard_mapper(allow_self_linking: bool) -> dict[str, Any]:
+    """The extension's guard on the Clever provider (``keycloak-extension``: ``OwnershipGuardMapper``)."""
+    return {
+        "name": "ownership guard",
+        "identityProviderAlias": IDP_ALIAS,
+        "identityProviderMapper": GUARD_MAPPER,
+        "config": {"allowSelfLinking": "true" if allow_self_linking else "false", "syncMode": "IMPORT"},
+    }
+
+
+def desired_mappers(*, guard: bool = False, allow_self_linking: bool = False) -> list[dict[str, Any]]:
+    """The Clever IdP's mappers, keyed by name (names are how ``ensure`` finds them again); with
+    ``guard`` (Keycloak has the clever-sync extension) its guard too."""
+    mappers = [guard_mapper(allow_self_linking)] if guard else []
+    mappers += [
         {
             "name": "username",
             "identityProviderAlias": IDP_ALIAS,
@@ -195,10 +214,11 @@ def desired_mappers() -> list[dict[str, Any]]:
             # Never the (unverified) email: accounts created at login are named after the Clever id.
             "config": {"template": "clever-${CLAIM.sub}", "target": "LOCAL", "syncMode": "IMPORT"},
         },
-        _attribute_mapper("clever_id", "sub", "clever_id", "FORCE"),
-        _attribute_mapper("clever_district", "district", "clever_district", "FORCE"),
-        _attribute_mapper("first name", "given_name", "firstName", "FORCE"),
-        _attribute_mapper("last name", "family_name", "lastName", "FORCE"),
+        # IMPORT: an account made at first login gets them; a login writes nothing to an existing one.
+        _attribute_mapper("clever_id", "sub", "clever_id", "IMPORT"),
+        _attribute_mapper("clever_district", "district", "clever_district", "IMPORT"),
+        _attribute_mapper("first name", "given_name", "firstName", "IMPORT"),
+        _attribute_mapper("last name", "family_name", "lastName", "IMPORT"),
         # Clever's email is unverified: never the Keycloak email (another IdP's "link by email" would
         # hand this account to whoever owns that address), only an admin-only attribute.
         _attribute_mapper("email", "email", "clever_email", "IMPORT"),
@@ -326,13 +346,25 @@ def ensure_broker(
         )
     discovery = discovery or fetch_discovery(settings.clever.oauth_url)
     report = BrokerReport()
+    guard = has_guard(admin)
+    if settings.clever.create_unknown_users and not guard:
+        raise ConfigError(
+            "KCC_CLEVER_CREATE_UNKNOWN_USERS needs the clever-sync extension in Keycloak: its first-login "
+            "step records that the new account is the person's (keycloak-extension/README.md)"
+        )
     with _keycloak_errors():
         ensure_roles(admin, report)
         ensure_user_profile(admin, report, users_edit_names=settings.clever.users_edit_names)
         ensure_self_linking(admin, settings.clever.allow_self_linking, report)
         ensure_first_login_flow(admin, settings.clever.create_unknown_users, report)
         ensure_idp(admin, desired_idp(settings.clever, discovery, settings.secret_key), report)
-        ensure_mappers(admin, report)
+        ensure_mappers(admin, report, guard=guard, allow_self_linking=settings.clever.allow_self_linking)
+        if not guard:
+            report.changes.append(
+                "warning: Keycloak has no clever-sync extension: nothing in Keycloak refuses a user who "
+                "links Clever to their own account through the Account REST API (such links own nothing: "
+                "the sync gives those accounts nothing); install keycloak-extension to refuse them"
+            )
         ensure_portal_login(admin, settings.keycloak.realm, report)
     return report
 
@@ -379,11 +411,19 @@ def ensure_idp(admin: KeycloakAdmin, desired: dict[str, Any], report: BrokerRepo
     report.changes.append(f"identity provider {IDP_ALIAS}: updated {', '.join(sorted(changed))}")
 
 
-def ensure_mappers(admin: KeycloakAdmin, report: BrokerReport) -> None:
+def has_guard(admin: KeycloakAdmin) -> bool:
+    """True when Keycloak has the clever-sync extension (its jar holds the guard mapper type)."""
+    with _keycloak_errors():
+        return keycloak_bulk.probe(KeycloakHttp(admin))
+
+
+def ensure_mappers(
+    admin: KeycloakAdmin, report: BrokerReport, *, guard: bool = False, allow_self_linking: bool = False
+) -> None:
     """Add missing mappers and put back differing ones (found by name); leave an admin's own alone."""
     # Keycloak refuses a second mapper with the same name on one IdP, so a name finds at most one.
     held = {mapper["name"]: mapper for mapper in admin.get_idp_mappers(IDP_ALIAS)}
-    for desired in desired_mappers():
+    for desired in desired_mappers(guard=guard, allow_self_linking=allow_self_linking):
         name = desired["name"]
         current = held.get(name)
         if current is None:
@@ -394,6 +434,41 @@ def ensure_mappers(admin: KeycloakAdmin, report: BrokerReport) -> None:
         if changed:
             admin.update_mapper_in_idp(IDP_ALIAS, current["id"], {**desired, "id": current["id"]})
             report.changes.append(f"mapper {name!r}: updated {', '.join(changed)}")
+
+
+def placeholder_idp(oauth_url: str) -> dict[str, Any]:
+    """A disabled ``clever`` identity provider that only holds links (``ensure_link_holder``)."""
+    base = oauth_url.rstrip("/")
+    return {
+        "alias": IDP_ALIAS,
+        "displayName": "Clever (not registered yet: keycloak-clever broker register)",
+        "providerId": "oidc",
+        "enabled": False,
+        "trustEmail": False,
+        "storeToken": False,
+        "hideOnLogin": True,
+        "config": {
+            "authorizationUrl": f"{base}/oauth/authorize",
+            "tokenUrl": f"{base}/oauth/tokens",
+            "clientId": "not-registered",
+            "clientAuthMethod": "client_secret_basic",
+            "syncMode": "IMPORT",
+            "showInAccountConsole": "NEVER",
+        },
+    }
+
+
+def ensure_link_holder(admin: KeycloakAdmin, oauth_url: str) -> bool:
+    """The sync records who owns an account in the account's ``clever`` link
+    (``connectors.ownership``), and Keycloak keeps a link only beside an identity provider of that
+    alias: a realm the sync writes before Clever is registered gets a *disabled* placeholder
+    provider, so nobody signs in through it; ``broker register`` (the page's Enabled) makes it the
+    real one. True when it had to be made."""
+    with _keycloak_errors():
+        if get_idp(admin) is not None:
+            return False
+        admin.create_idp(placeholder_idp(oauth_url))
+    return True
 
 
 def get_idp(admin: KeycloakAdmin) -> dict[str, Any] | None:

@@ -1,11 +1,16 @@
-"""Which ``clever`` links the sync trusts, and the audit log of every admin decision about links.
+"""The audit log of every admin decision about links, and the one-time move of the previous
+version's links to ownership records.
 
-A ``clever`` link sends a Clever login straight into an account, so the sync trusts only the links
-it made: the Clever id -> Keycloak id pairs its last run left (``plugin.sync.applied``, the sync's own
-memory) plus the ones an admin kept on the page (Redis hash ``kcc:<realm>:kept-links``). Any other
-link (made in the Account Console, or by hand) is *suspicious*: the account gets nothing from
-Clever, nobody is matched to it, the person waits on the page until an admin keeps the link or
-unlinks it (``plugin.admin.actions.decide_link``).
+Whose account is whose is the ownership rule's answer (``connectors.ownership``): an account belongs
+to a Clever person if and only if it carries that person's *owned link*. Versions before it trusted
+a ``clever`` link by the sync's memory in Redis (the Clever id -> Keycloak id pairs its last run
+left, ``plugin.sync.applied``), by the links an admin kept on the page (Redis hash
+``kcc:<realm>:kept-links``) and by the first-login flow's account name ``clever-<Clever id>``.
+``links_to_own`` reads that memory once, on the first run of this version in a realm, and names the
+links it trusted: the run rewrites each as an owned link (``connectors.keycloak.write_owned_link``)
+and says how many; every other link stays a link that owns nothing (the person waits on the page).
+The ``/Clever`` root group's ``clever_ownership`` attribute says the move is done
+(``connectors.ownership.ROOT_MARK``); Redis is never read for ownership again.
 
 Audit log: Redis list ``kcc:<realm>:audit``, newest first, at most ``AUDIT_KEEP`` entries, each
 ``{"at": ISO, "who": username, "who_id": Keycloak id, "action": ..., "clever_id": ..., "keycloak_id": ...}``:
@@ -33,18 +38,28 @@ def audit_key(realm: str) -> str:
 
 
 def kept(redis: Redis, realm: str) -> dict[str, str]:
-    """The links an admin kept: Clever id -> Keycloak id."""
+    """The links an admin kept on the page before ownership records: Clever id -> Keycloak id."""
     return {_text(k): _text(v) for k, v in redis.hgetall(kept_key(realm)).items()}
 
 
-def keep(redis: Redis, realm: str, clever_id: str, keycloak_id: str) -> None:
-    """Trust the link of ``keycloak_id`` to ``clever_id`` from now on."""
-    redis.hset(kept_key(realm), clever_id, keycloak_id)
+def links_to_own(
+    foreign: Mapping[str, str],
+    usernames: Mapping[str, str],
+    made: Mapping[str, str],
+    kept_links: Mapping[str, str],
+) -> dict[str, str]:
+    """The links the previous version trusted, to be rewritten as owned links: Keycloak id -> Clever id.
 
-
-def ours(made: Mapping[str, str], redis: Redis, realm: str) -> dict[str, str]:
-    """Every trusted link: the ones the sync made (``made``) and the ones an admin kept."""
-    return {**made, **kept(redis, realm)}
+    ``foreign``: Keycloak id -> Clever id of each ``clever`` link that owns nothing; ``usernames``:
+    Keycloak id -> username of those accounts; ``made``: the sync's memory (Clever id -> Keycloak
+    id); ``kept_links``: the links an admin kept (same shape)."""
+    trusted = {**made, **kept_links}
+    return {
+        keycloak_id: clever_id
+        for keycloak_id, clever_id in foreign.items()
+        if clever_id
+        and (trusted.get(clever_id) == keycloak_id or usernames.get(keycloak_id) == f"clever-{clever_id}")
+    }
 
 
 def audit(

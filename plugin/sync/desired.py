@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from connectors.base import RecordError, RosterView
+from connectors.ownership import ROOT_MARK, ROOT_MARK_VERSION
 from connectors.records import Role, User
 from connectors.state import (
     REALM_ROLE_ATTRIBUTE,
@@ -424,7 +425,9 @@ def map_people(
 
 
 def _school_groups(school_names: Mapping[str, str]) -> dict[str, GroupSpec]:
-    groups = {"root": GroupSpec("root", ROOT_GROUP, None, "root", {"clever_key": ("root",)})}
+    # The root says its realm's links are ownership records (``plugin.sso.links``).
+    root = {"clever_key": ("root",), ROOT_MARK: (ROOT_MARK_VERSION,)}
+    groups = {"root": GroupSpec("root", ROOT_GROUP, None, "root", root)}
     for school_id, name in school_names.items():
         key = f"school:{school_id}"
         groups[key] = GroupSpec(

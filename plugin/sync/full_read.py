@@ -19,12 +19,14 @@ from typing import Any
 from redis import Redis
 
 from connectors.base import RosterSource
-from connectors.keycloak import KeycloakDirectory, admin_client
+from connectors.keycloak import KeycloakDirectory, admin_client, write_owned_link
+from connectors.keycloak_read import owners, read_links
 from connectors.ldap import LdapDirectory, desired_groups, diff_groups
+from connectors.ownership import IDP_ALIAS, ROOT_MARK, ROOT_MARK_VERSION
 from connectors.state import CurrentUser, DesiredState, DirectoryState, fingerprint, user_fingerprint
 from plugin.config.settings import Settings
 from plugin.sso import links
-from plugin.sso.broker import BrokerReport, ensure_user_profile
+from plugin.sso.broker import BrokerReport, ensure_link_holder, ensure_user_profile
 from plugin.sync import resolutions
 from plugin.sync.applied import Applied
 from plugin.sync.brake import brake_reasons
@@ -57,22 +59,19 @@ def plan_full(
     roster = source.roster(report.district_id or None)
     started = datetime.now(UTC)
     keycloak = KeycloakDirectory(admin_client(settings.keycloak), bulk=settings.keycloak.bulk)
-    idp_present = _ensure_realm(
-        keycloak, report, write=not run.dry_run, users_edit_names=settings.clever.users_edit_names
-    )
+    idp_present = _ensure_realm(keycloak, report, settings, write=not run.dry_run)
     match = settings.options.match_users_by_name
     verify = run.verify or applied.needs_verify(started)
     stored_users = {} if verify or not idp_present else applied.user_fingerprints()
     ldap = LdapDirectory(settings.ldap)
     redis = Redis.from_url(settings.redis_url)
-
-    def ours(made: Mapping[str, str]) -> dict[str, str]:
-        return links.ours(made, redis, settings.keycloak.realm)
+    if idp_present:
+        own_old_links(keycloak, applied, redis, settings.keycloak.realm, report, write=not run.dry_run)
 
     # Clever is read (and its records sorted) in this thread while Keycloak and LDAP are read in
     # two others: the reads wait on the servers, the roster keeps this process busy.
     with ThreadPoolExecutor(2) as pool:
-        keycloak_read = pool.submit(_read_keycloak, keycloak, applied, stored_users, match, idp_present, ours)
+        keycloak_read = pool.submit(_read_keycloak, keycloak, applied, stored_users, match)
         ldap_read = pool.submit(ldap.current)
         read = read_roster(roster, options=settings.options, school_ids=school_ids)
         current = keycloak_read.result()
@@ -178,25 +177,54 @@ def synced_totals(
 
 
 def _read_keycloak(
-    keycloak: KeycloakDirectory,
-    applied: Applied,
-    stored_users: dict[str, str],
-    match: bool,
-    idp_present: bool,
-    ours: Callable[[Mapping[str, str]], Mapping[str, str]],
+    keycloak: KeycloakDirectory, applied: Applied, stored_users: dict[str, str], match: bool
 ) -> Any:
-    """The realm's state: the cheap read when the last run's memory allows it, else the full one
-    (which trusts only the ``clever`` links ``ours`` gives for the ids the sync made:
-    ``plugin.sso.links``). Memory: the ids are read from Redis once (53,045 at 50,000 students, a
-    dict and a string each), and the trusted links made only for the full read."""
-    ids = applied.all_ids()
+    """The realm's state: the cheap read when the last run's memory allows it, else the full one.
+    Either way whose account is whose is the ownership rule's answer (``connectors.ownership``);
+    the memory only spares reading what did not change."""
     if stored_users:
-        current = keycloak.current_known(ids=ids, others=applied.others(), dns=applied.all_dns())
+        current = keycloak.current_known(
+            ids=applied.all_ids(), others=applied.others(), dns=applied.all_dns()
+        )
         if current is not None:
             return current
-    trusted = ours(ids)
-    del ids
-    return keycloak.current(with_accounts=match, with_members=False, idp_present=idp_present, ours=trusted)
+    return keycloak.current(with_accounts=match, with_members=False)
+
+
+def own_old_links(
+    keycloak: KeycloakDirectory,
+    applied: Applied,
+    redis: Redis,
+    realm: str,
+    report: SyncReport,
+    *,
+    write: bool,
+) -> None:
+    """Once per realm, on the first run of this version: the links the previous version trusted
+    become owned links (``plugin.sso.links.links_to_own``). A write Keycloak refuses stops the run
+    before anything else is written, so the root's mark (written by the plan) comes only after."""
+    response = keycloak.http.call("GET", f"group-by-path/{keycloak.root_name}", ok=(404,))
+    if response.status_code == 404:
+        return  # a realm the sync never wrote: nothing of the previous version's
+    if ROOT_MARK_VERSION in ((response.json().get("attributes") or {}).get(ROOT_MARK) or ()):
+        return
+    _, foreign = owners(read_links(keycloak.http, extension=keycloak.extension(), workers=keycloak.workers))
+    if not foreign:
+        return
+    usernames = {
+        user["id"]: user["username"]
+        for user in keycloak.http.pages("users", idpAlias=IDP_ALIAS, briefRepresentation="true")
+    }
+    to_own = links.links_to_own(foreign, usernames, applied.all_ids(), links.kept(redis, realm))
+    if write:
+        for keycloak_id, clever_id in sorted(to_own.items()):
+            write_owned_link(keycloak.admin, keycloak_id, clever_id)
+    report.preview["links_made_owned"] = len(to_own)
+    report.warnings.append(
+        f"ownership records: {len(to_own)} Clever links an earlier version of the sync made or an admin kept "
+        f"{'are now' if write else 'would be'} owned links; {len(foreign) - len(to_own)} other Clever links "
+        "own nothing (their people wait on the page)"
+    )
 
 
 def _keycloak_id(clever_id: str, matched: str, current: DirectoryState, keycloak: KeycloakDirectory) -> str:
@@ -319,19 +347,23 @@ def _remember(
 
 
 def _ensure_realm(
-    keycloak: KeycloakDirectory, report: SyncReport, *, write: bool = True, users_edit_names: bool = False
+    keycloak: KeycloakDirectory,
+    report: SyncReport,
+    settings: Settings,
+    *,
+    write: bool = True,
 ) -> bool:
-    """The Clever attributes must be declared (Keycloak drops undeclared ones) before any write;
-    True when the Clever identity provider is registered (links can be made). A dry run
-    (``write=False``) changes nothing, not even the User Profile."""
+    """The Clever attributes must be declared (Keycloak drops undeclared ones) before any write,
+    and a ``clever`` identity provider must exist to hold the links that say who owns an account
+    (``plugin.sso.broker.ensure_link_holder``). True when it exists. A dry run (``write=False``)
+    changes nothing, not even the User Profile."""
     if write:
-        ensure_user_profile(keycloak.admin, BrokerReport(), users_edit_names=users_edit_names)
+        ensure_user_profile(keycloak.admin, BrokerReport(), users_edit_names=settings.clever.users_edit_names)
+        if ensure_link_holder(keycloak.admin, settings.clever.oauth_url):
+            report.warnings.append(
+                "Clever was not registered as the realm's identity provider yet: the sync registered a "
+                "disabled one to hold its links; nobody signs in with Clever until it is enabled "
+                "(the page's Enabled, or `keycloak-clever broker register`)"
+            )
     response = keycloak.http.call("GET", "identity-provider/instances/clever", ok=(404,))
-    if response.status_code == 404:
-        report.warnings.append(
-            "the Clever identity provider is not registered yet: accounts are linked, "
-            "and their links work once `keycloak-clever broker` has registered it "
-            "(the next sync after that adds the links)"
-        )
-        return False
-    return True
+    return response.status_code != 404

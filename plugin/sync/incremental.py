@@ -51,7 +51,6 @@ from connectors.state import (
 from connectors.text import normalize_name
 from mappers.classes import school_group_names
 from plugin.config.settings import Settings
-from plugin.sso import links
 from plugin.sync import resolutions
 from plugin.sync.applied import Applied
 from plugin.sync.brake import brake_from_totals
@@ -229,11 +228,8 @@ class _Incremental(IncrementalReads):
         newcomers = [u for u in self._records() if u.clever_id not in users]
         if not newcomers:
             return users, keys
-        redis = Redis.from_url(self.settings.redis_url)
         state = self.keycloak.current(
-            with_accounts=self.settings.options.match_users_by_name,
-            with_members=False,
-            ours=links.ours(self.applied.all_ids(), redis, self.settings.keycloak.realm),
+            with_accounts=self.settings.options.match_users_by_name, with_members=False
         )
         if state.suspicious:  # the full run reports them and holds their people
             raise Fallback("an account has a clever link the sync did not make")

@@ -14,6 +14,7 @@ from connectors.base import bounded_map
 from connectors.keycloak import KeycloakDirectory, admin_client
 from connectors.keycloak_read import LdapProvider, current_user
 from connectors.ldap import LdapDirectory
+from connectors.ownership import owner_of_link
 from connectors.records import Event, Section
 from connectors.state import CurrentGroup, CurrentUser, DirectoryState, GroupSpec, fingerprint
 from connectors.text import normalize_name
@@ -126,6 +127,9 @@ class IncrementalReads:
         if response.status_code == 404:
             return None
         rep = response.json()
+        if not any(owner_of_link(link) == clever_id for link in rep.get("federatedIdentities") or ()):
+            # The memory of ids is a cache: this account is not the person's any more (unlinked).
+            raise Fallback(f"the account the last run synced for {clever_id} is not theirs any more")
         attributes = {name: tuple(values) for name, values in (rep.get("attributes") or {}).items()}
         groups = self.keycloak.http.pages(f"users/{keycloak_id}/groups", 1000, briefRepresentation="true")
         keys = {self.key_of[g["id"]] for g in groups if g["id"] in self.key_of}

@@ -298,18 +298,17 @@ def test_updates_memberships_disables_and_renames(
     assert _raw_attributes(keycloak_admin, bo["id"])["clever_removed_at"] == ["2026-12-01T10:00:00Z"]
 
 
-def test_people_already_in_keycloak_are_found_by_link_or_clever_id_and_not_made_twice(
+def test_people_are_found_by_their_owned_link_and_a_clever_id_attribute_proves_nothing(
     keycloak_admin: KeycloakAdmin, extension: Extension
 ) -> None:
-    """The batch reads the realm's links and clever_ids once when it starts (``Known``); the
-    people it finds there, and a clever_id an earlier item of the same batch wrote, must still be
-    found, and a replay must still change nothing."""
+    """The batch reads the realm's links once when it starts (``Known``): the people whose owned
+    link it finds are theirs; an account that only carries a ``clever_id`` (data: an unlink, or a
+    hand edit) is nobody's, is not written, and a replay changes nothing (``connectors.ownership``)."""
     extension.batch(*_tree(), _student("c1", "ana.diaz"))
-    # An account the REST path made: it carries the clever_id, but no link yet.
     keycloak_admin.update_realm_users_profile(
         {**keycloak_admin.get_realm_users_profile(), "unmanagedAttributePolicy": "ADMIN_EDIT"}
     )
-    unlinked = keycloak_admin.create_user(
+    carrying = keycloak_admin.create_user(
         {"username": "bo.li", "enabled": True, "attributes": {"clever_id": ["c2"]}}
     )
     plain = keycloak_admin.create_user({"username": "cy.wu", "enabled": True})
@@ -317,27 +316,24 @@ def test_people_already_in_keycloak_are_found_by_link_or_clever_id_and_not_made_
         _student("c1", "ana.diaz"),
         _student("c2", "bo.li"),
         {"op": "add_member", "userRef": "c2", "groupPath": "/Clever/Lincoln High"},
-        # An item that writes another person's clever_id: a later item finds the account by it
-        # (and refuses it, as it is linked to c3), where the snapshot alone would say "no such user".
-        {
-            "op": "update_user",
-            "id": plain,
-            "adopt": True,
-            "ref": "c3",
-            "link": True,
-            "attributes": {"clever_id": ["c3"]},
-        },
+        {"op": "update_user", "id": plain, "adopt": True, "ref": "c3", "link": True},
+    )
+    results += extension.batch(
         {"op": "update_user", "id": plain, "ref": "c3", "attributes": {"clever_id": ["c4"]}},
         {"op": "add_member", "userRef": "c4", "groupPath": "/Clever/Lincoln High"},
     )
-    assert [r["status"] for r in results] == ["unchanged"] + ["updated"] * 4 + ["error"], results
-    assert results[1]["id"] == unlinked
-    assert "linked to another Clever id" in results[5]["error"]
+    assert [r["status"] for r in results] == ["unchanged", "error", "error", "updated", "updated", "error"], [
+        r.get("error") for r in results
+    ]
+    assert "taken by an account the sync does not own" in results[1]["error"]
+    assert results[2]["error"] == results[5]["error"] == "no such user"
     bo = _user(keycloak_admin, "bo.li")
-    assert bo["links"] == {("clever", "c2")}
-    assert bo["groups"] == ["/Clever/Lincoln High", "/Clever/Lincoln High/Students"]
-    assert len(keycloak_admin.get_users({"username": "bo.li", "exact": True})) == 1
-    again = extension.batch(_student("c1", "ana.diaz"), _student("c2", "bo.li"))
+    assert (bo["id"], bo["links"], bo["groups"]) == (carrying, set(), [])
+    cy = _user(keycloak_admin, "cy.wu")
+    assert cy["links"] == {("clever", "c3")}
+    owned = [link["userName"] for link in keycloak_admin.get_user_social_logins(plain)]
+    assert owned == ["clever-sync:c3"]
+    again = extension.batch(_student("c1", "ana.diaz"), {"op": "update_user", "id": plain, "ref": "c3"})
     assert [r["status"] for r in again] == ["unchanged", "unchanged"], again
 
 

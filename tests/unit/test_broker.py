@@ -14,6 +14,7 @@ from connectors.config import CleverSettings
 from mappers.layout import CLEVER_ATTRIBUTES
 from plugin.sso.broker import (
     FLOW_ALIAS,
+    GUARD_MAPPER,
     SECRET_FINGERPRINT_KEY,
     Execution,
     desired_executions,
@@ -85,11 +86,23 @@ def test_the_fingerprint_is_keyed_with_the_secret_key_not_a_bare_hash() -> None:
         desired_idp(CLEVER, parse_discovery(DOCUMENT), "")
 
 
-def test_mapper_names_are_unique_and_every_mapper_names_its_sync_mode() -> None:
-    mappers = desired_mappers()
+def test_mapper_names_are_unique_and_no_mapper_writes_at_a_login() -> None:
+    mappers = desired_mappers(guard=True)
 
     assert len({m["name"] for m in mappers}) == len(mappers)
-    assert all(m["config"]["syncMode"] in {"IMPORT", "FORCE"} for m in mappers)
+    # IMPORT only: a login writes nothing to an existing account (READ_ONLY accounts refuse it).
+    assert {m["config"]["syncMode"] for m in mappers} == {"IMPORT"}
+
+
+def test_the_guard_is_there_only_with_the_extension_and_carries_the_opt_out() -> None:
+    guards = [m for m in desired_mappers(guard=True) if m["identityProviderMapper"] == GUARD_MAPPER]
+    opted_out = [
+        m for m in desired_mappers(guard=True, allow_self_linking=True) if m["name"] == guards[0]["name"]
+    ]
+
+    assert [g["config"]["allowSelfLinking"] for g in guards] == ["false"]
+    assert opted_out[0]["config"]["allowSelfLinking"] == "true"
+    assert not [m for m in desired_mappers() if m["identityProviderMapper"] == GUARD_MAPPER]
 
 
 def test_claims_map_to_the_clever_attributes() -> None:
@@ -100,10 +113,10 @@ def test_claims_map_to_the_clever_attributes() -> None:
     }
 
     assert claims == {
-        "sub": ("clever_id", "FORCE"),
-        "district": ("clever_district", "FORCE"),
-        "given_name": ("firstName", "FORCE"),
-        "family_name": ("lastName", "FORCE"),
+        "sub": ("clever_id", "IMPORT"),
+        "district": ("clever_district", "IMPORT"),
+        "given_name": ("firstName", "IMPORT"),
+        "family_name": ("lastName", "IMPORT"),
         "email": ("clever_email", "IMPORT"),  # never the Keycloak email: Clever does not verify it
         "user_type": ("clever_role", "IMPORT"),
     }

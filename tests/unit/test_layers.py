@@ -17,7 +17,14 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 # The connectors' plain data: what mappers (and everybody) may import from ``connectors``.
 PLAIN_DATA = frozenset(
-    {"connectors.base", "connectors.config", "connectors.records", "connectors.state", "connectors.text"}
+    {
+        "connectors.base",
+        "connectors.config",
+        "connectors.ownership",
+        "connectors.records",
+        "connectors.state",
+        "connectors.text",
+    }
 )
 NOT_PRODUCTION = ("sandbox", "bench", "tests")
 

@@ -290,7 +290,7 @@ final class BatchJob implements KeycloakSessionTaskWithResult<Map<Integer, Outco
             startWriting();
             String id = fresh.add(username, wanted.first(), wanted.last(), email, enabled == null || enabled,
                     nonEmpty(wanted.attributes()), roles, wanted.groups(),
-                    linkNeeded ? wanted.linkUserId() : null, op.path("link").path("userName").asText(username));
+                    linkNeeded ? wanted.linkUserId() : null, Ownership.MARK + wanted.linkUserId());
             createdIds.add(id);
             usersByRef.put(ref, id);
             usernames.add(username);
@@ -314,7 +314,7 @@ final class BatchJob implements KeycloakSessionTaskWithResult<Map<Integer, Outco
             user.setEnabled(enabled);
             changed = true;
         }
-        changed |= write(user, wanted, email, ref, existing == null, linkNeeded, op, username);
+        changed |= write(user, wanted, email, existing == null, linkNeeded);
         usersByRef.put(ref, user.getId());
         usernames.add(username);
         outcome.id = user.getId();
@@ -347,7 +347,7 @@ final class BatchJob implements KeycloakSessionTaskWithResult<Map<Integer, Outco
             user.setEnabled(enabled);
             changed = true;
         }
-        changed |= write(user, wanted, email, ref, false, linkNeeded, op, user.getUsername());
+        changed |= write(user, wanted, email, false, linkNeeded);
         if (ref != null) {
             usersByRef.put(ref, user.getId());
         }
@@ -417,16 +417,13 @@ final class BatchJob implements KeycloakSessionTaskWithResult<Map<Integer, Outco
     }
 
     /** The writes create_user and update_user share: names, attributes, roles, groups, the link. */
-    private boolean write(
-            UserModel user, Wanted wanted, String email, String ref, boolean fresh, boolean linkNeeded,
-            JsonNode op, String defaultLinkName) {
+    private boolean write(UserModel user, Wanted wanted, String email, boolean fresh, boolean linkNeeded) {
         boolean changed = setNames(user, wanted.first(), wanted.last(), email);
-        noteCleverId(wanted.attributes(), ref);
         changed |= mergeAttributes(user, wanted.attributes());
         changed |= Roles.grant(realm, user, wanted.roles());
         changed |= join(user, wanted.groups(), fresh);
         if (linkNeeded) {
-            addLink(user, wanted.linkUserId(), op.path("link").path("userName").asText(defaultLinkName));
+            addLink(user, wanted.linkUserId());
             changed = true;
         }
         return changed;
@@ -479,34 +476,26 @@ final class BatchJob implements KeycloakSessionTaskWithResult<Map<Integer, Outco
 
     // ------------------------------------------------------------------------------- ownership
 
-    /** The account of a Clever person: made in this batch, linked to them, or carrying their id. */
+    /** The account a Clever person owns: made in this batch, or carrying their owned link ({@link Ownership}). */
     private UserModel findByRef(String ref) {
         String id = usersByRef.get(ref);
-        if (id == null && known.usable()) {
-            id = idpExists ? known.linked(ref) : null;
-            id = id != null ? id : known.carrying(ref);
-            return id == null ? null : session.users().getUserById(realm, id);
+        if (id == null && idpExists) {
+            id = known.owned(ref);
         }
-        UserModel user = id == null ? null : session.users().getUserById(realm, id);
-        if (user == null && idpExists) {
-            user = session.users().getUserByFederatedIdentity(realm, new FederatedIdentityModel(ALIAS, ref, null));
-        }
-        if (user == null) {
-            user = session.users().searchForUserByUserAttributeStream(realm, CLEVER_ID, ref).findFirst().orElse(null);
-        }
-        return user;
+        return id == null ? null : session.users().getUserById(realm, id);
     }
 
     /**
-     * Owned: made by this batch, or carries {@code clever_id}, or carries the {@code clever} link to
-     * the operation's Clever id ({@code anyLink}: to any Clever id, for memberships without a ref).
+     * Owned: made by this batch, or carrying the owned link of the operation's Clever id
+     * ({@code anyLink}: of any Clever id, for memberships without a ref). The {@code clever_id}
+     * attribute is data and proves nothing.
      */
     private boolean owns(UserModel user, String ref, boolean anyLink) {
-        if (createdIds.contains(user.getId()) || user.getFirstAttribute(CLEVER_ID) != null) {
+        if (createdIds.contains(user.getId())) {
             return true;
         }
-        FederatedIdentityModel link = session.users().getFederatedIdentity(realm, user, ALIAS);
-        return link != null && (anyLink || link.getUserId().equals(ref));
+        String owner = Ownership.ownerOf(session.users().getFederatedIdentity(realm, user, ALIAS));
+        return !owner.isEmpty() && (anyLink || owner.equals(ref));
     }
 
     private void guardOwned(UserModel user, String ref, boolean anyLink) {
@@ -516,14 +505,10 @@ final class BatchJob implements KeycloakSessionTaskWithResult<Map<Integer, Outco
         }
     }
 
-    /** Refuses an account that belongs to another Clever person, and service accounts. */
+    /** Refuses an account linked to another Clever id, and service accounts (the {@code clever_id} attribute is data). */
     private void guardIdentity(UserModel user, String ref) {
         if (user.getServiceAccountClientLink() != null) {
             throw new Refusal("user " + user.getId() + " is a service account");
-        }
-        String have = user.getFirstAttribute(CLEVER_ID);
-        if (ref != null && have != null && !have.equals(ref)) {
-            throw new Refusal("user " + user.getId() + " belongs to another Clever person");
         }
         FederatedIdentityModel link = session.users().getFederatedIdentity(realm, user, ALIAS);
         if (ref != null && link != null && !link.getUserId().equals(ref)) {
@@ -582,10 +567,13 @@ final class BatchJob implements KeycloakSessionTaskWithResult<Map<Integer, Outco
         if (user != null) {
             FederatedIdentityModel have = session.users().getFederatedIdentity(realm, user, ALIAS);
             if (have != null) {
-                if (have.getUserId().equals(cleverId)) {
-                    return false;
+                if (!have.getUserId().equals(cleverId)) {
+                    throw new Refusal("user " + user.getId() + " is linked to another Clever id");
                 }
-                throw new Refusal("user " + user.getId() + " is linked to another Clever id");
+                if (Ownership.ownerOf(have).isEmpty()) {
+                    throw new Refusal("user " + user.getId() + " has a clever link the sync did not make");
+                }
+                return false;
             }
         }
         String other = linkedTo(cleverId);
@@ -598,27 +586,13 @@ final class BatchJob implements KeycloakSessionTaskWithResult<Map<Integer, Outco
     /** The Keycloak id of the account linked to this Clever id, or null. */
     private String linkedTo(String cleverId) {
         String id = linkedInBatch.get(cleverId);
-        if (id != null || known.usable()) {
-            return id != null ? id : known.linked(cleverId);
-        }
-        UserModel other = session.users().getUserByFederatedIdentity(realm, new FederatedIdentityModel(ALIAS, cleverId, null));
-        return other == null ? null : other.getId();
+        return id != null ? id : known.linked(cleverId);
     }
 
-    private void addLink(UserModel user, String cleverId, String userName) {
-        session.users().addFederatedIdentity(realm, user, new FederatedIdentityModel(ALIAS, cleverId, userName));
+    /** The owned link: the link and the ownership record in one write ({@link Ownership}). */
+    private void addLink(UserModel user, String cleverId) {
+        session.users().addFederatedIdentity(realm, user, Ownership.ownedLink(cleverId));
         linkedInBatch.put(cleverId, user.getId());
-    }
-
-    /**
-     * A {@code clever_id} written as anything but the op's own ref (or removed) makes
-     * {@link #known} out of date: the rest of the batch asks the database.
-     */
-    private void noteCleverId(Map<String, List<String>> attributes, String ref) {
-        List<String> ids = attributes.get(CLEVER_ID);
-        if (ids != null && (ref == null || !ids.equals(List.of(ref)))) {
-            known.stale();
-        }
     }
 
     // ------------------------------------------------------------------------------- writes

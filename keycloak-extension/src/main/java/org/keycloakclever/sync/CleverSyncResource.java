@@ -62,6 +62,12 @@ public final class CleverSyncResource {
         return probe;
     }
 
+    /** The realm's {@code clever} links, for the sidecar's ownership read ({@link LinksResource}). */
+    @Path("links")
+    public LinksResource links() {
+        return new LinksResource(session, realm, auth);
+    }
+
     @POST
     @Path("batch")
     @Consumes(MediaType.APPLICATION_JSON)

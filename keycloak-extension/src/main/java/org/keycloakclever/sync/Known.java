@@ -11,24 +11,22 @@ import org.keycloak.connections.jpa.JpaConnectionProvider;
 import org.keycloak.models.KeycloakSession;
 
 /**
- * Which accounts the database already holds for the Clever ids of one batch, read in two queries
- * when the batch starts: the {@code clever} links and the {@code clever_id} attributes.
- *
- * <p>Without it every person costs a link lookup and an attribute search
- * ({@code searchForUserByUserAttributeStream}), and the attribute search is the slow one: on
- * PostgreSQL it took 88 % of a 500-person batch's time waiting on the database, more the more
- * people the realm held. A new person (neither map knows their id) needs neither query.
+ * Which accounts the database already holds for the Clever ids of one batch, read in one query
+ * when the batch starts: the {@code clever} links of those ids, and which of them are owned
+ * ({@link Ownership}). A new person (no link) needs no query of their own.
  *
  * <p>A snapshot: {@link BatchJob} keeps what its own items write (people by ref, links added) in
- * its own maps, and stops trusting the snapshot ({@link #stale}) when an item writes a
- * {@code clever_id} other than its ref or removes one.
+ * its own maps. The {@code clever_id} attribute is data, never looked up here: it does not say whose
+ * an account is.
  */
 final class Known {
 
     private static final int CHUNK = 500;
 
+    /** Clever id → the account its {@code clever} link is on, owned or not. */
     private final Map<String, String> byLink = new HashMap<>();
-    private final Map<String, String> byCleverId = new HashMap<>();
+    /** Clever id → the account its owned link is on. */
+    private final Map<String, String> byOwnedLink = new HashMap<>();
     /** Lower-cased username or address → the account holding it; read only for {@link Fresh} batches. */
     private final Map<String, String> byUsername = new HashMap<>();
     private final Map<String, String> byEmail = new HashMap<>();
@@ -36,7 +34,6 @@ final class Known {
     /** Parent id → child name → id, for the parents of the batch's new groups ({@link #loadChildren}). */
     private final Map<String, Map<String, String>> children = new HashMap<>();
     private boolean childrenStale;
-    private boolean stale;
 
     static Known load(KeycloakSession session, String realmId, Collection<String> cleverIds) {
         Known known = new Known();
@@ -44,15 +41,17 @@ final class Known {
         List<String> ids = new ArrayList<>(cleverIds);
         for (int from = 0; from < ids.size(); from += CHUNK) {
             List<String> chunk = ids.subList(from, Math.min(ids.size(), from + CHUNK));
-            rows(em.createQuery("select f.userId, f.user.id from FederatedIdentityEntity f"
+            List<Object[]> links = em.createQuery("select f.userId, f.user.id, f.userName from FederatedIdentityEntity f"
                             + " where f.realmId = :realm and f.identityProvider = :alias and f.userId in :ids", Object[].class)
-                    .setParameter("realm", realmId).setParameter("alias", BatchJob.ALIAS).setParameter("ids", chunk)
-                    .getResultList(), known.byLink);
-            rows(em.createQuery("select a.value, a.user.id from UserAttributeEntity a"
-                            + " where a.name = :name and a.value in :ids and a.user.realmId = :realm"
-                            + " order by a.user.createdTimestamp", Object[].class)
-                    .setParameter("realm", realmId).setParameter("name", BatchJob.CLEVER_ID).setParameter("ids", chunk)
-                    .getResultList(), known.byCleverId);
+                    .setParameter("realm", realmId).setParameter("alias", Ownership.ALIAS).setParameter("ids", chunk)
+                    .getResultList();
+            for (Object[] link : links) {
+                String cleverId = (String) link[0];
+                known.byLink.putIfAbsent(cleverId, (String) link[1]);
+                if (!Ownership.ownerOf(Ownership.ALIAS, cleverId, (String) link[2]).isEmpty()) {
+                    known.byOwnedLink.putIfAbsent(cleverId, (String) link[1]);
+                }
+            }
         }
         return known;
     }
@@ -121,7 +120,7 @@ final class Known {
 
     /** True when {@link #loadAccounts} ran and the snapshot still holds. */
     boolean knowsAccounts() {
-        return accounts && !stale;
+        return accounts;
     }
 
     /** The Keycloak id of the account with this (lower-cased) username, or null. */
@@ -140,22 +139,13 @@ final class Known {
         }
     }
 
-    /** False: ask the database instead (the snapshot may be out of date). */
-    boolean usable() {
-        return !stale;
-    }
-
-    void stale() {
-        stale = true;
-    }
-
-    /** The Keycloak id of the account linked to this Clever id, or null. */
+    /** The Keycloak id of the account linked to this Clever id (owned or not), or null. */
     String linked(String cleverId) {
         return byLink.get(cleverId);
     }
 
-    /** The Keycloak id of an account carrying this {@code clever_id}, or null. */
-    String carrying(String cleverId) {
-        return byCleverId.get(cleverId);
+    /** The Keycloak id of the account this Clever id owns (its owned link), or null. */
+    String owned(String cleverId) {
+        return byOwnedLink.get(cleverId);
     }
 }
