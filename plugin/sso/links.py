@@ -20,7 +20,7 @@ every resolution of an ambiguous match and every decision about a suspicious lin
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
@@ -31,6 +31,10 @@ AUDIT_KEEP = 1000
 
 def kept_key(realm: str) -> str:
     return f"kcc:{realm}:kept-links"
+
+
+def unlinked_key(realm: str) -> str:
+    return f"kcc:{realm}:unlinked"
 
 
 def audit_key(realm: str) -> str:
@@ -60,6 +64,35 @@ def links_to_own(
         if clever_id
         and (trusted.get(clever_id) == keycloak_id or usernames.get(keycloak_id) == f"clever-{clever_id}")
     }
+
+
+def note_unlinked(redis: Redis, realm: str, lost: Mapping[str, str], owned: Iterable[str]) -> dict[str, str]:
+    """People whose account was unlinked, who wait for an admin: Clever id -> the Keycloak id of the
+    account that was theirs. ``lost``: people the last run synced whose account is still in the
+    realm but owns nothing now (an unlink: the console's, the page's, an API's); ``owned``: Clever
+    ids that own an account now (their wait is over). Redis hash ``kcc:<realm>:unlinked``: a
+    decision pending, like a resolution; the account itself may carry nothing that says so (a
+    READ_ONLY directory account never had a ``clever_id``)."""
+    key = unlinked_key(realm)
+    pipe = redis.pipeline()
+    if lost:
+        mapping: dict[Any, Any] = dict(lost)
+        pipe.hset(key, mapping=mapping)
+    if done := [clever_id for clever_id in owned if clever_id not in lost]:
+        for chunk in range(0, len(done), 5000):
+            pipe.hdel(key, *done[chunk : chunk + 5000])
+    pipe.execute()
+    return unlinked(redis, realm)
+
+
+def unlinked(redis: Redis, realm: str) -> dict[str, str]:
+    """The people waiting since an unlink: Clever id -> the Keycloak id that was theirs."""
+    return {_text(k): _text(v) for k, v in redis.hgetall(unlinked_key(realm)).items()}
+
+
+def forget_unlinked(redis: Redis, realm: str, clever_id: str) -> None:
+    """An admin resolved the person's wait."""
+    redis.hdel(unlinked_key(realm), clever_id)
 
 
 def audit(

@@ -34,7 +34,7 @@ from plugin.sync.departed import with_kinds
 from plugin.sync.describe import describe_suspicious
 from plugin.sync.desired import Mapped, map_people, read_roster
 from plugin.sync.desired_match import match_scope
-from plugin.sync.plan import diff
+from plugin.sync.plan import current_kind, diff
 from plugin.sync.planned import Planned
 from plugin.sync.report import SyncReport
 from plugin.sync.run_options import RunOptions
@@ -74,8 +74,9 @@ def plan_full(
         keycloak_read = pool.submit(_read_keycloak, keycloak, applied, stored_users, match)
         ldap_read = pool.submit(ldap.current)
         read = read_roster(roster, options=settings.options, school_ids=school_ids)
-        current = keycloak_read.result()
+        current, found, lost = keycloak_read.result()
         ldap_groups = ldap_read.result()
+    _wait_if_unlinked(current, lost, redis, settings.keycloak.realm, write=not run.dry_run)
     mapped = map_people(
         read,
         current_users=current.directory.users,
@@ -89,6 +90,10 @@ def plan_full(
         scope=match_scope(settings.options, settings.ldap.people_dn),
         hold=current.suspicious.values(),
     )
+    for clever_id, user in found.items():
+        spec = mapped.desired.users.get(clever_id)
+        report.kinds[spec.kind if spec else current_kind(user)]["found"] += 1
+    del found
     describe_suspicious(report, current.suspicious)
     report.warnings.extend(current.vetter_notes)
     if progress:
@@ -178,17 +183,41 @@ def synced_totals(
 
 def _read_keycloak(
     keycloak: KeycloakDirectory, applied: Applied, stored_users: dict[str, str], match: bool
-) -> Any:
+) -> tuple[Any, dict[str, CurrentUser], dict[str, str]]:
     """The realm's state: the cheap read when the last run's memory allows it, else the full one.
     Either way whose account is whose is the ownership rule's answer (``connectors.ownership``);
-    the memory only spares reading what did not change."""
+    the memory only spares reading what did not change. Also the accounts the memory does not
+    hold: an earlier run wrote them (their owned link came with them) and stopped before it
+    recorded them, or Redis lost its data; and the people the memory holds whose account is still
+    here but owns nothing now (an unlink since: ``plugin.sso.links.note_unlinked``)."""
+    ids = applied.all_ids()
+    current = None
     if stored_users:
-        current = keycloak.current_known(
-            ids=applied.all_ids(), others=applied.others(), dns=applied.all_dns()
-        )
-        if current is not None:
-            return current
-    return keycloak.current(with_accounts=match, with_members=False)
+        current = keycloak.current_known(ids=ids, others=applied.others(), dns=applied.all_dns())
+    if current is None:
+        current = keycloak.current(with_accounts=match, with_members=False)
+    users = current.directory.users
+    found = {cid: user for cid, user in users.items() if ids.get(cid) != user.keycloak_id}
+    accounts = {account.keycloak_id for account in current.accounts}
+    lost = {cid: kid for cid, kid in ids.items() if cid not in users and kid in accounts}
+    return current, found, lost
+
+
+def _wait_if_unlinked(current: Any, lost: dict[str, str], redis: Redis, realm: str, *, write: bool) -> None:
+    """An account that was a person's until an unlink carries that person's Clever id as data
+    (``Account.carried_clever_id``), so the name match makes them wait for an admin
+    (``mappers.names``) instead of linking them again."""
+    if write:
+        waiting = links.note_unlinked(redis, realm, lost, current.directory.users)
+    else:
+        waiting = {**links.unlinked(redis, realm), **lost}
+    carried = {keycloak_id: clever_id for clever_id, keycloak_id in waiting.items()}
+    current.accounts = [
+        replace(a, carried_clever_id=a.carried_clever_id or carried[a.keycloak_id])
+        if a.keycloak_id in carried
+        else a
+        for a in current.accounts
+    ]
 
 
 def own_old_links(

@@ -319,6 +319,14 @@ class _Incremental(IncrementalReads):
             }
         )
         member_ids.update({cid: u.keycloak_id for cid, u in current_users.items()})
+        # People this run links by name are members under the account they now own, as in a full run.
+        member_ids.update(
+            {
+                cid: spec.matched_keycloak_id
+                for cid, spec in self.mapped.desired.users.items()
+                if spec.matched_keycloak_id
+            }
+        )
         specs: dict[str, GroupSpec] = {}
         for section_id, event in sorted(changes.sections.items()):
             section = event.record

@@ -36,6 +36,7 @@ from connectors.base import RosterSource, big_buffers_to_mmap
 from connectors.clever import CleverClient
 from connectors.keycloak import email_warning
 from plugin.config.settings import Settings
+from plugin.sso import links
 from plugin.sync import resolutions
 from plugin.sync.applied import Applied
 from plugin.sync.apply import apply_both
@@ -149,6 +150,7 @@ def _brake_apply_report(
         redis = Redis.from_url(settings.redis_url)
         for clever_id in mapped.resolved:
             resolutions.forget(redis, settings.keycloak.realm, clever_id)
+            links.forget_unlinked(redis, settings.keycloak.realm, clever_id)
     report.writes = {"keycloak": keycloak.http.writes, "ldap": planned.ldap.counts.writes}
     report.calls = dict(keycloak.calls)
     report.preview["event_cursor"] = planned.event_cursor

@@ -6,7 +6,7 @@ Shape (``report.to_dict()``)::
      "mode": "full"|"incremental", "dry_run": false,
      "status": "ok"|"partial"|"failed"|"held"|"dry-run"|"discarded"|"approved"|"no-changes",
      "started": ISO, "ended": ISO, "duration_s": 1.2,
-     "kinds": {"students": {"created": 0, "updated": 0, "linked_by_name": 0, "unchanged": 0,
+     "kinds": {"students": {"created": 0, "updated": 0, "linked_by_name": 0, "unchanged": 0, "found": 0,
                             "disabled": 0, "memberships_added": 0, "memberships_removed": 0,
                             "failed": 0, "waiting": 0}, ...},
      "ldap": {"groups_created": 0, "groups_renamed": 0, "members_added": 0, "members_removed": 0},
@@ -47,6 +47,7 @@ COUNTS = (
     "updated",
     "linked_by_name",
     "unchanged",
+    "found",  # an account an earlier run wrote and did not record (it stopped first, or Redis lost it)
     "disabled",
     "memberships_added",
     "memberships_removed",
