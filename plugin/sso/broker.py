@@ -333,7 +333,7 @@ def ensure_broker(
         ensure_first_login_flow(admin, settings.clever.create_unknown_users, report)
         ensure_idp(admin, desired_idp(settings.clever, discovery, settings.secret_key), report)
         ensure_mappers(admin, report)
-        ensure_portal_login(admin, settings.keycloak.realm, report)
+        ensure_portal_login(admin, settings.keycloak.realm, settings.public_url, report)
     return report
 
 
