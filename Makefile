@@ -60,7 +60,7 @@ test: deps venv lint services
 
 # The clever-sync extension's JUnit suite, over HTTP against the Keycloak the services run.
 extension-test: services
-	set -a && . var/services.env && set +a && cd keycloak-extension && mvn -q -B -o test
+	set -a && . var/services.env && set +a && cd keycloak-extension && mvn -q -B -o test -Dkeycloak.version=$$KEYCLOAK_VERSION
 
 bench: deps venv services
 	$(BIN)/python -m bench

@@ -365,7 +365,7 @@ def ensure_broker(
                 "links Clever to their own account through the Account REST API (such links own nothing: "
                 "the sync gives those accounts nothing); install keycloak-extension to refuse them"
             )
-        ensure_portal_login(admin, settings.keycloak.realm, report)
+        ensure_portal_login(admin, settings.keycloak.realm, settings.public_url, report)
     return report
 
 

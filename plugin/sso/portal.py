@@ -8,7 +8,12 @@ this one was not asked for by Keycloak); it starts Keycloak's own login for the 
 ``/oauth/authorize`` with its own ``state``, nonce and PKCE; Clever's session makes that a silent hop;
 the Clever callback lands on Keycloak's broker endpoint (the app's second redirect URI), and the
 browser ends signed in on the realm's Account Console (``/realms/<realm>/account/``), where a person
-sees their name.
+sees their name. Keycloak sends it there by way of this sidecar's ``GET /clever/signed-in``
+(``landing_uri``), which drops the code from the URL: Keycloak 26.7 refuses a ``redirect_uri`` that
+carries OIDC response parameters (``code``, ``session_state``, ``iss``;
+``allow-oidc-params-in-redirect-uris`` is off by default), and the Account Console starts its own
+login with its current URL as the ``redirect_uri``, so landing there with ``?code=`` ended on
+"Invalid parameter: redirect_uri".
 
 Shared classroom devices: the person who just clicked in Clever must be the one signed in (Clever's
 guidance), never whoever left a Keycloak session in that browser. ``max_age=0`` alone does not do
@@ -43,7 +48,7 @@ from werkzeug.wrappers import Response as BaseResponse
 
 from connectors.state import IDP_ALIAS
 from plugin.config.settings import Settings
-from plugin.sso.portal_flow import PORTAL_CLIENT_ID
+from plugin.sso.portal_flow import PORTAL_CLIENT_ID, portal_landing_uri
 
 bp = Blueprint("clever_portal", __name__)
 
@@ -63,11 +68,16 @@ def broker_redirect_uri(settings: Settings) -> str:
     return f"{realm_url(settings)}/broker/{IDP_ALIAS}/endpoint"
 
 
+def landing_uri(settings: Settings) -> str:
+    """Where Keycloak sends the browser after a portal login: this sidecar, on to the Account Console."""
+    return portal_landing_uri(settings.public_url)
+
+
 def broker_login_url(settings: Settings) -> str:
     """Keycloak's authorization URL that goes straight to Clever and ends on the Account Console."""
     params = {
         "client_id": PORTAL_CLIENT_ID,
-        "redirect_uri": f"{realm_url(settings)}/account/",
+        "redirect_uri": landing_uri(settings),
         "response_type": "code",
         "scope": "openid",
         "kc_idp_hint": IDP_ALIAS,
@@ -101,4 +111,14 @@ def clever_login() -> BaseResponse:
     response = redirect(broker_login_url(settings), code=302)
     response.headers["Cache-Control"] = "no-store"
     response.headers["Referrer-Policy"] = "no-referrer"  # keep the state-less code out of Keycloak's logs
+    return response
+
+
+@bp.get("/clever/signed-in")
+def clever_signed_in() -> BaseResponse:
+    """The end of a portal login: on to the Account Console, without Keycloak's unredeemable code."""
+    settings: Settings = current_app.config["SETTINGS"]
+    response = redirect(f"{realm_url(settings)}/account/", code=302)
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["Referrer-Policy"] = "no-referrer"
     return response

@@ -14,9 +14,9 @@ the previous person. So the portal's login does not go through the Cookie step a
   through to anything else;
 * the client ``clever-portal``: public, code flow only with PKCE S256 (nobody redeems its code: the
   Account Console signs in by itself, through the session this login makes), no direct grants, no
-  service account, no web origins, redirect URIs only the realm's Account Console (relative to
-  ``${authBaseUrl}``, as Keycloak's own ``account`` client has them), and its browser flow bound to
-  ``clever portal`` (``authenticationFlowBindingOverrides``).
+  service account, no web origins, one redirect URI: the sidecar's ``/clever/signed-in``, which goes
+  on to the realm's Account Console without the code (``plugin.sso.portal``), and its browser flow
+  bound to ``clever portal`` (``authenticationFlowBindingOverrides``).
 
 A browser that still holds someone's Keycloak session carries it into this login anyway (the new
 login's authentication session takes the id of the user session, ``AuthorizationEndpointBase``), and
@@ -45,8 +45,13 @@ REDIRECTOR_REQUIREMENT = "REQUIRED"
 REDIRECTOR_CONFIG_ALIAS = "clever-portal-redirector"
 
 
-def desired_portal_client(realm: str, flow_id: str) -> dict[str, Any]:
-    """The portal's client: public, code flow with PKCE only, landing on the Account Console only."""
+def portal_landing_uri(public_url: str) -> str:
+    """The portal client's one redirect URI: the sidecar's ``/clever/signed-in``."""
+    return f"{public_url.rstrip('/')}/clever/signed-in"
+
+
+def desired_portal_client(realm: str, flow_id: str, public_url: str) -> dict[str, Any]:
+    """The portal's client: public, code flow with PKCE only, landing on the sidecar's landing route only."""
     account = f"/realms/{realm}/account/"
     return {
         "clientId": PORTAL_CLIENT_ID,
@@ -61,7 +66,7 @@ def desired_portal_client(realm: str, flow_id: str) -> dict[str, Any]:
         "serviceAccountsEnabled": False,
         "rootUrl": "${authBaseUrl}",
         "baseUrl": account,
-        "redirectUris": [f"{account}*"],
+        "redirectUris": [portal_landing_uri(public_url)],
         "webOrigins": [],
         "fullScopeAllowed": False,
         "attributes": {"pkce.code.challenge.method": "S256"},
@@ -81,10 +86,10 @@ def differing_fields(current: Mapping[str, Any], desired: Mapping[str, Any]) -> 
     return changed
 
 
-def ensure_portal_login(admin: KeycloakAdmin, realm: str, report: Changes) -> None:
+def ensure_portal_login(admin: KeycloakAdmin, realm: str, public_url: str, report: Changes) -> None:
     """The flow, then the client bound to it; each created when missing, put back where it differs."""
     flow_id = ensure_portal_flow(admin, report)
-    ensure_portal_client(admin, realm, flow_id, report)
+    ensure_portal_client(admin, realm, flow_id, public_url, report)
 
 
 def ensure_portal_flow(admin: KeycloakAdmin, report: Changes) -> str:
@@ -124,9 +129,11 @@ def ensure_portal_flow(admin: KeycloakAdmin, report: Changes) -> str:
     return str(flow["id"])
 
 
-def ensure_portal_client(admin: KeycloakAdmin, realm: str, flow_id: str, report: Changes) -> None:
+def ensure_portal_client(
+    admin: KeycloakAdmin, realm: str, flow_id: str, public_url: str, report: Changes
+) -> None:
     """Create the client, or put back the fields that differ (an admin's other settings are kept)."""
-    desired = desired_portal_client(realm, flow_id)
+    desired = desired_portal_client(realm, flow_id, public_url)
     internal_id = admin.get_client_id(PORTAL_CLIENT_ID)
     if internal_id is None:
         admin.create_client(desired, skip_exists=True)

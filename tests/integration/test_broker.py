@@ -104,7 +104,7 @@ def test_ensure_twice_changes_nothing(keycloak_admin: KeycloakAdmin, settings: S
     client = after["portal_client"]
     assert client["authenticationFlowBindingOverrides"] == {"browser": portal_flow_id(keycloak_admin)}
     assert client["publicClient"] is True and client["directAccessGrantsEnabled"] is False
-    assert client["redirectUris"] == [f"/realms/{settings.keycloak.realm}/account/*"]
+    assert client["redirectUris"] == [f"{settings.public_url}/clever/signed-in"]
 
 
 def test_a_changed_setting_updates_only_that(keycloak_admin: KeycloakAdmin, settings: Settings) -> None:

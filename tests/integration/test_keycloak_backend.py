@@ -50,7 +50,8 @@ def test_keycloak_runs_on_the_backend_asked_for(services_env: dict[str, str], re
     argv = _command_line(services_env["KEYCLOAK_PID_FILE"])
     if asked == "postgres":
         assert "start" in argv and "--optimized" in argv and "start-dev" not in argv
-        assert f"--db-url=jdbc:postgresql://127.0.0.1:{services_env['POSTGRES_PORT']}/keycloak" in argv
+        db_url = f"--db-url=jdbc:postgresql://127.0.0.1:{services_env['POSTGRES_PORT']}/{services_env['POSTGRES_DB']}"
+        assert db_url in argv
         assert not any(services_env["POSTGRES_PASSWORD"] in arg for arg in argv)  # env, not argv
         assert {"master", realm} <= _realms_in_postgres(services_env)
     else:

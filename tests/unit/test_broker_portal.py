@@ -49,7 +49,7 @@ def test_a_portal_arrival_goes_to_keycloak_with_the_clever_hint(client: FlaskCli
     query = parse_qs(target.query)
     assert query["kc_idp_hint"] == ["clever"]
     assert query["client_id"] == [PORTAL_CLIENT_ID]  # its browser flow has no Cookie step
-    assert query["redirect_uri"] == ["https://id.example.org/realms/school/account/"]
+    assert query["redirect_uri"] == ["https://sidecar.example.org/clever/signed-in"]
     assert query["max_age"] == ["0"]
     assert query["code_challenge_method"] == ["S256"] and len(query["code_challenge"][0]) == 43
     assert "abc123" not in response.headers["Location"]  # the state-less code is never passed on
@@ -82,9 +82,10 @@ def test_each_portal_login_has_a_challenge_of_its_own(settings: Settings) -> Non
 
 
 def test_the_portal_client_lands_only_on_the_account_console_through_its_own_flow() -> None:
-    client = desired_portal_client("school", "flow-id")
+    client = desired_portal_client("school", "flow-id", "https://sidecar.example.org/")
 
-    assert client["redirectUris"] == ["/realms/school/account/*"] and client["rootUrl"] == "${authBaseUrl}"
+    assert client["redirectUris"] == ["https://sidecar.example.org/clever/signed-in"]
+    assert client["rootUrl"] == "${authBaseUrl}"
     assert client["authenticationFlowBindingOverrides"] == {"browser": "flow-id"}
     assert client["publicClient"] and client["standardFlowEnabled"]
     assert not (client["directAccessGrantsEnabled"] or client["serviceAccountsEnabled"])

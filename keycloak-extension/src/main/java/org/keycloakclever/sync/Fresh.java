@@ -1,5 +1,8 @@
 package org.keycloakclever.sync;
 
+import java.lang.invoke.MethodHandle;
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.MethodType;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -32,18 +35,21 @@ import org.keycloak.representations.idm.MembershipType;
  * rows {@code JpaUserProvider.addUser} and the adapter's setters would write are persisted here
  * directly, grouped by table so Hibernate sends them in JDBC batches, and flushed once.
  *
- * <p>The rows are the ones Keycloak 26.5's JPA model writes for the same calls: {@code USER_ENTITY}
- * (username and address lower-cased, the address constraint as {@code UserEntity.setEmail} makes
- * it), {@code USER_ATTRIBUTE} (long values hashed by the entity itself), the realm's default role
- * and default groups (as {@code addUser}), the default required actions, the requested roles and
- * groups ({@code MembershipType.UNMANAGED}, as {@code joinGroup}), and the {@code clever} link.
- * Not fired: {@code RoleGrantedEvent} and {@code GroupMemberJoinEvent}, whose only listener in
- * 26.5.6 is the preview Workflows feature. A new account is in no cache, so there is nothing to
- * invalidate.
+ * <p>The rows are the ones Keycloak's JPA model writes for the same calls (checked against the
+ * 26.5.6 and 26.7.3 entities and Liquibase changelogs): {@code USER_ENTITY} (username and address
+ * lower-cased, the address constraint as {@code UserEntity.setEmail} makes it; from 26.6 on also
+ * {@code LAST_MODIFIED_TIMESTAMP}, which {@code addUser} sets to the creation time),
+ * {@code USER_ATTRIBUTE} (long values hashed by the entity itself), the realm's default role and
+ * default groups (as {@code addUser}), the default required actions, the requested roles and groups
+ * ({@code MembershipType.UNMANAGED}, as {@code joinGroup}), and the {@code clever} link.
+ * Not fired: {@code RoleGrantedEvent}, {@code GroupMemberJoinEvent} and
+ * {@code FederatedIdentityCreatedEvent}, whose only listeners in 26.5.6 and 26.7.3 are Workflows'
+ * event providers (on by default from 26.6): so a realm with a workflow keeps the model path, which
+ * fires them. A new account is in no cache, so there is nothing to invalidate.
  *
- * <p>Only for realms without user storage providers: with LDAP federation, {@code addUser} goes
- * through {@code UserStorageManager} (sync registrations, imported usernames), and the model path
- * stays. A constraint a row breaks fails the flush, and with it the transaction: the resource then
+ * <p>Only for realms without user storage providers and without workflows: with LDAP federation,
+ * {@code addUser} goes through {@code UserStorageManager} (sync registrations, imported usernames),
+ * and the model path stays. A constraint a row breaks fails the flush, and with it the transaction: the resource then
  * applies the batch one item per transaction, so every item still gets its own answer.
  */
 final class Fresh {
@@ -78,9 +84,31 @@ final class Fresh {
     /** {@code org.keycloak.storage.UserStorageProvider}, the provider type of LDAP and Kerberos federation. */
     private static final String USER_STORAGE = "org.keycloak.storage.UserStorageProvider";
 
-    /** True when new accounts of this realm may be written as rows: it has no user storage provider. */
+    /** {@code org.keycloak.models.workflow.WorkflowProvider}: a realm's workflows are components of this type (26.6+). */
+    private static final String WORKFLOW = "org.keycloak.models.workflow.WorkflowProvider";
+
+    /**
+     * {@code UserEntity.setLastModifiedTimestamp}, from 26.6 on ({@code USER_ENTITY.LAST_MODIFIED_TIMESTAMP},
+     * changeset 26.6.0-add-last-modified-timestamp-user); null on a Keycloak without it.
+     */
+    static final MethodHandle SET_LAST_MODIFIED = lastModifiedSetter();
+
+    private static MethodHandle lastModifiedSetter() {
+        try {
+            return MethodHandles.publicLookup().findVirtual(UserEntity.class, "setLastModifiedTimestamp",
+                    MethodType.methodType(void.class, Long.class));
+        } catch (NoSuchMethodException | IllegalAccessException absent) {
+            return null;
+        }
+    }
+
+    /**
+     * True when new accounts of this realm may be written as rows: it has no user storage provider
+     * and no workflow (whose triggers listen for the events the rows do not fire).
+     */
     static boolean possible(RealmModel realm) {
-        return realm.getComponentsStream(realm.getId(), USER_STORAGE).findAny().isEmpty();
+        return realm.getComponentsStream(realm.getId(), USER_STORAGE).findAny().isEmpty()
+                && realm.getComponentsStream(realm.getId(), WORKFLOW).findAny().isEmpty();
     }
 
     /** A new account; returns its id. {@code email}: checked free (or null); {@code linkUserId}: null for no link. */
@@ -90,7 +118,9 @@ final class Fresh {
         UserEntity user = new UserEntity();
         String id = KeycloakModelUtils.generateId();
         user.setId(id);
-        user.setCreatedTimestamp(Time.currentTimeMillis());
+        long now = Time.currentTimeMillis();
+        user.setCreatedTimestamp(now);
+        lastModified(user, now);
         user.setUsername(username.toLowerCase(Locale.ROOT));
         user.setRealmId(realmId);
         user.setEnabled(enabled);
@@ -144,6 +174,17 @@ final class Fresh {
             links.add(link);
         }
         return id;
+    }
+
+    private static void lastModified(UserEntity user, long now) {
+        if (SET_LAST_MODIFIED == null) {
+            return;
+        }
+        try {
+            SET_LAST_MODIFIED.invokeExact(user, (Long) now);
+        } catch (Throwable exc) {
+            throw new IllegalStateException("UserEntity.setLastModifiedTimestamp failed", exc);
+        }
     }
 
     boolean isEmpty() {
