@@ -285,6 +285,9 @@ final class BatchJob implements KeycloakSessionTaskWithResult<Map<Integer, Outco
         }
         email = claimEmail(email, existing, outcome);
         boolean linkNeeded = wanted.linkUserId() != null && checkLink(existing, wanted.linkUserId());
+        if (existing == null) {
+            ProfileCheck.check(session, username, wanted.first(), wanted.last(), email, nonEmpty(wanted.attributes()));
+        }
         List<RoleModel> roles = existing == null && fresh != null ? existingRoles(wanted.roles()) : null;
         if (roles != null && ownIdOnly(wanted.attributes(), ref)) {
             startWriting();
