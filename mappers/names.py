@@ -292,15 +292,16 @@ def _name_group(
             match.linked[clever_ids[0]] = account
             return
         if verdict.level == POSSIBLE:
-            reason = f"possible match, nobody linked and no account made: account {ids[0]} {verdict.why}"
+            reason = f"possible match: account {ids[0]} {verdict.why}"
             match.possible.append(_held(clever_ids[0], listed, reason))
             return
         if verdict.level != CANDIDATE:
-            reason = f"same name, not linked and no account made: account {ids[0]} {verdict.why}"
+            reason = f"same name, not linked: account {ids[0]} {verdict.why}"
             match.refused.append(_held(clever_ids[0], listed, reason))
             return
     held = _held(clever_ids[0], listed, "")
-    reason = f"{len(clever_ids)} Clever people and {len(ids)} accounts share this name"
+    people = f"{len(clever_ids)} Clever {'person' if len(clever_ids) == 1 else 'people'}"
+    reason = f"{people} and {len(ids)} account{'' if len(ids) == 1 else 's'} share this name"
     match.ambiguous.append(Ambiguity(tuple(clever_ids), held.keycloak_ids, reason, held.candidates))
 
 

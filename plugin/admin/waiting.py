@@ -97,11 +97,14 @@ def held_rows(
                         "holds": list(listed.get("holds") or []),
                     }
                 )
+            reason = str(item.get("reason", ""))
+            for candidate in candidates:  # the page names accounts by username, not by Keycloak id
+                reason = reason.replace(candidate["keycloak_id"], candidate["username"])
             rows.setdefault(kind, []).append(
                 {
                     "clever_id": clever_id,
                     "kind": kind,
-                    "reason": item.get("reason", ""),
+                    "reason": reason,
                     "action": item.get("action", ""),
                     "person": people.get(clever_id, {}),
                     "chosen": chosen.get(clever_id, ""),

@@ -164,7 +164,9 @@ def test_one_waiting_person_is_linked_by_choosing_the_account_and_the_answer_nam
     source = MemorySource(MemoryRoster([school], [ada], []))
     sync(settings, source)
     client, page = signed_in(settings, "it-admin")
-    assert "twin1</strong> (Ada King) · local account" in page and not re.search(r'type="radio"[^>]*checked', page)
+    assert "twin1</strong> (Ada King) · local account" in page and not re.search(
+        r'type="radio"[^>]*checked', page
+    )
 
     client.post(
         f"{URL_PREFIX}/resolve",
