@@ -125,6 +125,9 @@ class Vetter:
             holds=holdings(mappings, groups, self.default_roles, self.default_groups),
             source=account.source if account.source == "ldap" or not linked else linked[0],
             names_from=tuple(alias for alias in linked if self.providers[alias]),
+            # A candidate has no owned link: a ``clever_id`` it carries is left from an unlink (data,
+            # it only makes that person wait). Read here too for accounts a brief listing found.
+            carried_clever_id=account.carried_clever_id or (attributes.get("clever_id") or [""])[0],
         )
         return account.keycloak_id, vetted
 

@@ -98,8 +98,8 @@ def held_rows(
                     }
                 )
             reason = str(item.get("reason", ""))
-            for candidate in candidates:  # the page names accounts by username, not by Keycloak id
-                reason = reason.replace(candidate["keycloak_id"], candidate["username"])
+            for keycloak_id, account in details.items():  # the page names accounts by username
+                reason = reason.replace(keycloak_id, account["username"])
             rows.setdefault(kind, []).append(
                 {
                     "clever_id": clever_id,
