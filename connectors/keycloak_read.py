@@ -39,7 +39,6 @@ LINKS_PATH = "clever-sync/links"  # the extension's listing of the realm's cleve
 LINKS_PAGE = 10000
 USER_PAGE = 2000  # brief user listing: pages of 2,000, several at a time (``read_known``)
 NOT_READ: Mapping[str, tuple[str, ...]] = MappingProxyType({})  # a brief listing's attributes: one object
-OTHER_IDPS = ("google", "microsoft")
 LDAP_PROVIDER = "org.keycloak.storage.UserStorageProvider"
 LDAP_MAPPER = "org.keycloak.storage.ldap.mappers.LDAPStorageMapper"
 
@@ -89,28 +88,20 @@ class KeycloakState:
     partial: bool = False  # read_known(): attributes and links not read yet
     suspicious: dict[str, str] = field(default_factory=dict)  # Keycloak id -> Clever id: links not owned
     vetter_notes: list[str] = field(default_factory=list)
-    _other_sources: dict[str, str] | None = None
     _vetter: Vetter | None = None
 
-    def candidates(
-        self, wanted: Callable[[Account], bool] | None = None, *, read_groups: bool = False
-    ) -> list[Account]:
-        """The realm's unsynced accounts that ``wanted`` picks (every one when None), each checked
-        for privilege against Keycloak's effective roles (``connectors.keycloak_vet``), other
-        IdPs' links known. Without a connection they come back unchecked: never linked."""
+    def candidates(self, wanted: Callable[[Account], bool] | None = None) -> list[Account]:
+        """The realm's unsynced accounts that ``wanted`` picks (every one when None), each read as
+        Keycloak holds it (``connectors.keycloak_vet``: admin power, what it holds beyond the
+        realm's defaults, the identity providers it is linked to). Without a connection they come
+        back unchecked: never linked."""
         picked = [account for account in self.accounts if wanted is None or wanted(account)]
         if self.http is None:
             return picked
-        if self._other_sources is None:
-            self._other_sources = {}
-            for alias in OTHER_IDPS:
-                for user in self.http.pages("users", idpAlias=alias, briefRepresentation="true"):
-                    self._other_sources[user["id"]] = alias
-        if self._vetter is None or (read_groups and not self._vetter.read_groups):
-            self._vetter = Vetter.read(self.http, read_groups=read_groups)
-        vetted = self._vetter.vet(picked)
+        if self._vetter is None:
+            self._vetter = Vetter.read(self.http)
         self.vetter_notes = self._vetter.notes()
-        return [replace(a, source=self._other_sources.get(a.keycloak_id, a.source)) for a in vetted]
+        return self._vetter.vet(picked)
 
 
 def read_links(http: KeycloakHttp, *, extension: bool, workers: int = 4) -> dict[str, dict[str, str]]:

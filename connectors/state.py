@@ -262,7 +262,7 @@ class Account:
     enabled: bool = True
     is_admin: bool = False  # any admin/management power in its effective roles, or clever-admin
     linked_clever_id: str = ""
-    source: str = "local"  # "ldap", "google", "microsoft", "local"
+    source: str = "local"  # "ldap", "local", or the alias of another identity provider it is linked to
     read_only: bool = False  # LDAP federation in READ_ONLY mode
     ldap_dn: str = ""
     vetted: bool = False  # its effective roles were read (``connectors.keycloak_vet``)
@@ -270,6 +270,12 @@ class Account:
     groups: tuple[str, ...] = ()  # group paths (read only when a ``Scope`` names groups)
     strong_ids: tuple[tuple[str, str], ...] = ()  # (clever_sis_id|..., value) the account carries
     names_editable: bool = False  # the User Profile lets its user edit first or last name
+    # What it holds beyond the realm's default roles and groups, in words: "realm role staff",
+    # "client role gradebook/superuser", "group /Teachers-Old" (``connectors.keycloak_vet``).
+    holds: tuple[str, ...] = ()
+    # The other identity providers it is linked to whose names reach it at every login (their sync
+    # mode, or a first/last-name mapper's, is FORCE): its names are theirs, not the district's.
+    names_from: tuple[str, ...] = ()
     # The ``clever_id`` attribute of an account no owned link gives to anyone (``connectors.ownership``):
     # data left by an earlier owner (an unlink since), never evidence; it may only make a person wait.
     carried_clever_id: str = ""

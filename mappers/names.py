@@ -4,43 +4,52 @@ Settings: ``options.match_users_by_name`` (``KCC_MATCH_USERS_BY_NAME``, default 
 ``match_by_name`` proposes links; off, every Clever person gets a new account named by
 ``username_for``. Example::
 
-    result = match_by_name(roster_people, realm_accounts)
+    result = match_by_name(roster_people, realm_accounts, scope)
     result.linked      # {"5f...01": Account(keycloak_id="b2c...", username="jdatos", ...)}
-    result.unmatched   # ("5f...02",)               no account has this name: create one
-    result.ambiguous   # (Ambiguity(("5f...03", "5f...04"), ("c9a...",), "..."),)   link nothing
-    result.refused     # (Refusal("5f...05", ("d1e...",), "d1e...: realm admin"),)  link nothing
+    result.unmatched   # ("5f...02",)         no account could be theirs: create one
+    result.ambiguous   # (Ambiguity(("5f...03", "5f...04"), ("c9a...",), "..."),)   they wait
+    result.refused     # (Held("5f...05", ("d1e...",), "...holds realm role staff"),)   waits
+    result.possible    # (Held("5f...06", ("e2f...",), "...differs only in hyphens..."),)   waits
+    result.unlinked    # (Held("5f...07", ("f3a...",), "...was unlinked"),)   waits
+    result.passed_over # (Held("5f...08", ("a4b...",), "...is linked to Clever id ..."),)  new account
 
-Rules, in order (docs/sync.md "Who can be linked to whom" says the same for admins):
+Rules, in order (docs/sync.md "Who can be linked to whom" says the same for admins; what one
+account is for one person is ``mappers.eligibility``):
 
 1. An account already linked to a person's Clever id is that person's account, whatever its name
-   or state (a rename in Clever, or a returning person whose account the sync disabled). The link
-   already exists; nothing new is granted. Several accounts linked to one id are ambiguous.
-2. An account is *out of place* for a person, and never a candidate, when it is linked to another
-   Clever id, holds a ``clever-*`` realm role of a Clever role the person does not have (a staff
-   account for a student), sits outside the person's ``Scope`` (``KCC_MATCH_SCOPES``: where the
-   district keeps each Clever role, LDAP DNs or group paths; LDAP accounts outside
-   ``KCC_LDAP_PEOPLE_DN``), or carries a strong identifier that differs from the person's.
-3. Strong identifiers decide before names: an in-place account whose LDAP username equals the
+   or state. Several accounts linked to one id are ambiguous.
+2. An account that carries a person's ``clever_id`` attribute but has no link of theirs
+   (``Account.carried_clever_id``) was unlinked: that person is never matched nor given a new
+   account automatically; they wait (``unlinked``) with that account listed, until an admin links
+   them to it, to another account, or has a new one made. The account is out of place for
+   everybody else.
+3. An account is *out of place* for a person, and never listed, when it is some other kind of
+   person's (``mappers.eligibility.out_of_place``: linked to another Clever id, another Clever
+   role's realm role, outside the synced directory or the person's ``KCC_MATCH_SCOPES``, another
+   strong identifier).
+4. Strong identifiers decide before names: an in-place account whose LDAP username equals the
    person's ``district_username``, or whose ``clever_sis_id`` / ``clever_student_number`` /
-   ``clever_teacher_number`` equals the person's. One such account for one person: linked when
-   eligible (rule 5), else refused; names are then not looked at.
-4. Otherwise first and last name are compared after ``normalize_name``. A person whose first or
-   last name is empty matches by first and last name never. Clever puts most contacts' whole
-   name in ``name.last``: a person with an empty first name and a last name of two or more words
-   is compared, whole, with each account's "first last" ("Maria de la Cruz" finds the account
-   Maria / de la Cruz), under the same rules; an account that two names would claim (one
-   person's "first last", another's whole name) is ambiguous, never linked.
-   Linked only when the name is unique on both sides: exactly one Clever person of that name
-   among the new people and exactly one in-place account of that name, and that account is
-   eligible. Two people or two accounts: one ``Ambiguity`` listing the eligible accounts only
-   (an admin's account is never offered). No in-place account: ``unmatched`` when no account had
-   the name at all, else ``refused`` with each account and why.
-5. *Eligible*: enabled, checked for privilege (``vetted``: Keycloak's effective roles were read)
-   and holding no admin or management power, and (for the name rule only) names its user cannot
-   edit. An unvetted account is never linked: when in doubt, do not link.
+   ``clever_teacher_number`` equals the person's. One such account for one person: linked unless
+   nobody may link it (``never``: admin power, disabled, unchecked), then the person waits
+   (``refused``); names are not looked at. Two: ambiguous.
+5. Otherwise first and last name are compared after ``normalize_name`` (case and diacritics
+   folded). A person whose first or last name is empty matches by first and last name never.
+   Clever puts most contacts' whole name in ``name.last``: a person with an empty first name and a
+   last name of two or more words is compared, whole, with each account's "first last".
+   The in-place accounts of the person's exact name are judged (``eligibility.judge``). Linked only
+   when exactly one Clever person has that name among the new people, exactly one in-place account
+   has it, and it is a ``candidate``, and no other name claims it. One person and one account
+   that is ``possible``: the person waits (``possible``); ``refused`` or ``never``: waits
+   (``refused``). Several people or accounts: they wait (``ambiguous``), every account listed with
+   why, only those an admin may choose offered.
+6. No in-place account of the exact name: the in-place accounts whose names are equal up to
+   hyphens, spaces and apostrophes ("Lee Ann" / "Lee-Ann", "Garcia Lopez" / "García-López") are
+   *possible* matches: the person waits with them listed, no second account is made. None at all:
+   a new account (``unmatched``; ``passed_over`` says which out-of-place accounts had the name).
 
-Reasons name Clever and Keycloak ids only, never people's names: reports and logs are read by
-more people than the roster is.
+Nothing is guessed: a person who waits gets no account, is in none of their classes and is not
+disabled anywhere until an admin answers (``plugin.sync.resolutions``). Reasons name Clever and
+Keycloak ids only, never people's names: reports and logs are read by more people than the roster.
 """
 
 from __future__ import annotations
@@ -50,57 +59,62 @@ import unicodedata
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
+from operator import attrgetter
 
 from connectors.records import User
-from connectors.state import REALM_ROLES, Account
+from connectors.state import Account
 from connectors.text import normalize_name
-
-
-@dataclass(frozen=True, slots=True)
-class Scope:
-    """Where the district keeps the accounts of each Clever role (``KCC_MATCH_SCOPES``).
-
-    ``bases``: Clever role (``student``, ``teacher``, ``staff``, ``district_admin``, ``contact``) ->
-    LDAP base DNs (``ou=students,dc=example,dc=org``) or Keycloak group paths (``/Staff``). A role
-    with bases matches only accounts under one of them; an account under another role's base is
-    out of place for every role but that one. ``ldap_dn``: LDAP accounts outside it (the synced
-    people, ``KCC_LDAP_PEOPLE_DN``) are never candidates. Example::
-
-        Scope({"student": ("ou=students,dc=example,dc=org",), "staff": ("/Staff",)}, "dc=example,dc=org")
-    """
-
-    bases: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
-    ldap_dn: str = ""
-
-    @property
-    def names_groups(self) -> bool:
-        return any(base.startswith("/") for bases in self.bases.values() for base in bases)
+from mappers.eligibility import (
+    CANDIDATE,
+    NEVER,
+    POSSIBLE,
+    Candidate,
+    Scope,
+    Verdict,
+    candidate,
+    judge,
+    never_why,
+    out_of_place,
+    strongly_identified,
+)
 
 
 @dataclass(frozen=True, slots=True)
 class Ambiguity:
-    """People and accounts of one name that could not be paired one to one."""
+    """People and accounts of one name that could not be paired one to one; ``keycloak_ids`` are
+    the accounts an admin may choose, ``candidates`` every account listed, with why."""
 
     clever_ids: tuple[str, ...]
     keycloak_ids: tuple[str, ...]
     reason: str
+    candidates: tuple[Candidate, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
-class Refusal:
-    """A person whose only name matches are accounts the sync must not link."""
+class Held:
+    """One person and the accounts listed for them (refused, possible, unlinked, passed over)."""
 
     clever_id: str
-    keycloak_ids: tuple[str, ...]
+    keycloak_ids: tuple[str, ...]  # the accounts an admin may choose
     reason: str
+    candidates: tuple[Candidate, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
 class MatchResult:
     linked: Mapping[str, Account]  # clever_id → account, in Clever-id order
-    unmatched: tuple[str, ...]  # clever ids no account matched: create an account
+    unmatched: tuple[str, ...]  # clever ids no account could belong to: create an account
     ambiguous: tuple[Ambiguity, ...]
-    refused: tuple[Refusal, ...] = field(default=())
+    refused: tuple[Held, ...] = field(default=())
+    possible: tuple[Held, ...] = field(default=())
+    unlinked: tuple[Held, ...] = field(default=())
+    passed_over: tuple[Held, ...] = field(default=())  # unmatched, though out-of-place accounts had the name
+
+    @property
+    def waiting(self) -> frozenset[str]:
+        """The Clever ids of everybody who waits for an admin."""
+        held = [h.clever_id for h in (*self.refused, *self.possible, *self.unlinked)]
+        return frozenset(held + [c for a in self.ambiguous for c in a.clever_ids])
 
 
 def name_key(first: str, last: str) -> tuple[str, str] | None:
@@ -108,65 +122,16 @@ def name_key(first: str, last: str) -> tuple[str, str] | None:
     return key if all(key) else None
 
 
-CLEVER_REALM_ROLES = frozenset(REALM_ROLES.values())
-# (account attribute, Clever ``User`` field): identifiers that decide, and contradict, a match.
-_STRONG: tuple[tuple[str, str], ...] = (
-    ("clever_sis_id", "sis_id"),
-    ("clever_student_number", "student_number"),
-    ("clever_teacher_number", "teacher_number"),
-)
+_LOOSE = re.compile(r"[\s'-]+")
 
 
-def _dn(text: str) -> str:
-    return ",".join(part.strip() for part in text.casefold().split(","))
-
-
-def _within(account: Account, base: str) -> bool:
-    if base.startswith("/"):
-        return any(path == base or path.startswith(base.rstrip("/") + "/") for path in account.groups)
-    dn, wanted = _dn(account.ldap_dn), _dn(base)
-    return bool(dn) and (dn == wanted or dn.endswith("," + wanted))
-
-
-def out_of_place(person: User, account: Account, scope: Scope) -> str:
-    """Why ``account`` is not of ``person``'s kind (rule 2), or ""."""
-    if account.linked_clever_id and account.linked_clever_id != person.clever_id:
-        return f"is linked to Clever id {account.linked_clever_id}"
-    theirs = {REALM_ROLES[role] for role in person.roles if role in REALM_ROLES}
-    other = sorted((account.realm_roles & CLEVER_REALM_ROLES) - theirs)
-    if other:
-        return f"holds realm role {other[0]} (another Clever role)"
-    if account.source == "ldap" and scope.ldap_dn and not _within(account, scope.ldap_dn):
-        return "is outside the synced directory (KCC_LDAP_PEOPLE_DN)"
-    roles = {role.value for role in person.roles}
-    mine = [base for role in roles for base in scope.bases.get(role, ())]
-    if not any(_within(account, base) for base in mine):
-        if mine:
-            return "is outside where the district keeps this Clever role (KCC_MATCH_SCOPES)"
-        for role, bases in scope.bases.items():
-            if role not in roles and any(_within(account, base) for base in bases):
-                return f"is where the district keeps Clever role {role} (KCC_MATCH_SCOPES)"
-    for name, value in _strong_pairs(account, person):
-        if value[0] and value[1] and value[0] != value[1]:
-            return f"carries another {name}"
-    return ""
-
-
-def _strong_pairs(account: Account, person: User) -> list[tuple[str, tuple[str, str]]]:
-    held = dict(account.strong_ids)
-    return [(name, (held.get(name, ""), str(getattr(person, field_)))) for name, field_ in _STRONG]
-
-
-def strongly_identified(person: User, account: Account) -> bool:
-    """Rule 3: an identifier both sides carry, and equal."""
-    username = person.district_username.strip().casefold()
-    if username and account.source == "ldap" and account.username.casefold() == username:
-        return True
-    return any(mine and mine == theirs for _, (mine, theirs) in _strong_pairs(account, person))
+def loose_key(key: tuple[str, str]) -> tuple[str, str]:
+    """A name key without hyphens, spaces and apostrophes: what a *possible* match shares."""
+    return (_LOOSE.sub("", key[0]), _LOOSE.sub("", key[1]))
 
 
 def _whole_key(first: str, last: str) -> tuple[str, str] | None:
-    """("", "first last"): a whole name in ``name.last`` (rule 4), or an account's "first last"."""
+    """("", "first last"): a whole name in ``name.last`` (rule 5), or an account's "first last"."""
     whole = normalize_name(f"{first} {last}")
     return ("", whole) if " " in whole else None
 
@@ -176,7 +141,7 @@ def _whole_name_in_last(person: User) -> tuple[str, str] | None:
 
 
 def person_key(person: User) -> tuple[str, str] | None:
-    """The key a person is matched by name under (rule 4): first and last, or a whole name."""
+    """The key a person is matched by name under (rule 5): first and last, or a whole name."""
     return name_key(person.first_name, person.last_name) or _whole_name_in_last(person)
 
 
@@ -187,64 +152,100 @@ def account_keys(account: Account) -> set[tuple[str, str]]:
     return {k for k in (key, whole) if k}
 
 
-def why_not(account: Account, *, by_name: bool = True) -> str:
-    """Why an in-place account is not eligible (rule 5), or ""."""
-    if not account.vetted:
-        return "could not be checked for admin rights"
-    if account.is_admin:
-        return "has admin or management rights in the realm"
-    if not account.enabled:
-        return "is disabled"
-    if by_name and account.names_editable:
-        return "has names its user can edit (User Profile)"
-    return ""
+@dataclass(slots=True)
+class _Match:
+    """The working state of one ``match_by_name``."""
+
+    people: dict[str, User]
+    scope: Scope
+    by_name: defaultdict[tuple[str, str], list[Account]] = field(default_factory=lambda: defaultdict(list))
+    by_loose: defaultdict[tuple[str, str], list[Account]] = field(default_factory=lambda: defaultdict(list))
+    linked: dict[str, Account] = field(default_factory=dict)
+    unmatched: list[str] = field(default_factory=list)
+    ambiguous: list[Ambiguity] = field(default_factory=list)
+    refused: list[Held] = field(default_factory=list)
+    possible: list[Held] = field(default_factory=list)
+    unlinked: list[Held] = field(default_factory=list)
+    passed_over: list[Held] = field(default_factory=list)
+
+    def result(self) -> MatchResult:
+        by_id = attrgetter("clever_id")
+        return MatchResult(
+            linked=dict(sorted(self.linked.items())),
+            unmatched=tuple(sorted(self.unmatched)),
+            ambiguous=tuple(sorted(self.ambiguous, key=lambda a: a.clever_ids)),
+            refused=tuple(sorted(self.refused, key=by_id)),
+            possible=tuple(sorted(self.possible, key=by_id)),
+            unlinked=tuple(sorted(self.unlinked, key=by_id)),
+            passed_over=tuple(sorted(self.passed_over, key=by_id)),
+        )
+
+
+def _held(clever_id: str, listed: Iterable[tuple[Account, Verdict]], reason: str) -> Held:
+    candidates = tuple(candidate(account, verdict.why) for account, verdict in listed)
+    return Held(clever_id, tuple(c.keycloak_id for c in candidates if c.linkable), reason, candidates)
 
 
 def match_by_name(
     people: Iterable[User], accounts: Iterable[Account], scope: Scope | None = None
 ) -> MatchResult:
     """Pair Clever people with existing accounts (rules in the module doc)."""
-    scope = scope or Scope()
-    unique_people = {p.clever_id: p for p in reversed(list(people))}  # first occurrence wins
+    match = _Match({p.clever_id: p for p in reversed(list(people))}, scope or Scope())  # first one wins
     account_list = sorted(accounts, key=lambda a: a.keycloak_id)
-
     by_link: defaultdict[str, list[Account]] = defaultdict(list)
-    by_name: defaultdict[tuple[str, str], list[Account]] = defaultdict(list)
+    by_carried: defaultdict[str, list[Account]] = defaultdict(list)
     for account in account_list:
         if account.linked_clever_id:
             by_link[account.linked_clever_id].append(account)
-        if key := name_key(account.first_name, account.last_name):
-            by_name[key].append(account)
-            if whole := _whole_key(account.first_name, account.last_name):
-                by_name[whole].append(account)
+        elif account.carried_clever_id:
+            by_carried[account.carried_clever_id].append(account)
+        for known in account_keys(account):
+            match.by_name[known].append(account)
+            match.by_loose[loose_key(known)].append(account)
 
-    linked: dict[str, Account] = {}
-    unmatched: list[str] = []
-    ambiguous: list[Ambiguity] = []
-    refused: list[Refusal] = []
     people_by_name: defaultdict[tuple[str, str], list[str]] = defaultdict(list)
     strong: dict[str, list[Account]] = {}
-    for clever_id in sorted(unique_people):
-        person = unique_people[clever_id]
+    for clever_id in sorted(match.people):
+        person = match.people[clever_id]
         already = by_link.get(clever_id, [])
         if len(already) == 1:
-            linked[clever_id] = already[0]
+            match.linked[clever_id] = already[0]
         elif already:
             ids = tuple(a.keycloak_id for a in already)
-            ambiguous.append(Ambiguity((clever_id,), ids, "several accounts are linked to this Clever id"))
+            reason = "several accounts are linked to this Clever id"
+            match.ambiguous.append(Ambiguity((clever_id,), ids, reason))
+        elif carried := by_carried.get(clever_id):
+            why = "carries this person's clever_id, but the Clever link was removed from it"
+            reason = "an account of theirs was unlinked: no link and no new account until an admin chooses"
+            match.unlinked.append(_held(clever_id, [(a, Verdict(POSSIBLE, why)) for a in carried], reason))
         elif found := [
             a
             for a in account_list
             if not a.linked_clever_id
             and strongly_identified(person, a)
-            and not out_of_place(person, a, scope)
+            and not out_of_place(person, a, match.scope)
         ]:
             strong[clever_id] = found
         elif key := person_key(person):
             people_by_name[key].append(clever_id)
         else:
-            unmatched.append(clever_id)
+            match.unmatched.append(clever_id)
 
+    taken = _strong_links(match, strong)
+    # An account some person's name and another's whole name would both claim: link neither.
+    name_claims = Counter(
+        a.keycloak_id
+        for key in people_by_name
+        for a in match.by_name.get(key, ())
+        if a.keycloak_id not in taken
+    )
+    for key, clever_ids in people_by_name.items():
+        _name_group(match, key, clever_ids, taken, name_claims)
+    return match.result()
+
+
+def _strong_links(match: _Match, strong: Mapping[str, list[Account]]) -> set[str]:
+    """Rule 4: link (or hold) the people an identifier found; the Keycloak ids those took."""
     claims: defaultdict[str, list[str]] = defaultdict(list)
     for clever_id, found in strong.items():
         for account in found:
@@ -254,62 +255,68 @@ def match_by_name(
         if len(found) > 1 or len(shared) > 1:
             if clever_id == shared[0]:
                 ids = tuple(sorted({a.keycloak_id for c in shared for a in strong[c]}))
-                ambiguous.append(
+                match.ambiguous.append(
                     Ambiguity(tuple(shared), ids, "an identifier is shared (SIS id or username)")
                 )
-        elif why := why_not(found[0], by_name=False):
-            refused.append(
-                Refusal(
-                    clever_id,
-                    (found[0].keycloak_id,),
-                    f"same identifier, not linkable: account {found[0].keycloak_id} {why}",
-                )
-            )
+        elif why := never_why(found[0]):
+            reason = f"same identifier, not linkable: account {found[0].keycloak_id} {why}"
+            match.refused.append(_held(clever_id, [(found[0], Verdict(NEVER, why))], reason))
         else:
-            linked[clever_id] = found[0]
-    taken = {a.keycloak_id for found in strong.values() for a in found}
-    # An account some person's name and another's whole name would both claim: link neither.
-    name_claims = Counter(
-        a.keycloak_id for key in people_by_name for a in by_name.get(key, ()) if a.keycloak_id not in taken
-    )
+            match.linked[clever_id] = found[0]
+    return {a.keycloak_id for found in strong.values() for a in found}
 
-    for key, clever_ids in people_by_name.items():
-        candidates = [a for a in by_name.get(key, []) if a.keycloak_id not in taken]
-        placed = {
-            c: [a for a in candidates if not out_of_place(unique_people[c], a, scope)] for c in clever_ids
-        }
-        in_place = sorted(
-            {a.keycloak_id: a for c in clever_ids for a in placed[c]}.values(), key=lambda a: a.keycloak_id
-        )
-        eligible = [a for a in in_place if not why_not(a)]
-        if not candidates:
-            unmatched.extend(clever_ids)
-        elif (
-            len(clever_ids) == 1
-            and len(in_place) == 1
-            and eligible
-            and name_claims[eligible[0].keycloak_id] == 1
-        ):
-            linked[clever_ids[0]] = eligible[0]
-        elif not eligible:
-            ids = tuple(a.keycloak_id for a in candidates)
-            first = unique_people[clever_ids[0]]
-            reasons = [
-                f"account {a.keycloak_id} {out_of_place(first, a, scope) or why_not(a)}" for a in candidates
-            ]
-            reason = "same name, not linkable: " + "; ".join(reasons)
-            refused.extend(Refusal(c, ids, reason) for c in clever_ids)
-        else:
-            ids = tuple(a.keycloak_id for a in eligible)
-            reason = f"{len(clever_ids)} Clever people and {len(in_place)} accounts share this name"
-            ambiguous.append(Ambiguity(tuple(clever_ids), ids, reason))
 
-    return MatchResult(
-        linked=dict(sorted(linked.items())),
-        unmatched=tuple(sorted(unmatched)),
-        ambiguous=tuple(sorted(ambiguous, key=lambda a: a.clever_ids)),
-        refused=tuple(sorted(refused, key=lambda r: r.clever_id)),
-    )
+def _name_group(
+    match: _Match, key: tuple[str, str], clever_ids: list[str], taken: set[str], claims: Counter[str]
+) -> None:
+    """Rules 5 and 6 for the new people of one name."""
+    first = match.people[clever_ids[0]]
+    exact = [a for a in match.by_name.get(key, []) if a.keycloak_id not in taken]
+    listed = _in_place(match, clever_ids, exact, exact=True)
+    if not listed:
+        near = [a for a in match.by_loose.get(loose_key(key), []) if a.keycloak_id not in taken]
+        seen = {a.keycloak_id for a in exact}
+        near = list({a.keycloak_id: a for a in near if a.keycloak_id not in seen}.values())
+        listed = _in_place(match, clever_ids, near, exact=False)
+    if not listed:
+        match.unmatched.extend(clever_ids)
+        if exact:
+            reasons = [f"account {a.keycloak_id} {out_of_place(first, a, match.scope)}" for a in exact]
+            reason = "new account made; same name, not this person's: " + "; ".join(reasons)
+            match.passed_over.extend(Held(c, (), reason) for c in clever_ids)
+        return
+    ids = [account.keycloak_id for account, _ in listed]
+    if len(clever_ids) == 1 and len(listed) == 1:
+        account, verdict = listed[0]
+        if verdict.level == CANDIDATE and claims[account.keycloak_id] == 1:
+            match.linked[clever_ids[0]] = account
+            return
+        if verdict.level == POSSIBLE:
+            reason = f"possible match: account {ids[0]} {verdict.why}"
+            match.possible.append(_held(clever_ids[0], listed, reason))
+            return
+        if verdict.level != CANDIDATE:
+            reason = f"same name, not linked: account {ids[0]} {verdict.why}"
+            match.refused.append(_held(clever_ids[0], listed, reason))
+            return
+    held = _held(clever_ids[0], listed, "")
+    people = f"{len(clever_ids)} Clever {'person' if len(clever_ids) == 1 else 'people'}"
+    reason = f"{people} and {len(ids)} account{'' if len(ids) == 1 else 's'} share this name"
+    match.ambiguous.append(Ambiguity(tuple(clever_ids), held.keycloak_ids, reason, held.candidates))
+
+
+def _in_place(
+    match: _Match, clever_ids: list[str], accounts: list[Account], *, exact: bool
+) -> list[tuple[Account, Verdict]]:
+    """The accounts in place for at least one of the people, judged for the first of those."""
+    found: list[tuple[Account, Verdict]] = []
+    for account in accounts:
+        scope = match.scope
+        placed = (match.people[c] for c in clever_ids if not out_of_place(match.people[c], account, scope))
+        person = next(placed, None)
+        if person is not None:
+            found.append((account, judge(person, account, match.scope, exact=exact)))
+    return found
 
 
 # --- Usernames for new accounts (Match Users By Name off, or nobody matched) -------------------

@@ -7,6 +7,7 @@ Secrets are written, never read back: answers carry at most their last four char
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from typing import Any
 
 from flask import Response, g, jsonify, request
@@ -17,6 +18,8 @@ from plugin.admin.actions import ActionError
 from plugin.admin.blueprint import bp
 from plugin.admin.services import services
 from plugin.config.store import district_token_name
+from plugin.runs.standing import StandingStore
+from plugin.sync import resolutions
 
 
 def _body() -> dict[str, Any]:
@@ -142,6 +145,40 @@ def api_resolve() -> Response:
     body = _body()
     clever_id, choice = str(body.get("clever_id", "")), str(body.get("choice", ""))
     return _answer(decisions.resolve, clever_id, choice, g.admin_user)
+
+
+@bp.get("/api/rules")
+def api_rules() -> Response:
+    """The rules that confirm waiting possible matches in bulk: ``{"rules": [{"key", "words",
+    "members": [[clever_id, keycloak_id], ...], "reasons"}]}`` (ids only: names are the page's)."""
+
+    def listed(svc: Any) -> dict[str, Any]:
+        district = svc.store().load().district_id
+        waiting = StandingStore(svc.redis).load(district).waiting if district else []
+        return {"rules": [asdict(rule) for rule in resolutions.rules(waiting)]}
+
+    return _answer(listed)
+
+
+@bp.post("/api/rules/confirm")
+def api_confirm_rule() -> Response:
+    """``{"rule": "<key>", "count": <people the rule listed>}``: one resolution per person."""
+    body = _body()
+    count = body.get("count")
+    return _answer(
+        decisions.confirm_rule,
+        str(body.get("rule", "")),
+        count if isinstance(count, int) else -1,
+        g.admin_user,
+    )
+
+
+@bp.post("/api/name-providers")
+def api_name_providers() -> Response:
+    """``{"aliases": ["google", ...]}``: the identity providers whose names the district runs."""
+    aliases = _body().get("aliases")
+    listed = [str(a) for a in aliases] if isinstance(aliases, list) else []
+    return _answer(decisions.set_name_providers, listed, g.admin_user)
 
 
 @bp.post("/api/links")

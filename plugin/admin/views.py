@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Response, flash, g, redirect, render_template, request, session, url_for
-from keycloak.exceptions import KeycloakError
 
 from connectors.base import ConfigError
 from plugin.admin import actions, decisions
@@ -13,6 +12,7 @@ from plugin.admin.actions import ActionError
 from plugin.admin.blueprint import bp
 from plugin.admin.clever_login import clever_redirect_uri
 from plugin.admin.services import services
+from plugin.admin.waiting import held_rows, labels, rule_rows
 from plugin.config.secrets import hint
 from plugin.config.store import CLIENT_SECRET, SCHOOL_MODES, district_token_name
 from plugin.runs.standing import WAITING_KINDS, Standing
@@ -63,25 +63,6 @@ def _done(anchor: str, action: Any, *args: Any) -> Response:
     return _back(anchor)
 
 
-def _accounts(waiting: list[dict[str, Any]]) -> dict[str, str]:
-    """Keycloak id -> "username (First Last)" for the accounts the waiting list names."""
-    found: dict[str, str] = {}
-    admin = services().keycloak()
-    for item in waiting[:50]:
-        named = [*item.get("candidates", []), *([item["keycloak_id"]] if item.get("keycloak_id") else [])]
-        for keycloak_id in named:
-            if keycloak_id in found:
-                continue
-            try:
-                user = admin.get_user(keycloak_id)
-            except KeycloakError:
-                found[keycloak_id] = f"{keycloak_id} (gone)"
-                continue
-            name = " ".join(p for p in (user.get("firstName"), user.get("lastName")) if p)
-            found[keycloak_id] = f"{user.get('username', keycloak_id)}" + (f" ({name})" if name else "")
-    return found
-
-
 @bp.get("/")
 def page() -> str:
     """Configuration > Authentication > Clever."""
@@ -98,6 +79,13 @@ def page() -> str:
     status = actions.status(svc)
     last = status["history"][0] if status["history"] else None
     run_id = request.args.get("run") or status["running"]
+    waiting = status["standing"]["waiting"]
+    held, details = held_rows(svc, waiting, status["resolutions"])
+    try:
+        providers = decisions.realm_name_providers(svc)
+    except ActionError as exc:
+        flash(str(exc), "error")
+        providers = {}
     return render_template(
         "clever_admin/page.html",
         user=g.admin_user,
@@ -113,7 +101,11 @@ def page() -> str:
         options=OPTIONS,
         status=status,
         last=last,
-        accounts=_accounts(status["standing"]["waiting"]),
+        accounts=labels(details),
+        held=held,
+        rules=rule_rows(waiting, held),
+        name_providers=providers,
+        settings_name_providers=svc.settings.options.admin_run_name_providers,
         standing=Standing.from_dict(status["standing"]),
         waiting_kinds=WAITING_KINDS,
         run=actions.progress(svc, run_id) if run_id else None,
@@ -178,7 +170,26 @@ def sync() -> Response:
 @bp.post("/resolve")
 def resolve() -> Response:
     form = request.form
-    return _done("status", decisions.resolve, form.get("clever_id", ""), form.get("choice", ""), g.admin_user)
+    return _done(
+        "waiting", decisions.resolve, form.get("clever_id", ""), form.get("choice", ""), g.admin_user
+    )
+
+
+@bp.post("/confirm-rule")
+def confirm_rule() -> Response:
+    """Confirm every waiting possible match of one rule, as the page showed it."""
+    form = request.form
+    try:
+        count = int(form.get("count", ""))
+    except ValueError:
+        count = -1
+    return _done("waiting", decisions.confirm_rule, form.get("rule", ""), count, g.admin_user)
+
+
+@bp.post("/name-providers")
+def name_providers() -> Response:
+    """The identity providers whose names the district runs."""
+    return _done("name-providers", decisions.set_name_providers, request.form.getlist("alias"), g.admin_user)
 
 
 @bp.post("/links")

@@ -53,6 +53,10 @@ class SyncOptions:
     # Clever role -> LDAP base DNs or Keycloak group paths its accounts live in (``KCC_MATCH_SCOPES``,
     # ``mappers.names.Scope``); empty: no place is told apart, realm roles and the people DN still are.
     match_scopes: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    # Aliases of identity providers whose names the district runs (its own Google Workspace or Entra
+    # ID): accounts whose names they rewrite at every login may be matched by name
+    # (``KCC_ADMIN_RUN_NAME_PROVIDERS=google,entra``; ``mappers.eligibility``). Default: none.
+    admin_run_name_providers: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,6 +110,7 @@ class Settings:
                 timezone=reader.parsed("TIMEZONE", _machine_timezone(), _timezone),
                 lease_s=reader.parsed("LOCK_LEASE_SECONDS", 30, _seconds),
                 match_scopes=reader.parsed("MATCH_SCOPES", (), _scopes),
+                admin_run_name_providers=_aliases(reader.optional("ADMIN_RUN_NAME_PROVIDERS", "")),
             ),
             public_url=reader.url("PUBLIC_URL", default="http://127.0.0.1:18000"),
             secret_key=reader.optional("SECRET_KEY", ""),
@@ -279,3 +284,8 @@ def _scopes(text: str) -> tuple[tuple[str, tuple[str, ...]], ...]:
             raise ValueError(f"{entry!r} is not role=base (roles: {', '.join(SCOPE_ROLES)})")
         scopes.append((role, listed))
     return tuple(scopes)
+
+
+def _aliases(text: str) -> tuple[str, ...]:
+    """``google, entra``: identity-provider aliases, comma-separated, each once, in order."""
+    return tuple(dict.fromkeys(alias.strip() for alias in text.split(",") if alias.strip()))

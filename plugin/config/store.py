@@ -1,7 +1,8 @@
 """What the admin page configures, kept in Redis: ``kcc:<realm>:admin`` (JSON) plus the secrets.
 
 ``IntegrationConfig`` is the page's state: Enabled, the Clever app's client id, the confirmed
-district, the chosen schools (and how they were chosen) and the article's three options. The Clever
+district, the chosen schools (and how they were chosen), the article's three options and the
+identity providers whose names the district runs (Match Users By Name trusts their names). The Clever
 client secret and the district-app token live beside it, encrypted (``plugin.config.secrets``).
 
 ``effective_settings(settings, config, secrets)`` is the one place the page's choices meet the
@@ -52,6 +53,9 @@ class IntegrationConfig:
     force_unique_class_names: bool = False
     sync_parent_data: bool = False
     use_preferred_names: bool = True
+    # Identity providers whose names the district runs (``KCC_ADMIN_RUN_NAME_PROVIDERS``): None until
+    # the page sets it, then the page's list wins (an empty list included).
+    admin_run_name_providers: list[str] | None = None
 
     @property
     def school_ids(self) -> tuple[str, ...]:
@@ -141,11 +145,15 @@ def effective_settings(settings: Settings, config: IntegrationConfig, client_sec
         client_secret=client_secret or settings.clever.client_secret,
         district_id=config.district_id or settings.clever.district_id,
     )
+    admin_run = config.admin_run_name_providers
     return replace(settings, clever=clever).with_options(
         match_users_by_name=config.match_users_by_name,
         force_unique_class_names=config.force_unique_class_names,
         sync_parent_data=config.sync_parent_data,
         use_preferred_names=config.use_preferred_names,
+        admin_run_name_providers=settings.options.admin_run_name_providers
+        if admin_run is None
+        else tuple(admin_run),
     )
 
 

@@ -26,7 +26,7 @@ from typing import Any
 
 from redis import Redis
 
-from plugin.sync.report import AMBIGUOUS_ACTION, SyncReport
+from plugin.sync.report import HELD_ACTIONS, SyncReport
 
 PREFIX = "kcc:sync:standing:"
 PEOPLE = ("students", "teachers", "staff", "parents")
@@ -35,14 +35,19 @@ APPLIED = ("ok", "partial")
 WAITING_KINDS = {
     "ambiguous": "Ambiguous matches: more than one account could be this person; nobody was linked "
     "and no account was made",
+    "possible-match": "Possible matches: an account that may be this person's; nobody was linked and "
+    "no account was made until you confirm",
+    "refused-link": "Links refused: the only account of this name holds more than the realm's defaults, "
+    "or may not be linked; no account was made",
+    "unlinked": "Unlinked people: their account's Clever link was removed; nobody is linked and no "
+    "account is made until you choose",
     "suspicious-link": "Clever links the sync did not make",
-    "refused-link": "Links refused",
     "failed": "Accounts Keycloak refused: no account yet",
     "skipped": "People Clever sends without what an account needs",
     "undisablable": "Departed people Keycloak would not disable: act in the directory",
     "directory-departed": "Departed people disabled here whose directory account is still active",
 }
-ACTIONS = {"ambiguous": AMBIGUOUS_ACTION}
+ACTIONS = HELD_ACTIONS
 
 
 @dataclass

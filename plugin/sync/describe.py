@@ -1,5 +1,7 @@
-"""What a full run's report says beyond its counts: warnings, skipped records, ambiguous matches,
-and the admin's waiting list (``SyncReport.wait``)."""
+"""What a run's report says beyond its counts: warnings, skipped records, the people Match Users By
+Name holds for an admin (ambiguous, refused, possible, unlinked) and the rest of the admin's waiting
+list (``SyncReport.wait``). Reasons and warnings name Clever and Keycloak ids only; what the page
+shows of a waiting person is kept apart (``plugin.sync.resolutions.keep_people``)."""
 
 from __future__ import annotations
 
@@ -14,6 +16,7 @@ from plugin.sync.report import SyncReport
 def describe(
     report: SyncReport, mapped: Any, plan: Plan, current: DirectoryState, ldap_plan: Any, roster: Any
 ) -> None:
+    report.linked_by_admin(mapped.match.by_admin)
     report.count_plan(plan, mapped.desired, current)
     report.ldap = {
         "groups_created": len(ldap_plan.create),
@@ -25,15 +28,17 @@ def describe(
     report.warnings.extend(getattr(roster, "text_warnings", []))
     for error in [*mapped.skipped, *getattr(roster, "bad_records", [])]:
         report.skip(error if isinstance(error, RecordError) else RecordError(str(error)))
-    report.hold_ambiguous(mapped.ambiguous, mapped.held)
+    report.hold_ambiguous(mapped.match.ambiguous, mapped.held)
+    for kind, people in mapped.match.waiting.items():
+        report.hold(kind, people, mapped.held)
     for spec in mapped.desired.users.values():
         if spec.read_only:
             report.warnings.append(
                 f"{spec.clever_id}: account is read-only (LDAP federation in READ_ONLY mode): "
                 "linked and given its groups; its Clever attributes are not written"
             )
-    for refusal in mapped.refused:
-        report.warnings.append(f"{refusal.clever_id}: new account made; {refusal.reason}")
+    for passed in mapped.match.passed_over:
+        report.warnings.append(f"{passed.clever_id}: {passed.reason}")
 
 
 def describe_suspicious(report: SyncReport, suspicious: Mapping[str, str]) -> None:

@@ -34,6 +34,7 @@ from connectors.state import (
     user_fingerprint,
 )
 from mappers.classes import class_group_names, school_group_names
+from mappers.eligibility import Scope
 from mappers.layout import (
     CLASSES_GROUP,
     ROLE_GROUPS,
@@ -44,11 +45,11 @@ from mappers.layout import (
     primary_role,
     user_attributes,
 )
-from mappers.names import Ambiguity, Refusal, Scope, username_for
+from mappers.names import username_for
 from mappers.parents import parents_of, relationships_of_parent, relationships_of_student
 from plugin.config.settings import SyncOptions
 from plugin.sync.desired_checks import known_teachers, schoolless
-from plugin.sync.desired_match import match_new_people, resolved_choices
+from plugin.sync.desired_match import NameMatch, match_people, person_details
 
 ROLE_OF_GROUP = {name: role for role, name in ROLE_GROUPS.items()}
 KIND_OF_ROLE = {
@@ -83,12 +84,13 @@ class Mapped:
     desired: DesiredState
     school_names: dict[str, str]
     linked_by_name: dict[str, str] = field(default_factory=dict)  # Clever id -> Keycloak id
-    ambiguous: list[Ambiguity] = field(default_factory=list)
-    refused: list[Refusal] = field(default_factory=list)
+    match: NameMatch = field(default_factory=NameMatch)  # who was linked, who waits and why
+    # Clever id -> what the admin page shows of a person who waits (``desired_match.person_details``)
+    waiting_people: dict[str, dict[str, Any]] = field(default_factory=dict)
     skipped: list[RecordError] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     resolved: set[str] = field(default_factory=set)  # Clever ids whose resolution this run applies
-    held: dict[str, str] = field(default_factory=dict)  # Clever id -> kind, of people held (ambiguous)
+    held: dict[str, str] = field(default_factory=dict)  # Clever id -> kind, of people who wait
     contacts_off: set[str] = field(default_factory=set)  # contacts not synced (Sync Parent Data off)
     broken: set[str] = field(default_factory=set)  # people whose records Clever sent broken
     # Clever id -> the stored fingerprint the person's wanted attributes still match (``as_written``)
@@ -290,17 +292,12 @@ def map_people(
     school_names = mapped.school_names
     new_people = [p for p in people if p.clever_id not in current_users]
     new_people += [spec[0] for spec in parent_specs if spec[0].clever_id not in current_users]
-    matched: Mapping[str, Account] = {}
-    held: set[str] = set()
     if options.match_users_by_name and new_people:
-        scope = scope or Scope()
-        result, pool = match_new_people(new_people, accounts, resolutions, scope)
-        resolved = resolved_choices(new_people, result, pool, resolutions, mapped.resolved, mapped.warnings)
-        matched = {k: v for k, v in result.linked.items() if k not in mapped.resolved} | resolved
-        mapped.ambiguous = [a for a in result.ambiguous if not set(a.clever_ids) <= mapped.resolved]
-        mapped.refused = list(result.refused)
-        held = {c for ambiguity in mapped.ambiguous for c in ambiguity.clever_ids} - mapped.resolved
-    held |= set(hold)
+        mapped.match = match_people(
+            new_people, accounts, resolutions, scope or Scope(), mapped.resolved, mapped.warnings
+        )
+    matched: Mapping[str, Account] = mapped.match.linked
+    held = mapped.match.held | set(hold)
 
     taken: set[str] | None = None  # lower-case usernames in use; made when somebody needs one
     users: dict[str, UserSpec] = {}
@@ -324,6 +321,8 @@ def map_people(
     ) -> None:
         if user.clever_id in held:
             mapped.held[user.clever_id] = kind
+            if user.clever_id in mapped.match.held:
+                mapped.waiting_people[user.clever_id] = person_details(user, schools, school_names)
             return
         current = current_users.get(user.clever_id)
         account = matched.get(user.clever_id)

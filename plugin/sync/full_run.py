@@ -5,8 +5,8 @@ state of people and classes Clever did not touch, so after any of these the next
 page's Sync button, the CLI or the weekly schedule alike, is a full one:
 
 * a sync option (Match Users By Name, Force Unique Class Names, Sync Parent Data, preferred
-  names, the brake ratio), the chosen schools, the Clever app (client id, API host, Data API
-  version) or the district;
+  names, the identity providers whose names the district runs, the brake ratio), the chosen
+  schools, the Clever app (client id, API host, Data API version) or the district;
 * an admin's pending resolution of a waiting person (``plugin.sync.resolutions``): the run that applies
   it links or creates their account and gives them their classes.
 
@@ -31,6 +31,7 @@ LABELS = {
     "force_unique_class_names": "Force Unique Class Names",
     "sync_parent_data": "Sync Parent Data",
     "use_preferred_names": "preferred names",
+    "admin_run_name_providers": "the identity providers whose names you run",
     "brake_ratio": "the brake",
     "school_ids": "the chosen schools",
     "client_id": "the Clever app",
@@ -48,6 +49,7 @@ def choices(settings: Settings, district_id: str, school_ids: Sequence[str]) -> 
         "force_unique_class_names": options.force_unique_class_names,
         "sync_parent_data": options.sync_parent_data,
         "use_preferred_names": options.use_preferred_names,
+        "admin_run_name_providers": sorted(options.admin_run_name_providers),
         "brake_ratio": options.brake_ratio,
         "school_ids": sorted(school_ids),
         "client_id": settings.clever.client_id,

@@ -146,11 +146,12 @@ def _brake_apply_report(
     if keycloak.refused_emails:
         applied.refuse_emails(keycloak.refused_emails)
         report.warnings.extend(email_warning(keycloak, cid) for cid in sorted(keycloak.refused_emails))
-    if mapped.resolved:
-        redis = Redis.from_url(settings.redis_url)
-        for clever_id in mapped.resolved:
-            resolutions.forget(redis, settings.keycloak.realm, clever_id)
-            links.forget_unlinked(redis, settings.keycloak.realm, clever_id)
+    redis = Redis.from_url(settings.redis_url)
+    for clever_id in mapped.resolved:
+        resolutions.forget(redis, settings.keycloak.realm, clever_id)
+        links.forget_unlinked(redis, settings.keycloak.realm, clever_id)
+    # What the page shows of the people this run left waiting (never in the report).
+    resolutions.keep_people(redis, settings.keycloak.realm, mapped.waiting_people, full=report.mode == "full")
     report.writes = {"keycloak": keycloak.http.writes, "ldap": planned.ldap.counts.writes}
     report.calls = dict(keycloak.calls)
     report.preview["event_cursor"] = planned.event_cursor

@@ -36,8 +36,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 from connectors.base import RecordError
-from connectors.state import DesiredState, DirectoryState, Plan
-from mappers.names import Ambiguity
+from connectors.state import DesiredState, DirectoryState, Plan, UserUpdate
+from mappers.names import Ambiguity, Held
 from plugin.sync.plan import current_kind
 
 CLEVER_ID = re.compile(r"[0-9a-f]{24}")
@@ -46,6 +46,7 @@ COUNTS = (
     "created",
     "updated",
     "linked_by_name",
+    "linked_by_admin",
     "unchanged",
     "found",  # an account an earlier run wrote and did not record (it stopped first, or Redis lost it)
     "disabled",
@@ -58,6 +59,16 @@ AMBIGUOUS_ACTION = (
     "choose the account on the Clever page, or create a new account; "
     "the next sync links it and gives them their classes"
 )
+HELD_ACTIONS = {
+    "ambiguous": AMBIGUOUS_ACTION,
+    "refused-link": "link the account on the Clever page if it is theirs (it keeps what it holds), "
+    "or create a new account; or remove what it holds beyond the defaults, or place it with "
+    "KCC_MATCH_SCOPES, and the next sync links it",
+    "possible-match": "confirm the account on the Clever page (one by one, or every match of a rule), "
+    "or create a new account; the next sync links it and gives them their classes",
+    "unlinked": "an account of theirs was unlinked: link it again, choose another account, or create "
+    "a new account on the Clever page",
+}
 SKIPPED_ACTION = "complete the record in the SIS; the next sync after Clever has it makes the account"
 FAILED_ACTION = (
     "fix the record in the SIS or the realm rule named in the reason; every sync retries it "
@@ -123,11 +134,14 @@ class SyncReport:
     _clock: float = field(default_factory=time.monotonic, repr=False)
     # Clever ids an incremental run read again (their events): their waiting entries are this run's.
     _reread: set[str] = field(default_factory=set, repr=False)
+    # Clever ids this run links to an account an admin chose (counted ``linked_by_admin``).
+    _by_admin: set[str] = field(default_factory=set, repr=False)
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
         data.pop("_clock", None)
         data.pop("_reread", None)
+        data.pop("_by_admin", None)
         return data
 
     @classmethod
@@ -147,7 +161,7 @@ class SyncReport:
             if entry["clever_id"] not in listed and entry["clever_id"] not in self._reread:
                 self.waiting.append(entry)
                 kind = entry.get("person", "")
-                if entry["kind"] == "ambiguous" and kind in self.kinds:
+                if entry["kind"] in HELD_ACTIONS and kind in self.kinds:
                     self.kinds[kind]["waiting"] += 1
 
     def finish(self, status: str) -> SyncReport:
@@ -208,7 +222,7 @@ class SyncReport:
             self.kinds[spec.kind]["created"] += 1
             touched[spec.kind].add(spec.clever_id)
         for update in plan.update_users:
-            self.kinds[update.kind]["linked_by_name" if update.linked_by_name else "updated"] += 1
+            self.kinds[update.kind][self._linked(update)] += 1
             touched[update.kind].add(update.clever_id)
         for update in plan.disable_users:
             self.kinds[update.kind]["disabled"] += 1
@@ -235,6 +249,15 @@ class SyncReport:
                 0, total - self.kinds[kind]["created"] - self.kinds[kind]["updated"]
             )
 
+    def linked_by_admin(self, clever_ids: Iterable[str]) -> None:
+        """Note the people this run links to an account an admin chose (``linked_by_admin``)."""
+        self._by_admin.update(clever_ids)
+
+    def _linked(self, update: UserUpdate) -> str:
+        if not update.linked_by_name:
+            return "updated"
+        return "linked_by_admin" if update.clever_id in self._by_admin else "linked_by_name"
+
     def hold_ambiguous(self, ambiguities: Iterable[Ambiguity], kinds: Mapping[str, str]) -> None:
         """People Match Users By Name could not pair: listed, counted ``waiting``, on the waiting list.
 
@@ -250,17 +273,31 @@ class SyncReport:
                 }
             )
             for clever_id in ambiguity.clever_ids:
-                kind = kinds.get(clever_id, "")
-                if kind in self.kinds:
-                    self.kinds[kind]["waiting"] += 1
-                self.wait(
+                self._held(
                     "ambiguous",
-                    clever_id,
-                    f"no account was made, and they are in none of their classes yet: {ambiguity.reason}",
-                    AMBIGUOUS_ACTION,
-                    candidates=list(ambiguity.keycloak_ids),
-                    person=kind,
+                    Held(clever_id, ambiguity.keycloak_ids, ambiguity.reason, ambiguity.candidates),
+                    kinds,
                 )
+
+    def hold(self, kind: str, people: Iterable[Held], kinds: Mapping[str, str]) -> None:
+        """People who wait for an admin (``refused-link``, ``possible-match``, ``unlinked``), with the
+        accounts listed for each: counted ``waiting``, on the waiting list."""
+        for held in people:
+            self._held(kind, held, kinds)
+
+    def _held(self, kind: str, held: Held, kinds: Mapping[str, str]) -> None:
+        person = kinds.get(held.clever_id, "")
+        if person in self.kinds:
+            self.kinds[person]["waiting"] += 1
+        self.wait(
+            kind,
+            held.clever_id,
+            f"no account was made, and they are in none of their classes yet: {held.reason}",
+            HELD_ACTIONS[kind],
+            candidates=list(held.keycloak_ids),
+            listed=[{**asdict(c), "holds": list(c.holds)} for c in held.candidates],
+            person=person,
+        )
 
     def count_failures(self, plan: Plan, failures: list[RecordError], *, directory: str = "keycloak") -> None:
         """Move what ``failures`` refused from the written counts to ``failed``; list them in words."""
@@ -268,7 +305,7 @@ class SyncReport:
         for update in plan.disable_users:
             done[update.clever_id] = (update.kind, "disabled")
         for update in plan.update_users:
-            done[update.clever_id] = (update.kind, "linked_by_name" if update.linked_by_name else "updated")
+            done[update.clever_id] = (update.kind, self._linked(update))
         for spec in plan.create_users:
             done[spec.clever_id] = (spec.kind, "created")
         for failure in failures:

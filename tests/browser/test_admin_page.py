@@ -245,9 +245,11 @@ def test_the_whole_journey(page: Page, admin_world: AdminWorld) -> None:
     assert_no_secret(page, world)
 
     # Resolve the ambiguous match: link the student to twin2.
-    page.select_option(f"#choice-{student['id']}", twins[1])
-    page.locator(f"form:has(#choice-{student['id']}) button").click()
-    expect(page.locator(".flash.ok")).to_contain_text("will be linked")
+    row = page.locator(f"tr[data-clever-id='{student['id']}']")
+    expect(row.locator("input[type=radio]:checked")).to_have_count(0)  # nothing chosen for the admin
+    row.locator(f"input[value='{twins[1]}']").check()
+    row.locator("button").click()
+    expect(page.locator(".flash.ok")).to_contain_text("will be linked to the account twin2")
     world.shot(page, "resolved")
     from plugin.sync.resolutions import load
 

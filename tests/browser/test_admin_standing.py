@@ -99,7 +99,9 @@ def test_after_the_demo_and_a_no_op_run_the_page_shows_the_standing_state(
     waiting = page.locator("[data-waiting='ambiguous']")
     expect(waiting).to_contain_text(student["id"])
     expect(waiting).to_contain_text("nobody was linked and no account was made")
-    expect(page.locator(f"#choice-{student['id']} option")).to_have_count(3)  # two twins, or a new one
+    choices = page.locator(f"tr[data-clever-id='{student['id']}'] input[type=radio]")
+    expect(choices).to_have_count(3)  # two twins, or a new one
+    expect(page.locator(f"tr[data-clever-id='{student['id']}'] input[type=radio]:checked")).to_have_count(0)
     _shot(page, "page")
 
     # A run's detail page from the history: its counts, its warnings grouped by kind.

@@ -41,12 +41,18 @@ def _jane_in_a_read_only_directory(
     return dn, school, teacher, jane, others
 
 
+def students_here(ldap_ou: LdapOu) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    """``KCC_MATCH_SCOPES``: the directory's people are where the district keeps its students."""
+    return (("student", (ldap_ou.people_dn,)),)
+
+
 def test_a_departed_student_with_a_read_only_directory_account_waits_and_is_counted_a_student(
     settings: Settings, keycloak_admin: KeycloakAdmin, ldap_conn: Connection, ldap_ou: LdapOu
 ) -> None:
     dn, school, teacher, jane, others = _jane_in_a_read_only_directory(
         settings, keycloak_admin, ldap_conn, ldap_ou
     )
+    settings = settings.with_options(match_scopes=students_here(ldap_ou))  # Jane's entry is a student's
     pupils = [jane, *others]
     section = make_section(
         "Math", school=school.clever_id, teachers=[teacher.clever_id], students=[p.clever_id for p in pupils]
@@ -106,6 +112,7 @@ def test_an_incremental_users_deleted_event_disables_a_read_only_account_as_a_st
     dn, school, teacher, jane, others = _jane_in_a_read_only_directory(
         settings, keycloak_admin, ldap_conn, ldap_ou
     )
+    settings = settings.with_options(match_scopes=students_here(ldap_ou))  # Jane's entry is a student's
     first = run_sync(settings, source=MemorySource(MemoryRoster([school], [teacher, jane, *others], [])))
     assert first.kinds["students"]["linked_by_name"] == 1, first.summary()
     account = keycloak_admin.get_users({"username": "jdoe", "exact": True})[0]

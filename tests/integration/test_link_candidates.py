@@ -17,6 +17,7 @@ from connectors.keycloak_ldap import federate_ldap
 from connectors.records import User
 from plugin.config.settings import Settings
 from plugin.sync.pipeline import run_sync
+from plugin.sync.report import SyncReport
 from tests.conftest import LdapOu
 from tests.factories import make_school, make_staff, make_student, make_teacher
 from tests.idp import register_idp
@@ -74,11 +75,15 @@ def ordinary(admin: KeycloakAdmin, user: str) -> None:
     """The control: nothing makes this account privileged, so the teacher is linked to it."""
 
 
-def sync(settings: Settings, people: list[User], school_id: str) -> str:
+def sync_report(settings: Settings, people: list[User], school_id: str) -> SyncReport:
     school = make_school("Lincoln Elementary", clever_id=school_id)
     report = run_sync(settings, source=MemorySource(MemoryRoster([school], people, [])), district_id="d1")
     assert report.status == "ok", report.summary()
-    return report.summary()
+    return report
+
+
+def sync(settings: Settings, people: list[User], school_id: str) -> str:
+    return sync_report(settings, people, school_id).summary()
 
 
 def clever_links(admin: KeycloakAdmin, user: str) -> list[str]:
@@ -86,28 +91,34 @@ def clever_links(admin: KeycloakAdmin, user: str) -> list[str]:
 
 
 @pytest.mark.parametrize(
-    "privilege",
+    ("privilege", "said"),
     [
-        through_a_composite_realm_role,
-        through_a_parent_group,
-        through_another_clients_admin_role,
-        as_a_clever_admin,
+        (through_a_composite_realm_role, "has admin or management rights"),
+        (through_a_parent_group, "has admin or management rights"),
+        (through_another_clients_admin_role, "holds client role sis-portal/portal-admin"),
+        (as_a_clever_admin, "has admin or management rights"),
     ],
 )
-def test_an_account_with_admin_power_is_never_matched(
-    settings: Settings, keycloak_admin: KeycloakAdmin, privilege: Callable[[KeycloakAdmin, str], None]
+def test_an_account_with_admin_power_or_another_clients_role_is_never_matched(
+    settings: Settings,
+    keycloak_admin: KeycloakAdmin,
+    privilege: Callable[[KeycloakAdmin, str], None],
+    said: str,
 ) -> None:
     register_idp(keycloak_admin)
     user = account(keycloak_admin)
     privilege(keycloak_admin, user)
     teacher = make_teacher("Ada", "King", school="5f00000000000000000000a1")
 
-    summary = sync(settings, [teacher], "5f00000000000000000000a1")
+    report = sync_report(settings, [teacher], "5f00000000000000000000a1")
 
-    assert clever_links(keycloak_admin, user) == [], summary
+    assert clever_links(keycloak_admin, user) == [], report.summary()
     assert "clever_id" not in (keycloak_admin.get_user(user).get("attributes") or {})
-    (own,) = keycloak_admin.get_users({"idpAlias": "clever", "idpUserId": teacher.clever_id})
-    assert own["id"] != user and "admin or management rights" in summary
+    # The teacher waits for an admin, with the account and why it was refused; no account is made.
+    assert not keycloak_admin.get_users({"idpAlias": "clever", "idpUserId": teacher.clever_id})
+    [waiting] = [w for w in report.waiting if w["clever_id"] == teacher.clever_id]
+    assert waiting["kind"] == "refused-link" and said in waiting["reason"]
+    assert [c["keycloak_id"] for c in waiting["listed"]] == [user]
 
 
 def test_an_ordinary_namesake_is_matched(settings: Settings, keycloak_admin: KeycloakAdmin) -> None:

@@ -50,20 +50,19 @@ def test_name_match_links_ldap_and_google_accounts_and_fills_ldap_groups(
 
     school = make_school("Lincoln Elementary")
     teacher = make_teacher("Maria", "Garcia", school=school.clever_id)  # no accents in Clever
-    pupil = make_student("Seán", "O'Brien", school=school.clever_id)
+    coach = make_teacher("Seán", "O'Brien", school=school.clever_id)
     boss_namesake = make_student("Ada", "King", school=school.clever_id)
     section = make_section(
         "Math, #1 / A",
         school=school.clever_id,
         teachers=[teacher.clever_id],
-        students=[pupil.clever_id, boss_namesake.clever_id],
+        students=[boss_namesake.clever_id],
     )
-    source = MemorySource(MemoryRoster([school], [teacher, pupil, boss_namesake], [section]))
+    source = MemorySource(MemoryRoster([school], [teacher, coach, boss_namesake], [section]))
 
     report = run_sync(settings, source=source, district_id="d1")
     assert report.status == "ok", report.summary()
-    assert report.kinds["teachers"]["linked_by_name"] == 1
-    assert report.kinds["students"]["linked_by_name"] == 0 or report.kinds["students"]["linked_by_name"] == 1
+    assert report.kinds["teachers"]["linked_by_name"] == 2
 
     ldap_user = keycloak_admin.get_users({"username": "mgarcia", "exact": True})[0]
     # read-only LDAP account: linked and in its groups, attributes refused by Keycloak (reported)
@@ -75,10 +74,13 @@ def test_name_match_links_ldap_and_google_accounts_and_fills_ldap_groups(
     assert "/Clever/Lincoln Elementary/Teachers" in groups
     google_user = keycloak_admin.get_user(google_id)
     assert google_user["username"] == "obrien"
-    assert google_user.get("attributes", {}).get("clever_id") == [pupil.clever_id], report.summary()
-    # the admin namesake is never linked: the student gets an account of their own
+    assert google_user.get("attributes", {}).get("clever_id") == [coach.clever_id], report.summary()
+    # the admin namesake is never linked: the student waits for an admin, with nothing to choose
     assert "clever_id" not in (keycloak_admin.get_user(admin_id).get("attributes") or {})
-    assert keycloak_admin.get_users({"idpAlias": "clever", "idpUserId": boss_namesake.clever_id})
+    assert not keycloak_admin.get_users({"idpAlias": "clever", "idpUserId": boss_namesake.clever_id})
+    [waiting] = [w for w in report.waiting if w["clever_id"] == boss_namesake.clever_id]
+    assert waiting["kind"] == "refused-link" and waiting["candidates"] == []
+    assert "admin or management rights" in waiting["reason"]
 
     # LDAP: the school and the class list the directory person's DN (plus the placeholder)
     school_dn = f"cn=Lincoln Elementary,{ldap_ou.groups_dn}"
@@ -112,12 +114,12 @@ def test_an_ldap_account_whose_first_name_keycloak_read_from_cn_is_linked_by_nam
     assert (account["firstName"], account["lastName"]) == ("Liam Martin", "Martin")
 
     school = make_school("Lincoln Elementary")
-    liam = make_student("Liam", "Martin", school=school.clever_id)
+    liam = make_teacher("Liam", "Martin", school=school.clever_id)
     source = MemorySource(MemoryRoster([school], [liam], []))
     report = run_sync(settings, source=source, district_id="d1")
 
     assert report.status == "ok", report.summary()
-    assert report.kinds["students"]["linked_by_name"] == 1 and report.kinds["students"]["created"] == 0
+    assert report.kinds["teachers"]["linked_by_name"] == 1 and report.kinds["teachers"]["created"] == 0
     assert report.ambiguous == [] and report.errors == []
     links = keycloak_admin.get_user_social_logins(account["id"])
     assert [(link["identityProvider"], link["userId"]) for link in links] == [("clever", liam.clever_id)]

@@ -493,11 +493,11 @@ def test_a_teacher_who_is_also_a_contact_is_synced_as_a_teacher_only() -> None:
 
 
 def test_match_by_name_adopts_a_privilege_free_account_of_the_same_name() -> None:
-    existing = make_account("Jess", "Datos", keycloak_id="kc-jess", username="jdatos.old")
-    result = mapped(roster(student("s1", email="jess@x.org")), accounts=[existing], usernames={"jdatos.old"})
-    spec = user(result, "s1")
-    assert (spec.username, spec.matched_keycloak_id) == ("jdatos.old", "kc-jess")
-    assert result.linked_by_name == {"s1": "kc-jess"}
+    existing = make_account("Maeve", "O'Brien", keycloak_id="kc-maeve", username="mobrien.old")
+    result = mapped(roster(teacher("t1", email="m@x.org")), accounts=[existing], usernames={"mobrien.old"})
+    spec = user(result, "t1")
+    assert (spec.username, spec.matched_keycloak_id) == ("mobrien.old", "kc-maeve")
+    assert result.linked_by_name == {"t1": "kc-maeve"}
 
 
 def test_match_by_name_off_makes_a_new_account_beside_a_namesake() -> None:
@@ -513,41 +513,75 @@ def test_match_by_name_off_makes_a_new_account_beside_a_namesake() -> None:
     assert result.linked_by_name == {}
 
 
-def test_an_admins_account_of_the_same_name_is_refused_and_a_new_account_made() -> None:
-    admin = make_account("Jess", "Datos", keycloak_id="kc-admin", username="jdatos", is_admin=True)
-    result = mapped(roster(student("s1", email="jess@x.org")), accounts=[admin], usernames={"jdatos"})
-    assert [(r.clever_id, r.keycloak_ids) for r in result.refused] == [("s1", ("kc-admin",))]
-    spec = user(result, "s1")
-    assert (spec.username, spec.matched_keycloak_id) == ("jess", "")
+def test_an_admins_account_of_the_same_name_holds_the_person_and_is_never_offered() -> None:
+    admin = make_account("Maeve", "O'Brien", keycloak_id="kc-admin", username="mobrien", is_admin=True)
+    result = mapped(roster(teacher("t1", email="m@x.org")), accounts=[admin], usernames={"mobrien"})
+    (refused,) = result.match.waiting["refused-link"]
+    assert (refused.clever_id, refused.keycloak_ids) == ("t1", ())
+    assert [(c.keycloak_id, c.linkable) for c in refused.candidates] == [("kc-admin", False)]
+    assert "t1" not in result.desired.users and result.held == {"t1": "teachers"}
     assert result.linked_by_name == {}
 
 
+def test_a_student_waits_beside_an_account_not_known_as_a_student_account() -> None:
+    plain = make_account("Jess", "Datos", keycloak_id="kc-jess")
+    result = mapped(roster(student("s1")), accounts=[plain])
+    (possible,) = result.match.waiting["possible-match"]
+    assert (possible.clever_id, possible.keycloak_ids) == ("s1", ("kc-jess",))
+    assert result.held == {"s1": "students"} and "s1" in result.desired.present
+    assert result.waiting_people["s1"] == {
+        "name": "Jess Datos",
+        "roles": ["student"],
+        "schools": ["Lincoln Elementary"],
+        "grade": "",
+        "title": "",
+        "sis_id": "",
+    }
+
+
 def test_two_accounts_of_the_persons_name_hold_the_person_for_review() -> None:
-    one = make_account("Jess", "Datos", keycloak_id="kc-1", username="jdatos1")
-    two = make_account("Jess", "Datos", keycloak_id="kc-2", username="jdatos2")
-    result = mapped(roster(student("s1"), student("s2", "Bo", "Lund")), accounts=[one, two])
-    assert [(a.clever_ids, a.keycloak_ids) for a in result.ambiguous] == [(("s1",), ("kc-1", "kc-2"))]
-    assert "s1" not in result.desired.users
-    assert result.held == {"s1": "students"}
-    assert "s1" in result.desired.present  # held, not disabled
-    assert "s2" in result.desired.users
+    one = make_account("Maeve", "O'Brien", keycloak_id="kc-1", username="mobrien1")
+    two = make_account("Maeve", "O'Brien", keycloak_id="kc-2", username="mobrien2")
+    result = mapped(roster(teacher("t1"), teacher("t2", "Bo", "Lund")), accounts=[one, two])
+    assert [(a.clever_ids, a.keycloak_ids) for a in result.match.ambiguous] == [(("t1",), ("kc-1", "kc-2"))]
+    assert "t1" not in result.desired.users
+    assert result.held == {"t1": "teachers"}
+    assert "t1" in result.desired.present  # held, not disabled
+    assert "t2" in result.desired.users
 
 
 def test_two_people_of_one_name_and_one_account_link_neither() -> None:
-    account = make_account("Jess", "Datos", keycloak_id="kc-1", username="jdatos")
-    result = mapped(roster(student("s1"), student("s2")), accounts=[account])
-    assert [a.clever_ids for a in result.ambiguous] == [("s1", "s2")]
-    assert result.held == {"s1": "students", "s2": "students"}
+    account = make_account("Maeve", "O'Brien", keycloak_id="kc-1", username="mobrien")
+    result = mapped(roster(teacher("t1"), teacher("t2")), accounts=[account])
+    assert [a.clever_ids for a in result.match.ambiguous] == [("t1", "t2")]
+    assert result.held == {"t1": "teachers", "t2": "teachers"}
     assert result.desired.users == {}
+
+
+def test_a_person_an_admin_answered_leaves_a_shared_ambiguity_the_other_stays() -> None:
+    account = make_account("Maeve", "O'Brien", keycloak_id="kc-1", username="mobrien")
+    result = mapped(roster(teacher("t1"), teacher("t2")), accounts=[account], resolutions={"t1": "kc-1"})
+    assert user(result, "t1").matched_keycloak_id == "kc-1"
+    assert [a.clever_ids for a in result.match.ambiguous] == [("t2",)]
+    assert result.held == {"t2": "teachers"} and result.match.by_admin == {"t1"}
 
 
 def test_an_admins_choice_of_candidate_links_the_held_person() -> None:
     one = make_account("Jess", "Datos", keycloak_id="kc-1", username="jdatos1")
     two = make_account("Jess", "Datos", keycloak_id="kc-2", username="jdatos2")
     result = mapped(roster(student("s1")), accounts=[one, two], resolutions={"s1": "kc-2"})
-    assert result.ambiguous == []
+    assert result.match.ambiguous == []
     assert user(result, "s1").matched_keycloak_id == "kc-2"
-    assert result.resolved == {"s1"}
+    assert result.resolved == {"s1"} and result.match.by_admin == {"s1"}
+
+
+def test_an_admins_confirmation_of_a_possible_match_links_it() -> None:
+    near = make_account("Jose", "Garcia Lopez", keycloak_id="kc-1")
+    result = mapped(
+        roster(student("s1", "José", "García-López")), accounts=[near], resolutions={"s1": "kc-1"}
+    )
+    assert user(result, "s1").matched_keycloak_id == "kc-1"
+    assert result.match.waiting["possible-match"] == [] and result.held == {}
 
 
 def test_an_admins_choice_to_create_makes_a_new_account_for_the_held_person() -> None:
@@ -576,12 +610,16 @@ def test_the_realms_accounts_are_not_read_when_everybody_has_an_account() -> Non
 
 
 def test_the_realms_accounts_are_read_through_the_callable_when_somebody_is_new() -> None:
-    existing = make_account("Jess", "Datos", keycloak_id="kc-jess", username="jdatos")
+    existing = make_account("Maeve", "O'Brien", keycloak_id="kc-maeve", username="mobrien")
+    near = make_account("Maeve", "OBrien", keycloak_id="kc-near", username="mobrien2")
+    asked: list[str] = []
 
-    def accounts(wanted: Callable[[Account], bool], *, read_groups: bool) -> list[Account]:
-        return [a for a in (existing,) if wanted(a)]
+    def accounts(wanted: Callable[[Account], bool]) -> list[Account]:
+        asked.extend(a.keycloak_id for a in (existing, near) if wanted(a))
+        return [a for a in (existing, near) if wanted(a)]
 
-    assert user(mapped(roster(student("s1")), accounts=accounts), "s1").matched_keycloak_id == "kc-jess"
+    assert user(mapped(roster(teacher("t1")), accounts=accounts), "t1").matched_keycloak_id == "kc-maeve"
+    assert asked == ["kc-maeve", "kc-near"]  # near names are read too: they may be possible matches
 
 
 def test_a_person_put_on_hold_gets_no_spec_and_is_not_disabled() -> None:

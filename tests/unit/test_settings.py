@@ -97,6 +97,13 @@ def test_match_scopes_name_where_each_clever_role_lives() -> None:
         Settings.from_env({**MINIMAL, "KCC_MATCH_SCOPES": "pupil=ou=x"})
 
 
+def test_admin_run_name_providers_are_aliases_and_none_by_default() -> None:
+    env = {**MINIMAL, "KCC_ADMIN_RUN_NAME_PROVIDERS": " google, entra,,google "}
+
+    assert Settings.from_env(env).options.admin_run_name_providers == ("google", "entra")
+    assert Settings.from_env(MINIMAL).options.admin_run_name_providers == ()
+
+
 def test_linking_safety_opt_outs_are_off_by_default() -> None:
     clever = Settings.from_env(MINIMAL).clever
 
