@@ -56,6 +56,16 @@ class LdapPlan:
     add_members: tuple[tuple[str, tuple[str, ...]], ...] = ()  # (group dn after renames, member dns)
     remove_members: tuple[tuple[str, tuple[str, ...]], ...] = ()
     set_owners: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    placeholder: str = ""  # the member every group lists so it is never empty (``groups_dn``)
+
+    def people_added(self, failed: frozenset[str] = frozenset()) -> int:
+        """Member values naming people that the plan writes: into new groups and existing ones
+        (groups whose DN is in ``failed`` were refused: not counted)."""
+        added = sum(len(m) for dn, m in self.add_members if dn not in failed)
+        return added + sum(len(g.members - {self.placeholder}) for g in self.create if g.dn not in failed)
+
+    def people_removed(self, failed: frozenset[str] = frozenset()) -> int:
+        return sum(len(m) for dn, m in self.remove_members if dn not in failed)
 
     @property
     def empty(self) -> bool:
@@ -150,7 +160,7 @@ def diff_groups(
             removes.append((have.dn, tuple(removed)))
         if have.owners:
             owners.append((have.dn, ()))
-    return LdapPlan(tuple(create), tuple(rename), tuple(adds), tuple(removes), tuple(owners))
+    return LdapPlan(tuple(create), tuple(rename), tuple(adds), tuple(removes), tuple(owners), groups_dn)
 
 
 class LdapDirectory:

@@ -26,10 +26,11 @@ from typing import Any
 
 from redis import Redis
 
+from connectors.state import USER_KINDS
 from plugin.sync.report import AMBIGUOUS_ACTION, SyncReport
 
 PREFIX = "kcc:sync:standing:"
-PEOPLE = ("students", "teachers", "staff", "parents")
+PEOPLE = USER_KINDS
 GROUPS = ("schools", "classes")
 APPLIED = ("ok", "partial")
 WAITING_KINDS = {

@@ -41,7 +41,7 @@ from plugin.sync.applied import Applied
 from plugin.sync.apply import apply_both
 from plugin.sync.brake import preview
 from plugin.sync.departed import report_departed
-from plugin.sync.describe import describe
+from plugin.sync.describe import describe, ldap_counts
 from plugin.sync.full_read import plan_full
 from plugin.sync.incremental import events_since, plan_events
 from plugin.sync.planned import Planned
@@ -140,6 +140,7 @@ def _brake_apply_report(
     )
     report.count_failures(plan, keycloak_failures)  # report: once, in words, and counted as failed
     report.count_failures(plan, ldap_failures, directory="ldap")
+    report.ldap = ldap_counts(planned.ldap_plan, ldap_failures)
     report_departed(report, plan, planned.current, keycloak.undisablable)
     planned.remember({failure.clever_id for failure in keycloak_failures})
     if keycloak.refused_emails:

@@ -18,7 +18,12 @@ Shape (``report.to_dict()``)::
      "errors": [...], "writes": {"keycloak": 0, "ldap": 0},
      "calls": {"GET": 12}, "brake": {"held": false, "reasons": [...]}, "preview": {...}}
 
-Kinds: schools, students, teachers, staff, parents, classes. Counts are what the run wrote: a write
+Kinds: schools, students, teachers, staff, district_admins (people whose primary Clever role is
+district admin), parents, classes. ``memberships_added`` counts every Clever group a person joins,
+a new account's groups included (it is created in them); ``waiting`` counts the people of the kind
+on the waiting list, whatever the reason (``count_waiting``). ``ldap.members_added`` counts the
+people written into groups, new groups' first members included (the placeholder member is not a
+person: ``connectors.ldap``). Counts are what the run wrote: a write
 Keycloak refused is counted under ``failed``, not under ``created``/``updated``/``disabled``
 (``count_failures``), it is listed under ``errors`` in words, and a person it leaves without an
 account is on the waiting list (``waiting``, kind ``failed``) with the reason. A run with any failed
@@ -36,12 +41,12 @@ from datetime import UTC, datetime
 from typing import Any
 
 from connectors.base import RecordError
-from connectors.state import DesiredState, DirectoryState, Plan
+from connectors.state import USER_KINDS, DesiredState, DirectoryState, Plan
 from mappers.names import Ambiguity
 from plugin.sync.plan import current_kind
 
 CLEVER_ID = re.compile(r"[0-9a-f]{24}")
-KINDS = ("schools", "students", "teachers", "staff", "parents", "classes")
+KINDS = ("schools", "students", "teachers", "staff", "district_admins", "parents", "classes")
 COUNTS = (
     "created",
     "updated",
@@ -145,12 +150,21 @@ class SyncReport:
         for entry in before.waiting:
             if entry["clever_id"] not in listed and entry["clever_id"] not in self._reread:
                 self.waiting.append(entry)
-                kind = entry.get("person", "")
-                if entry["kind"] == "ambiguous" and kind in self.kinds:
-                    self.kinds[kind]["waiting"] += 1
+        self.count_waiting()
+
+    def count_waiting(self) -> None:
+        """Each kind's ``waiting``: the people of that kind on the waiting list, whatever the reason
+        (ambiguous, skipped, refused by Keycloak, a link to decide, departed ...), each once."""
+        people: dict[str, set[str]] = {kind: set() for kind in USER_KINDS}
+        for entry in self.waiting:
+            if entry.get("person") in people:
+                people[entry["person"]].add(entry["clever_id"])
+        for kind, ids in people.items():
+            self.kinds.setdefault(kind, dict.fromkeys(COUNTS, 0))["waiting"] = len(ids)
 
     def finish(self, status: str) -> SyncReport:
         self.group_warnings()
+        self.count_waiting()
         self.status = status
         self.ended = now_iso()
         self.duration_s = round(time.monotonic() - self._clock, 3)
@@ -183,14 +197,16 @@ class SyncReport:
         # A contact with no student in scope is not wanted; a person without a name (or a parent
         # without an email) is, and gets an account once the SIS has it.
         if error.kind in ("users", "parents") and "no student in scope" not in str(error):
-            self.wait("skipped", error.clever_id, f"no account was made: {error}", SKIPPED_ACTION)
+            reason = f"no account was made: {error}"
+            self.wait("skipped", error.clever_id, reason, SKIPPED_ACTION, person=error.person)
 
     def wait(self, kind: str, clever_id: str, reason: str, action: str = "", **details: Any) -> None:
         """Put a person (or record) on the admin's waiting list: it stays until resolved.
 
         ``kind`` names the list (``ambiguous``, ``suspicious-link``, ``refused-link``, ``skipped``,
         ...); ``reason`` and ``action`` are plain words for the page; ``details`` are JSON values
-        (candidate account ids, the account the link points to, ...).
+        (candidate account ids, the account the link points to, ...). Pass ``person=<report kind>``
+        (``students`` ...) for a person: the kind's ``waiting`` count is the people listed with it.
         """
         self.waiting.append(
             {"kind": kind, "clever_id": clever_id, "reason": reason, "action": action, **details}
@@ -205,6 +221,8 @@ class SyncReport:
         touched: dict[str, set[str]] = {k: set() for k in KINDS}
         for spec in plan.create_users:
             self.kinds[spec.kind]["created"] += 1
+            # A new account is created in its groups (``POST /users`` and the extension carry them).
+            self.kinds[spec.kind]["memberships_added"] += len(spec.groups)
             touched[spec.kind].add(spec.clever_id)
         for update in plan.update_users:
             self.kinds[update.kind]["linked_by_name" if update.linked_by_name else "updated"] += 1
@@ -250,8 +268,6 @@ class SyncReport:
             )
             for clever_id in ambiguity.clever_ids:
                 kind = kinds.get(clever_id, "")
-                if kind in self.kinds:
-                    self.kinds[kind]["waiting"] += 1
                 self.wait(
                     "ambiguous",
                     clever_id,
@@ -263,19 +279,27 @@ class SyncReport:
 
     def count_failures(self, plan: Plan, failures: list[RecordError], *, directory: str = "keycloak") -> None:
         """Move what ``failures`` refused from the written counts to ``failed``; list them in words."""
-        done: dict[str, tuple[str, str]] = {}  # Clever id -> (kind, count the plan put it under)
+        # Clever id -> (kind, count the plan put it under, memberships it came with)
+        done: dict[str, tuple[str, str, int]] = {}
         for update in plan.disable_users:
-            done[update.clever_id] = (update.kind, "disabled")
+            done[update.clever_id] = (update.kind, "disabled", 0)
         for update in plan.update_users:
-            done[update.clever_id] = (update.kind, "linked_by_name" if update.linked_by_name else "updated")
+            done[update.clever_id] = (
+                update.kind,
+                "linked_by_name" if update.linked_by_name else "updated",
+                0,
+            )
         for spec in plan.create_users:
-            done[spec.clever_id] = (spec.kind, "created")
+            done[spec.clever_id] = (spec.kind, "created", len(spec.groups))
         for failure in failures:
             self.errors.append(f"{directory}: {failure.kind or 'record'} {failure.clever_id}: {failure}")
             if directory != "keycloak" or failure.clever_id not in done:
                 continue
-            kind, counted = done.pop(failure.clever_id)
+            kind, counted, memberships = done.pop(failure.clever_id)
             self.kinds[kind][counted] = max(0, self.kinds[kind][counted] - 1)
+            self.kinds[kind]["memberships_added"] = max(
+                0, self.kinds[kind]["memberships_added"] - memberships
+            )
             self.kinds[kind]["failed"] += 1
             reason = str(failure)
             if counted == "created" and not reason.startswith("no account was made"):
