@@ -43,6 +43,8 @@ from rq.job import Job
 from plugin.config.settings import Settings
 from plugin.config.store import ConfigStore, settings_for
 from plugin.runs import queues
+from plugin.runs.audit import BY_SCHEDULE
+from plugin.runs.changes import ChangeStore
 from plugin.runs.metrics import errors_by_system, record_run
 from plugin.runs.standing import StandingStore
 from plugin.runs.state import SyncState
@@ -57,7 +59,7 @@ WINDOW_OPENS = time(0, 1)  # Saturday
 WINDOW_CLOSES = time(23, 59)  # Sunday
 RETRY_AFTER = timedelta(minutes=30)
 # The weekly run also reads every member list (drift made by hand: ``plugin.sync.applied``).
-WEEKLY = RunOptions(trigger="weekly", verify=True)
+WEEKLY = RunOptions(trigger="weekly", verify=True, started_by=BY_SCHEDULE)
 PROGRESS_EVERY = 0.5  # seconds between two writes of a job's progress to Redis
 SEEN_EVERYONE = ("ok", "partial")  # runs whose waiting list is current (with what they carried)
 
@@ -185,7 +187,13 @@ def sync_job(
     job = get_current_job()
     holder = state.claim(district_id, run_id)
     if holder is not None:  # the queued lock lapsed and another run has the district now
-        report = SyncReport(run_id=run_id, district_id=district_id, trigger=run.trigger, dry_run=run.dry_run)
+        report = SyncReport(
+            run_id=run_id,
+            district_id=district_id,
+            trigger=run.trigger,
+            dry_run=run.dry_run,
+            started_by=run.started_by,
+        )
         report.errors.append(f"refused: run {holder} is syncing this district")
         state.save(report.finish("failed"))
         return report.to_dict()
@@ -238,7 +246,13 @@ def run_locked(
     school_ids: tuple[str, ...] = (),
 ) -> SyncReport:
     """The job boundary: run, store the report (held runs too), move the cursor on success."""
-    report = SyncReport(run_id=run_id, district_id=district_id, trigger=run.trigger, dry_run=run.dry_run)
+    report = SyncReport(
+        run_id=run_id,
+        district_id=district_id,
+        trigger=run.trigger,
+        dry_run=run.dry_run,
+        started_by=run.started_by,
+    )
     cursor = None if run.full else state.cursor(district_id)
     if cursor is not None and (why := full_run_reason(state.redis, settings, district_id, school_ids)):
         cursor, run = None, replace(run, full=True)  # a change on this side: ``plugin.sync.full_run``
@@ -271,6 +285,8 @@ def run_locked(
     if earlier is not None and report.status in (*SEEN_EVERYONE, "no-changes") and report.mode != "full":
         report.carry_waiting(earlier)  # the people it did not read again are still waiting
     StandingStore(state.redis).advance(report)
+    if report.would_change is not None:  # a held or dry run: who it would disable or remove
+        ChangeStore(state.redis).save(run_id, report.would_change)
     _record_metrics(state, report)
     if report.status == "held":
         state.hold(report)

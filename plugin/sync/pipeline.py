@@ -47,6 +47,7 @@ from plugin.sync.incremental import events_since, plan_events
 from plugin.sync.planned import Planned
 from plugin.sync.report import SyncReport
 from plugin.sync.run_options import MANUAL, RunOptions
+from plugin.sync.would_change import would_change
 
 Progress = Callable[[str, int, int], None]  # (stage, done, total)
 
@@ -64,7 +65,9 @@ def run_sync(
 ) -> SyncReport:
     """One sync of a district; returns its report (the caller stores it: ``plugin.runs.jobs``)."""
     big_buffers_to_mmap()  # memory: see its docstring
-    report = report or SyncReport(district_id=district_id, trigger=run.trigger, dry_run=run.dry_run)
+    report = report or SyncReport(
+        district_id=district_id, trigger=run.trigger, dry_run=run.dry_run, started_by=run.started_by
+    )
     report.district_id = district_id or settings.clever.district_id
     source = source or CleverClient(settings.clever)
     applied = Applied.from_url(settings.redis_url, settings.keycloak.realm, report.district_id)
@@ -124,6 +127,7 @@ def _brake_apply_report(
     held = bool(planned.brake) and not run.release_brake  # brake
     report.brake = {"held": held, "reasons": planned.brake}
     if run.dry_run or held:
+        report.would_change = would_change(plan, planned.current)
         report.calls = dict(keycloak.calls)
         return report.finish("dry-run" if run.dry_run else "held")
 

@@ -3,6 +3,8 @@
 Shape (``report.to_dict()``)::
 
     {"run_id": "...", "district_id": "...", "trigger": "manual"|"weekly"|"approve",
+     "started_by": "it-admin (admin page)"|"command line (user@host)"|"weekly schedule"|...,
+     "decided_by": "" (a held run: who approved or discarded it),
      "mode": "full"|"incremental", "dry_run": false,
      "status": "ok"|"partial"|"failed"|"held"|"dry-run"|"discarded"|"approved"|"no-changes",
      "started": ISO, "ended": ISO, "duration_s": 1.2,
@@ -36,7 +38,7 @@ import re
 import time
 import uuid
 from collections.abc import Iterable, Mapping
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -98,6 +100,8 @@ class SyncReport:
     run_id: str = field(default_factory=lambda: uuid.uuid4().hex[:12])
     district_id: str = ""
     trigger: str = "manual"
+    started_by: str = ""  # who or what asked for the run (``RunOptions.started_by``)
+    decided_by: str = ""  # who approved or discarded it, for a run the brake held
     mode: str = "full"
     dry_run: bool = False
     status: str = "running"
@@ -127,16 +131,23 @@ class SyncReport:
     _clock: float = field(default_factory=time.monotonic, repr=False)
     # Clever ids an incremental run read again (their events): their waiting entries are this run's.
     _reread: set[str] = field(default_factory=set, repr=False)
+    # Who a held or dry run would disable or remove (``plugin.sync.would_change.WouldChange``): kept
+    # apart from the report (``plugin.runs.changes``), never in ``to_dict``.
+    would_change: Any = field(default=None, repr=False)
 
     def to_dict(self) -> dict[str, Any]:
-        data = asdict(self)
+        data = asdict(replace(self, would_change=None) if self.would_change is not None else self)
         data.pop("_clock", None)
         data.pop("_reread", None)
+        data.pop("would_change", None)
         return data
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> SyncReport:
-        known = {k: v for k, v in data.items() if k in cls.__dataclass_fields__ and not k.startswith("_")}
+        fields_ = cls.__dataclass_fields__
+        known = {
+            k: v for k, v in data.items() if k in fields_ and not k.startswith("_") and k != "would_change"
+        }
         return cls(**known)
 
     def reread(self, clever_ids: Iterable[str]) -> None:
@@ -314,6 +325,8 @@ class SyncReport:
         """A few lines for a terminal."""
         mode = self.mode + (", dry run" if self.dry_run else "")
         lines = [f"run {self.run_id} ({self.trigger}, {mode}): {self.status} in {self.duration_s:.1f}s"]
+        if self.started_by:
+            lines.append(f"  started by {self.started_by}")
         if self.preview.get("full_because"):
             lines.append(f"  full run: {self.preview['full_because']}")
         for kind in KINDS:

@@ -1,0 +1,31 @@
+"""Who or what started a run, in the words the history shows (``RunOptions.started_by``).
+
+Decisions: an admin is named by their Keycloak username and where they acted (the page, the JSON
+API); the command line by the operating-system user and host that ran ``keycloak-clever``; the
+weekly job as "weekly schedule". Approving a held run names the admin who approved it on the new
+run, and on the held run (``SyncReport.decided_by``) beside "discarded" or "approved".
+"""
+
+from __future__ import annotations
+
+import getpass
+import socket
+
+BY_SCHEDULE = "weekly schedule"
+BY_DEMO = "make demo"
+VIA_PAGE = "admin page"
+VIA_API = "JSON API"
+
+
+def by_admin(username: str, via: str = VIA_PAGE) -> str:
+    """ "it-admin (admin page)"."""
+    return f"{username} ({via})"
+
+
+def by_command_line() -> str:
+    """ "command line (root@host)": who ran ``keycloak-clever`` and where."""
+    try:
+        user = getpass.getuser()
+    except (KeyError, OSError):  # no name for the uid (a container)
+        user = "unknown user"
+    return f"command line ({user}@{socket.gethostname()})"
