@@ -35,7 +35,12 @@ from tests.sync_expect import actual_keycloak, actual_ldap, class_names, expecte
 
 pytestmark = pytest.mark.integration
 REDIS_DB = 14  # this file's own database, through conftest's redis_url
-KIND_OF = {"district_admin": "district_admins", "teacher": "teachers", "staff": "staff", "student": "students"}
+KIND_OF = {
+    "district_admin": "district_admins",
+    "teacher": "teachers",
+    "staff": "staff",
+    "student": "students",
+}
 PRIORITY = ("district_admin", "teacher", "staff", "student")
 Obj = dict[str, Any]
 
