@@ -23,7 +23,7 @@ Settings: ``settings.ldap`` (url, bind DN and password, groups_dn). Example::
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 
 from ldap3 import MODIFY_ADD, MODIFY_DELETE, MODIFY_REPLACE, SUBTREE, Connection, Server
@@ -174,6 +174,7 @@ class LdapDirectory:
 
     @contextmanager
     def _connection(self) -> Iterator[Connection]:
+        conn: Connection | None = None
         try:
             conn = Connection(
                 Server(self.settings.url, connect_timeout=10),
@@ -186,7 +187,11 @@ class LdapDirectory:
                     f"LDAP bind as {self.settings.bind_dn} failed: {conn.result['description']}"
                 )
         except LDAPSocketOpenError as exc:
-            raise TransientError(f"LDAP unreachable at {self.settings.url}") from exc
+            _close(conn)  # ldap3 keeps the socket of a connection that failed to open
+            raise TransientError(
+                f"LDAP is not reachable at {self.settings.url} ({type(exc).__name__}): check KCC_LDAP_URL "
+                "and that the directory runs"
+            ) from exc
         except LDAPException as exc:
             raise TransientError(f"LDAP error: {exc}") from exc
         try:
@@ -272,6 +277,7 @@ class LdapDirectory:
         try:
             ok = operation(*args, **kwargs)  # type: ignore[operator]
         except LDAPSocketOpenError as exc:
+            _close(conn)  # ldap3 keeps the socket of a connection that failed to open
             raise TransientError("LDAP connection lost") from exc
         except LDAPException as exc:
             failures.append(RecordError(f"LDAP refused {dn}: {exc}", kind="ldap", clever_id=dn))
@@ -288,6 +294,13 @@ class LdapDirectory:
                 clever_id=dn,
             )
         )
+
+
+def _close(conn: Connection | None) -> None:
+    sock = getattr(conn, "socket", None) if conn is not None else None
+    if sock is not None:
+        with suppress(OSError):
+            sock.close()
 
 
 def _norm(dn: str) -> str:

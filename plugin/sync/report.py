@@ -332,10 +332,10 @@ class SyncReport:
         for kind in KINDS:
             counts = self.kinds[kind]
             shown = ", ".join(f"{name.replace('_', ' ')} {value}" for name, value in counts.items() if value)
-            lines.append(f"  {kind:<9} {shown or 'nothing'}")
+            lines.append(f"  {kind.replace('_', ' '):<15} {shown or 'nothing'}")
         ldap = ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in self.ldap.items() if v)
-        lines.append(f"  ldap      {ldap or 'nothing'}")
-        lines.append(f"  writes    keycloak {self.writes['keycloak']}, ldap {self.writes['ldap']}")
+        lines.append(f"  {'ldap':<15} {ldap or 'nothing'}")
+        lines.append(f"  {'writes':<15} keycloak {self.writes['keycloak']}, ldap {self.writes['ldap']}")
         if self.brake.get("held"):
             lines.append("  HELD for review: " + "; ".join(self.brake["reasons"]))
         for title, items in (("ambiguous", self.ambiguous), ("skipped", self.skipped)):
