@@ -56,7 +56,8 @@ def set_enabled(svc: Services, enabled: bool) -> str:
         except SyncError as exc:
             raise ActionError(f"Clever could not be registered in Keycloak: {exc}") from exc
         if config.district_id:
-            jobs.schedule_weekly(jobs.queue_for(settings), config.district_id, settings.options.timezone)
+            schedule = config.weekly_schedule(svc.settings.options.timezone)
+            jobs.reschedule_weekly(settings, config.district_id, schedule)
         message = "Enabled: Clever is registered in the realm" + ("" if report else " (no changes)")
     else:
         try:
@@ -195,7 +196,8 @@ def status(svc: Services, limit: int = 10) -> dict[str, Any]:
     district = config.district_id
     history = [r.to_dict() for r in state.history(district, limit)] if district else []
     held = state.held(district) if district else None
-    opens, closes = jobs.window_around(datetime.now(UTC), settings.options.timezone)
+    schedule = config.weekly_schedule(settings.options.timezone)
+    opens, closes = schedule.window_around(datetime.now(UTC))
     standing = StandingStore(svc.redis).load(district) if district else Standing()
     return {
         "district_id": district,
@@ -208,7 +210,7 @@ def status(svc: Services, limit: int = 10) -> dict[str, Any]:
         "resolutions": resolutions.load(svc.redis, svc.realm),
         "audit": links.audit_log(svc.redis, svc.realm),
         "next_window": {
-            "timezone": settings.options.timezone,
+            "timezone": schedule.timezone,
             "opens": opens.isoformat(),
             "closes": closes.isoformat(),
             "open_now": opens <= datetime.now(UTC) <= closes,

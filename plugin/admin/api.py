@@ -15,6 +15,7 @@ from connectors.base import ConfigError
 from plugin.admin import actions, decisions, held
 from plugin.admin.actions import ActionError, NotFound
 from plugin.admin.blueprint import bp
+from plugin.admin.schedule import schedule_status, set_schedule
 from plugin.admin.services import services
 from plugin.config.store import district_token_name
 from plugin.runs.audit import VIA_API, by_admin
@@ -129,8 +130,16 @@ def api_progress(run_id: str) -> Response:
 
 @bp.get("/api/status")
 def api_status() -> Response:
-    """The Sync Status summary: history (reports), held run, pending resolutions, next window."""
-    return _answer(actions.status)
+    """The Sync Status summary: history (reports), held run, pending resolutions, next window, and
+    the weekly schedule with the last and next weekly run."""
+    return _answer(lambda svc: {**actions.status(svc), "schedule": schedule_status(svc)})
+
+
+@bp.post("/api/schedule")
+def api_schedule() -> Response:
+    """``{"start_day": 5, "start": "00:01", "end_day": 6, "end": "23:59", "timezone": "America/Chicago"}``
+    (days 0 = Monday, or day names); 400 ``{"error"}`` for a bad day, time or zone."""
+    return _answer(set_schedule, _body(), g.admin_user.username)
 
 
 @bp.get("/api/runs/<run_id>")

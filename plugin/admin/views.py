@@ -13,6 +13,8 @@ from plugin.admin.actions import ActionError, NotFound
 from plugin.admin.auth import refuse
 from plugin.admin.blueprint import bp
 from plugin.admin.clever_login import clever_redirect_uri
+from plugin.admin.console import console_links
+from plugin.admin.schedule import schedule_status, set_schedule, timezone_names
 from plugin.admin.services import services
 from plugin.config.secrets import hint
 from plugin.config.store import CLIENT_SECRET, SCHOOL_MODES, district_token_name
@@ -129,11 +131,28 @@ def page() -> str:
         accounts=_accounts(status["standing"]["waiting"]),
         standing=Standing.from_dict(status["standing"]),
         waiting_kinds=WAITING_KINDS,
-        run=actions.progress(svc, run_id) if run_id else None,
+        run=_progress(svc, run_id) if run_id else None,
+        schedule=schedule_status(svc),
+        console=console_links(svc.settings),
+        timezone_names=timezone_names(),
         kinds=KINDS,
         counts=COUNTS,
         create=CREATE,
     )
+
+
+def _progress(svc: Any, run_id: str) -> dict[str, Any] | None:
+    """The page's ``?run=``: its progress, or nothing for a run it does not know (a stale link)."""
+    try:
+        return actions.progress(svc, run_id)
+    except NotFound:
+        return None
+
+
+@bp.post("/schedule")
+def schedule() -> Response:
+    """Save the weekly window (days, times, IANA zone)."""
+    return _done("weekly", set_schedule, request.form.to_dict(), g.admin_user.username)
 
 
 @bp.get("/runs/<run_id>")

@@ -21,6 +21,7 @@ from typing import Any
 from redis import Redis
 
 from connectors.base import ConfigError
+from plugin.config.schedule import WeeklySchedule
 from plugin.config.secrets import SecretStore, hint
 from plugin.config.settings import Settings
 
@@ -52,6 +53,13 @@ class IntegrationConfig:
     force_unique_class_names: bool = False
     sync_parent_data: bool = False
     use_preferred_names: bool = True
+    # The weekly window (``plugin.config.schedule.WeeklySchedule.to_dict``); {} = the article's
+    # Saturday 00:01 to Sunday 23:59 in ``KCC_TIMEZONE``. Its zone, once saved, wins over that.
+    schedule: dict[str, Any] = field(default_factory=dict)
+
+    def weekly_schedule(self, default_timezone: str) -> WeeklySchedule:
+        """The saved weekly window, or the default one in ``default_timezone``."""
+        return WeeklySchedule.from_dict(self.schedule, default_timezone)
 
     @property
     def school_ids(self) -> tuple[str, ...]:
@@ -142,6 +150,7 @@ def effective_settings(settings: Settings, config: IntegrationConfig, client_sec
         district_id=config.district_id or settings.clever.district_id,
     )
     return replace(settings, clever=clever).with_options(
+        timezone=config.weekly_schedule(settings.options.timezone).timezone,
         match_users_by_name=config.match_users_by_name,
         force_unique_class_names=config.force_unique_class_names,
         sync_parent_data=config.sync_parent_data,

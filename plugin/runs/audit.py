@@ -11,6 +11,9 @@ from __future__ import annotations
 import getpass
 import socket
 
+from redis import Redis
+
+LAST_WEEKLY = "kcc:sync:last-weekly:"  # + district: the run id of the last weekly run
 BY_SCHEDULE = "weekly schedule"
 BY_DEMO = "make demo"
 VIA_PAGE = "admin page"
@@ -29,3 +32,13 @@ def by_command_line() -> str:
     except (KeyError, OSError):  # no name for the uid (a container)
         user = "unknown user"
     return f"command line ({user}@{socket.gethostname()})"
+
+
+def remember_weekly(redis: Redis, district_id: str, run_id: str) -> None:
+    """The weekly job started ``run_id`` (the page shows the last weekly run)."""
+    redis.set(LAST_WEEKLY + district_id, run_id)
+
+
+def last_weekly(redis: Redis, district_id: str) -> str:
+    raw = redis.get(LAST_WEEKLY + district_id)
+    return raw.decode() if isinstance(raw, bytes) else (raw or "")
