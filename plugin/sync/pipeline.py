@@ -127,7 +127,7 @@ def _brake_apply_report(
     held = bool(planned.brake) and not run.release_brake  # brake
     report.brake = {"held": held, "reasons": planned.brake}
     if run.dry_run or held:
-        report.would_change = would_change(plan, planned.current)
+        report.would_change = would_change(plan, planned.current, mapped.desired)
         report.calls = dict(keycloak.calls)
         return report.finish("dry-run" if run.dry_run else "held")
 

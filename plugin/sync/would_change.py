@@ -21,7 +21,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from connectors.state import CurrentGroup, DirectoryState, Plan
+from connectors.state import CurrentGroup, DesiredState, DirectoryState, GroupSpec, Plan
 from plugin.sync.plan import current_kind
 
 LIST_LIMIT = 50_000
@@ -112,10 +112,12 @@ def _cell(value: object) -> str:
     return "'" + text if text.startswith(FORMULA_START) else text
 
 
-def would_change(plan: Plan, current: DirectoryState) -> WouldChange:
-    """What ``plan`` would disable or remove, named from ``current`` (the realm as the run read it)."""
+def would_change(plan: Plan, current: DirectoryState, desired: DesiredState | None = None) -> WouldChange:
+    """What ``plan`` would disable or remove, named from ``current`` (the realm as the run read it)
+    and ``desired`` (the groups an incremental run did not read are named from the roster)."""
     by_keycloak_id = {user.keycloak_id: user for user in current.users.values()}
     by_group_id = {group.keycloak_id: group for group in current.groups.values()}
+    wanted = desired.groups if desired is not None else {}
     found = WouldChange(
         totals={
             "people": len(plan.disable_users),
@@ -149,7 +151,7 @@ def would_change(plan: Plan, current: DirectoryState) -> WouldChange:
         )
     for membership in plan.remove_members[:LIST_LIMIT]:
         user = by_keycloak_id.get(membership.keycloak_id)
-        group = current.groups.get(membership.group)
+        group_name, school = _named(membership.group, current, by_group_id, wanted)
         found.memberships.append(
             {
                 "kind": current_kind(user) if user else "",
@@ -157,11 +159,30 @@ def would_change(plan: Plan, current: DirectoryState) -> WouldChange:
                 "username": user.username if user else membership.keycloak_id,
                 "first_name": user.first_name if user else "",
                 "last_name": user.last_name if user else "",
-                "group": group.name if group else membership.group,
-                "school": _school(group, by_group_id),
+                "group": group_name,
+                "school": school,
             }
         )
     return found
+
+
+def _named(
+    key: str,
+    current: DirectoryState,
+    by_group_id: Mapping[str, CurrentGroup],
+    wanted: Mapping[str, GroupSpec],
+) -> tuple[str, str]:
+    """A group's name and its school's, from the realm as read, else the roster, else its key."""
+    group = current.groups.get(key)
+    if group is not None:
+        return group.name, _school(group, by_group_id)
+    spec = wanted.get(key)
+    if spec is None:
+        return _role_group(key, current, wanted)
+    parent = spec.parent
+    while parent is not None and parent in wanted and wanted[parent].kind != "school":
+        parent = wanted[parent].parent
+    return spec.name, wanted[parent].name if parent is not None and parent in wanted else ""
 
 
 def _school(group: CurrentGroup | None, by_group_id: Mapping[str, CurrentGroup]) -> str:
@@ -172,3 +193,14 @@ def _school(group: CurrentGroup | None, by_group_id: Mapping[str, CurrentGroup])
             return parent.name
         group = parent
     return ""
+
+
+def _role_group(key: str, current: DirectoryState, wanted: Mapping[str, GroupSpec]) -> tuple[str, str]:
+    """``school:<id>:students`` as ("Students", the school's name); any other key as it is."""
+    parts = key.split(":")
+    if len(parts) != 3 or parts[0] != "school":
+        return key, ""
+    school_key = ":".join(parts[:2])
+    school = current.groups.get(school_key)
+    name = school.name if school else wanted[school_key].name if school_key in wanted else ""
+    return parts[2].title(), name or f"school {parts[1]}"  # a school this run did not read

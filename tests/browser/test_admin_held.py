@@ -67,6 +67,7 @@ def test_a_held_run_lists_who_and_is_approved_only_when_confirmed(
     expect(disabled).to_have_text(str(len(leavers)))
     box.scroll_into_view_if_needed()
     _shot(page, "summary")
+    page.locator("#status").screenshot(path=str(ARTIFACTS / "held-status.png"))
 
     with page.expect_download() as download:
         page.click("#held-csv")

@@ -68,6 +68,8 @@ def test_the_page_is_readable_at_390_px(
             == '"disabled: "'
         )
         _shot(page, "page-390")
+        page.locator("#held-run").scroll_into_view_if_needed()
+        page.screenshot(path=str(ARTIFACTS / "layout-390-held.png"))  # what the phone shows
         page.goto(f"{world.page_url}runs/{run_id}")
         expect(page.locator("#would-change")).to_be_visible()
         _fits(page)

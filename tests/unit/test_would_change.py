@@ -86,3 +86,28 @@ def test_a_confirmation_is_three_whole_numbers() -> None:
     assert parse_confirmation({"people": "25", "classes": "2"}) is None
     assert parse_confirmation({"people": True, "classes": 0, "memberships": 0}) is None
     assert parse_confirmation({"people": "x", "classes": 0, "memberships": 0}) is None
+
+
+def test_a_group_the_run_did_not_read_is_named_from_the_roster() -> None:
+    from connectors.state import DesiredState, GroupSpec, Membership, Plan
+
+    school = GroupSpec("school:a", "Lincoln Elementary", "root", "school")
+    students = GroupSpec("school:a:students", "Students", "school:a", "role")
+    desired = DesiredState({g.key: g for g in (school, students)}, {})
+    plan = Plan(remove_members=(Membership("school:a:students", keycloak_id="k2"),))
+    current = DirectoryState({}, {"c2": account("c2", "k2", username="lee")}, {})
+    [membership] = would_change(plan, current, desired).memberships
+    assert (membership["group"], membership["school"], membership["username"]) == (
+        "Students",
+        "Lincoln Elementary",
+        "lee",
+    )
+
+
+def test_a_role_group_neither_read_nor_wanted_is_named_by_its_key() -> None:
+    from connectors.state import Membership, Plan
+
+    current = DirectoryState({SCHOOL.key: SCHOOL}, {"c2": account("c2", "k2")}, {})
+    plan = Plan(remove_members=(Membership("school:a:teachers", keycloak_id="k2"),))
+    [membership] = would_change(plan, current).memberships
+    assert (membership["group"], membership["school"]) == ("Teachers", "Lincoln Elementary")
