@@ -92,21 +92,11 @@ def sync(
     who = by_command_line()
     run = RunOptions(full=full, dry_run=dry_run, verify=verify, started_by=who)
     if discard or approve:
-        run_id = discard or approve or ""
-        held = state.held(district_id)
-        if held is None or held.run_id != run_id:
-            raise click.ClickException(f"run {run_id} is not held for review")
-        if approve:
-            _confirm(ChangeStore(state.redis).of(held), run_id, yes)
-        if not state.release_hold(district_id, run_id):
-            raise click.ClickException(f"run {run_id} is not held for review")
-        held.status, held.decided_by = ("discarded" if discard else "approved"), who
-        state.save(held)
+        held = _decide(state, district_id, discard or approve or "", approved=bool(approve), yes=yes)
         if discard:
-            held.would_change = ChangeStore(state.redis).of(held)
             _print(held, as_json)
             return
-        run = run.approved(started_by=f"{who}, approving run {run_id}")
+        run = run.approved(started_by=f"{who}, approving run {held.run_id}")
     if queued:
         run_id, fresh = trigger_sync(settings, district_id, run)
         if not fresh:
@@ -148,6 +138,21 @@ def sync(
     if report.status == "partial":
         click.echo(f"partial: {len(report.errors)} write(s) failed; see the errors above", err=True)
     sys.exit(exit_code(report))
+
+
+def _decide(state: SyncState, district_id: str, run_id: str, *, approved: bool, yes: bool) -> SyncReport:
+    """Approve (after ``_confirm``) or discard the district's held run ``run_id``; its report."""
+    held = state.held(district_id)
+    if held is None or held.run_id != run_id:
+        raise click.ClickException(f"run {run_id} is not held for review")
+    held.would_change = ChangeStore(state.redis).of(held)
+    if approved:
+        _confirm(held.would_change, run_id, yes)
+    if not state.release_hold(district_id, run_id):
+        raise click.ClickException(f"run {run_id} is not held for review")
+    held.status, held.decided_by = ("approved" if approved else "discarded"), by_command_line()
+    state.save(held)
+    return held
 
 
 def _confirm(changes: WouldChange, run_id: str, yes: bool) -> None:
