@@ -31,10 +31,11 @@ class TransientError(SyncError):
 class RecordError(SyncError):
     """One bad record: report it, skip it, go on."""
 
-    def __init__(self, message: str, *, kind: str = "", clever_id: str = "") -> None:
+    def __init__(self, message: str, *, kind: str = "", clever_id: str = "", person: str = "") -> None:
         super().__init__(message)
-        self.kind = kind
+        self.kind = kind  # the record's kind: ``users``, ``sections``, a report kind ...
         self.clever_id = clever_id
+        self.person = person  # the report kind of the person it is about (``students`` ...), if known
 
 
 class ConfigError(SyncError):

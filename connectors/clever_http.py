@@ -36,6 +36,21 @@ log = logging.getLogger("connectors.clever")
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 CHUNK = 64 * 1024  # bytes read at a time from a list page
 _RESETTING = (requests.Timeout, requests.ConnectionError, requests.exceptions.ChunkedEncodingError)
+_UNREACHED = {exc.__name__ for exc in (requests.ConnectTimeout, requests.ConnectionError)}
+
+
+def origin(url: str) -> str:
+    """``https://api.clever.com`` of a URL (no path, no query: no token or secret in it)."""
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc.rpartition('@')[2]}"
+
+
+def unreachable(url: str, detail: str) -> str:
+    """Words for a Clever host that does not answer: which host, what was asked, what to check."""
+    return (
+        f"Clever is not reachable at {origin(url)} ({detail}): check KCC_CLEVER_OAUTH_URL and "
+        "KCC_CLEVER_API_URL, and that this machine can reach it (DNS, firewall, proxy)"
+    )
 
 
 class StaleCursorError(SyncError):
@@ -119,7 +134,7 @@ class CleverHttp:
                     raise _Retry(f"invalid or truncated JSON ({len(response.content)} bytes)")
                 return body
             except _Retry as retry:
-                self._pause(attempt, retry, what)
+                self._pause(attempt, retry, what, url)
         raise AssertionError("unreachable")
 
     def list_page(
@@ -142,13 +157,16 @@ class CleverHttp:
                     except _RESETTING as exc:
                         raise _Retry(type(exc).__name__) from exc
             except _Retry as retry:
-                self._pause(attempt, retry, what)
+                self._pause(attempt, retry, what, url)
         raise AssertionError("unreachable")
 
-    def _pause(self, attempt: int, retry: _Retry, what: str) -> None:
+    def _pause(self, attempt: int, retry: _Retry, what: str, url: str) -> None:
         """Back off before the next try, or give up with ``TransientError`` after the last."""
         if attempt == self.max_retries:
-            raise TransientError(f"{what}: {retry} (gave up after {attempt + 1} tries)") from None
+            tries = f"gave up after {attempt + 1} tries"
+            if str(retry) in _UNREACHED:
+                raise TransientError(unreachable(url, f"{what}: {retry}, {tries}")) from None
+            raise TransientError(f"Clever at {origin(url)}: {what}: {retry} ({tries})") from None
         cap = min(self.max_backoff, self.backoff * 2**attempt)
         wait = retry.wait if retry.wait is not None else random.uniform(0, cap)
         log.info("clever: %s: %s; retry %d in %.2fs", what, retry, attempt + 1, wait)
@@ -163,7 +181,7 @@ class CleverHttp:
             self.requests_made += 1
             response = self.session.post(url, data=data, auth=auth, timeout=self.timeout)
         except requests.RequestException as exc:
-            raise TransientError(f"{what}: {type(exc).__name__}") from exc
+            raise TransientError(unreachable(url, f"{what}: {type(exc).__name__}")) from exc
         return response.status_code, json_or_none(response.content)
 
     def _send(
@@ -189,7 +207,7 @@ class CleverHttp:
         except _RESETTING as exc:
             raise _Retry(type(exc).__name__) from exc
         except requests.RequestException as exc:
-            raise TransientError(f"{what}: {type(exc).__name__}") from exc
+            raise TransientError(unreachable(url, f"{what}: {type(exc).__name__}")) from exc
         if token:
             self._remember_rate_limit(token, response)
         status = response.status_code

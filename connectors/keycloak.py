@@ -31,14 +31,14 @@ from typing import Any
 from urllib.parse import quote
 
 from keycloak import KeycloakAdmin
-from keycloak.exceptions import KeycloakError
+from keycloak.exceptions import KeycloakConnectionError, KeycloakError
 from requests import Response
 
 from connectors import keycloak_bulk
-from connectors.base import ConfigError, RecordError, bounded_map
+from connectors.base import ConfigError, RecordError, TransientError, bounded_map
 from connectors.config import KeycloakSettings
 from connectors.keycloak_account import check_service_account
-from connectors.keycloak_http import KeycloakHttp
+from connectors.keycloak_http import KeycloakHttp, keycloak_unreachable
 from connectors.keycloak_read import read_known, read_members, read_state, read_users
 from connectors.keycloak_words import in_words
 from connectors.ownership import owned_link, owner_of_link
@@ -72,6 +72,8 @@ def admin_client(
         )
         try:
             admin.connection.get_token()
+        except KeycloakConnectionError as exc:
+            raise TransientError(keycloak_unreachable(settings.url, exc)) from exc
         except KeycloakError as exc:
             raise ConfigError(
                 f"Keycloak refused the service account {settings.client_id} (HTTP {exc.response_code}): "
@@ -80,7 +82,7 @@ def admin_client(
         if check_roles:
             check_service_account(admin, settings.client_id)
         return admin
-    return KeycloakAdmin(
+    admin = KeycloakAdmin(
         server_url=settings.url,
         username=settings.admin_user,
         password=settings.admin_password,
@@ -88,6 +90,16 @@ def admin_client(
         user_realm_name=settings.admin_realm,
         pool_maxsize=16,
     )
+    try:
+        admin.connection.get_token()  # here, so an unreachable Keycloak is named at once
+    except KeycloakConnectionError as exc:
+        raise TransientError(keycloak_unreachable(settings.url, exc)) from exc
+    except KeycloakError as exc:
+        raise ConfigError(
+            f"Keycloak refused the admin {settings.admin_user} of realm {settings.admin_realm} "
+            f"(HTTP {exc.response_code}): check KCC_KEYCLOAK_ADMIN_USER and KCC_KEYCLOAK_ADMIN_PASSWORD"
+        ) from exc
+    return admin
 
 
 class Failure(RecordError):

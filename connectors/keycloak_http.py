@@ -16,13 +16,22 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 from keycloak import KeycloakAdmin
-from keycloak.exceptions import KeycloakError
+from keycloak.exceptions import KeycloakConnectionError, KeycloakError
 from requests import Response
 
 from connectors.base import ConfigError, RecordError, TransientError, bounded_map
 from connectors.keycloak_words import in_words
 
 PAGE = 500
+
+
+def keycloak_unreachable(url: str, exc: Exception, what: str = "") -> str:
+    """Words for a Keycloak that does not answer: its URL, what failed, what to check."""
+    cause = exc.__cause__ or exc
+    detail = f"{what}: {type(cause).__name__}" if what else type(cause).__name__
+    return f"Keycloak is not reachable at {url} ({detail}): check KCC_KEYCLOAK_URL and that Keycloak runs"
+
+
 RETRIES = 3
 BACKOFF = 0.5  # seconds, doubled each try
 
@@ -70,8 +79,12 @@ class KeycloakHttp:
                 response = connection.raw_put(url, data=json.dumps(body or {}), **params)
             else:
                 response = connection.raw_delete(url, **params)
+        except KeycloakConnectionError as exc:
+            raise TransientError(
+                keycloak_unreachable(connection.base_url or "", exc, f"{method} {path}")
+            ) from exc
         except KeycloakError as exc:
-            raise TransientError(f"Keycloak unreachable: {method} {path}: {exc}") from exc
+            raise TransientError(f"Keycloak at {connection.base_url}: {method} {path}: {exc}") from exc
         status = response.status_code
         if status < 300 or status in ok:
             return response

@@ -23,7 +23,7 @@ Settings: ``settings.ldap`` (url, bind DN and password, groups_dn). Example::
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 
 from ldap3 import MODIFY_ADD, MODIFY_DELETE, MODIFY_REPLACE, SUBTREE, Connection, Server
@@ -56,6 +56,16 @@ class LdapPlan:
     add_members: tuple[tuple[str, tuple[str, ...]], ...] = ()  # (group dn after renames, member dns)
     remove_members: tuple[tuple[str, tuple[str, ...]], ...] = ()
     set_owners: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    placeholder: str = ""  # the member every group lists so it is never empty (``groups_dn``)
+
+    def people_added(self, failed: frozenset[str] = frozenset()) -> int:
+        """Member values naming people that the plan writes: into new groups and existing ones
+        (groups whose DN is in ``failed`` were refused: not counted)."""
+        added = sum(len(m) for dn, m in self.add_members if dn not in failed)
+        return added + sum(len(g.members - {self.placeholder}) for g in self.create if g.dn not in failed)
+
+    def people_removed(self, failed: frozenset[str] = frozenset()) -> int:
+        return sum(len(m) for dn, m in self.remove_members if dn not in failed)
 
     @property
     def empty(self) -> bool:
@@ -150,7 +160,7 @@ def diff_groups(
             removes.append((have.dn, tuple(removed)))
         if have.owners:
             owners.append((have.dn, ()))
-    return LdapPlan(tuple(create), tuple(rename), tuple(adds), tuple(removes), tuple(owners))
+    return LdapPlan(tuple(create), tuple(rename), tuple(adds), tuple(removes), tuple(owners), groups_dn)
 
 
 class LdapDirectory:
@@ -164,6 +174,7 @@ class LdapDirectory:
 
     @contextmanager
     def _connection(self) -> Iterator[Connection]:
+        conn: Connection | None = None
         try:
             conn = Connection(
                 Server(self.settings.url, connect_timeout=10),
@@ -176,7 +187,11 @@ class LdapDirectory:
                     f"LDAP bind as {self.settings.bind_dn} failed: {conn.result['description']}"
                 )
         except LDAPSocketOpenError as exc:
-            raise TransientError(f"LDAP unreachable at {self.settings.url}") from exc
+            _close(conn)  # ldap3 keeps the socket of a connection that failed to open
+            raise TransientError(
+                f"LDAP is not reachable at {self.settings.url} ({type(exc).__name__}): check KCC_LDAP_URL "
+                "and that the directory runs"
+            ) from exc
         except LDAPException as exc:
             raise TransientError(f"LDAP error: {exc}") from exc
         try:
@@ -262,6 +277,7 @@ class LdapDirectory:
         try:
             ok = operation(*args, **kwargs)  # type: ignore[operator]
         except LDAPSocketOpenError as exc:
+            _close(conn)  # ldap3 keeps the socket of a connection that failed to open
             raise TransientError("LDAP connection lost") from exc
         except LDAPException as exc:
             failures.append(RecordError(f"LDAP refused {dn}: {exc}", kind="ldap", clever_id=dn))
@@ -278,6 +294,13 @@ class LdapDirectory:
                 clever_id=dn,
             )
         )
+
+
+def _close(conn: Connection | None) -> None:
+    sock = getattr(conn, "socket", None) if conn is not None else None
+    if sock is not None:
+        with suppress(OSError):
+            sock.close()
 
 
 def _norm(dn: str) -> str:

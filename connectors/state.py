@@ -94,7 +94,7 @@ class PackedAttributes(Mapping[str, tuple[str, ...]]):
 
 # On a role group (``/Clever/<School>/Students`` ...): the realm role its members get through it.
 REALM_ROLE_ATTRIBUTE = "clever_realm_role"
-USER_KINDS = ("students", "teachers", "staff", "parents")
+USER_KINDS = ("students", "teachers", "staff", "district_admins", "parents")
 GROUP_KINDS = ("schools", "classes")
 
 

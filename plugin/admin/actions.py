@@ -8,6 +8,7 @@ link stay) and removes the scheduled weekly job. No data is deleted either way.
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -19,7 +20,8 @@ from connectors.state import IDP_ALIAS
 from plugin.admin.services import Services
 from plugin.config.store import SCHOOL_MODES
 from plugin.runs import jobs, queues
-from plugin.runs.progress import stage_label
+from plugin.runs.changes import ChangeStore
+from plugin.runs.progress import job_state, stage_label
 from plugin.runs.standing import Standing, StandingStore
 from plugin.runs.state import SyncState
 from plugin.sso import links
@@ -27,6 +29,7 @@ from plugin.sso.broker import ensure_broker, get_idp
 from plugin.sync import resolutions
 from plugin.sync.report import warnings_by_kind
 from plugin.sync.run_options import MANUAL
+from plugin.sync.would_change import WouldChange
 
 log = logging.getLogger(__name__)
 SEARCH_LIMIT = 50
@@ -34,6 +37,10 @@ SEARCH_LIMIT = 50
 
 class ActionError(Exception):
     """A refusal or failure to show the admin as it is."""
+
+
+class NotFound(ActionError):
+    """No such run (of this district): the page and the API answer 404."""
 
 
 def set_enabled(svc: Services, enabled: bool) -> str:
@@ -49,7 +56,8 @@ def set_enabled(svc: Services, enabled: bool) -> str:
         except SyncError as exc:
             raise ActionError(f"Clever could not be registered in Keycloak: {exc}") from exc
         if config.district_id:
-            jobs.schedule_weekly(jobs.queue_for(settings), config.district_id, settings.options.timezone)
+            schedule = config.weekly_schedule(svc.settings.options.timezone)
+            jobs.reschedule_weekly(settings, config.district_id, schedule)
         message = "Enabled: Clever is registered in the realm" + ("" if report else " (no changes)")
     else:
         try:
@@ -140,28 +148,37 @@ def set_options(svc: Services, options: dict[str, bool]) -> str:
     return "Options saved"
 
 
-def start_sync(svc: Services) -> tuple[str, bool]:
+def start_sync(svc: Services, started_by: str = "") -> tuple[str, bool]:
     """Queue a sync of the confirmed district: (run id, True), or the running run's id and False."""
     config = svc.store().load()
     if not config.district_id:
         raise ActionError("Confirm your district with Login with Clever before syncing.")
     if config.school_mode != "all" and not config.schools:
         raise ActionError("Choose the schools to sync first.")
-    return jobs.trigger_sync(svc.effective(), config.district_id)
+    return jobs.trigger_sync(svc.effective(), config.district_id, replace(MANUAL, started_by=started_by))
 
 
 def progress(svc: Services, run_id: str) -> dict[str, Any]:
-    """A run's state for the live view: queued, running (with a count when the job reports one), done."""
+    """A run's state for the live view: queued, running (with a count when the job reports one), done.
+
+    ``job`` is the RQ job's state in words (``plugin.runs.progress.JOB_STATES``), "unknown" once
+    the job has expired (the stored report then says how the run ended). A run id that is neither
+    a report of this district nor a queued job is ``NotFound``.
+    """
     report = SyncState(svc.redis).report(run_id)
+    if report is not None and report.district_id != svc.store().load().district_id:
+        raise NotFound(f"No run {run_id} of this district.")
     answer: dict[str, Any] = {"run_id": run_id, "status": "queued", "done": 0, "total": 0}
     try:
         job = queues.fetch(f"sync-{run_id}", svc.redis)
-        answer["job"] = str(job.get_status(refresh=True))
+        answer["job"] = job_state(job.get_status(refresh=True))
         # ``plugin.runs.jobs.JobProgress`` writes it while the job runs.
         progress = job.meta.get("progress") or {}
         answer.update({k: v for k, v in progress.items() if k in ("stage", "done", "total")})
         answer["stage_label"] = stage_label(str(answer.get("stage", ""))) if answer.get("stage") else ""
     except NoSuchJobError:
+        if report is None:
+            raise NotFound(f"No run {run_id} of this district.") from None
         answer["job"] = "unknown"
     if report is not None:
         answer["status"] = report.status
@@ -179,7 +196,8 @@ def status(svc: Services, limit: int = 10) -> dict[str, Any]:
     district = config.district_id
     history = [r.to_dict() for r in state.history(district, limit)] if district else []
     held = state.held(district) if district else None
-    opens, closes = jobs.window_around(datetime.now(UTC), settings.options.timezone)
+    schedule = config.weekly_schedule(settings.options.timezone)
+    opens, closes = schedule.window_around(datetime.now(UTC))
     standing = StandingStore(svc.redis).load(district) if district else Standing()
     return {
         "district_id": district,
@@ -187,15 +205,26 @@ def status(svc: Services, limit: int = 10) -> dict[str, Any]:
         "standing": standing.to_dict(),
         "running": state.running(district) if district else None,
         "held": held.to_dict() if held else None,
+        "held_changes": _summary(ChangeStore(svc.redis).of(held)) if held else None,
         "history": history,
         "resolutions": resolutions.load(svc.redis, svc.realm),
         "audit": links.audit_log(svc.redis, svc.realm),
         "next_window": {
-            "timezone": settings.options.timezone,
+            "timezone": schedule.timezone,
             "opens": opens.isoformat(),
             "closes": closes.isoformat(),
             "open_now": opens <= datetime.now(UTC) <= closes,
         },
+    }
+
+
+def _summary(changes: WouldChange, shown: int = 20) -> dict[str, Any]:
+    """A held run's list for the summary: its totals in words and the first ``shown`` of each list."""
+    return {
+        "totals": changes.totals,
+        "sentence": changes.sentence(),
+        "people": changes.people[:shown],
+        "classes": changes.classes[:shown],
     }
 
 
@@ -204,31 +233,10 @@ def run_detail(svc: Services, run_id: str) -> dict[str, Any]:
     config = svc.store().load()
     report = SyncState(svc.redis).report(run_id)
     if report is None or report.district_id != config.district_id:
-        raise ActionError(f"No run {run_id} of this district.")
-    return {"report": report.to_dict(), "warning_groups": warnings_by_kind(report.warnings)}
-
-
-def approve(svc: Services, run_id: str) -> tuple[str, bool]:
-    """Run the held run again with the brake released."""
-    config = svc.store().load()
-    state = SyncState(svc.redis)
-    if not state.release_hold(config.district_id, run_id):
-        raise ActionError("That run is not waiting for review any more.")
-    _mark(state, run_id, "approved")
-    return jobs.trigger_sync(svc.effective(), config.district_id, MANUAL.approved())
-
-
-def discard(svc: Services, run_id: str) -> str:
-    config = svc.store().load()
-    state = SyncState(svc.redis)
-    if not state.release_hold(config.district_id, run_id):
-        raise ActionError("That run is not waiting for review any more.")
-    _mark(state, run_id, "discarded")
-    return "The held run was discarded; nothing was written"
-
-
-def _mark(state: SyncState, run_id: str, status_: str) -> None:
-    report = state.report(run_id)
-    if report is not None:
-        report.status = status_
-        state.save(report)
+        raise NotFound(f"No run {run_id} of this district.")
+    changes = ChangeStore(svc.redis).load(run_id)
+    return {
+        "report": report.to_dict(),
+        "warning_groups": warnings_by_kind(report.warnings),
+        "would_change": changes.to_dict() if changes else None,
+    }

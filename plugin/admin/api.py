@@ -13,11 +13,13 @@ from typing import Any
 from flask import Response, g, jsonify, request
 
 from connectors.base import ConfigError
-from plugin.admin import actions, decisions
-from plugin.admin.actions import ActionError
+from plugin.admin import actions, decisions, held
+from plugin.admin.actions import ActionError, NotFound
 from plugin.admin.blueprint import bp
+from plugin.admin.schedule import schedule_status, set_schedule
 from plugin.admin.services import services
 from plugin.config.store import district_token_name
+from plugin.runs.audit import VIA_API, by_admin
 from plugin.runs.standing import StandingStore
 from plugin.sync import resolutions
 
@@ -30,6 +32,8 @@ def _body() -> dict[str, Any]:
 def _answer(action: Any, *args: Any, status: int = 200) -> Response:
     try:
         result = action(services(), *args)
+    except NotFound:
+        raise  # ``plugin.admin.views.not_found``: 404 ``{"error": ...}``
     except (ActionError, ConfigError) as exc:
         response = jsonify({"error": str(exc)})
         response.status_code = 400
@@ -115,7 +119,7 @@ def api_sync() -> Response:
     """Queue a sync: 202 ``{"run_id": ..., "queued": true}`` (false: one is already running)."""
 
     def start(svc: Any) -> dict[str, Any]:
-        run_id, queued = actions.start_sync(svc)
+        run_id, queued = actions.start_sync(svc, by_admin(g.admin_user.username, VIA_API))
         return {"run_id": run_id, "queued": queued}
 
     return _answer(start, status=202)
@@ -129,8 +133,16 @@ def api_progress(run_id: str) -> Response:
 
 @bp.get("/api/status")
 def api_status() -> Response:
-    """The Sync Status summary: history (reports), held run, pending resolutions, next window."""
-    return _answer(actions.status)
+    """The Sync Status summary: history (reports), held run, pending resolutions, next window, and
+    the weekly schedule with the last and next weekly run."""
+    return _answer(lambda svc: {**actions.status(svc), "schedule": schedule_status(svc)})
+
+
+@bp.post("/api/schedule")
+def api_schedule() -> Response:
+    """``{"start_day": 5, "start": "00:01", "end_day": 6, "end": "23:59", "timezone": "America/Chicago"}``
+    (days 0 = Monday, or day names); 400 ``{"error"}`` for a bad day, time or zone."""
+    return _answer(set_schedule, _body(), g.admin_user.username)
 
 
 @bp.get("/api/runs/<run_id>")
@@ -191,8 +203,13 @@ def api_link() -> Response:
 
 @bp.post("/api/runs/<run_id>/approve")
 def api_approve(run_id: str) -> Response:
+    """``{"people": n, "classes": n, "memberships": n}``: what the held run would disable or remove
+    (its ``would_change.totals``), confirmed; other numbers are refused (400), nothing applied."""
+    confirmed = held.parse_confirmation(_body())
+    by = by_admin(g.admin_user.username, VIA_API)
+
     def run(svc: Any) -> dict[str, Any]:
-        new_run, queued = actions.approve(svc, run_id)
+        new_run, queued = held.approve(svc, run_id, confirmed, by)
         return {"run_id": new_run, "queued": queued}
 
     return _answer(run, status=202)
@@ -200,4 +217,4 @@ def api_approve(run_id: str) -> Response:
 
 @bp.post("/api/runs/<run_id>/discard")
 def api_discard(run_id: str) -> Response:
-    return _answer(actions.discard, run_id)
+    return _answer(held.discard, run_id, by_admin(g.admin_user.username, VIA_API))

@@ -48,6 +48,7 @@ from keycloak import KeycloakAdmin
 from keycloak.exceptions import KeycloakError
 
 from plugin.admin.blueprint import URL_PREFIX, bp
+from plugin.admin.console import CLIENT_DESCRIPTION
 from plugin.admin.services import services
 from plugin.admin.sessions import AdminSession, SessionStore
 from plugin.config.settings import Settings
@@ -86,6 +87,9 @@ def desired_admin_client(settings: Settings) -> dict[str, Any]:
     return {
         "clientId": CLIENT_ID,
         "name": "Clever admin page (keycloak-clever)",
+        # The console's way back to the page (``plugin.admin.console``).
+        "description": CLIENT_DESCRIPTION,
+        "baseUrl": f"{settings.public_url}{URL_PREFIX}/",
         "enabled": True,
         "protocol": "openid-connect",
         "publicClient": True,

@@ -7,18 +7,25 @@ from typing import Any
 from flask import Response, flash, g, redirect, render_template, request, session, url_for
 
 from connectors.base import ConfigError
-from plugin.admin import actions, decisions
-from plugin.admin.actions import ActionError
+from plugin.admin import actions, decisions, held
+from plugin.admin.actions import ActionError, NotFound
+from plugin.admin.auth import refuse
 from plugin.admin.blueprint import bp
 from plugin.admin.clever_login import clever_redirect_uri
+from plugin.admin.console import console_links
+from plugin.admin.schedule import schedule_status, set_schedule, timezone_names
 from plugin.admin.services import services
 from plugin.admin.waiting import held_rows, labels, rule_rows
 from plugin.config.secrets import hint
 from plugin.config.store import CLIENT_SECRET, SCHOOL_MODES, district_token_name
+from plugin.runs.audit import by_admin
+from plugin.runs.changes import ChangeStore
 from plugin.runs.standing import WAITING_KINDS, Standing
-from plugin.sync.report import COUNTS, KINDS
+from plugin.sync.report import COUNTS, KINDS, SyncReport
 from plugin.sync.resolutions import CREATE
+from plugin.sync.would_change import WouldChange
 
+LIST_SHOWN = 1000  # rows of each list on a run's page; the CSV has them all
 OPTIONS = (
     (
         "match_users_by_name",
@@ -58,9 +65,17 @@ def _done(anchor: str, action: Any, *args: Any) -> Response:
     """Run an action, flash its message (or its refusal), go back to the page at ``anchor``."""
     try:
         flash(str(action(services(), *args)), "ok")
+    except NotFound:
+        raise  # ``not_found``: 404
     except (ActionError, ConfigError) as exc:
         flash(str(exc), "error")
     return _back(anchor)
+
+
+@bp.errorhandler(NotFound)
+def not_found(exc: NotFound) -> Response:
+    """An unknown run (or one of another district): 404, as a page or as JSON under ``api/``."""
+    return refuse(404, str(exc))
 
 
 @bp.get("/")
@@ -108,22 +123,74 @@ def page() -> str:
         settings_name_providers=svc.settings.options.admin_run_name_providers,
         standing=Standing.from_dict(status["standing"]),
         waiting_kinds=WAITING_KINDS,
-        run=actions.progress(svc, run_id) if run_id else None,
+        run=_progress(svc, run_id) if run_id else None,
+        schedule=schedule_status(svc),
+        console=console_links(svc.settings),
+        timezone_names=timezone_names(),
         kinds=KINDS,
         counts=COUNTS,
         create=CREATE,
     )
 
 
+def _progress(svc: Any, run_id: str) -> dict[str, Any] | None:
+    """The page's ``?run=``: its progress, or nothing for a run it does not know (a stale link)."""
+    try:
+        return actions.progress(svc, run_id)
+    except NotFound:
+        return None
+
+
+@bp.post("/schedule")
+def schedule() -> Response:
+    """Save the weekly window (days, times, IANA zone)."""
+    return _done("weekly", set_schedule, request.form.to_dict(), g.admin_user.username)
+
+
 @bp.get("/runs/<run_id>")
 def run_page(run_id: str) -> str | Response:
-    """One run from the history: counts, warnings grouped by kind, skipped records, errors."""
+    """One run from the history: counts, who a held or dry run would change, warnings grouped by
+    kind, skipped records, errors. 404 for a run that is not one of the district's."""
+    detail = actions.run_detail(services(), run_id)
+    changes = detail["would_change"]
+    return render_template(
+        "clever_admin/run.html",
+        user=g.admin_user,
+        kinds=KINDS,
+        counts=COUNTS,
+        changes=WouldChange.from_dict(changes) if changes else None,
+        shown=LIST_SHOWN,
+        **detail,
+    )
+
+
+@bp.get("/runs/<run_id>/would-change.csv")
+def would_change_csv(run_id: str) -> Response:
+    """Every person, class and membership a held or dry run would disable or remove, as CSV."""
+    report = actions.run_detail(services(), run_id)["report"]
+    changes = ChangeStore(services().redis).of(SyncReport.from_dict(report))
+    response = Response(changes.csv(), mimetype="text/csv")
+    response.headers["Content-Disposition"] = f'attachment; filename="run-{run_id}-would-change.csv"'
+    return response
+
+
+@bp.get("/runs/<run_id>/approve")
+def approve_confirm(run_id: str) -> str | Response:
+    """Approve's confirmation step: what the held run would change, and a box to tick."""
     try:
-        detail = actions.run_detail(services(), run_id)
+        report, changes = held.held_run(services(), run_id)
+    except NotFound:
+        raise
     except ActionError as exc:
         flash(str(exc), "error")
         return _back("status")
-    return render_template("clever_admin/run.html", user=g.admin_user, kinds=KINDS, counts=COUNTS, **detail)
+    return render_template(
+        "clever_admin/approve.html",
+        user=g.admin_user,
+        report=report.to_dict(),
+        changes=changes,
+        shown=LIST_SHOWN,
+    )
 
 
 @bp.post("/enabled")
@@ -159,7 +226,7 @@ def options() -> Response:
 @bp.post("/sync")
 def sync() -> Response:
     try:
-        run_id, queued = actions.start_sync(services())
+        run_id, queued = actions.start_sync(services(), by_admin(g.admin_user.username))
     except (ActionError, ConfigError) as exc:
         flash(str(exc), "error")
         return _back("sync")
@@ -203,15 +270,24 @@ def link_decision() -> Response:
 
 @bp.post("/runs/<run_id>/approve")
 def approve(run_id: str) -> Response:
+    """Apply a held run: only with the box ticked and the numbers the admin was shown."""
+    form = request.form
+    confirmed = held.parse_confirmation(form) if form.get("confirm") == "yes" else None
     try:
-        new_run, _ = actions.approve(services(), run_id)
+        if confirmed is None:
+            raise ActionError("Not approved: tick the box to confirm what the run will change.")
+        new_run, _ = held.approve(services(), run_id, confirmed, by_admin(g.admin_user.username))
+    except NotFound:
+        raise
     except (ActionError, ConfigError) as exc:
         flash(str(exc), "error")
-        return _back("status")
+        if str(exc) == held.NOT_HELD:
+            return _back("status")
+        return redirect(url_for("clever_admin.approve_confirm", run_id=run_id))  # type: ignore[return-value]
     flash("Approved: the held run is being applied.", "ok")
     return _back("sync", run=new_run)
 
 
 @bp.post("/runs/<run_id>/discard")
 def discard(run_id: str) -> Response:
-    return _done("status", actions.discard, run_id)
+    return _done("status", held.discard, run_id, by_admin(g.admin_user.username))

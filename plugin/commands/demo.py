@@ -42,6 +42,7 @@ from connectors.records import Role
 from plugin.commands.processes import Background, ensure_running
 from plugin.config.settings import Settings, load_env_file
 from plugin.config.store import CLIENT_SECRET, ConfigStore, IntegrationConfig, confirm_district
+from plugin.runs.audit import BY_DEMO
 from plugin.runs.jobs import page_choices, run_locked, state_for
 from plugin.sso.broker import ensure_broker
 from plugin.sso.setup import ensure_service_account
@@ -184,7 +185,12 @@ def _run_sync(settings: Settings) -> str:
         return f"a sync is already running (run {running}); see `keycloak-clever status`"
     try:
         report = run_locked(
-            settings, state, district_id, run_id, RunOptions(trigger="demo"), school_ids=page.school_ids
+            settings,
+            state,
+            district_id,
+            run_id,
+            RunOptions(trigger="demo", started_by=BY_DEMO),
+            school_ids=page.school_ids,
         )
     finally:
         state.release(district_id, run_id)

@@ -10,9 +10,16 @@ group's members from Keycloak (see ``plugin.sync.applied``). ``--approve RUN`` /
 run the brake held for review.
 
 Exit codes (``EXIT_CODES``): 0 ok, no changes, dry run, discarded; 1 failed, or refused (another run
-holds the district, no district, a run that is not held), with one line saying why; 2 partial (some
-records failed: the report lists them); 3 held for review. A failed run still prints its report
-(``--json``: as JSON), the one ``run_locked`` stored.
+holds the district, no district, a run that is not held, a service that cannot be reached), with one
+line saying why; 2 partial (some records failed: the report lists them); 3 held for review; 4 a dry
+run that a real run would see held (``HELD_DRY_RUN``: the brake would stop it). A failed run still
+prints its report (``--json``: as JSON), the one ``run_locked`` stored.
+
+A held run and a dry run also say who they would disable or remove: ``--json`` adds
+``"would_change": {"people": [...], "classes": [...], "memberships": [...], "totals": {...}}``
+(``plugin.sync.would_change``). ``--approve RUN`` repeats those totals and asks before it applies
+them (``--yes`` answers for a script that has read them); every run records who started it
+("command line (user@host)", ``plugin.runs.audit``).
 """
 
 from __future__ import annotations
@@ -25,15 +32,25 @@ from typing import Any
 import click
 
 from plugin.commands.cli import load_settings
+from plugin.runs.audit import by_command_line
+from plugin.runs.changes import ChangeStore
 from plugin.runs.jobs import page_choices, run_locked, state_for, trigger_sync
 from plugin.runs.progress import ProgressDisplay
 from plugin.runs.standing import Standing, StandingStore
 from plugin.runs.state import SyncState
 from plugin.sync.report import SyncReport
 from plugin.sync.run_options import RunOptions
+from plugin.sync.would_change import WouldChange
 
 # The exit code of ``sync`` by the run's status: a script or cron job can tell them apart.
 EXIT_CODES = {"ok": 0, "no-changes": 0, "dry-run": 0, "discarded": 0, "failed": 1, "partial": 2, "held": 3}
+HELD_DRY_RUN = 4  # a dry run whose plan the brake would hold
+
+
+def exit_code(report: SyncReport) -> int:
+    if report.status == "dry-run" and report.brake.get("held"):
+        return HELD_DRY_RUN
+    return EXIT_CODES.get(report.status, 1)
 
 
 @click.command()
@@ -51,6 +68,7 @@ EXIT_CODES = {"ok": 0, "no-changes": 0, "dry-run": 0, "discarded": 0, "failed": 
 @click.option(
     "--queue", "queued", is_flag=True, help="Queue the run for the worker instead of running it here."
 )
+@click.option("--yes", is_flag=True, help="With --approve: apply without asking (the totals are printed).")
 def sync(
     full: bool,
     dry_run: bool,
@@ -60,6 +78,7 @@ def sync(
     discard: str | None,
     district: str,
     queued: bool,
+    yes: bool,
 ) -> None:
     """Sync the district's Clever roster into Keycloak and LDAP now (with the admin page's settings)."""
     page = page_choices(load_settings())
@@ -70,18 +89,14 @@ def sync(
             "no district: confirm it on the admin page, pass --district or set KCC_CLEVER_DISTRICT_ID"
         )
     state = state_for(settings)
-    run = RunOptions(full=full, dry_run=dry_run, verify=verify)
+    who = by_command_line()
+    run = RunOptions(full=full, dry_run=dry_run, verify=verify, started_by=who)
     if discard or approve:
-        run_id = discard or approve or ""
-        held = state.report(run_id)
-        if held is None or not state.release_hold(district_id, run_id):
-            raise click.ClickException(f"run {run_id} is not held for review")
-        held.status = "discarded" if discard else "approved"
-        state.save(held)
+        held = _decide(state, district_id, discard or approve or "", approved=bool(approve), yes=yes)
         if discard:
             _print(held, as_json)
             return
-        run = run.approved()
+        run = run.approved(started_by=f"{who}, approving run {held.run_id}")
     if queued:
         run_id, fresh = trigger_sync(settings, district_id, run)
         if not fresh:
@@ -118,9 +133,38 @@ def sync(
         click.echo(
             f"held for review: keycloak-clever sync --approve {report.run_id}  (or --discard)", err=True
         )
+    if exit_code(report) == HELD_DRY_RUN:
+        click.echo("a real run would be held for review: " + "; ".join(report.brake["reasons"]), err=True)
     if report.status == "partial":
         click.echo(f"partial: {len(report.errors)} write(s) failed; see the errors above", err=True)
-    sys.exit(EXIT_CODES.get(report.status, 1))
+    sys.exit(exit_code(report))
+
+
+def _decide(state: SyncState, district_id: str, run_id: str, *, approved: bool, yes: bool) -> SyncReport:
+    """Approve (after ``_confirm``) or discard the district's held run ``run_id``; its report."""
+    held = state.held(district_id)
+    if held is None or held.run_id != run_id:
+        raise click.ClickException(f"run {run_id} is not held for review")
+    held.would_change = ChangeStore(state.redis).of(held)
+    if approved:
+        _confirm(held.would_change, run_id, yes)
+    if not state.release_hold(district_id, run_id):
+        raise click.ClickException(f"run {run_id} is not held for review")
+    held.status, held.decided_by = ("approved" if approved else "discarded"), by_command_line()
+    state.save(held)
+    return held
+
+
+def _confirm(changes: WouldChange, run_id: str, yes: bool) -> None:
+    """Repeat what the held run would change; go on only when the person (or ``--yes``) says so."""
+    sentence = f"Approving run {run_id} will {changes.sentence()}."
+    click.echo(sentence, err=True)
+    if yes:
+        return
+    if not sys.stdin.isatty():
+        raise click.ClickException("not approved: add --yes to approve without a terminal to ask on")
+    if not click.confirm("Apply it?", default=False, err=True):
+        raise click.ClickException("not approved: nothing was applied")
 
 
 @click.command()
@@ -143,6 +187,7 @@ def status(as_json: bool, district: str, limit: int) -> None:
             "standing": standing.to_dict(),
             "running": state.running(district_id),
             "held": held.to_dict() if held else None,
+            "held_would_change": ChangeStore(state.redis).of(held).to_dict() if held else None,
             "runs": [r.to_dict() for r in runs],
         }
         click.echo(json.dumps(payload, indent=2))
@@ -151,6 +196,7 @@ def status(as_json: bool, district: str, limit: int) -> None:
         click.echo(f"running: {running}")
     if held:
         click.echo(f"held for review: {held.run_id}: " + "; ".join(held.brake.get("reasons", [])))
+        click.echo(f"  approving it would {ChangeStore(state.redis).of(held).sentence()} (--json lists who)")
     click.echo(standing_summary(standing))
     if not runs:
         click.echo("no sync has run yet")
@@ -182,4 +228,11 @@ def standing_summary(standing: Standing) -> str:
 
 
 def _print(report: SyncReport, as_json: bool) -> None:
-    click.echo(json.dumps(report.to_dict(), indent=2) if as_json else report.summary())
+    """The report (``--json``: as JSON, with who a held or dry run would change)."""
+    if not as_json:
+        click.echo(report.summary())
+        return
+    data = report.to_dict()
+    if report.would_change is not None:
+        data["would_change"] = report.would_change.to_dict()
+    click.echo(json.dumps(data, indent=2))

@@ -72,11 +72,14 @@ class Settings:
     secret_key: str = field(default="", repr=False)
     # Clients besides the sidecar's own whose tokens the admin API accepts (``plugin.admin.auth``).
     api_clients: tuple[str, ...] = ()
+    # Where ``keycloak-clever`` (the command line) keeps its log, tracebacks included; "" = none.
+    log_file: str = ""
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
         """Build Settings from ``KCC_*`` keys; raise one ConfigError listing every problem."""
-        reader = _Reader(os.environ if environ is None else environ)
+        environ = os.environ if environ is None else environ
+        reader = _Reader(environ)
         base_dn = reader.required("LDAP_BASE_DN")
         settings = cls(
             keycloak=_keycloak(reader),
@@ -107,7 +110,7 @@ class Settings:
                 use_preferred_names=reader.flag("USE_PREFERRED_NAMES", True),
                 brake_ratio=reader.parsed("BRAKE_RATIO", 0.10, _ratio),
                 brake_update_ratio=reader.parsed("BRAKE_UPDATE_RATIO", 0.75, _ratio),
-                timezone=reader.parsed("TIMEZONE", _machine_timezone(), _timezone),
+                timezone=reader.parsed("TIMEZONE", "UTC", _timezone),
                 lease_s=reader.parsed("LOCK_LEASE_SECONDS", 30, _seconds),
                 match_scopes=reader.parsed("MATCH_SCOPES", (), _scopes),
                 admin_run_name_providers=_aliases(reader.optional("ADMIN_RUN_NAME_PROVIDERS", "")),
@@ -115,6 +118,7 @@ class Settings:
             public_url=reader.url("PUBLIC_URL", default="http://127.0.0.1:18000"),
             secret_key=reader.optional("SECRET_KEY", ""),
             api_clients=tuple(c.strip() for c in reader.optional("API_CLIENTS", "").split(",") if c.strip()),
+            log_file=reader.optional("LOG_FILE", _default_log_file(environ)),
         )
         reader.raise_problems()
         return settings
@@ -243,18 +247,10 @@ def _timezone(value: str) -> str:
     return value
 
 
-def _machine_timezone() -> str:
-    """The machine's zone name (the article's "your device's time zone"), UTC when unknown."""
-    try:
-        link = os.readlink("/etc/localtime")
-    except OSError:
-        return "UTC"
-    name = link.split("zoneinfo/", 1)[-1]
-    try:
-        zoneinfo.ZoneInfo(name)
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-        return "UTC"
-    return name
+def _default_log_file(environ: Mapping[str, str]) -> str:
+    """``$XDG_STATE_HOME/keycloak-clever/keycloak-clever.log`` (``~/.local/state`` by default)."""
+    state = environ.get("XDG_STATE_HOME") or os.path.join(environ.get("HOME") or "~", ".local", "state")
+    return os.path.join(os.path.expanduser(state), "keycloak-clever", "keycloak-clever.log")
 
 
 def load_env_file(path: str) -> dict[str, str]:

@@ -22,6 +22,7 @@ from typing import Any
 from redis import Redis
 
 from connectors.base import ConfigError
+from plugin.config.schedule import WeeklySchedule
 from plugin.config.secrets import SecretStore, hint
 from plugin.config.settings import Settings
 
@@ -56,6 +57,13 @@ class IntegrationConfig:
     # Identity providers whose names the district runs (``KCC_ADMIN_RUN_NAME_PROVIDERS``): None until
     # the page sets it, then the page's list wins (an empty list included).
     admin_run_name_providers: list[str] | None = None
+    # The weekly window (``plugin.config.schedule.WeeklySchedule.to_dict``); {} = the article's
+    # Saturday 00:01 to Sunday 23:59 in ``KCC_TIMEZONE``. Its zone, once saved, wins over that.
+    schedule: dict[str, Any] = field(default_factory=dict)
+
+    def weekly_schedule(self, default_timezone: str) -> WeeklySchedule:
+        """The saved weekly window, or the default one in ``default_timezone``."""
+        return WeeklySchedule.from_dict(self.schedule, default_timezone)
 
     @property
     def school_ids(self) -> tuple[str, ...]:
@@ -147,6 +155,7 @@ def effective_settings(settings: Settings, config: IntegrationConfig, client_sec
     )
     admin_run = config.admin_run_name_providers
     return replace(settings, clever=clever).with_options(
+        timezone=config.weekly_schedule(settings.options.timezone).timezone,
         match_users_by_name=config.match_users_by_name,
         force_unique_class_names=config.force_unique_class_names,
         sync_parent_data=config.sync_parent_data,

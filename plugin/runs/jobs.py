@@ -10,9 +10,10 @@ set for the realm (``page_choices``: the Clever app, the options and the chosen 
   not at all while the page has the integration disabled (Enabled off).
 
 ``trigger_sync`` enqueues a run unless one is running or queued for the district, in which case
-it answers with that run's id (two triggers never overlap). The weekly window is Saturday 00:01
-to Sunday 23:59 in ``options.timezone``; times are computed on the wall clock of that zone with
-``zoneinfo`` and converted to UTC only to schedule, so a DST change moves nothing. The next weekly
+it answers with that run's id (two triggers never overlap). The weekly window is the one the page
+saved (``plugin.config.schedule.WeeklySchedule``; default Saturday 00:01 to Sunday 23:59 in
+``KCC_TIMEZONE``, else UTC); times are computed on the wall clock of that zone with ``zoneinfo``
+and converted to UTC only to schedule, so a DST change moves nothing. The next weekly
 run is an RQ scheduled job (``enqueue_at``), kept in Redis: it survives worker restarts, and
 Redis restarts with its append-only file. ``worker.py`` calls ``ensure_weekly`` at start. Each
 scheduled weekly job has an id of its own (``weekly-<district>-<when>``): a job that scheduled its
@@ -29,10 +30,9 @@ import logging
 import time as clock
 import uuid
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, replace
-from datetime import UTC, date, datetime, time, timedelta
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from redis import Redis
 from redis.exceptions import RedisError
@@ -40,9 +40,12 @@ from rq import Queue, get_current_job
 from rq.exceptions import NoSuchJobError
 from rq.job import Job
 
+from plugin.config.schedule import WeeklySchedule
 from plugin.config.settings import Settings
 from plugin.config.store import ConfigStore, settings_for
 from plugin.runs import queues
+from plugin.runs.audit import BY_SCHEDULE, remember_weekly
+from plugin.runs.changes import ChangeStore
 from plugin.runs.metrics import errors_by_system, record_run
 from plugin.runs.standing import StandingStore
 from plugin.runs.state import SyncState
@@ -53,44 +56,25 @@ from plugin.sync.run_options import MANUAL, RunOptions
 
 log = logging.getLogger(__name__)
 QUEUE_NAME = "keycloak-clever"
-WINDOW_OPENS = time(0, 1)  # Saturday
-WINDOW_CLOSES = time(23, 59)  # Sunday
 RETRY_AFTER = timedelta(minutes=30)
 # The weekly run also reads every member list (drift made by hand: ``plugin.sync.applied``).
-WEEKLY = RunOptions(trigger="weekly", verify=True)
+WEEKLY = RunOptions(trigger="weekly", verify=True, started_by=BY_SCHEDULE)
 PROGRESS_EVERY = 0.5  # seconds between two writes of a job's progress to Redis
 SEEN_EVERYONE = ("ok", "partial")  # runs whose waiting list is current (with what they carried)
 
 
-# -- the weekly window (pure) ----------------------------------------------------------------------
+# -- the weekly window (pure: ``plugin.config.schedule``) -------------------------------------------
+
+Window = WeeklySchedule | str  # a schedule, or the default days in the zone named
 
 
-def window_around(now: datetime, timezone: str) -> tuple[datetime, datetime]:
+def _schedule(window: Window) -> WeeklySchedule:
+    return window if isinstance(window, WeeklySchedule) else WeeklySchedule(timezone=window)
+
+
+def window_around(now: datetime, window: Window) -> tuple[datetime, datetime]:
     """The window containing ``now``, or else the next one: (opens, closes), aware, in the zone."""
-    zone = ZoneInfo(timezone)
-    local = now.astimezone(zone)
-    saturday = local.date() - timedelta(days=(local.weekday() - 5) % 7)  # this week's (or last) Saturday
-    opens, closes = _window(saturday, zone)
-    if local > closes:
-        opens, closes = _window(saturday + timedelta(days=7), zone)
-    return opens, closes
-
-
-def _window(saturday: date, zone: ZoneInfo) -> tuple[datetime, datetime]:
-    opens = datetime.combine(saturday, WINDOW_OPENS, tzinfo=zone)
-    closes = datetime.combine(saturday + timedelta(days=1), WINDOW_CLOSES, tzinfo=zone)
-    return opens, closes
-
-
-def in_window(now: datetime, timezone: str) -> bool:
-    opens, closes = window_around(now, timezone)
-    return opens <= now <= closes
-
-
-def next_weekly_run(now: datetime, timezone: str) -> datetime:
-    """When the next weekly run should start, in UTC: now if inside a window, else the next opening."""
-    opens, _ = window_around(now, timezone)
-    return max(now, opens).astimezone(UTC)
+    return _schedule(window).window_around(now)
 
 
 # -- what the admin page set -----------------------------------------------------------------------
@@ -103,6 +87,7 @@ class PageChoices:
     settings: Settings
     school_ids: tuple[str, ...] = ()  # empty: every school of the district
     enabled: bool = True  # False only once the page has saved "Enabled" off
+    schedule: WeeklySchedule = field(default_factory=WeeklySchedule)  # the weekly window the page saved
 
 
 def page_choices(settings: Settings) -> PageChoices:
@@ -118,6 +103,7 @@ def page_choices(settings: Settings) -> PageChoices:
         settings=settings_for(redis, settings),
         school_ids=config.school_ids,
         enabled=config.enabled or not store.saved(),
+        schedule=config.weekly_schedule(settings.options.timezone),
     )
 
 
@@ -185,7 +171,13 @@ def sync_job(
     job = get_current_job()
     holder = state.claim(district_id, run_id)
     if holder is not None:  # the queued lock lapsed and another run has the district now
-        report = SyncReport(run_id=run_id, district_id=district_id, trigger=run.trigger, dry_run=run.dry_run)
+        report = SyncReport(
+            run_id=run_id,
+            district_id=district_id,
+            trigger=run.trigger,
+            dry_run=run.dry_run,
+            started_by=run.started_by,
+        )
         report.errors.append(f"refused: run {holder} is syncing this district")
         state.save(report.finish("failed"))
         return report.to_dict()
@@ -238,7 +230,13 @@ def run_locked(
     school_ids: tuple[str, ...] = (),
 ) -> SyncReport:
     """The job boundary: run, store the report (held runs too), move the cursor on success."""
-    report = SyncReport(run_id=run_id, district_id=district_id, trigger=run.trigger, dry_run=run.dry_run)
+    report = SyncReport(
+        run_id=run_id,
+        district_id=district_id,
+        trigger=run.trigger,
+        dry_run=run.dry_run,
+        started_by=run.started_by,
+    )
     cursor = None if run.full else state.cursor(district_id)
     if cursor is not None and (why := full_run_reason(state.redis, settings, district_id, school_ids)):
         cursor, run = None, replace(run, full=True)  # a change on this side: ``plugin.sync.full_run``
@@ -271,6 +269,8 @@ def run_locked(
     if earlier is not None and report.status in (*SEEN_EVERYONE, "no-changes") and report.mode != "full":
         report.carry_waiting(earlier)  # the people it did not read again are still waiting
     StandingStore(state.redis).advance(report)
+    if report.would_change is not None:  # a held or dry run: who it would disable or remove
+        ChangeStore(state.redis).save(run_id, report.would_change)
     _record_metrics(state, report)
     if report.status == "held":
         state.hold(report)
@@ -313,17 +313,19 @@ def weekly_job(
         return None
     state = state_for(settings)
     now = datetime.fromisoformat(now) if isinstance(now, str) else now or datetime.now(UTC)
-    timezone = settings.options.timezone
-    opens, closes = window_around(now, timezone)
+    schedule = page.schedule
+    opens, closes = schedule.window_around(now)
     queue = queue_for(settings)
     if not opens <= now <= closes or state.weekly_done(district_id) == opens.date().isoformat():
-        schedule_weekly(queue, district_id, timezone, after=closes)
+        # Outside the window (the schedule changed since this job was queued), or done already.
+        schedule_weekly(queue, district_id, schedule, after=closes if opens <= now else None, now=now)
         return None
     run_id = uuid.uuid4().hex[:12]
     running = state.acquire(district_id, run_id)
     if running is not None:
         queue.enqueue_in(RETRY_AFTER, weekly_job, district_id, job_id=f"weekly-{district_id}-{run_id}")
         return None
+    remember_weekly(state.redis, district_id, run_id)
     try:
         report = run_locked(settings, state, district_id, run_id, WEEKLY, school_ids=page.school_ids)
     except Exception:
@@ -331,12 +333,12 @@ def weekly_job(
         if retry_at < closes:
             queue.enqueue_at(retry_at, weekly_job, district_id, job_id=f"weekly-{district_id}-retry-{run_id}")
         else:
-            schedule_weekly(queue, district_id, timezone, after=closes)
+            schedule_weekly(queue, district_id, schedule, after=closes)
         raise
     finally:
         state.release(district_id, run_id)
     state.set_weekly_done(district_id, opens.date().isoformat())
-    schedule_weekly(queue, district_id, timezone, after=closes)
+    schedule_weekly(queue, district_id, schedule, after=closes)
     return report.to_dict()
 
 
@@ -354,9 +356,18 @@ def cancel_weekly(queue: Queue, district_id: str) -> None:
             queues.fetch(job_id, queue.connection).delete()
 
 
-def schedule_weekly(queue: Queue, district_id: str, timezone: str, *, after: datetime | None = None) -> Job:
-    """Schedule the next weekly run, in place of any scheduled before (one per district)."""
-    when = next_weekly_run(after + timedelta(minutes=1) if after else datetime.now(UTC), timezone)
+def schedule_weekly(
+    queue: Queue,
+    district_id: str,
+    window: Window,
+    *,
+    after: datetime | None = None,
+    now: datetime | None = None,
+) -> Job:
+    """Schedule the next weekly run, in place of any scheduled before (one per district): the next
+    opening after ``after`` (a window that ran), else now if a window is open, else the next one."""
+    start = after + timedelta(minutes=1) if after else now or datetime.now(UTC)
+    when = _schedule(window).next_run(start)
     cancel_weekly(queue, district_id)
     job_id = f"weekly-{district_id}-{when:%Y%m%dT%H%M%S}"
     job: Job = queue.enqueue_at(when, weekly_job, district_id, job_id=job_id)
@@ -372,7 +383,19 @@ def ensure_weekly(settings: Settings) -> Job | None:
     queue = queue_for(settings)
     if weekly_job_ids(queue, district_id):
         return None
-    timezone = page.settings.options.timezone
-    opens, closes = window_around(datetime.now(UTC), timezone)
+    return reschedule_weekly(settings, district_id, page.schedule)
+
+
+def reschedule_weekly(settings: Settings, district_id: str, schedule: WeeklySchedule) -> Job:
+    """The district's next weekly run by ``schedule`` (at worker start, or when the page saves a new
+    one): now if its window is open and has not run, else its next opening."""
+    opens, closes = schedule.window_around(datetime.now(UTC))
     done = SyncState.from_url(settings.redis_url).weekly_done(district_id) == opens.date().isoformat()
-    return schedule_weekly(queue, district_id, timezone, after=closes if done else None)
+    return schedule_weekly(queue_for(settings), district_id, schedule, after=closes if done else None)
+
+
+def scheduled_weekly(settings: Settings, district_id: str) -> datetime | None:
+    """When the district's next weekly run is scheduled (UTC), or None."""
+    queue = queue_for(settings)
+    times = [queue.scheduled_job_registry.get_scheduled_time(i) for i in weekly_job_ids(queue, district_id)]
+    return min(times).replace(tzinfo=UTC) if times else None

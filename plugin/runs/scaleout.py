@@ -47,7 +47,7 @@ def _pipeline(settings: Settings, district_id: str) -> tuple[CleverClient, Plann
     """Fetch, read, map and plan the whole district: the full run's own stages (``plan_full``),
     every member list read (``verify``), the User Profile ensured before the name match."""
     client = CleverClient(settings.clever)
-    run = RunOptions(full=True, verify=True, trigger="scale-out")
+    run = RunOptions(full=True, verify=True, trigger="scale-out", started_by="scale-out (sharded run)")
     report = SyncReport(district_id=district_id, trigger=run.trigger)
     applied = Applied.from_url(settings.redis_url, settings.keycloak.realm, district_id)
     return client, plan_full(settings, client, run, report, applied, frozenset(), None)

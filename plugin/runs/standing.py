@@ -26,10 +26,11 @@ from typing import Any
 
 from redis import Redis
 
+from connectors.state import USER_KINDS
 from plugin.sync.report import HELD_ACTIONS, SyncReport
 
 PREFIX = "kcc:sync:standing:"
-PEOPLE = ("students", "teachers", "staff", "parents")
+PEOPLE = USER_KINDS
 GROUPS = ("schools", "classes")
 APPLIED = ("ok", "partial")
 WAITING_KINDS = {

@@ -5,25 +5,21 @@ shows of a waiting person is kept apart (``plugin.sync.resolutions.keep_people``
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from connectors.base import RecordError
+from connectors.ldap import LdapPlan
 from connectors.state import DirectoryState, Plan
 from plugin.sync.report import SyncReport
 
 
 def describe(
-    report: SyncReport, mapped: Any, plan: Plan, current: DirectoryState, ldap_plan: Any, roster: Any
+    report: SyncReport, mapped: Any, plan: Plan, current: DirectoryState, ldap_plan: LdapPlan, roster: Any
 ) -> None:
     report.linked_by_admin(mapped.match.by_admin)
     report.count_plan(plan, mapped.desired, current)
-    report.ldap = {
-        "groups_created": len(ldap_plan.create),
-        "groups_renamed": len(ldap_plan.rename),
-        "members_added": sum(len(m) for _, m in ldap_plan.add_members),
-        "members_removed": sum(len(m) for _, m in ldap_plan.remove_members),
-    }
+    report.ldap = ldap_counts(ldap_plan)
     report.warnings.extend(mapped.warnings)
     report.warnings.extend(getattr(roster, "text_warnings", []))
     for error in [*mapped.skipped, *getattr(roster, "bad_records", [])]:
@@ -41,8 +37,23 @@ def describe(
         report.warnings.append(f"{passed.clever_id}: {passed.reason}")
 
 
-def describe_suspicious(report: SyncReport, suspicious: Mapping[str, str]) -> None:
-    """Each ``clever`` link the sync did not make, on the admin's waiting list."""
+def ldap_counts(ldap_plan: LdapPlan, failures: Iterable[RecordError] = ()) -> dict[str, int]:
+    """The report's LDAP counts of a plan; groups whose writes LDAP refused (``failures`` name
+    their DNs) count nothing."""
+    failed = frozenset(f.clever_id for f in failures)
+    return {
+        "groups_created": sum(1 for group in ldap_plan.create if group.dn not in failed),
+        "groups_renamed": sum(1 for old, _ in ldap_plan.rename if old not in failed),
+        "members_added": ldap_plan.people_added(failed),
+        "members_removed": ldap_plan.people_removed(failed),
+    }
+
+
+def describe_suspicious(
+    report: SyncReport, suspicious: Mapping[str, str], kinds: Mapping[str, str] = {}
+) -> None:
+    """Each ``clever`` link the sync did not make, on the admin's waiting list (``kinds``: Clever id
+    -> report kind of the people the map held for it)."""
     for keycloak_id, clever_id in sorted(suspicious.items()):
         report.wait(
             "suspicious-link",
@@ -51,4 +62,5 @@ def describe_suspicious(report: SyncReport, suspicious: Mapping[str, str]) -> No
             "(made in the Account Console or by hand): the account gets nothing from Clever",
             "keep the link if the account is this person's, else unlink it",
             keycloak_id=keycloak_id,
+            person=kinds.get(clever_id, ""),
         )

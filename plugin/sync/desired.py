@@ -56,9 +56,15 @@ KIND_OF_ROLE = {
     Role.STUDENT: "students",
     Role.TEACHER: "teachers",
     Role.STAFF: "staff",
-    Role.DISTRICT_ADMIN: "staff",
+    Role.DISTRICT_ADMIN: "district_admins",
     Role.CONTACT: "parents",
 }
+
+
+def kind_of(user: User) -> str:
+    """The report kind of a person: their primary Clever role's (``mappers.layout.primary_role``)."""
+    role = primary_role(user.roles)
+    return KIND_OF_ROLE[role] if role else "staff"
 
 
 # Attributes whose values many people share (their one object is reused, see ``shared``).
@@ -205,14 +211,16 @@ def read_roster(
                 mapped.contacts_off.add(user.clever_id)  # ``map_people`` decides
         elif not (user.first_name.strip() or user.last_name.strip()):
             present.add(user.clever_id)
-            mapped.skipped.append(RecordError("no name", kind="users", clever_id=user.clever_id))
+            mapped.skipped.append(
+                RecordError("no name", kind="users", clever_id=user.clever_id, person=kind_of(user))
+            )
         elif (user.has(Role.DISTRICT_ADMIN) and not user.schools) or any(
             s in names.names for s in user.schools
         ):
             people.append(user)  # present once they have a spec (or are held: ``map_people``)
         elif not user.has(Role.DISTRICT_ADMIN) and not any(s in district_schools for s in user.schools):
             present.add(user.clever_id)  # in Clever: an account it has is not disabled
-            mapped.skipped.append(schoolless(user, member_of.get(user.clever_id, ())))
+            mapped.skipped.append(schoolless(user, member_of.get(user.clever_id, ()), kind_of(user)))
         else:
             present.add(user.clever_id)  # out of the chosen schools
     # A person whose record Clever sent broken (``connectors.clever``: ``bad_records``) is still in
@@ -247,7 +255,8 @@ def read_roster(
                 )
             )
         mapped.skipped.extend(
-            RecordError(s.reason, kind="parents", clever_id=s.clever_id) for s in plan.skipped
+            RecordError(s.reason, kind="parents", clever_id=s.clever_id, person="parents")
+            for s in plan.skipped
         )
     return RosterRead(mapped, groups, member_of, people, present, relationships, parent_specs)
 
@@ -387,13 +396,12 @@ def map_people(
     people.sort(key=lambda p: p.clever_id, reverse=True)
     while people:
         person = people.pop()  # in Clever id order (usernames are given in that order)
-        role = primary_role(person.roles)
         person_schools = _scoped(person, school_names)
         keys = set(in_sections.pop(person.clever_id, ()))  # let go as they are mapped
         for held_role in person.roles:
             if held_role in ROLE_GROUPS and held_role is not Role.CONTACT:
                 keys.update(f"school:{s}:{ROLE_GROUPS[held_role].lower()}" for s in person_schools)
-        kind = KIND_OF_ROLE[role] if role else "staff"
+        kind = kind_of(person)
         add(
             person,
             kind,

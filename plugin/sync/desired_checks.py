@@ -21,7 +21,7 @@ from connectors.records import User
 from connectors.state import GroupSpec
 
 
-def schoolless(user: User, sections: Iterable[str]) -> RecordError:
+def schoolless(user: User, sections: Iterable[str], person: str = "") -> RecordError:
     """A person whose schools are none of the district's (not shared with the app, or a bad id)."""
     where = (
         f"school {', '.join(user.schools)} is not in the district" if user.schools else "Clever sends none"
@@ -32,6 +32,7 @@ def schoolless(user: User, sections: Iterable[str]) -> RecordError:
         f"in no school of the district's roster ({where}){left_out}",
         kind="users",
         clever_id=user.clever_id,
+        person=person,
     )
 
 

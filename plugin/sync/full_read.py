@@ -23,7 +23,14 @@ from connectors.keycloak import KeycloakDirectory, admin_client, write_owned_lin
 from connectors.keycloak_read import owners, read_links
 from connectors.ldap import LdapDirectory, desired_groups, diff_groups
 from connectors.ownership import IDP_ALIAS, ROOT_MARK, ROOT_MARK_VERSION
-from connectors.state import CurrentUser, DesiredState, DirectoryState, fingerprint, user_fingerprint
+from connectors.state import (
+    USER_KINDS,
+    CurrentUser,
+    DesiredState,
+    DirectoryState,
+    fingerprint,
+    user_fingerprint,
+)
 from plugin.config.settings import Settings
 from plugin.sso import links
 from plugin.sso.broker import BrokerReport, ensure_link_holder, ensure_user_profile
@@ -94,7 +101,7 @@ def plan_full(
         spec = mapped.desired.users.get(clever_id)
         report.kinds[spec.kind if spec else current_kind(user)]["found"] += 1
     del found
-    describe_suspicious(report, current.suspicious)
+    describe_suspicious(report, current.suspicious, mapped.held)
     report.warnings.extend(current.vetter_notes)
     if progress:
         progress("planning", 0, 0)
@@ -169,7 +176,7 @@ def synced_totals(
     desired: DesiredState, synced: Mapping[str, str], keycloak: KeycloakDirectory
 ) -> dict[str, Any]:
     """After a full run: people of each kind with an account now, school and class groups held."""
-    people = dict.fromkeys(("students", "teachers", "staff", "parents"), 0)
+    people = dict.fromkeys(USER_KINDS, 0)
     for clever_id in synced:
         kind = desired.users[clever_id].kind
         people[kind] = people.get(kind, 0) + 1
@@ -367,7 +374,7 @@ def _remember(
     dns = {cid: spec.ldap_dn for cid, spec in mapped.desired.users.items() if spec.ldap_dn}
     applied.replace_ids(ids=ids, groups=keycloak.group_ids.items(), dns=dns.items())
     applied.remember_kinds({cid: spec.kind for cid, spec in mapped.desired.users.items() if spec.read_only})
-    totals = {kind: 0 for kind in ("students", "teachers", "staff", "parents")}
+    totals = dict.fromkeys(USER_KINDS, 0)
     for spec in mapped.desired.users.values():
         totals[spec.kind] = totals.get(spec.kind, 0) + 1
     totals["classes"] = sum(1 for key in mapped.desired.groups if key.startswith("section:"))

@@ -38,6 +38,7 @@ from connectors.clever import StaleCursorError
 from connectors.keycloak_read import ldap_providers
 from connectors.records import Event, School, Section, User
 from connectors.state import (
+    USER_KINDS,
     CurrentUser,
     DesiredState,
     DirectoryState,
@@ -100,7 +101,7 @@ def plan_events(
     changes = fold(events, sync_parents=settings.options.sync_parent_data)
     report.reread(changes.users)
     totals = applied.totals()
-    people = sum(totals.get(kind, 0) for kind in ("students", "teachers", "staff", "parents"))
+    people = sum(totals.get(kind, 0) for kind in USER_KINDS)
     try:
         if changes.reason:
             raise Fallback(changes.reason)

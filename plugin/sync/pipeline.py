@@ -42,12 +42,13 @@ from plugin.sync.applied import Applied
 from plugin.sync.apply import apply_both
 from plugin.sync.brake import preview
 from plugin.sync.departed import report_departed
-from plugin.sync.describe import describe
+from plugin.sync.describe import describe, ldap_counts
 from plugin.sync.full_read import plan_full
 from plugin.sync.incremental import events_since, plan_events
 from plugin.sync.planned import Planned
 from plugin.sync.report import SyncReport
 from plugin.sync.run_options import MANUAL, RunOptions
+from plugin.sync.would_change import would_change
 
 Progress = Callable[[str, int, int], None]  # (stage, done, total)
 
@@ -65,7 +66,9 @@ def run_sync(
 ) -> SyncReport:
     """One sync of a district; returns its report (the caller stores it: ``plugin.runs.jobs``)."""
     big_buffers_to_mmap()  # memory: see its docstring
-    report = report or SyncReport(district_id=district_id, trigger=run.trigger, dry_run=run.dry_run)
+    report = report or SyncReport(
+        district_id=district_id, trigger=run.trigger, dry_run=run.dry_run, started_by=run.started_by
+    )
     report.district_id = district_id or settings.clever.district_id
     source = source or CleverClient(settings.clever)
     applied = Applied.from_url(settings.redis_url, settings.keycloak.realm, report.district_id)
@@ -125,6 +128,7 @@ def _brake_apply_report(
     held = bool(planned.brake) and not run.release_brake  # brake
     report.brake = {"held": held, "reasons": planned.brake}
     if run.dry_run or held:
+        report.would_change = would_change(plan, planned.current, mapped.desired)
         report.calls = dict(keycloak.calls)
         return report.finish("dry-run" if run.dry_run else "held")
 
@@ -141,6 +145,7 @@ def _brake_apply_report(
     )
     report.count_failures(plan, keycloak_failures)  # report: once, in words, and counted as failed
     report.count_failures(plan, ldap_failures, directory="ldap")
+    report.ldap = ldap_counts(planned.ldap_plan, ldap_failures)
     report_departed(report, plan, planned.current, keycloak.undisablable)
     planned.remember({failure.clever_id for failure in keycloak_failures})
     if keycloak.refused_emails:

@@ -25,6 +25,14 @@ from connectors.state import (
 from connectors.text import normalize_name
 from mappers.layout import CLEVER_ATTRIBUTES
 
+# ``clever_role`` -> report kind (``plugin.sync.desired.KIND_OF_ROLE`` by role name).
+KIND_OF_ROLE_NAME = {
+    "student": "students",
+    "teacher": "teachers",
+    "staff": "staff",
+    "district_admin": "district_admins",
+    "contact": "parents",
+}
 # The Clever attributes a person's spec gives in full (``clever_removed_at``, ``clever_unwritable``
 # are the pipeline's own marks; ``clever_removed_at`` is dropped from an account whenever it is synced).
 OWNED_ATTRIBUTES = frozenset(CLEVER_ATTRIBUTES) - {"clever_unwritable"}
@@ -106,7 +114,7 @@ def current_kind(user: CurrentUser) -> str:
 def user_kind(attributes: Attributes) -> str:
     """The report kind of a synced account, from its ``clever_role`` attribute."""
     role = (attributes.get("clever_role") or ("",))[0]
-    return {"student": "students", "teacher": "teachers", "contact": "parents"}.get(role, "staff")
+    return KIND_OF_ROLE_NAME.get(role, "staff")
 
 
 def _diff_groups(

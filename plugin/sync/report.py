@@ -3,6 +3,8 @@
 Shape (``report.to_dict()``)::
 
     {"run_id": "...", "district_id": "...", "trigger": "manual"|"weekly"|"approve",
+     "started_by": "it-admin (admin page)"|"command line (user@host)"|"weekly schedule"|...,
+     "decided_by": "" (a held run: who approved or discarded it),
      "mode": "full"|"incremental", "dry_run": false,
      "status": "ok"|"partial"|"failed"|"held"|"dry-run"|"discarded"|"approved"|"no-changes",
      "started": ISO, "ended": ISO, "duration_s": 1.2,
@@ -18,7 +20,12 @@ Shape (``report.to_dict()``)::
      "errors": [...], "writes": {"keycloak": 0, "ldap": 0},
      "calls": {"GET": 12}, "brake": {"held": false, "reasons": [...]}, "preview": {...}}
 
-Kinds: schools, students, teachers, staff, parents, classes. Counts are what the run wrote: a write
+Kinds: schools, students, teachers, staff, district_admins (people whose primary Clever role is
+district admin), parents, classes. ``memberships_added`` counts every Clever group a person joins,
+a new account's groups included (it is created in them); ``waiting`` counts the people of the kind
+on the waiting list, whatever the reason (``count_waiting``). ``ldap.members_added`` counts the
+people written into groups, new groups' first members included (the placeholder member is not a
+person: ``connectors.ldap``). Counts are what the run wrote: a write
 Keycloak refused is counted under ``failed``, not under ``created``/``updated``/``disabled``
 (``count_failures``), it is listed under ``errors`` in words, and a person it leaves without an
 account is on the waiting list (``waiting``, kind ``failed``) with the reason. A run with any failed
@@ -31,17 +38,17 @@ import re
 import time
 import uuid
 from collections.abc import Iterable, Mapping
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
 from connectors.base import RecordError
-from connectors.state import DesiredState, DirectoryState, Plan, UserUpdate
+from connectors.state import USER_KINDS, DesiredState, DirectoryState, Plan, UserUpdate
 from mappers.names import Ambiguity, Held
 from plugin.sync.plan import current_kind
 
 CLEVER_ID = re.compile(r"[0-9a-f]{24}")
-KINDS = ("schools", "students", "teachers", "staff", "parents", "classes")
+KINDS = ("schools", "students", "teachers", "staff", "district_admins", "parents", "classes")
 COUNTS = (
     "created",
     "updated",
@@ -105,6 +112,8 @@ class SyncReport:
     run_id: str = field(default_factory=lambda: uuid.uuid4().hex[:12])
     district_id: str = ""
     trigger: str = "manual"
+    started_by: str = ""  # who or what asked for the run (``RunOptions.started_by``)
+    decided_by: str = ""  # who approved or discarded it, for a run the brake held
     mode: str = "full"
     dry_run: bool = False
     status: str = "running"
@@ -136,17 +145,24 @@ class SyncReport:
     _reread: set[str] = field(default_factory=set, repr=False)
     # Clever ids this run links to an account an admin chose (counted ``linked_by_admin``).
     _by_admin: set[str] = field(default_factory=set, repr=False)
+    # Who a held or dry run would disable or remove (``plugin.sync.would_change.WouldChange``): kept
+    # apart from the report (``plugin.runs.changes``), never in ``to_dict``.
+    would_change: Any = field(default=None, repr=False)
 
     def to_dict(self) -> dict[str, Any]:
-        data = asdict(self)
+        data = asdict(replace(self, would_change=None) if self.would_change is not None else self)
         data.pop("_clock", None)
         data.pop("_reread", None)
         data.pop("_by_admin", None)
+        data.pop("would_change", None)
         return data
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> SyncReport:
-        known = {k: v for k, v in data.items() if k in cls.__dataclass_fields__ and not k.startswith("_")}
+        fields_ = cls.__dataclass_fields__
+        known = {
+            k: v for k, v in data.items() if k in fields_ and not k.startswith("_") and k != "would_change"
+        }
         return cls(**known)
 
     def reread(self, clever_ids: Iterable[str]) -> None:
@@ -160,12 +176,21 @@ class SyncReport:
         for entry in before.waiting:
             if entry["clever_id"] not in listed and entry["clever_id"] not in self._reread:
                 self.waiting.append(entry)
-                kind = entry.get("person", "")
-                if entry["kind"] in HELD_ACTIONS and kind in self.kinds:
-                    self.kinds[kind]["waiting"] += 1
+        self.count_waiting()
+
+    def count_waiting(self) -> None:
+        """Each kind's ``waiting``: the people of that kind on the waiting list, whatever the reason
+        (ambiguous, skipped, refused by Keycloak, a link to decide, departed ...), each once."""
+        people: dict[str, set[str]] = {kind: set() for kind in USER_KINDS}
+        for entry in self.waiting:
+            if entry.get("person") in people:
+                people[entry["person"]].add(entry["clever_id"])
+        for kind, ids in people.items():
+            self.kinds.setdefault(kind, dict.fromkeys(COUNTS, 0))["waiting"] = len(ids)
 
     def finish(self, status: str) -> SyncReport:
         self.group_warnings()
+        self.count_waiting()
         self.status = status
         self.ended = now_iso()
         self.duration_s = round(time.monotonic() - self._clock, 3)
@@ -198,14 +223,16 @@ class SyncReport:
         # A contact with no student in scope is not wanted; a person without a name (or a parent
         # without an email) is, and gets an account once the SIS has it.
         if error.kind in ("users", "parents") and "no student in scope" not in str(error):
-            self.wait("skipped", error.clever_id, f"no account was made: {error}", SKIPPED_ACTION)
+            reason = f"no account was made: {error}"
+            self.wait("skipped", error.clever_id, reason, SKIPPED_ACTION, person=error.person)
 
     def wait(self, kind: str, clever_id: str, reason: str, action: str = "", **details: Any) -> None:
         """Put a person (or record) on the admin's waiting list: it stays until resolved.
 
         ``kind`` names the list (``ambiguous``, ``suspicious-link``, ``refused-link``, ``skipped``,
         ...); ``reason`` and ``action`` are plain words for the page; ``details`` are JSON values
-        (candidate account ids, the account the link points to, ...).
+        (candidate account ids, the account the link points to, ...). Pass ``person=<report kind>``
+        (``students`` ...) for a person: the kind's ``waiting`` count is the people listed with it.
         """
         self.waiting.append(
             {"kind": kind, "clever_id": clever_id, "reason": reason, "action": action, **details}
@@ -220,6 +247,8 @@ class SyncReport:
         touched: dict[str, set[str]] = {k: set() for k in KINDS}
         for spec in plan.create_users:
             self.kinds[spec.kind]["created"] += 1
+            # A new account is created in its groups (``POST /users`` and the extension carry them).
+            self.kinds[spec.kind]["memberships_added"] += len(spec.groups)
             touched[spec.kind].add(spec.clever_id)
         for update in plan.update_users:
             self.kinds[update.kind][self._linked(update)] += 1
@@ -287,8 +316,6 @@ class SyncReport:
 
     def _held(self, kind: str, held: Held, kinds: Mapping[str, str]) -> None:
         person = kinds.get(held.clever_id, "")
-        if person in self.kinds:
-            self.kinds[person]["waiting"] += 1
         self.wait(
             kind,
             held.clever_id,
@@ -301,19 +328,23 @@ class SyncReport:
 
     def count_failures(self, plan: Plan, failures: list[RecordError], *, directory: str = "keycloak") -> None:
         """Move what ``failures`` refused from the written counts to ``failed``; list them in words."""
-        done: dict[str, tuple[str, str]] = {}  # Clever id -> (kind, count the plan put it under)
+        # Clever id -> (kind, count the plan put it under, memberships it came with)
+        done: dict[str, tuple[str, str, int]] = {}
         for update in plan.disable_users:
-            done[update.clever_id] = (update.kind, "disabled")
+            done[update.clever_id] = (update.kind, "disabled", 0)
         for update in plan.update_users:
-            done[update.clever_id] = (update.kind, self._linked(update))
+            done[update.clever_id] = (update.kind, self._linked(update), 0)
         for spec in plan.create_users:
-            done[spec.clever_id] = (spec.kind, "created")
+            done[spec.clever_id] = (spec.kind, "created", len(spec.groups))
         for failure in failures:
             self.errors.append(f"{directory}: {failure.kind or 'record'} {failure.clever_id}: {failure}")
             if directory != "keycloak" or failure.clever_id not in done:
                 continue
-            kind, counted = done.pop(failure.clever_id)
+            kind, counted, memberships = done.pop(failure.clever_id)
             self.kinds[kind][counted] = max(0, self.kinds[kind][counted] - 1)
+            self.kinds[kind]["memberships_added"] = max(
+                0, self.kinds[kind]["memberships_added"] - memberships
+            )
             self.kinds[kind]["failed"] += 1
             reason = str(failure)
             if counted == "created" and not reason.startswith("no account was made"):
@@ -328,15 +359,17 @@ class SyncReport:
         """A few lines for a terminal."""
         mode = self.mode + (", dry run" if self.dry_run else "")
         lines = [f"run {self.run_id} ({self.trigger}, {mode}): {self.status} in {self.duration_s:.1f}s"]
+        if self.started_by:
+            lines.append(f"  started by {self.started_by}")
         if self.preview.get("full_because"):
             lines.append(f"  full run: {self.preview['full_because']}")
         for kind in KINDS:
             counts = self.kinds[kind]
             shown = ", ".join(f"{name.replace('_', ' ')} {value}" for name, value in counts.items() if value)
-            lines.append(f"  {kind:<9} {shown or 'nothing'}")
+            lines.append(f"  {kind.replace('_', ' '):<15} {shown or 'nothing'}")
         ldap = ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in self.ldap.items() if v)
-        lines.append(f"  ldap      {ldap or 'nothing'}")
-        lines.append(f"  writes    keycloak {self.writes['keycloak']}, ldap {self.writes['ldap']}")
+        lines.append(f"  {'ldap':<15} {ldap or 'nothing'}")
+        lines.append(f"  {'writes':<15} keycloak {self.writes['keycloak']}, ldap {self.writes['ldap']}")
         if self.brake.get("held"):
             lines.append("  HELD for review: " + "; ".join(self.brake["reasons"]))
         for title, items in (("ambiguous", self.ambiguous), ("skipped", self.skipped)):

@@ -27,14 +27,17 @@ class RunOptions:
     trigger: str = "manual"  # manual, weekly, approve, demo, bench: shown in the history
     release_brake: bool = False  # apply even when the brake would hold the run
     verify: bool = False  # also read every group's members from Keycloak (implies ``full``)
+    # Who or what asked for the run, in words for the history: "it-admin (admin page)",
+    # "command line (root@host)", "weekly schedule" (``plugin.runs.audit``).
+    started_by: str = ""
 
     def __post_init__(self) -> None:
         if self.verify and not self.full:
             object.__setattr__(self, "full", True)
 
-    def approved(self) -> RunOptions:
+    def approved(self, started_by: str = "") -> RunOptions:
         """The run that applies a held one: full, the brake released, called "approve"."""
-        return replace(self, full=True, release_brake=True, trigger="approve")
+        return replace(self, full=True, release_brake=True, trigger="approve", started_by=started_by)
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)

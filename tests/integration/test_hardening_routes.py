@@ -78,4 +78,4 @@ def test_a_run_id_outside_letters_digits_and_dashes_is_a_400(app: Flask, bearer:
             assert response.json == {"error": "that is not a run id (letters, digits and '-' only)"}
     # Anonymous callers learn nothing about ids: still refused as anonymous.
     assert app.test_client().get(f"{URL_PREFIX}/api/runs/bad:id").status_code == 401
-    assert client.get(f"{URL_PREFIX}/api/runs/0123456789ab", headers=bearer).status_code == 400  # no such run
+    assert client.get(f"{URL_PREFIX}/api/runs/0123456789ab", headers=bearer).status_code == 404  # no such run

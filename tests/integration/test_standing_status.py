@@ -78,7 +78,7 @@ def test_status_api_and_metrics_show_what_is_synced_and_who_waits(
     detail = client.get(f"{URL_PREFIX}/api/runs/full1", headers=bearer)
     assert detail.status_code == 200 and detail.json is not None
     assert detail.json["report"]["kinds"]["students"]["created"] == students
-    assert client.get(f"{URL_PREFIX}/api/runs/nosuchrun", headers=bearer).status_code == 400
+    assert client.get(f"{URL_PREFIX}/api/runs/nosuchrun", headers=bearer).status_code == 404
 
     assert client.get("/metrics").status_code == 401  # admins only
     make_user(keycloak_admin, "plain-user")

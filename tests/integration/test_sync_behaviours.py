@@ -35,7 +35,12 @@ from tests.sync_expect import actual_keycloak, actual_ldap, class_names, expecte
 
 pytestmark = pytest.mark.integration
 REDIS_DB = 14  # this file's own database, through conftest's redis_url
-KIND_OF = {"district_admin": "staff", "teacher": "teachers", "staff": "staff", "student": "students"}
+KIND_OF = {
+    "district_admin": "district_admins",
+    "teacher": "teachers",
+    "staff": "staff",
+    "student": "students",
+}
 PRIORITY = ("district_admin", "teacher", "staff", "student")
 Obj = dict[str, Any]
 
@@ -260,7 +265,7 @@ def test_a_dry_run_reports_the_plan_and_writes_nothing(
     state: SyncState,
 ) -> None:
     users = raw(sandbox_state, "users")
-    wanted = dict.fromkeys(("students", "teachers", "staff"), 0)
+    wanted = dict.fromkeys(("students", "teachers", "staff", "district_admins"), 0)
     for user in users:
         if roles := _roles(user):
             wanted[KIND_OF[roles[0]]] += 1

@@ -239,10 +239,10 @@ def test_a_person_in_two_schools_is_in_the_role_group_of_each() -> None:
     assert spec.attributes["clever_school_ids"] == (LINCOLN.clever_id, WASHINGTON.clever_id)
 
 
-def test_a_district_admin_without_schools_gets_a_staff_spec_in_no_school_group() -> None:
+def test_a_district_admin_without_schools_is_reported_as_a_district_admin_in_no_school_group() -> None:
     admin = make_user(roles=(Role.DISTRICT_ADMIN,), clever_id="da1", first_name="Dana", last_name="Boss")
     spec = user(mapped(roster(admin), school_ids={LINCOLN.clever_id}), "da1")
-    assert spec.kind == "staff"
+    assert spec.kind == "district_admins"
     assert spec.groups == ()
     assert spec.attributes["clever_role"] == ("district_admin",)
 

@@ -27,7 +27,7 @@ def _full(status: str = "ok", **preview: object) -> SyncReport:
 
 def test_a_full_run_sets_the_totals_and_the_waiting_list() -> None:
     standing = advanced(Standing(), _full())
-    assert standing.people == {"students": 5, "teachers": 2, "staff": 0, "parents": 0}
+    assert standing.people == {"students": 5, "teachers": 2, "staff": 0, "district_admins": 0, "parents": 0}
     assert standing.groups == {"schools": 1, "classes": 3}
     assert standing.last_full["run_id"] == "full1" and standing.last_verify == {}
     kinds = {kind: [i["clever_id"] for i in items] for kind, items in standing.waiting_by_kind().items()}
