@@ -187,14 +187,15 @@ def test_keycloak_refuses_self_service_linking_at_every_entry_point(
     assert _links(world, pupil) == []
 
 
-@pytest.mark.parametrize("bulk", [True, False], ids=["extension", "rest"])
+@pytest.mark.parametrize(("bulk", "unlinker"), [(True, "her"), (False, "her"), (True, "admin")])
 def test_a_self_made_link_then_its_unlink_then_syncs_give_her_nothing_and_the_teacher_their_own_account(
-    page: Page, clever_world: CleverWorld, redis_url: str, bulk: bool
+    page: Page, clever_world: CleverWorld, redis_url: str, bulk: bool, unlinker: str
 ) -> None:
     """The district opted out (``KCC_ALLOW_SELF_LINKING=true``): Keycloak lets the pupil link a new
-    teacher's open Clever session. That link owns nothing; she removes it herself; an incremental
-    run, then a full run, on both write paths, give her account nothing and the teacher an account
-    of their own, where the teacher's Clever login then lands."""
+    teacher's open Clever session. That link owns nothing; she removes it herself (or an admin does,
+    as the console's Unlink and the page's do); an incremental run, then a full run, on both write
+    paths, give her account nothing and the teacher an account of their own, where the teacher's
+    Clever login then lands."""
     world = clever_world
     opted_out = dataclasses.replace(
         world.settings,
@@ -226,12 +227,15 @@ def test_a_self_made_link_then_its_unlink_then_syncs_give_her_nothing_and_the_te
     [(alias, clever_id, user_name)] = _links(world, pupil)
     assert (alias, clever_id) == ("clever", newcomer["id"]) and user_name != f"clever-sync:{newcomer['id']}"
 
-    unlink = requests.delete(
-        f"{world.realm_url}/account/linked-accounts/clever",
-        headers={"Authorization": f"Bearer {tokens['access_token']}", "Accept": "application/json"},
-        timeout=30,
-    )
-    assert unlink.status_code == 204, unlink.text
+    if unlinker == "her":
+        unlink = requests.delete(
+            f"{world.realm_url}/account/linked-accounts/clever",
+            headers={"Authorization": f"Bearer {tokens['access_token']}", "Accept": "application/json"},
+            timeout=30,
+        )
+        assert unlink.status_code == 204, unlink.text
+    else:
+        world.admin.delete_user_social_login(pupil, "clever")
     assert _links(world, pupil) == []
 
     for run_id, options in (("events", RunOptions()), ("full2", RunOptions(full=True))):
