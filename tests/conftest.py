@@ -11,6 +11,7 @@ import secrets
 import subprocess
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -61,6 +62,13 @@ def keycloak_master(services_env: dict[str, str]) -> KeycloakAdmin:
 @pytest.fixture
 def realm(keycloak_master: KeycloakAdmin) -> Iterator[str]:
     """A fresh, empty realm named by a uuid; deleted afterwards."""
+    with fresh_realm(keycloak_master) as name:
+        yield name
+
+
+@contextmanager
+def fresh_realm(keycloak_master: KeycloakAdmin) -> Iterator[str]:
+    """A fresh, empty realm named by a uuid (a test that needs two uses this for the second)."""
     name = f"t-{uuid.uuid4().hex[:12]}"
     keycloak_master.create_realm({"realm": name, "enabled": True})
     try:
@@ -113,6 +121,13 @@ def ldap_conn(services_env: dict[str, str]) -> Iterator[Connection]:
 @pytest.fixture
 def ldap_ou(services_env: dict[str, str], ldap_conn: Connection) -> Iterator[LdapOu]:
     """A fresh OU under the base DN; removed with everything in it afterwards."""
+    with fresh_ou(services_env, ldap_conn) as ou:
+        yield ou
+
+
+@contextmanager
+def fresh_ou(services_env: dict[str, str], ldap_conn: Connection) -> Iterator[LdapOu]:
+    """A fresh OU (``ldap_ou``; a test that needs two uses this for the second)."""
     dn = f"ou=t-{uuid.uuid4().hex[:12]},{services_env['LDAP_BASE_DN']}"
     ou = LdapOu(dn=dn, people_dn=f"ou=people,{dn}", groups_dn=f"ou=groups,{dn}")
     for entry in (ou.dn, ou.people_dn, ou.groups_dn):
@@ -153,6 +168,13 @@ def settings(
 ) -> Settings:
     """Settings pointing at this test's realm, LDAP OU and Redis database; Keycloak as the realm's
     service account (least privilege, as deployed), never the master admin."""
+    return settings_for(services_env, realm, ldap_ou, redis_url, service_secret)
+
+
+def settings_for(
+    services_env: dict[str, str], realm: str, ldap_ou: LdapOu, redis_url: str, service_secret: str
+) -> Settings:
+    """The ``settings`` fixture's Settings for any realm, OU, Redis database and service account."""
     env = {key: value for key, value in services_env.items() if key.startswith("KCC_")}
     env.pop("KCC_KEYCLOAK_ADMIN_USER", None)
     env.pop("KCC_KEYCLOAK_ADMIN_PASSWORD", None)
