@@ -16,7 +16,7 @@ from bench.env import Services
 from bench.ours import mutate_one_percent
 from bench.run import SIZES
 from plugin.sso.broker import ensure_broker
-from plugin.sync.pipeline import run_sync
+from plugin.sync.pipeline import Start, run_sync
 from plugin.sync.run_options import RunOptions
 from sandbox.app import create_app
 from sandbox.config import SandboxConfig
@@ -45,7 +45,7 @@ def main(argv: list[str] | None = None) -> int:
             profiler = Profiler(interval=0.005)
             profiler.start()
             report = run_sync(
-                settings, district_id=state.district_id, cursor=cursor, run=RunOptions(full=full)
+                settings, RunOptions(full=full), district_id=state.district_id, start=Start(cursor)
             )
             profiler.stop()
             cursor = report.preview.get("event_cursor") or cursor

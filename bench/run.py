@@ -29,7 +29,8 @@ from bench.worker import measured_sync
 from connectors.clever import CleverClient
 from plugin.runs.state import SyncState
 from plugin.sso.broker import ensure_broker
-from plugin.sync.desired import desired_state
+from plugin.sync.desired import MapInput
+from plugin.sync.desired_people import desired_state
 from sandbox.app import create_app
 from sandbox.config import SandboxConfig
 from sandbox.server import serve
@@ -65,9 +66,7 @@ def bench_size(
         district = state.district_id
         settings = Place("unused", Ou("", "", ""), services.redis_url, url, district).settings(services.env)
         roster = CleverClient(settings.clever).roster(district)
-        mapped = desired_state(
-            roster, current_users={}, accounts=[], usernames=set(), options=settings.options
-        )
+        mapped = desired_state(roster, MapInput(options=settings.options))
         people = people_of(mapped.desired)
         out["people"] = len(people)
         out["groups"] = len(mapped.desired.groups)

@@ -12,7 +12,7 @@ Three kinds, after authentik's outgoing-sync exceptions:
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import TYPE_CHECKING, Protocol, TypeVar
 
@@ -69,6 +69,24 @@ class RosterSource(Protocol):
 
 T = TypeVar("T")
 R = TypeVar("R")
+
+
+class RecordReader(Protocol):
+    """Records a few at a time (an incremental run's reads: ``plugin.sync.snapshot_events``);
+    ``connectors.clever.CleverClient`` is one."""
+
+    def stream(
+        self,
+        kind: str,
+        cls: type[R],
+        *,
+        params: Mapping[str, str] | None = None,
+        district_id: str | None = None,
+    ) -> Iterable[R]: ...
+    def related(
+        self, kind: str, clever_id: str, relation: str, cls: type[R], *, district_id: str | None = None
+    ) -> Iterable[R]: ...
+    def one(self, kind: str, clever_id: str, cls: type[R]) -> R | None: ...
 
 
 def bounded_map(fn: Callable[[T], R], items: Iterable[T], workers: int, window: int = 0) -> Iterator[R]:

@@ -67,6 +67,7 @@ API = "/v3.0"
 # the same user objects as a full one.
 USERS_API = {"v3.0": "/v3.0", "v3.1": "/v3.1"}
 MAX_ID = "f" * 24  # larger than any Clever id (24 hex digits)
+RELATED: dict[type, str] = {User: "users", Section: "sections", School: "schools"}
 
 
 class CleverClient:
@@ -247,7 +248,20 @@ class CleverClient:
         district_id: str | None = None,
     ) -> Iterator[R]:
         """Every ``/v3.0/<kind>`` item as a record, page by page; bad items go to ``on_bad_record``."""
-        for item in self._stream_items(kind, dict(params or {}), district_id):
+        return self._records(kind, cls, self._stream_items(kind, dict(params or {}), district_id))
+
+    def related(
+        self, kind: str, clever_id: str, relation: str, cls: type[R], *, district_id: str | None = None
+    ) -> Iterator[R]:
+        """``/<kind>/<id>/<relation>`` as records (a person's sections, contacts or students, a
+        section's people, a school's sections): what an incremental run reads besides the events."""
+        target = RELATED[cls]
+        api = self.users_api(district_id) if target == "users" else API
+        items = self._items(f"{api}/{kind}/{clever_id}/{relation}", {}, district_id, target)
+        return self._records(target, cls, items)
+
+    def _records(self, kind: str, cls: type[R], items: Iterator[Any]) -> Iterator[R]:
+        for item in items:
             try:
                 if bad := bad_text(item):
                     item = self._bad_text(kind, item, bad)

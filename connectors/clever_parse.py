@@ -331,9 +331,11 @@ def parse_event(data: Any) -> Event:
             record = PARSERS[collection](raw)
         elif collection != "resources":
             raise _Bad(f"unknown event type {event_type!r}")
-        before = None
+        before: Section | User | None = None
         if isinstance(record, Section) and event_type.endswith(".updated") and isinstance(raw, Mapping):
             before = _section(_as_before(raw, previous), record.clever_id)
+        elif isinstance(record, User) and event_type == "users.updated" and isinstance(raw, Mapping):
+            before = parse_user(_as_before(raw, previous))
         return Event(
             event_id=event_id,
             type=event_type,

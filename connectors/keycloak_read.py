@@ -13,23 +13,23 @@ extra facts (Google/Microsoft links, and each candidate's effective privilege:
 for the accounts that person could match (``KeycloakState.candidates(wanted)``). No ``q=``
 attribute search (Keycloak cannot index it).
 
-Names of LDAP-federated accounts are read as the directory means them, not as Keycloak's default
-mappers put them (``person_names``): see there for the quirk.
+How a user representation reads as a person (names, read-only accounts, the LDAP providers):
+``connectors.keycloak_people``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Set
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
 from connectors.base import bounded_map
+from connectors.keycloak_people import LdapProvider, current_user, ldap_providers, person_names, read_only
 from connectors.keycloak_vet import Vetter
 from connectors.ownership import owner_of_link
 from connectors.state import IDP_ALIAS, Account, CurrentGroup, CurrentUser, DirectoryState, PackedAttributes
-from connectors.text import normalize_name
 
 if TYPE_CHECKING:
     from connectors.keycloak_http import KeycloakHttp
@@ -39,41 +39,6 @@ LINKS_PATH = "clever-sync/links"  # the extension's listing of the realm's cleve
 LINKS_PAGE = 10000
 USER_PAGE = 2000  # brief user listing: pages of 2,000, several at a time (``read_known``)
 NOT_READ: Mapping[str, tuple[str, ...]] = MappingProxyType({})  # a brief listing's attributes: one object
-LDAP_PROVIDER = "org.keycloak.storage.UserStorageProvider"
-LDAP_MAPPER = "org.keycloak.storage.ldap.mappers.LDAPStorageMapper"
-
-
-@dataclass(frozen=True, slots=True)
-class LdapProvider:
-    """An LDAP user federation provider of the realm, as reading accounts needs it."""
-
-    edit_mode: str  # READ_ONLY, WRITABLE, UNSYNCED
-    first_name_from_cn: bool = False  # its "first name" mapper reads ``cn`` (Keycloak's default)
-
-
-def person_names(rep: Mapping[str, Any], providers: Mapping[str, LdapProvider]) -> tuple[str, str]:
-    """(first, last) of a Keycloak user representation, as the person's name is meant.
-
-    Keycloak quirk: the "first name" mapper Keycloak creates for an LDAP provider of vendor "other"
-    maps ``cn``, the whole name, so the directory's "Liam Martin" (``sn: Martin``) is firstName
-    "Liam Martin", lastName "Martin", and Match Users By Name would miss Clever's Liam Martin. For
-    an account of a provider whose first name comes from ``cn``, a first name that ends with " " +
-    the last name (compared as the name match compares) is read without that ending. The quirk is
-    Keycloak's, so it is undone here where Keycloak is read, and the account is never written
-    back: an adopted account keeps its spelling, and a later run sees no name to "correct".
-    """
-    first, last = rep.get("firstName") or "", rep.get("lastName") or ""
-    provider = providers.get(rep.get("federationLink") or "")
-    if provider is not None and provider.first_name_from_cn:
-        first = _given_name(first, last)
-    return first, last
-
-
-def _given_name(whole: str, last: str) -> str:
-    words, count = whole.split(), len(last.split())
-    if count and len(words) > count and normalize_name(" ".join(words[-count:])) == normalize_name(last):
-        return " ".join(words[:-count])
-    return whole
 
 
 @dataclass(slots=True)
@@ -175,11 +140,23 @@ def read_state(
     gets nothing from Clever and is nobody's candidate. The ``clever_id`` attribute is data: an
     account that carries one without an owned link is a candidate like any other, with
     ``Account.carried_clever_id`` set (an unlink happened: ``mappers.names`` makes its person wait)."""
-    groups, root_id = _groups(http, root_name, workers)
+    groups, root_id = read_tree(http, root_name, workers)
     members = read_members(http, groups, set(groups), workers) if with_members else {}
     providers = ldap_providers(http)
     owned, foreign = owners(read_links(http, extension=extension, workers=workers))
+    users, accounts, usernames, suspicious = read_accounts(http, owned, foreign, providers)
+    state = DirectoryState(groups=groups, users=users, members=members)
+    return KeycloakState(state, accounts, usernames, root_id, http, suspicious=suspicious)
 
+
+def read_accounts(
+    http: KeycloakHttp,
+    owned: Mapping[str, str],
+    foreign: Mapping[str, str],
+    providers: Mapping[str, LdapProvider],
+) -> tuple[dict[str, CurrentUser], list[Account], set[str], dict[str, str]]:
+    """Every account of the realm in full: (the owned ones by Clever id, the others as name-match
+    candidates, every username, the accounts with a link that owns nothing: Keycloak id -> Clever id)."""
     users: dict[str, CurrentUser] = {}
     accounts: list[Account] = []
     usernames: set[str] = set()
@@ -202,13 +179,12 @@ def read_state(
                     last_name=last_name,
                     enabled=bool(rep.get("enabled", True)),
                     source="ldap" if federation else "local",
-                    read_only=_read_only(providers, federation),
+                    read_only=read_only(providers, federation),
                     ldap_dn=(attributes.get("LDAP_ENTRY_DN") or ("",))[0],
                     carried_clever_id=(attributes.get("clever_id") or ("",))[0],
                 )
             )
-    state = DirectoryState(groups=groups, users=users, members=members)
-    return KeycloakState(state, accounts, usernames, root_id, http, suspicious=suspicious)
+    return users, accounts, usernames, suspicious
 
 
 def read_known(
@@ -232,7 +208,7 @@ def read_known(
     """
     # The group tree is read beside the user listing: each waits on Keycloak most of its time.
     with ThreadPoolExecutor(1) as pool:
-        tree = pool.submit(_groups, http, root_name, workers)
+        tree = pool.submit(read_tree, http, root_name, workers)
         owned, foreign = owners(read_links(http, extension=extension, workers=workers))
         state = None
         if not foreign and set(ids.values()) <= set(owned):
@@ -273,7 +249,7 @@ def _read_known_users(
         if keycloak_id not in clever_of and keycloak_id not in others:
             return None  # an account the last run did not see: the full read
         usernames.add(username)
-        read_only = _read_only(providers, federation)
+        unwritable = read_only(providers, federation)
         clever_id = clever_of.get(keycloak_id)
         if clever_id:
             users[clever_id] = CurrentUser(
@@ -285,7 +261,7 @@ def _read_known_users(
                 email,
                 enabled,
                 NOT_READ,
-                read_only=read_only,
+                read_only=unwritable,
                 ldap_dn=dns.get(clever_id, ""),
             )
         else:
@@ -297,7 +273,7 @@ def _read_known_users(
                     last,
                     enabled=enabled,
                     source="ldap" if federation else "local",
-                    read_only=read_only,
+                    read_only=unwritable,
                 )
             )
     return users, accounts, usernames
@@ -320,8 +296,11 @@ def read_users(http: KeycloakHttp, users: Iterable[CurrentUser], workers: int) -
     return dict(bounded_map(one, listed, workers))
 
 
-def _groups(http: KeycloakHttp, root_name: str, workers: int = 4) -> tuple[dict[str, CurrentGroup], str]:
-    """The tree under ``/<root_name>``, a level at a time, each level's listings ``workers`` at once."""
+def read_tree(
+    http: KeycloakHttp, root_name: str, workers: int = 4, classes_of: Set[str] | None = None
+) -> tuple[dict[str, CurrentGroup], str]:
+    """The tree under ``/<root_name>``, a level at a time, each level's listings ``workers`` at once;
+    with ``classes_of``, the class groups of those schools only (``school:<id>:classes``)."""
     response = http.call("GET", f"group-by-path/{root_name}", ok=(404,))
     if response.status_code == 404:
         return {}, ""
@@ -333,9 +312,10 @@ def _groups(http: KeycloakHttp, root_name: str, workers: int = 4) -> tuple[dict[
     def children_of(parent: dict[str, Any]) -> list[dict[str, Any]]:
         return list(http.pages(f"groups/{parent['id']}/children", briefRepresentation="false"))
 
+    wanted = None if classes_of is None else {f"school:{school}:classes" for school in classes_of}
     with ThreadPoolExecutor(max(1, workers)) as pool:
         while frontier:
-            parents = [parent for parent in frontier if parent.get("subGroupCount", 1) != 0]
+            parents = [p for p in frontier if p.get("subGroupCount", 1) != 0 and _expand(p, wanted)]
             children: list[dict[str, Any]] = []
             for parent, listed in zip(parents, pool.map(children_of, parents), strict=True):
                 for child in listed:
@@ -343,6 +323,12 @@ def _groups(http: KeycloakHttp, root_name: str, workers: int = 4) -> tuple[dict[
                     children.append(child)
             frontier = children
     return groups, str(root["id"])
+
+
+def _expand(rep: Mapping[str, Any], classes: Set[str] | None) -> bool:
+    """Whether the tree read lists this group's children (a school's classes only when wanted)."""
+    key = ((rep.get("attributes") or {}).get("clever_key") or [""])[0]
+    return classes is None or not key.endswith(":classes") or key in classes
 
 
 def _add(groups: dict[str, CurrentGroup], rep: dict[str, Any], parent_id: str | None) -> None:
@@ -371,53 +357,3 @@ def read_members(
     if not listed:
         return {}
     return dict(bounded_map(one, listed, workers))
-
-
-def ldap_providers(http: KeycloakHttp) -> dict[str, LdapProvider]:
-    """The realm's LDAP user federation providers by component id (one more call each: mappers)."""
-    providers: dict[str, LdapProvider] = {}
-    for component in http.get("components", type=LDAP_PROVIDER):
-        if component.get("providerId") != "ldap":
-            continue
-        mappers = http.get("components", parent=component["id"], type=LDAP_MAPPER)
-        from_cn = any(
-            _config(mapper, "user.model.attribute") == "firstName"
-            and _config(mapper, "ldap.attribute").casefold() == "cn"
-            for mapper in mappers
-        )
-        providers[component["id"]] = LdapProvider(_config(component, "editMode"), from_cn)
-    return providers
-
-
-def _config(component: Mapping[str, Any], name: str) -> str:
-    return str(((component.get("config") or {}).get(name) or [""])[0])
-
-
-def current_user(
-    rep: Mapping[str, Any],
-    clever_id: str,
-    attributes: Mapping[str, tuple[str, ...]],
-    providers: Mapping[str, LdapProvider],
-    *,
-    linked: bool = True,
-) -> CurrentUser:
-    """A synced person as Keycloak holds them, from a full user representation."""
-    first_name, last_name = person_names(rep, providers)
-    return CurrentUser(
-        keycloak_id=rep["id"],
-        clever_id=clever_id,
-        username=rep["username"],
-        first_name=first_name,
-        last_name=last_name,
-        email=rep.get("email") or "",
-        enabled=bool(rep.get("enabled", True)),
-        attributes=dict(attributes),
-        linked=linked,
-        read_only=_read_only(providers, rep.get("federationLink") or ""),
-        ldap_dn=(attributes.get("LDAP_ENTRY_DN") or ("",))[0],
-    )
-
-
-def _read_only(providers: Mapping[str, LdapProvider], federation: str) -> bool:
-    provider = providers.get(federation)
-    return provider is not None and provider.edit_mode == "READ_ONLY"

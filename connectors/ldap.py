@@ -13,16 +13,19 @@ Keycloak federates from LDAP: its ``LDAP_ENTRY_DN``); people without an LDAP ent
 ``groupOfNames`` requires at least one ``member``: every group also lists ``groups_dn`` itself as
 a placeholder member, so a class stays valid when empty. Consumers should ignore that value.
 
+Which groups the roster wants is policy (``mappers.ldap_layout``), the difference is the plan
+stage's (``plugin.sync.plan_ldap``); this module reads and writes.
+
 Settings: ``settings.ldap`` (url, bind DN and password, groups_dn). Example::
 
     directory = LdapDirectory(settings.ldap)
-    plan = directory.plan(desired_groups(desired, settings.ldap.groups_dn))
+    current = directory.current()
     failures = directory.apply(plan)
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 
@@ -32,53 +35,12 @@ from ldap3.utils.conv import escape_filter_chars
 
 from connectors.base import ConfigError, RecordError, TransientError
 from connectors.config import LdapSettings
-from connectors.state import DesiredState
-from connectors.text import ldap_rdn
+from connectors.state import LdapGroup, LdapPlan
+from connectors.text import dn_parent, rdn_of
 
 KEY_ATTRIBUTE = "businessCategory"
 # Result codes that mean "already as wanted": entryAlreadyExists, attributeOrValueExists, noSuchAttribute.
 ALREADY = {68, 20, 16}
-
-
-@dataclass(frozen=True, slots=True)
-class LdapGroup:
-    key: str
-    dn: str
-    members: frozenset[str]
-    owners: frozenset[str] = frozenset()
-    name: str = ""
-
-
-@dataclass(frozen=True, slots=True)
-class LdapPlan:
-    create: tuple[LdapGroup, ...] = ()
-    rename: tuple[tuple[str, str], ...] = ()  # (old dn, new dn)
-    add_members: tuple[tuple[str, tuple[str, ...]], ...] = ()  # (group dn after renames, member dns)
-    remove_members: tuple[tuple[str, tuple[str, ...]], ...] = ()
-    set_owners: tuple[tuple[str, tuple[str, ...]], ...] = ()
-    placeholder: str = ""  # the member every group lists so it is never empty (``groups_dn``)
-
-    def people_added(self, failed: frozenset[str] = frozenset()) -> int:
-        """Member values naming people that the plan writes: into new groups and existing ones
-        (groups whose DN is in ``failed`` were refused: not counted)."""
-        added = sum(len(m) for dn, m in self.add_members if dn not in failed)
-        return added + sum(len(g.members - {self.placeholder}) for g in self.create if g.dn not in failed)
-
-    def people_removed(self, failed: frozenset[str] = frozenset()) -> int:
-        return sum(len(m) for dn, m in self.remove_members if dn not in failed)
-
-    @property
-    def empty(self) -> bool:
-        return not (self.create or self.rename or self.add_members or self.remove_members or self.set_owners)
-
-    def size(self) -> int:
-        return (
-            len(self.create)
-            + len(self.rename)
-            + len(self.add_members)
-            + len(self.remove_members)
-            + len(self.set_owners)
-        )
 
 
 @dataclass(slots=True)
@@ -93,74 +55,6 @@ def _shared(found: frozenset[str], seen: dict[frozenset[str], frozenset[str]]) -
     or with one DN, and most groups hold only the placeholder member and no owner (15,764 groups
     at 50,000 students: two sets each, about 7 MB, in the wanted and in the read state alike)."""
     return seen.setdefault(found, found)
-
-
-def desired_groups(desired: DesiredState, groups_dn: str) -> dict[str, LdapGroup]:
-    """The LDAP groups the desired Keycloak state calls for, with members that have a directory DN."""
-    seen: dict[frozenset[str], frozenset[str]] = {}
-    school_members: dict[str, set[str]] = {}
-    class_members: dict[str, set[str]] = {}
-    for user in desired.users.values():
-        if not user.ldap_dn:
-            continue
-        for key in user.groups:
-            if key.startswith("section:"):
-                class_members.setdefault(key, set()).add(user.ldap_dn)
-            elif key.startswith("school:"):
-                school_members.setdefault(key.rsplit(":", 1)[0], set()).add(user.ldap_dn)
-    dn_of = {u.clever_id: u.ldap_dn for u in desired.users.values() if u.ldap_dn}
-    wanted: dict[str, LdapGroup] = {}
-    for key, spec in desired.groups.items():
-        if spec.kind == "school":
-            dn = f"{ldap_rdn(spec.name)},{groups_dn}"
-            members = _shared(frozenset({groups_dn, *school_members.get(key, ())}), seen)
-            wanted[key] = LdapGroup(key, dn, members, _shared(frozenset(), seen), name=spec.name)
-    for key, spec in desired.groups.items():
-        if spec.kind == "class" and spec.parent:
-            school = wanted.get(spec.parent.rsplit(":", 1)[0])
-            if school is None:
-                continue
-            owners = frozenset(dn_of[t] for t in spec.attributes.get("clever_teachers", ()) if t in dn_of)
-            owners = _shared(owners, seen)
-            members = _shared(frozenset({groups_dn, *class_members.get(key, ())}), seen)
-            wanted[key] = LdapGroup(key, f"{ldap_rdn(spec.name)},{school.dn}", members, owners, spec.name)
-    return wanted
-
-
-def diff_groups(
-    wanted: Mapping[str, LdapGroup], current: Mapping[str, LdapGroup], groups_dn: str
-) -> LdapPlan:
-    """Only the difference: new groups, renamed ones, member and owner changes (pure)."""
-    create: list[LdapGroup] = []
-    rename: list[tuple[str, str]] = []
-    adds: list[tuple[str, tuple[str, ...]]] = []
-    removes: list[tuple[str, tuple[str, ...]]] = []
-    owners: list[tuple[str, tuple[str, ...]]] = []
-    for key in sorted(wanted, key=lambda k: (not k.startswith("school:"), k)):
-        group = wanted[key]
-        have = current.get(key)
-        if have is None:
-            create.append(group)
-            continue
-        if (
-            have.dn != group.dn
-            and _norm(have.dn) != _norm(group.dn)
-            and not _moved_with_parent(have.dn, group.dn, rename)
-        ):
-            rename.append((have.dn, group.dn))
-        if added := sorted(group.members - have.members):
-            adds.append((group.dn, tuple(added)))
-        if removed := sorted(have.members - group.members):
-            removes.append((group.dn, tuple(removed)))
-        if group.owners != have.owners:
-            owners.append((group.dn, tuple(sorted(group.owners))))
-    for key in sorted(set(current) - set(wanted)):
-        have = current[key]  # a section gone from Clever (or out of scope): emptied, kept
-        if removed := sorted(have.members - {groups_dn}):
-            removes.append((have.dn, tuple(removed)))
-        if have.owners:
-            owners.append((have.dn, ()))
-    return LdapPlan(tuple(create), tuple(rename), tuple(adds), tuple(removes), tuple(owners), groups_dn)
 
 
 class LdapDirectory:
@@ -234,9 +128,6 @@ class LdapDirectory:
                 )
         return found
 
-    def plan(self, wanted: Mapping[str, LdapGroup]) -> LdapPlan:
-        return diff_groups(wanted, self.current(), self.settings.groups_dn)
-
     def apply(self, plan: LdapPlan) -> list[RecordError]:
         """Write the plan; renames first so later changes address the new DNs."""
         failures: list[RecordError] = []
@@ -244,7 +135,8 @@ class LdapDirectory:
             return failures
         with self._connection() as conn:
             for old, new in plan.rename:
-                self._write(conn, failures, old, conn.modify_dn, old, _rdn_of(new), new_superior=_parent(new))
+                parent = dn_parent(new)
+                self._write(conn, failures, old, conn.modify_dn, old, rdn_of(new), new_superior=parent)
             for group in plan.create:
                 attributes: dict[str, object] = {
                     "cn": group.name,
@@ -301,71 +193,3 @@ def _close(conn: Connection | None) -> None:
     if sock is not None:
         with suppress(OSError):
             sock.close()
-
-
-def _norm(dn: str) -> str:
-    """A DN for comparison: attribute names lower-cased, values unescaped (``\\,`` and ``\\2C`` alike)."""
-    parts = []
-    for rdn in _split(dn):
-        attr, _, value = rdn.partition("=")
-        parts.append(f"{attr.strip().lower()}={_unescape(value)}")
-    return ",".join(parts)
-
-
-def _unescape(value: str) -> str:
-    if "\\" not in value:
-        return value
-    raw = bytearray()
-    i = 0
-    while i < len(value):
-        char = value[i]
-        if char == "\\" and i + 2 < len(value) + 1:
-            pair = value[i + 1 : i + 3]
-            if len(pair) == 2 and all(c in "0123456789abcdefABCDEF" for c in pair):
-                raw.append(int(pair, 16))
-                i += 3
-                continue
-            raw.extend(value[i + 1].encode())
-            i += 2
-            continue
-        raw.extend(char.encode())
-        i += 1
-    return raw.decode("utf-8", "replace")
-
-
-def _moved_with_parent(old: str, new: str, renames: list[tuple[str, str]]) -> bool:
-    """A class whose school is renamed moves with it: no rename of its own."""
-    old_parent, new_parent = _parent(old), _parent(new)
-    return _rdn_of(old) == _rdn_of(new) and any(
-        _norm(o) == _norm(old_parent) and _norm(n) == _norm(new_parent) for o, n in renames
-    )
-
-
-def _split(dn: str) -> list[str]:
-    if "\\" not in dn:
-        return dn.split(",")
-    parts: list[str] = []
-    current = ""
-    escaped = False
-    for char in dn:
-        if escaped:
-            current += char
-            escaped = False
-        elif char == "\\":
-            current += char
-            escaped = True
-        elif char == ",":
-            parts.append(current)
-            current = ""
-        else:
-            current += char
-    parts.append(current)
-    return parts
-
-
-def _rdn_of(dn: str) -> str:
-    return _split(dn)[0]
-
-
-def _parent(dn: str) -> str:
-    return ",".join(_split(dn)[1:])

@@ -134,9 +134,9 @@ class Event:
     created: str
     record: District | School | User | Section | Term | Course | None
     previous_attributes: tuple[str, ...] = ()
-    # For ``sections.updated``: the section as it was before (``previous_attributes`` merged back);
-    # an incremental run learns from it who was in the class without reading the member list.
-    previous: Section | None = None
+    # For ``sections.updated`` and ``users.updated``: the record as it was before
+    # (``previous_attributes`` merged back): a contact's former children are read again too.
+    previous: Section | User | None = None
 
     @property
     def collection(self) -> str:

@@ -10,7 +10,9 @@ Groups are keyed by a stable *key* stored on the group as the ``clever_key`` att
 (``root``, ``school:<id>``, ``school:<id>:students``, ``section:<id>`` ...), so a rename in Clever
 renames the group instead of making a new one. Users are keyed by their Clever id.
 
-Also here, because connectors and mappers both need them as data: ``Account`` (an existing realm
+Also here: the LDAP groups and their plan (``LdapGroup``, ``LdapPlan``: the layout is
+``mappers.ldap_layout``'s, the diff ``plugin.sync.plan_ldap``'s, the writes ``connectors.ldap``'s).
+And, because connectors and mappers both need them as data: ``Account`` (an existing realm
 account as read, what the name match compares), the identity provider's alias ``IDP_ALIAS`` and the
 realm role of each Clever role (``REALM_ROLES``).
 """
@@ -279,6 +281,50 @@ class Account:
     # The ``clever_id`` attribute of an account no owned link gives to anyone (``connectors.ownership``):
     # data left by an earlier owner (an unlink since), never evidence; it may only make a person wait.
     carried_clever_id: str = ""
+
+
+# -- LDAP: the school and class ``groupOfNames`` (``connectors.ldap`` reads and writes them) --
+
+
+@dataclass(frozen=True, slots=True)
+class LdapGroup:
+    key: str
+    dn: str
+    members: frozenset[str]
+    owners: frozenset[str] = frozenset()
+    name: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class LdapPlan:
+    create: tuple[LdapGroup, ...] = ()
+    rename: tuple[tuple[str, str], ...] = ()  # (old dn, new dn)
+    add_members: tuple[tuple[str, tuple[str, ...]], ...] = ()  # (group dn after renames, member dns)
+    remove_members: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    set_owners: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    placeholder: str = ""  # the member every group lists so it is never empty (``groups_dn``)
+
+    def people_added(self, failed: frozenset[str] = frozenset()) -> int:
+        """Member values naming people that the plan writes: into new groups and existing ones
+        (groups whose DN is in ``failed`` were refused: not counted)."""
+        added = sum(len(m) for dn, m in self.add_members if dn not in failed)
+        return added + sum(len(g.members - {self.placeholder}) for g in self.create if g.dn not in failed)
+
+    def people_removed(self, failed: frozenset[str] = frozenset()) -> int:
+        return sum(len(m) for dn, m in self.remove_members if dn not in failed)
+
+    @property
+    def empty(self) -> bool:
+        return not (self.create or self.rename or self.add_members or self.remove_members or self.set_owners)
+
+    def size(self) -> int:
+        return (
+            len(self.create)
+            + len(self.rename)
+            + len(self.add_members)
+            + len(self.remove_members)
+            + len(self.set_owners)
+        )
 
 
 # -- fingerprints: what a run wrote, so the next one can tell it still holds (``plugin.sync.applied``) --

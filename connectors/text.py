@@ -1,4 +1,5 @@
-"""Pure text helpers every layer shares: the name fold of the name match, and LDAP's RDN escaping.
+"""Pure text helpers every layer shares: the name fold of the name match, LDAP's RDN escaping, and
+DNs taken apart and compared.
 
 Why here and not in ``mappers``: both are facts about text, not choices about people. The Keycloak
 reader folds names to undo a directory's quirk (``connectors.keycloak_read``), the LDAP connector
@@ -34,3 +35,64 @@ def normalize_name(text: str) -> str:
 def ldap_rdn(name: str, attribute: str = "cn") -> str:
     """The RDN ``cn=<name>`` with the value escaped (RFC 4514: ``,+"\\<>;=``, leading ``#``, edge spaces)."""
     return f"{attribute}={escape_rdn(name)}"
+
+
+def dn_norm(dn: str) -> str:
+    """A DN for comparison: attribute names lower-cased, values unescaped (``\\,`` and ``\\2C`` alike)."""
+    parts = []
+    for rdn in dn_split(dn):
+        attr, _, value = rdn.partition("=")
+        parts.append(f"{attr.strip().lower()}={_unescape(value)}")
+    return ",".join(parts)
+
+
+def _unescape(value: str) -> str:
+    if "\\" not in value:
+        return value
+    raw = bytearray()
+    i = 0
+    while i < len(value):
+        char = value[i]
+        if char == "\\" and i + 2 < len(value) + 1:
+            pair = value[i + 1 : i + 3]
+            if len(pair) == 2 and all(c in "0123456789abcdefABCDEF" for c in pair):
+                raw.append(int(pair, 16))
+                i += 3
+                continue
+            raw.extend(value[i + 1].encode())
+            i += 2
+            continue
+        raw.extend(char.encode())
+        i += 1
+    return raw.decode("utf-8", "replace")
+
+
+def dn_split(dn: str) -> list[str]:
+    """The RDNs of a DN, escaped commas kept inside their RDN."""
+    if "\\" not in dn:
+        return dn.split(",")
+    parts: list[str] = []
+    current = ""
+    escaped = False
+    for char in dn:
+        if escaped:
+            current += char
+            escaped = False
+        elif char == "\\":
+            current += char
+            escaped = True
+        elif char == ",":
+            parts.append(current)
+            current = ""
+        else:
+            current += char
+    parts.append(current)
+    return parts
+
+
+def rdn_of(dn: str) -> str:
+    return dn_split(dn)[0]
+
+
+def dn_parent(dn: str) -> str:
+    return ",".join(dn_split(dn)[1:])

@@ -78,6 +78,14 @@ ROLE_GROUPS: dict[Role, str] = {
     Role.CONTACT: "Parents",
 }
 
+
+def school_keys(school_id: str) -> tuple[str, ...]:
+    """The sync keys of a school's group and the groups below it: ``school:<id>``, its role groups
+    (``school:<id>:students`` ...) and ``school:<id>:classes``."""
+    key = f"school:{school_id}"
+    return (key, *(f"{key}:{child.lower()}" for child in (*ROLE_GROUPS.values(), CLASSES_GROUP)))
+
+
 # The primary role shown in ``clever_role`` when a person holds several: the most privileged
 # first, and teacher before staff because a teacher's classes are what the sync builds.
 ROLE_PRIORITY: tuple[Role, ...] = (

@@ -5,6 +5,7 @@ from __future__ import annotations
 import random
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 from connectors.records import Event, Role, School, Section, User
 from sandbox.generator_pools import FIRST as SANDBOX_FIRST
@@ -57,6 +58,34 @@ class MemorySource:
 
     def events(self, starting_after: str | None = None) -> Iterator[Event]:
         return iter(self.events_)
+
+    # -- what an incremental run reads besides the events (``connectors.base.RecordReader``) --
+
+    def stream(self, kind: str, cls: type, *, params: object = None, district_id: object = None) -> list[Any]:
+        return list(getattr(self.roster_, f"{kind}_"))
+
+    def related(self, kind: str, clever_id: str, relation: str, cls: type, **_: object) -> list[Any]:
+        roster = self.roster_
+        users = {u.clever_id: u for u in roster.users_}
+        if (kind, relation) == ("users", "sections"):
+            return [s for s in roster.sections_ if clever_id in (s.teacher, *s.teachers, *s.students)]
+        if (kind, relation) == ("users", "mycontacts"):
+            return [u for u in roster.users_ if any(r.student == clever_id for r in u.student_relationships)]
+        if (kind, relation) == ("users", "mystudents"):
+            named = (
+                {r.student for r in users[clever_id].student_relationships} if clever_id in users else set()
+            )
+            return [users[s] for s in sorted(named) if s in users]
+        if (kind, relation) == ("sections", "users"):
+            section = next(s for s in roster.sections_ if s.clever_id == clever_id)
+            listed = {section.teacher, *section.teachers, *section.students}
+            return [users[c] for c in sorted(listed) if c in users]
+        if (kind, relation) == ("schools", "sections"):
+            return [s for s in roster.sections_ if s.school == clever_id]
+        raise AssertionError(f"no {kind}/{relation} in a MemorySource")
+
+    def one(self, kind: str, clever_id: str, cls: type) -> Any:
+        return next((u for u in self.roster_.users_ if u.clever_id == clever_id), None)
 
     def replace_user(self, clever_id: str, **changes: object) -> None:
         users = self.roster_.users_

@@ -50,7 +50,7 @@ from plugin.runs.metrics import errors_by_system, record_run
 from plugin.runs.standing import StandingStore
 from plugin.runs.state import SyncState
 from plugin.sync.full_run import full_run_reason, save_choices
-from plugin.sync.pipeline import run_sync
+from plugin.sync.pipeline import Start, run_sync
 from plugin.sync.report import SyncReport
 from plugin.sync.run_options import MANUAL, RunOptions
 
@@ -252,9 +252,7 @@ def run_locked(
                 run,
                 source=source,
                 district_id=district_id,
-                school_ids=school_ids,
-                cursor=cursor,
-                progress=progress,
+                start=Start(cursor, school_ids, progress),
                 report=report,
             )
         except Exception as exc:  # the job boundary: every failure ends in a stored report

@@ -1,7 +1,7 @@
 """Scale-out: one district's sync shared by several RQ workers, by school, under one district lock.
 
 Kept apart from ``plugin.sync.pipeline``/``plugin.runs.jobs`` (whose single-job run is
-unchanged); it uses the full run's own fetch, map and plan (``plugin.sync.full_read.plan_full``).
+unchanged); it uses the full run's own fetch, map and plan (``plugin.sync.planner.plan_snapshot``).
 Three kinds of job, all safe to run twice (every write is create-if-missing):
 
 * ``prepare_job``: fetch, read the realm, map and plan once (the brake too); write the group tree
@@ -34,23 +34,25 @@ from plugin.runs.jobs import queue_for
 from plugin.runs.state import SyncState
 from plugin.sync.applied import Applied
 from plugin.sync.desired import Mapped
-from plugin.sync.full_read import plan_full
 from plugin.sync.plan_json import groups_from_json, groups_to_json, plan_from_json, plan_to_json
 from plugin.sync.planned import Planned
+from plugin.sync.planner import RunContext, plan_snapshot
 from plugin.sync.report import SyncReport
 from plugin.sync.run_options import RunOptions
+from plugin.sync.snapshot import full_snapshot
 
 JOB_TIMEOUT = 4 * 3600
 
 
 def _pipeline(settings: Settings, district_id: str) -> tuple[CleverClient, Planned]:
-    """Fetch, read, map and plan the whole district: the full run's own stages (``plan_full``),
+    """Fetch, read, map and plan the whole district: the full run's own stages (``plan_snapshot``),
     every member list read (``verify``), the User Profile ensured before the name match."""
     client = CleverClient(settings.clever)
     run = RunOptions(full=True, verify=True, trigger="scale-out", started_by="scale-out (sharded run)")
     report = SyncReport(district_id=district_id, trigger=run.trigger)
     applied = Applied.from_url(settings.redis_url, settings.keycloak.realm, district_id)
-    return client, plan_full(settings, client, run, report, applied, frozenset(), None)
+    context = RunContext(settings, run, report, applied)
+    return client, plan_snapshot(context, full_snapshot(client, district_id, report.started))
 
 
 def assign_schools(mapped: Mapped, shards: int) -> list[list[str]]:

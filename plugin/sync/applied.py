@@ -50,6 +50,7 @@ class Applied:
 
     def __init__(self, redis: Redis, realm: str, district_id: str) -> None:
         self.redis = redis
+        self.realm = realm
         self.base = f"{PREFIX}{realm}:{district_id}:"
 
     @classmethod
@@ -91,8 +92,9 @@ class Applied:
     def set_verified(self, now: datetime) -> None:
         self.redis.set(self.base + "verified", now.astimezone(UTC).isoformat(timespec="seconds"))
 
-    def user_fingerprints(self) -> dict[str, str]:
-        return self._hash("users")
+    def user_fingerprints(self, clever_ids: Iterable[str] | None = None) -> dict[str, str]:
+        """Clever id -> fingerprint of the account's attributes as written: everyone's, or these."""
+        return self._hash("users") if clever_ids is None else self._values("users", clever_ids)
 
     def save_users(self, fingerprints: Iterable[tuple[str, str]], others: Iterable[str]) -> None:
         """The full picture after a full run: every synced account's (Clever id, fingerprint), made
@@ -126,6 +128,11 @@ class Applied:
         else:
             pipe.delete(key)
         pipe.execute()
+
+    def save_user_fingerprints(self, fingerprints: Iterable[tuple[str, str]]) -> None:
+        """Some accounts' fingerprints (an incremental run's people), the others kept."""
+        if found := dict(fingerprints):
+            self.redis.hset(self.base + "users", mapping=_mapping(found))
 
     def drop_users(self, clever_ids: Iterable[str]) -> None:
         if ids := list(clever_ids):

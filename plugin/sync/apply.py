@@ -6,7 +6,8 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
 from connectors.base import RecordError, SyncError
-from connectors.ldap import LdapDirectory, LdapPlan
+from connectors.ldap import LdapDirectory
+from connectors.state import LdapPlan
 
 
 def apply_both(

@@ -9,8 +9,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from connectors.base import RecordError
-from connectors.ldap import LdapPlan
-from connectors.state import DirectoryState, Plan
+from connectors.state import DirectoryState, LdapPlan, Plan
 from plugin.sync.report import SyncReport
 
 

@@ -1,4 +1,6 @@
-"""The map stage: a roster and the realm's accounts in, the desired Keycloak and LDAP state out.
+"""The map stage, first half: a snapshot's records read and sorted into the group tree, who is in
+which class, and the people in scope (``read_roster``); the second half (``plugin.sync.desired_people``)
+gives each person their account, given the realm's.
 
 Policy lives in ``mappers/`` (names, class names, parents, layout); this module only wires it:
 
@@ -9,47 +11,39 @@ Policy lives in ``mappers/`` (names, class names, parents, layout); this module 
 * people: one ``UserSpec`` per in-scope person; district admins get no school group.
 * scope: people and sections of schools outside the chosen ones are not wanted (they lose their
   memberships) but are still *present*, so narrowing the scope never disables anybody.
+
+Full and incremental runs map alike: the roster is the snapshot's (``plugin.sync.snapshot``), and
+the run's ``Scope`` only says which of its records are decided (``MapInput``).
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable, Container, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Container, Iterable, Mapping, Set
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from connectors.base import RecordError, RosterView
 from connectors.ownership import ROOT_MARK, ROOT_MARK_VERSION
-from connectors.records import Role, User
+from connectors.records import Role, School, Section, User
 from connectors.state import (
     REALM_ROLE_ATTRIBUTE,
     REALM_ROLES,
     Account,
-    Attributes,
+    CurrentGroup,
     CurrentUser,
     DesiredState,
     GroupSpec,
     PackedAttributes,
-    UserSpec,
-    user_fingerprint,
 )
+from mappers import eligibility
 from mappers.classes import class_group_names, school_group_names
-from mappers.eligibility import Scope
-from mappers.layout import (
-    CLASSES_GROUP,
-    ROLE_GROUPS,
-    ROOT_GROUP,
-    cut_name_warning,
-    fitted_names,
-    name_values,
-    primary_role,
-    user_attributes,
-)
-from mappers.names import username_for
+from mappers.layout import CLASSES_GROUP, ROLE_GROUPS, ROOT_GROUP, name_values, primary_role
 from mappers.parents import parents_of, relationships_of_parent, relationships_of_student
 from plugin.config.settings import SyncOptions
 from plugin.sync.desired_checks import known_teachers, schoolless
-from plugin.sync.desired_match import NameMatch, match_people, person_details
+from plugin.sync.desired_match import NameMatch
+from plugin.sync.scope import EVERYTHING, Scope
 
 ROLE_OF_GROUP = {name: role for role, name in ROLE_GROUPS.items()}
 KIND_OF_ROLE = {
@@ -65,22 +59,6 @@ def kind_of(user: User) -> str:
     """The report kind of a person: their primary Clever role's (``mappers.layout.primary_role``)."""
     role = primary_role(user.roles)
     return KIND_OF_ROLE[role] if role else "staff"
-
-
-# Attributes whose values many people share (their one object is reused, see ``shared``).
-REPEATED = frozenset(
-    {
-        "clever_role",
-        "clever_roles",
-        "clever_district",
-        "clever_school_ids",
-        "clever_grade",
-        "clever_graduation_year",
-        "clever_title",
-        "clever_phone_type",
-        REALM_ROLE_ATTRIBUTE,
-    }
-)
 
 
 @dataclass(slots=True)
@@ -103,37 +81,36 @@ class Mapped:
     confirmed: dict[str, str] = field(default_factory=dict)
 
 
-def desired_state(
-    roster: RosterView,
-    *,
-    current_users: Mapping[str, CurrentUser],
-    accounts: Iterable[Account] | Callable[..., Iterable[Account]],
-    usernames: set[str],
-    options: SyncOptions,
-    school_ids: frozenset[str] = frozenset(),
-    resolutions: Mapping[str, str] | None = None,
-    refused_emails: Mapping[str, str] | None = None,
-    scope: Scope | None = None,
-    hold: Iterable[str] = (),
-) -> Mapped:
-    """Map the roster to the groups and accounts it calls for (pure but for reading the streams).
+Accounts = Iterable[Account] | Callable[..., Iterable[Account]]
+
+
+@dataclass(frozen=True, slots=True)
+class MapInput:
+    """Everything the map stage reads besides the roster, made once a run (``plugin.sync.planner``).
 
     ``accounts`` may be a callable: it is called only when somebody has no account yet (reading the
     candidates costs Keycloak calls). ``resolutions`` are the admin's answers to ambiguous matches
     (``plugin.sync.resolutions``: Clever id -> Keycloak id or ``"create"``); ``refused_emails`` the
-    addresses Keycloak refused before (Clever id -> address): not offered again.
+    addresses Keycloak refused before (Clever id -> address): not offered again. ``written``: Clever
+    ids whose accounts an earlier run wrote (``plugin.sync.applied``). ``as_written`` (Clever id ->
+    the ``connectors.state.user_fingerprint`` the last run wrote) is for accounts listed briefly,
+    without their attributes (``plugin.sync.desired_people``). ``match_scope`` says where the
+    district keeps each Clever role (``desired_match.match_scope``); ``hold`` lists Clever ids that
+    get nothing this run and are not disabled (a link the sync did not make).
     """
-    return map_people(
-        read_roster(roster, options=options, school_ids=school_ids),
-        current_users=current_users,
-        accounts=accounts,
-        usernames=usernames,
-        options=options,
-        resolutions=resolutions,
-        refused_emails=refused_emails,
-        scope=scope,
-        hold=hold,
-    )
+
+    options: SyncOptions
+    scope: Scope = EVERYTHING
+    current_users: Mapping[str, CurrentUser] = field(default_factory=dict)
+    accounts: Accounts = ()
+    usernames: Set[str] = frozenset()
+    resolutions: Mapping[str, str] = field(default_factory=dict)
+    refused_emails: Mapping[str, str] = field(default_factory=dict)
+    as_written: Mapping[str, str] = field(default_factory=dict)
+    written: Container[str] = frozenset()
+    match_scope: eligibility.Scope = field(default_factory=eligibility.Scope)
+    hold: Set[str] = frozenset()
+    school_ids: frozenset[str] = frozenset()
 
 
 # A parent to sync: the contact, their schools, relationships, first and last name, email.
@@ -143,7 +120,7 @@ ParentSpec = tuple[User, tuple[str, ...], tuple[tuple[str, str, str], ...], str,
 @dataclass(slots=True)
 class RosterRead:
     """The roster read and sorted: the part of the map stage that needs nothing from Keycloak
-    (so the sync reads Clever while Keycloak is being read: ``plugin.sync.pipeline``)."""
+    (so the sync reads Clever while Keycloak is being read: ``plugin.sync.planner``)."""
 
     mapped: Mapped
     groups: dict[str, GroupSpec]
@@ -155,23 +132,44 @@ class RosterRead:
 
 
 def read_roster(
-    roster: RosterView, *, options: SyncOptions, school_ids: frozenset[str] = frozenset()
+    roster: RosterView,
+    options: SyncOptions,
+    school_ids: frozenset[str] = frozenset(),
+    scope: Scope = EVERYTHING,
 ) -> RosterRead:
     """Read the roster's streams: the group tree, who is in which class, the people in scope."""
     every_school = list(roster.schools())
-    district_schools = {s.clever_id for s in every_school}
-    schools = [s for s in every_school if not school_ids or s.clever_id in school_ids]
-    names = school_group_names(schools)
+    names = school_group_names(s for s in every_school if not school_ids or s.clever_id in school_ids)
     mapped = Mapped(DesiredState({}, {}), dict(names.names), warnings=list(names.warnings))
     groups = _school_groups(names.names)
+    member_of = _class_groups(roster.sections(), options, mapped, groups)
+    people, contacts, present = _sort_people(roster, options, every_school, member_of, mapped)
+    # Memory: the district's ids are not copied into one more set (122,112 at 50,000 students);
+    # only the classes' teachers are looked up.
+    synced = {p.clever_id for p in people}
+    decided = member_of if scope.everything else _in(member_of, scope.member_lists)
+    _dangling(decided, synced, present, mapped)
+    named = {t for group in groups.values() for t in group.attributes.get("clever_teachers", ())}
+    known_teachers(groups, {t for t in named if t in synced or t in present or t in mapped.contacts_off})
+    del synced, named
+    relationships: Mapping[str, tuple[tuple[str, str, str], ...]] = {}
+    parent_specs: list[ParentSpec] = []
+    if options.sync_parent_data:
+        relationships, parent_specs = _parents(people, contacts, mapped)
+    return RosterRead(mapped, groups, member_of, people, present, relationships, parent_specs)
 
-    sections = [s for s in roster.sections() if s.school in names.names]
-    class_names = class_group_names(sections, options.force_unique_class_names, names.names)
+
+def _class_groups(
+    sections: Iterable[Section], options: SyncOptions, mapped: Mapped, groups: dict[str, GroupSpec]
+) -> dict[str, tuple[str, ...]]:
+    """The class groups of the chosen schools' sections (into ``groups``); who is in which class."""
+    listed = [s for s in sections if s.school in mapped.school_names]
+    class_names = class_group_names(listed, options.force_unique_class_names, mapped.school_names)
     mapped.warnings.extend(class_names.warnings)
     # Memory: a list per person while sections come (a set of ~8 keys is six times the size);
     # repeats are harmless.
     in_sections: defaultdict[str, list[str]] = defaultdict(list)
-    for section in sections:
+    for section in listed:
         key = f"section:{section.clever_id}"
         teachers = tuple(
             dict.fromkeys((section.teacher, *section.teachers) if section.teacher else section.teachers)
@@ -192,11 +190,20 @@ def read_roster(
         )
         for clever_id in (*teachers, *section.students):
             in_sections[clever_id].append(key)
-    del sections
+    del listed
     # Memory: a tuple per person once the lists are complete (60 bytes less each).
-    member_of = {clever_id: tuple(keys) for clever_id, keys in in_sections.items()}
-    del in_sections
+    return {clever_id: tuple(keys) for clever_id, keys in in_sections.items()}
 
+
+def _sort_people(
+    roster: RosterView,
+    options: SyncOptions,
+    every_school: list[School],
+    member_of: Mapping[str, tuple[str, ...]],
+    mapped: Mapped,
+) -> tuple[list[User], list[User], set[str]]:
+    """(the people to map, the contacts to make parents of, the Clever ids present but not mapped)."""
+    district_schools = {s.clever_id for s in every_school}
     people: list[User] = []
     contacts: list[User] = []
     present: set[str] = set()
@@ -215,7 +222,7 @@ def read_roster(
                 RecordError("no name", kind="users", clever_id=user.clever_id, person=kind_of(user))
             )
         elif (user.has(Role.DISTRICT_ADMIN) and not user.schools) or any(
-            s in names.names for s in user.schools
+            s in mapped.school_names for s in user.schools
         ):
             people.append(user)  # present once they have a spec (or are held: ``map_people``)
         elif not user.has(Role.DISTRICT_ADMIN) and not any(s in district_schools for s in user.schools):
@@ -228,207 +235,55 @@ def read_roster(
     broken = (e.clever_id for e in getattr(roster, "bad_records", ()) if e.kind == "users" and e.clever_id)
     mapped.broken.update(broken)
     present.update(mapped.broken)
-    # Memory: the district's ids are not copied into one more set (122,112 at 50,000 students);
-    # only the classes' teachers are looked up.
-    synced = {p.clever_id for p in people}
-    _dangling(member_of, synced, present, mapped)
-    named = {t for group in groups.values() for t in group.attributes.get("clever_teachers", ())}
-    known_teachers(groups, {t for t in named if t in synced or t in present or t in mapped.contacts_off})
-    del synced, named
+    return people, contacts, present
 
-    relationships: Mapping[str, tuple[tuple[str, str, str], ...]] = {}
-    parent_specs: list[ParentSpec] = []
-    if options.sync_parent_data:
-        students = {p.clever_id: _scoped(p, names.names) for p in people if p.has(Role.STUDENT)}
-        plan = parents_of(contacts, students)
-        relationships = relationships_of_student(plan.parents)
-        by_id = {c.clever_id: c for c in contacts}
-        for parent in plan.parents:
-            parent_specs.append(
-                (
-                    by_id[parent.clever_id],
-                    parent.school_ids,
-                    relationships_of_parent(parent),
-                    parent.first_name,
-                    parent.last_name,
-                    parent.email,
-                )
-            )
-        mapped.skipped.extend(
-            RecordError(s.reason, kind="parents", clever_id=s.clever_id, person="parents")
-            for s in plan.skipped
+
+def _parents(
+    people: list[User], contacts: list[User], mapped: Mapped
+) -> tuple[Mapping[str, tuple[tuple[str, str, str], ...]], list[ParentSpec]]:
+    """Sync Parent Data: each student's relationships, and the parents to sync."""
+    students = {p.clever_id: _scoped(p, mapped.school_names) for p in people if p.has(Role.STUDENT)}
+    plan = parents_of(contacts, students)
+    by_id = {c.clever_id: c for c in contacts}
+    parent_specs: list[ParentSpec] = [
+        (
+            by_id[parent.clever_id],
+            parent.school_ids,
+            relationships_of_parent(parent),
+            parent.first_name,
+            parent.last_name,
+            parent.email,
         )
-    return RosterRead(mapped, groups, member_of, people, present, relationships, parent_specs)
-
-
-def map_people(
-    read: RosterRead,
-    *,
-    current_users: Mapping[str, CurrentUser],
-    accounts: Iterable[Account] | Callable[..., Iterable[Account]],
-    usernames: set[str],
-    options: SyncOptions,
-    resolutions: Mapping[str, str] | None = None,
-    refused_emails: Mapping[str, str] | None = None,
-    as_written: Mapping[str, str] | None = None,
-    written: Container[str] = (),
-    scope: Scope | None = None,
-    hold: Iterable[str] = (),
-) -> Mapped:
-    """The accounts the people of ``read`` call for, given the realm's (see ``desired_state``).
-
-    ``read`` is used up: its people's records and section keys are let go one by one as they are
-    mapped (memory: a district's records and its people's specs are not held in full at once).
-
-    ``written``: Clever ids whose accounts an earlier run wrote (``plugin.sync.applied``).
-
-    ``as_written`` (Clever id -> ``connectors.state.user_fingerprint`` the last run wrote) is for
-    accounts listed briefly, without their attributes: a person whose wanted attributes still
-    match it gets a spec whose ``attributes`` hold only ``clever_role`` (one shared mapping per
-    role; the kind the brake and the report count by), and their Clever id goes in
-    ``Mapped.confirmed``. The account's attributes are then taken as written, not read or
-    compared (``plugin.sync.pipeline``). Memory: the attributes of a district's people are most of its
-    desired state, and a run where nothing changed needs none of them.
-
-    ``scope`` says where the district keeps each Clever role (``match_scope``); ``hold`` lists
-    Clever ids that get nothing this run and are not disabled (a link the sync did not make).
-    """
-    resolutions = resolutions or {}
-    refused_emails = refused_emails or {}
-    as_written = as_written or {}
-    mapped, groups, people, present = read.mapped, read.groups, read.people, read.present
-    in_sections, relationships, parent_specs = read.in_sections, read.relationships, read.parent_specs
-    school_names = mapped.school_names
-    new_people = [p for p in people if p.clever_id not in current_users]
-    new_people += [spec[0] for spec in parent_specs if spec[0].clever_id not in current_users]
-    if options.match_users_by_name and new_people:
-        mapped.match = match_people(
-            new_people, accounts, resolutions, scope or Scope(), mapped.resolved, mapped.warnings
-        )
-    matched: Mapping[str, Account] = mapped.match.linked
-    held = mapped.match.held | set(hold)
-
-    taken: set[str] | None = None  # lower-case usernames in use; made when somebody needs one
-    users: dict[str, UserSpec] = {}
-
-    def new_username(user: User) -> str:
-        nonlocal taken
-        if taken is None:
-            taken = {name.lower() for name in usernames}
-            taken.update(spec.username.lower() for spec in users.values())
-        return username_for(user, taken)
-
-    def add(
-        user: User,
-        kind: str,
-        schools: tuple[str, ...],
-        first: str,
-        last: str,
-        email: str,
-        extra: set[str],
-        rels: tuple[tuple[str, str, str], ...],
-    ) -> None:
-        if user.clever_id in held:
-            mapped.held[user.clever_id] = kind
-            if user.clever_id in mapped.match.held:
-                mapped.waiting_people[user.clever_id] = person_details(user, schools, school_names)
-            return
-        current = current_users.get(user.clever_id)
-        account = matched.get(user.clever_id)
-        if current is not None:
-            username = current.username
-        elif account is not None:
-            username = account.username
-        else:
-            username = new_username(user)
-        if taken is not None:
-            taken.add(username.lower())
-        read_only = current.read_only if current else account.read_only if account else False
-        attributes: Mapping[str, Sequence[str]] = {
-            name: [shared(value) for value in values] if name in REPEATED else values
-            for name, values in user_attributes(user, relationships=rels, school_ids=schools).items()
-        }
-        preferred = user.preferred_first_name if options.use_preferred_names else ""
-        if preferred and preferred != first and user.has(Role.STUDENT):  # shown; the legal name kept
-            if first:  # no legal first name: nothing to keep (no empty attribute)
-                attributes = {**attributes, "clever_legal_first_name": (first,)}
-            first = preferred
-        first, last, whole = fitted_names(first, last)
-        if whole:
-            attributes = {**attributes, **whole}
-            if current is None or (current.first_name, current.last_name) != (first, last):
-                mapped.warnings.append(cut_name_warning(user.clever_id, whole))
-        before = as_written.get(user.clever_id) if current else None
-        if current and before and before == user_fingerprint(current.keycloak_id, attributes, read_only):
-            mapped.confirmed[user.clever_id] = before
-            role = tuple(attributes.get("clever_role", ()))
-            kept = shared_role.setdefault(role, {"clever_role": role} if role else {})
-        else:
-            kept = PackedAttributes(attributes)
-        if email and refused_emails.get(user.clever_id) == email:
-            email = ""  # Keycloak refused it (another account holds it): said once, not retried
-        users[user.clever_id] = UserSpec(
-            clever_id=user.clever_id,
-            kind=kind,
-            username=username,
-            first_name=first,
-            last_name=last,
-            email=email,
-            attributes=kept,
-            groups=tuple(sorted(shared(key) if key.startswith("school:") else key for key in extra)),
-            matched_keycloak_id=account.keycloak_id if account else "",
-            ldap_dn=current.ldap_dn if current else account.ldap_dn if account else "",
-            read_only=read_only,
-        )
-        if account:
-            mapped.linked_by_name[user.clever_id] = account.keycloak_id
-
-    # Memory: one object per repeated value ("student", a school's role group key, a grade...)
-    # instead of one per person; values unique to a person pass through. Attributes are packed
-    # (``connectors.state.PackedAttributes``), so repeated values are shared as strings.
-    seen: dict[Any, Any] = {}
-    shared_role: dict[tuple[str, ...], Attributes] = {}
-
-    def shared(value: Any) -> Any:
-        return seen.setdefault(value, value)
-
-    del new_people  # Memory: each record below is let go once its person is mapped
-    people.sort(key=lambda p: p.clever_id, reverse=True)
-    while people:
-        person = people.pop()  # in Clever id order (usernames are given in that order)
-        person_schools = _scoped(person, school_names)
-        keys = set(in_sections.pop(person.clever_id, ()))  # let go as they are mapped
-        for held_role in person.roles:
-            if held_role in ROLE_GROUPS and held_role is not Role.CONTACT:
-                keys.update(f"school:{s}:{ROLE_GROUPS[held_role].lower()}" for s in person_schools)
-        kind = kind_of(person)
-        add(
-            person,
-            kind,
-            person_schools,
-            person.first_name,
-            person.last_name,
-            person.email,
-            keys,
-            relationships.get(person.clever_id, ()),
-        )
-    for contact, parent_schools, rels, first, last, email in parent_specs:
-        keys = {f"school:{s}:parents" for s in parent_schools if s in school_names}
-        add(contact, "parents", parent_schools, first, last, email, keys, rels)
-
-    present.update(held)  # people held for review are not disabled meanwhile
-    for clever_id in mapped.contacts_off:
-        # Sync Parent Data off: a parent account the sync made (its relationships, or written by an
-        # earlier run) is deprovisioned; any other account of a contact (made at a Clever login) is
-        # left alone. A contact with no account is not listed (nothing to keep; memory: 69,067
-        # contacts at 50,000 students).
-        current = current_users.get(clever_id)
-        if current is not None and not (clever_id in written or "clever_relationships" in current.attributes):
-            present.add(clever_id)
-    mapped.desired = DesiredState(
-        groups=groups, users=users, present=present, untouched=frozenset(mapped.broken)
+        for parent in plan.parents
+    ]
+    mapped.skipped.extend(
+        RecordError(s.reason, kind="parents", clever_id=s.clever_id, person="parents") for s in plan.skipped
     )
-    return mapped
+    return relationships_of_student(plan.parents), parent_specs
+
+
+def settle_groups(
+    desired: DesiredState, current: Mapping[str, CurrentGroup], scope: Scope
+) -> tuple[DesiredState, set[str]]:
+    """The desired groups as the scope decides them: a group whose name the snapshot cannot decide
+    (a class of a school whose other classes it did not read) keeps its name in Keycloak, one whose
+    attributes it cannot decide keeps those. Also the groups it needs and can neither decide nor
+    find in Keycloak (a full run must make them)."""
+    if scope.everything:
+        return desired, set()
+    groups: dict[str, GroupSpec] = {}
+    missing: set[str] = set()
+    for key, spec in desired.groups.items():
+        have = current.get(key)
+        if have is None:
+            if not scope.named(key):
+                missing.add(key)
+            groups[key] = spec
+            continue
+        name = spec.name if scope.named(key) else have.name
+        attributes = spec.attributes if scope.attributed(key) else have.attributes
+        groups[key] = replace(spec, name=name, attributes=attributes)
+    return replace(desired, groups=groups), missing
 
 
 def _school_groups(school_names: Mapping[str, str]) -> dict[str, GroupSpec]:
@@ -451,6 +306,12 @@ def _school_groups(school_names: Mapping[str, str]) -> dict[str, GroupSpec]:
 
 def _scoped(user: User, school_names: Mapping[str, str]) -> tuple[str, ...]:
     return tuple(s for s in user.schools if s in school_names)
+
+
+def _in(member_of: Mapping[str, tuple[str, ...]], keys: Set[str]) -> dict[str, tuple[str, ...]]:
+    """Who is in which of the classes ``keys`` (the classes a run decides in full)."""
+    found = {clever_id: tuple(k for k in sections if k in keys) for clever_id, sections in member_of.items()}
+    return {clever_id: sections for clever_id, sections in found.items() if sections}
 
 
 def _dangling(

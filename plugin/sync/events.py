@@ -1,79 +1,59 @@
-"""Clever's events folded for an incremental run (``plugin.sync.incremental``): per record its last event.
+"""Clever's events folded for an incremental run (``plugin.sync.snapshot_events``): per record its
+last event, and what else the events say about who they reach.
 
-``fold(events, sync_parents=...)`` gives the touched people, sections and schools, and a ``reason``
-when the events need a full run instead (a school created or deleted, a contact while Sync Parent
-Data is on). ``Fallback`` is how the incremental run says "a full run must do this".
+``fold(events)`` gives the people (every role, contacts too), sections and schools the events touch,
+the sections whose class name may change (created, deleted, renamed, moved to another school), the
+students every version of a touched contact named (its relationships before and after), and a
+``reason`` when the events call for a full run (a school created or deleted: the district's layout
+changed). ``NeedsFullRun`` is how an incremental run says "a full run must do this".
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from connectors.records import Event, Role, School, Section, User
+from connectors.records import Event, School, Section, User
 
 
 @dataclass(slots=True)
 class Changes:
-    """The events folded: the last state of each touched record."""
+    """The events folded: the last event of each touched record, and who else they reach."""
 
     users: dict[str, Event] = field(default_factory=dict)
     sections: dict[str, Event] = field(default_factory=dict)
     schools: dict[str, Event] = field(default_factory=dict)
-    renamed: set[str] = field(default_factory=set)  # sections created or renamed
+    renamed: set[str] = field(default_factory=set)  # sections whose class name may change
+    students_of: dict[str, set[str]] = field(default_factory=dict)  # contact -> students it named
     reason: str = ""
 
 
-def fold(events: list[Event], *, sync_parents: bool) -> Changes:
-    """Per record, its last event; ``reason`` says why a full run is needed instead."""
+def fold(events: list[Event]) -> Changes:
+    """Per record, its last event (module doc); ``reason`` says why a full run is needed instead."""
     changes = Changes()
     for event in events:
         record = event.record
-        if record is None:
-            continue
-        if event.collection == "schools":
+        if isinstance(record, School):
             if event.action != "updated":
                 changes.reason = f"a school was {event.action}"
             changes.schools[record.clever_id] = event
-        elif event.collection == "users" and isinstance(record, User):
-            if record.roles and record.roles <= {Role.CONTACT}:
-                if sync_parents:
-                    changes.reason = "a contact changed and Sync Parent Data is on"
-                continue
+        elif isinstance(record, User):
             changes.users[record.clever_id] = event
-        elif event.collection == "sections":
+            for version in (record, event.previous):
+                if isinstance(version, User) and version.student_relationships:
+                    named = changes.students_of.setdefault(record.clever_id, set())
+                    named.update(r.student for r in version.student_relationships)
+        elif isinstance(record, Section):
             changes.sections[record.clever_id] = event
-            if event.action == "created" or "name" in event.previous_attributes:
+            if event.action != "updated" or {"name", "school"} & set(event.previous_attributes):
                 changes.renamed.add(record.clever_id)
     return changes
 
 
-class Fallback(Exception):
+class NeedsFullRun(Exception):
     """The events need a full run (the message says why)."""
 
 
-@dataclass
-class EventRoster:
-    """The changed people as a ``connectors.base.RosterView`` for ``desired_state`` (no sections:
-    those are per event)."""
-
-    schools_: list[School]
-    users_: list[User]
-
-    def schools(self) -> list[School]:
-        return self.schools_
-
-    def users(self, role: Role | str | None = None) -> list[User]:
-        return self.users_
-
-    def sections(self) -> list[Section]:
-        return []
-
-
 def people_of(section: Section) -> tuple[str, ...]:
+    """A section's teachers, then its students, each once."""
     teachers = (section.teacher, *section.teachers) if section.teacher else section.teachers
     return tuple(dict.fromkeys((*teachers, *section.students)))
-
-
-def people_of_key(changes: Changes, key: str) -> tuple[str, ...]:
-    event = changes.sections.get(key.removeprefix("section:"))
-    return people_of(event.record) if event and isinstance(event.record, Section) else ()

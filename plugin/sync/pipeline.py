@@ -1,17 +1,17 @@
-"""The sync pipeline, top-down: fetch → map → plan → brake → apply → report.
+"""The sync pipeline, top-down: fetch → map → plan → brake → apply → remember → report.
 
-``run_sync`` is the one path of every run. Only its first three stages differ between a full and an
-incremental run, and each of those lives in one module:
+``run_sync`` is the one path of every run:
 
-1. fetch, map, plan: ``plugin.sync.full_read.plan_full`` (the whole roster against the whole realm) or
-   ``plugin.sync.incremental.plan_events`` (only what Clever's events since the saved cursor touch);
-   both end in a ``plugin.sync.planned.Planned``;
+1. fetch, map, plan: ``plugin.sync.planner.plan_run``: a snapshot of Clever (the whole roster, or
+   what Clever's events since the saved cursor touch), Keycloak and LDAP read for its scope, one
+   map, one diff; it ends in a ``plugin.sync.planned.Planned``;
 2. brake: ``plugin.sync.brake`` (the reasons are in ``Planned.brake``); a dry run stops here too;
 3. apply: ``plugin.sync.apply.apply_both`` (Keycloak and LDAP at the same time);
-4. report: failures counted in words (``plugin.sync.report``), departed read-only accounts put on the
-   waiting list (``plugin.sync.departed``), what the run left remembered (``Planned.remember``).
+4. remember: ``plugin.sync.memory.remember``, from what apply reports;
+5. report: failures counted in words (``plugin.sync.report``), departed read-only accounts put on
+   the waiting list (``plugin.sync.departed``).
 
-The whole roster is read before anything is written, so a Clever failure mid-run (after the
+The whole snapshot is read before anything is written, so a Clever failure mid-run (after the
 client's retries) aborts the run with nothing disabled or removed. The plan is a pure diff: a run
 where nothing changed in Clever sends no write to Keycloak or LDAP.
 
@@ -22,35 +22,44 @@ released (``RunOptions.approved``), discarding drops it (``plugin.runs.state`` k
 
 Incremental: with a saved event cursor and no ``full``, the run first asks Clever's Events for
 changes after the cursor. None → a "no-changes" report without touching Keycloak or LDAP. Some →
-only what they touch is read and planned; a cursor Clever refuses or has dropped (older than 30
-days), or events an incremental run cannot handle alone, fall back to a full run (a warning says why).
+only what they touch (and what mapping that needs) is read and planned; a cursor Clever refuses or
+has dropped (older than 30 days), or events a snapshot of them cannot decide, fall back to a full
+run (a warning says why).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 
 from redis import Redis
 
 from connectors.base import RosterSource, big_buffers_to_mmap
 from connectors.clever import CleverClient
-from connectors.keycloak import email_warning
 from plugin.config.settings import Settings
-from plugin.sso import links
-from plugin.sync import resolutions
 from plugin.sync.applied import Applied
 from plugin.sync.apply import apply_both
 from plugin.sync.brake import preview
 from plugin.sync.departed import report_departed
 from plugin.sync.describe import describe, ldap_counts
-from plugin.sync.full_read import plan_full
-from plugin.sync.incremental import events_since, plan_events
+from plugin.sync.memory import remember
 from plugin.sync.planned import Planned
+from plugin.sync.planner import RunContext, plan_run
 from plugin.sync.report import SyncReport
 from plugin.sync.run_options import MANUAL, RunOptions
 from plugin.sync.would_change import would_change
 
 Progress = Callable[[str, int, int], None]  # (stage, done, total)
+
+
+@dataclass(frozen=True, slots=True)
+class Start:
+    """Where a run starts: the saved event cursor (None: read everything), the chosen schools
+    (none: all), and who hears its progress."""
+
+    cursor: str | None = None
+    school_ids: tuple[str, ...] = ()
+    progress: Progress | None = None
 
 
 def run_sync(
@@ -59,9 +68,7 @@ def run_sync(
     *,
     source: RosterSource | None = None,
     district_id: str = "",
-    school_ids: tuple[str, ...] = (),
-    cursor: str | None = None,
-    progress: Progress | None = None,
+    start: Start = Start(),
     report: SyncReport | None = None,
 ) -> SyncReport:
     """One sync of a district; returns its report (the caller stores it: ``plugin.runs.jobs``)."""
@@ -69,16 +76,15 @@ def run_sync(
     report = report or SyncReport(
         district_id=district_id, trigger=run.trigger, dry_run=run.dry_run, started_by=run.started_by
     )
-    report.district_id = district_id or settings.clever.district_id
+    report.district_id = district_id or report.district_id or settings.clever.district_id
     source = source or CleverClient(settings.clever)
     applied = Applied.from_url(settings.redis_url, settings.keycloak.realm, report.district_id)
+    ctx = RunContext(settings, run, report, applied, frozenset(start.school_ids), start.progress)
     try:
-        planned = _read_and_plan(
-            settings, run, source, report, applied, frozenset(school_ids), cursor, progress
-        )
+        planned = plan_run(ctx, source, start.cursor)
         if planned is None:
             return report.finish("no-changes")
-        return _brake_apply_report(settings, run, report, applied, planned, progress)
+        return _brake_apply_report(ctx, planned)
     finally:
         http = getattr(source, "http", None)  # the Clever client's requests (``plugin.runs.metrics``)
         if http is not None:
@@ -86,43 +92,10 @@ def run_sync(
             report.preview["errors_by_system"] = {"clever": http.retries}
 
 
-def _read_and_plan(
-    settings: Settings,
-    run: RunOptions,
-    source: RosterSource,
-    report: SyncReport,
-    applied: Applied,
-    school_ids: frozenset[str],
-    cursor: str | None,
-    progress: Progress | None,
-) -> Planned | None:
-    """Fetch, map, plan: from Clever's events when a cursor allows it, else from the whole roster;
-    None when the events say nothing changed."""
-    report.mode = "full" if run.full or cursor is None else "incremental"
-    if report.mode == "incremental":
-        if progress:
-            progress("events", 0, 0)
-        events = events_since(source, cursor, report)
-        if events is not None and not events:
-            report.preview["event_cursor"] = cursor
-            return None
-        planned = plan_events(settings, events, report, applied, school_ids) if events else None
-        if planned is not None:
-            return planned
-        report.mode = "full"
-    return plan_full(settings, source, run, report, applied, school_ids, progress)
-
-
-def _brake_apply_report(
-    settings: Settings,
-    run: RunOptions,
-    report: SyncReport,
-    applied: Applied,
-    planned: Planned,
-    progress: Progress | None,
-) -> SyncReport:
+def _brake_apply_report(ctx: RunContext, planned: Planned) -> SyncReport:
+    report, run = ctx.report, ctx.run
     plan, keycloak, mapped = planned.plan, planned.keycloak, planned.mapped
-    describe(report, mapped, plan, planned.current, planned.ldap_plan, planned.roster_notes)
+    describe(report, mapped, plan, planned.current, planned.ldap_plan, planned.snapshot.notes)
     report.preview.update(preview(plan, planned.ldap_plan))
 
     held = bool(planned.brake) and not run.release_brake  # brake
@@ -137,8 +110,8 @@ def _brake_apply_report(
     def tick(n: int) -> None:
         nonlocal done
         done += n
-        if progress:
-            progress("keycloak", done, total)
+        if ctx.progress:
+            ctx.progress("keycloak", done, total)
 
     keycloak_failures, ldap_failures = apply_both(  # apply
         lambda: keycloak.apply(plan, mapped.desired, tick), planned.ldap, planned.ldap_plan
@@ -147,16 +120,8 @@ def _brake_apply_report(
     report.count_failures(plan, ldap_failures, directory="ldap")
     report.ldap = ldap_counts(planned.ldap_plan, ldap_failures)
     report_departed(report, plan, planned.current, keycloak.undisablable)
-    planned.remember({failure.clever_id for failure in keycloak_failures})
-    if keycloak.refused_emails:
-        applied.refuse_emails(keycloak.refused_emails)
-        report.warnings.extend(email_warning(keycloak, cid) for cid in sorted(keycloak.refused_emails))
-    redis = Redis.from_url(settings.redis_url)
-    for clever_id in mapped.resolved:
-        resolutions.forget(redis, settings.keycloak.realm, clever_id)
-        links.forget_unlinked(redis, settings.keycloak.realm, clever_id)
-    # What the page shows of the people this run left waiting (never in the report).
-    resolutions.keep_people(redis, settings.keycloak.realm, mapped.waiting_people, full=report.mode == "full")
+    redis = Redis.from_url(ctx.settings.redis_url)
+    remember(planned, ctx.applied, redis, report, {failure.clever_id for failure in keycloak_failures})
     report.writes = {"keycloak": keycloak.http.writes, "ldap": planned.ldap.counts.writes}
     report.calls = dict(keycloak.calls)
     report.preview["event_cursor"] = planned.event_cursor

@@ -16,7 +16,7 @@ from connectors.keycloak_ldap import federate_ldap
 from connectors.records import Event, School, User
 from plugin.config.settings import Settings
 from plugin.runs.standing import WAITING_KINDS, StandingStore
-from plugin.sync.pipeline import run_sync
+from plugin.sync.pipeline import Start, run_sync
 from tests.conftest import LdapOu
 from tests.factories import make_school, make_section, make_student, make_teacher
 from tests.idp import register_idp
@@ -119,7 +119,7 @@ def test_an_incremental_users_deleted_event_disables_a_read_only_account_as_a_st
 
     source = MemorySource(MemoryRoster([school], [teacher, *others], []))
     source.events_.append(Event("e" + "0" * 23, "users.deleted", first.started, jane))
-    second = run_sync(settings, source=source, cursor=first.preview["event_cursor"])
+    second = run_sync(settings, source=source, start=Start(first.preview["event_cursor"]))
     assert second.mode == "incremental", second.summary()
     assert second.status == "ok" and not second.brake["held"], second.summary()
     assert second.kinds["students"]["disabled"] == 1 and second.kinds["staff"]["disabled"] == 0

@@ -151,10 +151,6 @@ def seeds(combination: tuple[bool, bool]) -> list[int]:
     return [COMBINATIONS[combination], *(1000 * COMBINATIONS[combination] + n for n in EXTRA_SEEDS)]
 
 
-DRIFTS = pytest.mark.xfail(strict=True, reason="issue 25: the incremental run plans on its own and drifts")
-
-
-@DRIFTS
 @pytest.mark.parametrize(
     ("unique", "parents"),
     list(COMBINATIONS),
@@ -199,7 +195,6 @@ def test_incremental_runs_after_random_changes_end_where_a_fresh_full_run_ends(
             )
 
 
-@DRIFTS
 def test_an_incremental_update_of_a_student_keeps_their_relationships(
     settings: Settings, sandbox_state: SandboxState, clever_settings: Settings, keycloak_admin: KeycloakAdmin
 ) -> None:

@@ -8,7 +8,7 @@ from keycloak import KeycloakAdmin
 from ldap3 import BASE, Connection
 
 from connectors.keycloak_ldap import federate_ldap
-from connectors.keycloak_read import LDAP_MAPPER
+from connectors.keycloak_people import LDAP_MAPPER
 from plugin.config.settings import Settings
 from plugin.sync.pipeline import run_sync
 from tests.conftest import LdapOu

@@ -11,7 +11,8 @@ from connectors.base import RecordError
 from connectors.records import Role, School, Section, User
 from connectors.state import Account, CurrentUser, UserSpec
 from plugin.config.settings import SyncOptions
-from plugin.sync.desired import Mapped, desired_state, map_people, read_roster
+from plugin.sync.desired import MapInput, Mapped, read_roster
+from plugin.sync.desired_people import desired_state, map_people
 from plugin.sync.resolutions import CREATE
 from tests.factories import (
     make_account,
@@ -106,14 +107,16 @@ def mapped(
     current_users = {c.clever_id: c for c in current}
     return desired_state(
         district,
-        current_users=current_users,
-        accounts=accounts if callable(accounts) else list(accounts),
-        usernames=set(usernames) | {c.username for c in current_users.values()},
-        options=SyncOptions(**options),
-        school_ids=frozenset(school_ids),
-        resolutions=resolutions,
-        refused_emails=refused_emails,
-        hold=hold,
+        MapInput(
+            options=SyncOptions(**options),
+            current_users=current_users,
+            accounts=accounts if callable(accounts) else list(accounts),
+            usernames=set(usernames) | {c.username for c in current_users.values()},
+            school_ids=frozenset(school_ids),
+            resolutions=resolutions or {},
+            refused_emails=refused_emails or {},
+            hold=frozenset(hold),
+        ),
     )
 
 
@@ -650,8 +653,8 @@ def test_a_new_email_after_a_refused_one_is_offered() -> None:
 def test_read_roster_then_map_people_give_what_desired_state_gives() -> None:
     district = roster(student("s1", email="jess@x.org"), teacher("t1"), section("c1", teachers=("t1",)))
     options = SyncOptions()
-    read = read_roster(district, options=options)
-    halves = map_people(read, current_users={}, accounts=[], usernames=set(), options=options)
+    read = read_roster(district, options)
+    halves = map_people(read, MapInput(options=options))
     whole = mapped(district)
     assert halves.desired.users == whole.desired.users
     assert halves.desired.groups == whole.desired.groups

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from connectors.keycloak_read import LdapProvider, person_names
+from connectors.keycloak_people import LdapProvider, person_names
 
 FROM_CN = {
     "ldap-cn": LdapProvider("READ_ONLY", first_name_from_cn=True),

@@ -15,7 +15,7 @@ from connectors.state import (
     UserSpec,
 )
 from plugin.sync.brake import brake_reasons
-from plugin.sync.incremental import fold
+from plugin.sync.events import fold
 from plugin.sync.plan import diff
 
 NOW = "2026-01-01T00:00:00+00:00"
@@ -183,17 +183,23 @@ def test_fold_keeps_the_last_event_of_each_record_and_notes_renames() -> None:
             _event("e1", "users.created", student),
             _event("e2", "users.deleted", student),
             _event("e3", "sections.updated", section, ("name",)),
-        ],
-        sync_parents=False,
+        ]
     )
     assert changes.users["u1"].action == "deleted"
     assert changes.renamed == {"s1"} and not changes.reason
 
 
-def test_fold_asks_for_a_full_run_when_a_school_appears_or_parents_change() -> None:
-    from connectors.records import School
+def test_fold_asks_for_a_full_run_when_a_school_appears_and_follows_a_contacts_children() -> None:
+    from connectors.records import School, StudentRelationship
 
-    assert fold([_event("e1", "schools.created", School("a", "d", "New"))], sync_parents=False).reason
-    contact = User("p1", "d", last_name="Parent", roles=frozenset({Role.CONTACT}))
-    assert not fold([_event("e1", "users.updated", contact)], sync_parents=False).reason
-    assert fold([_event("e1", "users.updated", contact)], sync_parents=True).reason
+    assert fold([_event("e1", "schools.created", School("a", "d", "New"))]).reason
+    before = User("p1", "d", last_name="Parent", roles=frozenset({Role.CONTACT}))
+    after = dataclasses.replace(before, student_relationships=(StudentRelationship("s2", "Parent", ""),))
+    event = dataclasses.replace(_event("e1", "users.updated", after), previous=before)
+    gone = User(
+        "p2", "d", roles=frozenset({Role.CONTACT}), student_relationships=(StudentRelationship("s3"),)
+    )
+    changes = fold([event, _event("e2", "users.deleted", gone)])
+    assert not changes.reason
+    assert set(changes.users) == {"p1", "p2"}  # contacts are people too, whatever Sync Parent Data says
+    assert changes.students_of == {"p1": {"s2"}, "p2": {"s3"}}

@@ -1,0 +1,79 @@
+"""The plan stage for LDAP: the difference between the groups the roster wants
+(``mappers.ldap_layout.desired_groups``) and the ``groupOfNames`` LDAP holds (``connectors.ldap``).
+
+The same ``Scope`` as the Keycloak diff (``plugin.sync.scope``) says what may change: a group is
+created, renamed or emptied only where the snapshot decides its existence and name; its members
+and owners change only where it decides the whole list, or for the people it decides (their DNs
+in ``decided``). A full run decides everything. Pure: no I/O.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Set
+
+from connectors.state import LdapGroup, LdapPlan
+from connectors.text import dn_norm, dn_parent, rdn_of
+from plugin.sync.scope import Scope
+
+Change = tuple[str, tuple[str, ...]]  # (group DN after renames, member or owner DNs)
+
+
+def diff_ldap(
+    wanted: Mapping[str, LdapGroup],
+    current: Mapping[str, LdapGroup],
+    groups_dn: str,
+    scope: Scope,
+    decided: Set[str] = frozenset(),
+) -> LdapPlan:
+    """Only the difference (module doc): new groups, renamed ones, member and owner changes."""
+    create: list[LdapGroup] = []
+    rename: list[tuple[str, str]] = []
+    adds: list[Change] = []
+    removes: list[Change] = []
+    owners: list[Change] = []
+    for key in sorted(wanted, key=lambda k: (not k.startswith("school:"), k)):
+        group, have = wanted[key], current.get(key)
+        whole = scope.members_of(key)
+        if have is None:
+            if scope.named(key):
+                create.append(group if whole else _only(group, decided, groups_dn))
+            continue
+        moved = dn_norm(have.dn) != dn_norm(group.dn) and not _moved(have.dn, group.dn, rename)
+        if scope.named(key) and moved:
+            rename.append((have.dn, group.dn))
+        members = group.members if whole else _kept(have.members, group.members, decided)
+        if added := sorted(members - have.members):
+            adds.append((group.dn, tuple(added)))
+        if removed := sorted(have.members - members):
+            removes.append((group.dn, tuple(removed)))
+        wanted_owners = group.owners if whole else _kept(have.owners, group.owners, decided)
+        if wanted_owners != have.owners:
+            owners.append((group.dn, tuple(sorted(wanted_owners))))
+    for key in sorted(set(current) - set(wanted)):
+        have = current[key]  # a class gone from Clever (or out of the chosen schools): emptied, kept
+        if not scope.named(key):
+            continue
+        if removed := sorted(have.members - {groups_dn}):
+            removes.append((have.dn, tuple(removed)))
+        if have.owners:
+            owners.append((have.dn, ()))
+    return LdapPlan(tuple(create), tuple(rename), tuple(adds), tuple(removes), tuple(owners), groups_dn)
+
+
+def _kept(have: frozenset[str], want: frozenset[str], decided: Set[str]) -> frozenset[str]:
+    """The DNs a group ends with when the run decides only ``decided``: theirs as wanted, the rest kept."""
+    return frozenset({*(dn for dn in have if dn not in decided), *(dn for dn in want if dn in decided)})
+
+
+def _only(group: LdapGroup, decided: Set[str], groups_dn: str) -> LdapGroup:
+    members = frozenset({groups_dn, *(dn for dn in group.members if dn in decided)})
+    owners = frozenset(dn for dn in group.owners if dn in decided)
+    return LdapGroup(group.key, group.dn, members, owners, group.name)
+
+
+def _moved(old: str, new: str, renames: list[tuple[str, str]]) -> bool:
+    """A class whose school is renamed moves with it: no rename of its own."""
+    old_parent, new_parent = dn_parent(old), dn_parent(new)
+    return rdn_of(old) == rdn_of(new) and any(
+        dn_norm(o) == dn_norm(old_parent) and dn_norm(n) == dn_norm(new_parent) for o, n in renames
+    )

@@ -1,0 +1,180 @@
+"""An incremental run's snapshot: the records Clever's events touch, plus what mapping them needs
+exactly as a full run maps them, and the ``Scope`` those records decide (``plugin.sync.scope``).
+
+What is read besides the events (a few at a time, ``WORKERS`` requests at once):
+
+* every school (one call): school groups and their role groups are always decided;
+* each person the events name (``users.*``, contacts too): their record is the event's; their
+  sections (``/users/{id}/sections``) give every class they belong in;
+* with Sync Parent Data: a student's contacts (``/users/{id}/mycontacts``) give their
+  ``clever_relationships``, and those parents are decided too (a parent's schools follow the
+  child's); a contact's students, before and after its change, are decided (their relationships
+  change) and read (``/users/{id}/mystudents``, or the user when a student left the contact);
+* each class the events name (``sections.*``): its people (``/sections/{id}/users``), so its whole
+  member list and its teachers are decided;
+* class names: with Force Unique Class Names a name is its section's own; without, a class created,
+  deleted, renamed or moved can change its school's other names (collisions), so every section of
+  that school is read (``/schools/{id}/sections``) and their names are decided.
+
+``NeedsFullRun`` (a full run reads instead, the report's warning says why): a school created or
+deleted, or more people or classes changed than a full run would take longer for (``FULL_RATIO``).
+
+Assumed of Clever, as its Events do and the sandbox plays: a student leaving a contact changes the
+contact (a ``users.updated`` of the contact), and a removed person leaves their sections (a
+``sections.updated``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import TypeVar
+
+from connectors.base import RecordReader, bounded_map
+from connectors.records import Event, Role, School, Section, User
+from mappers.layout import school_keys
+from plugin.config.settings import SyncOptions
+from plugin.sync.events import Changes, NeedsFullRun, fold
+from plugin.sync.scope import Scope
+from plugin.sync.snapshot import ScopedRoster, Snapshot
+
+FULL_RATIO = 0.2  # more changed people (or classes) than this share of the district: a full run
+WORKERS = 4
+R = TypeVar("R")
+
+
+class _Reads:
+    """What this snapshot read of Clever: the people's records, each relation read once."""
+
+    def __init__(self, reader: RecordReader, district_id: str) -> None:
+        self.reader = reader
+        self.district_id = district_id
+        self.users: dict[str, User] = {}
+        self.sections: dict[str, Section] = {}
+
+    def related(self, kind: str, ids: Iterable[str], relation: str, cls: type[R]) -> dict[str, list[R]]:
+        """``/<kind>/<id>/<relation>`` of each id, several at once."""
+        items = sorted(set(ids))
+
+        def one(clever_id: str) -> list[R]:
+            return list(self.reader.related(kind, clever_id, relation, cls, district_id=self.district_id))
+
+        return dict(zip(items, bounded_map(one, items, WORKERS), strict=True))
+
+    def people(self, ids: Iterable[str], relation: str) -> set[str]:
+        """The people related to ``ids`` (their contacts, or their students), their records kept."""
+        found: set[str] = set()
+        for users in self.related("users", ids, relation, User).values():
+            for user in users:
+                self.users.setdefault(user.clever_id, user)
+                found.add(user.clever_id)
+        return found
+
+    def missing(self, ids: Iterable[str]) -> None:
+        """The records of people not read yet (one call each; gone from Clever: no record)."""
+        items = sorted(set(ids) - set(self.users))
+
+        def one(clever_id: str) -> User | None:
+            return self.reader.one("users", clever_id, User)
+
+        for user in bounded_map(one, items, WORKERS):
+            if user is not None:
+                self.users[user.clever_id] = user
+
+
+def events_snapshot(
+    reader: RecordReader,
+    district_id: str,
+    events: list[Event],
+    options: SyncOptions,
+    totals: Mapping[str, int],
+) -> Snapshot:
+    """The snapshot of ``events`` (module doc); ``totals``: the district's people and classes as the
+    last full run counted them (``plugin.sync.applied``), to tell when a full run is cheaper."""
+    changes = fold(events)
+    if changes.reason:
+        raise NeedsFullRun(changes.reason)
+    people_total = sum(n for kind, n in totals.items() if kind not in ("classes", "memberships"))
+    if len(changes.users) > max(50, FULL_RATIO * people_total):
+        raise NeedsFullRun(f"{len(changes.users)} people changed")
+    if len(changes.sections) > max(100, FULL_RATIO * totals.get("classes", 0)):
+        raise NeedsFullRun(f"{len(changes.sections)} classes changed")
+    reads = _Reads(reader, district_id)
+    people = _people(changes, reads, options.sync_parent_data)
+    named = _sections(changes, reads, people, options.force_unique_class_names)
+    schools = list(reader.stream("schools", School, district_id=district_id))
+    roster = ScopedRoster(
+        schools,
+        list(reads.users.values()),
+        list(reads.sections.values()),
+        bad_records=list(getattr(reader, "bad_records", [])),
+        text_warnings=list(getattr(reader, "text_warnings", [])),
+    )
+    return Snapshot(roster, _scope(changes, people, named, schools), events[-1].event_id, len(events))
+
+
+def _people(changes: Changes, reads: _Reads, parents: bool) -> set[str]:
+    """The people the snapshot decides (their records read), and with Sync Parent Data the records
+    their relationships need."""
+    people = set(changes.users)
+    for clever_id, event in changes.users.items():
+        if event.action != "deleted" and isinstance(event.record, User):
+            reads.users[clever_id] = event.record
+    if not parents:
+        return people
+    changed = [c for c in people if c in reads.users and reads.users[c].has(Role.STUDENT)]
+    people |= reads.people(changed, "mycontacts")  # a parent's schools follow their child's
+    children = {student for named in changes.students_of.values() for student in named}
+    reads.missing(children)  # a child the contact no longer names: not among its students now
+    people |= children  # their relationships change with the contact
+    students = [c for c in people if c in reads.users and reads.users[c].has(Role.STUDENT)]
+    contacts = [c for c in people if c in reads.users and reads.users[c].has(Role.CONTACT)]
+    reads.people(set(students) - set(changed), "mycontacts")  # their relationships, as context
+    reads.people(contacts, "mystudents")  # a parent's schools and relationships, as context
+    return people
+
+
+def _sections(changes: Changes, reads: _Reads, people: set[str], unique: bool) -> set[str]:
+    """The sections the snapshot holds (``reads.sections``), the records of the people in the
+    classes the events touch, and the sections whose names the snapshot decides."""
+    alive = [c for c in people if c in reads.users]
+    for found in reads.related("users", alive, "sections", Section).values():
+        reads.sections.update((s.clever_id, s) for s in found)
+    touched = {
+        section_id: event.record
+        for section_id, event in changes.sections.items()
+        if event.action != "deleted" and isinstance(event.record, Section)
+    }
+    reads.sections.update(touched)
+    for members in reads.related("sections", touched, "users", User).values():
+        for member in members:
+            reads.users.setdefault(member.clever_id, member)
+    if unique:
+        return set(reads.sections)
+    schools = {
+        version.school
+        for section_id in changes.renamed
+        for version in (changes.sections[section_id].record, changes.sections[section_id].previous)
+        if isinstance(version, Section)
+    }
+    named: set[str] = set()
+    for found in reads.related("schools", schools, "sections", Section).values():
+        for section in found:
+            reads.sections.setdefault(section.clever_id, section)
+            named.add(section.clever_id)
+    return named
+
+
+def _scope(changes: Changes, people: set[str], named: set[str], schools: list[School]) -> Scope:
+    groups = {"root", *(key for school in schools for key in school_keys(school.clever_id))}
+    touched = {f"section:{section_id}" for section_id in changes.sections}
+    alive = {f"section:{s}" for s, e in changes.sections.items() if e.action != "deleted"}
+    return Scope(
+        everything=False,
+        people=frozenset(people),
+        names=frozenset(groups | (touched - alive) | {f"section:{s}" for s in named}),
+        attributes=frozenset(groups | alive),
+        member_lists=frozenset(touched),
+    )
+
+
+__all__ = ["NeedsFullRun", "events_snapshot"]
