@@ -115,17 +115,25 @@ def out_of_place(person: User, account: Account, scope: Scope) -> str:
         return f"holds realm role {other[0]} (another Clever role)"
     if account.source == "ldap" and scope.ldap_dn and not within(account, scope.ldap_dn):
         return "is outside the synced directory (KCC_LDAP_PEOPLE_DN)"
-    roles = {role.value for role in person.roles}
-    mine = [base for role in roles for base in scope.bases.get(role, ())]
-    if not any(within(account, base) for base in mine):
-        if mine:
-            return "is outside where the district keeps this Clever role (KCC_MATCH_SCOPES)"
-        for role, bases in scope.bases.items():
-            if role not in roles and any(within(account, base) for base in bases):
-                return f"is where the district keeps Clever role {role} (KCC_MATCH_SCOPES)"
+    if why := _elsewhere(person, account, scope):
+        return why
     for name, value in _strong_pairs(account, person):
         if value[0] and value[1] and value[0] != value[1]:
             return f"carries another {name}"
+    return ""
+
+
+def _elsewhere(person: User, account: Account, scope: Scope) -> str:
+    """Why ``KCC_MATCH_SCOPES`` puts ``account`` away from ``person``'s Clever roles, or ""."""
+    roles = {role.value for role in person.roles}
+    mine = [base for role in roles for base in scope.bases.get(role, ())]
+    if any(within(account, base) for base in mine):
+        return ""
+    if mine:
+        return "is outside where the district keeps this Clever role (KCC_MATCH_SCOPES)"
+    for role, bases in scope.bases.items():
+        if role not in roles and any(within(account, base) for base in bases):
+            return f"is where the district keeps Clever role {role} (KCC_MATCH_SCOPES)"
     return ""
 
 

@@ -192,33 +192,14 @@ def match_by_name(
     """Pair Clever people with existing accounts (rules in the module doc)."""
     match = _Match({p.clever_id: p for p in reversed(list(people))}, scope or Scope())  # first one wins
     account_list = sorted(accounts, key=lambda a: a.keycloak_id)
-    by_link: defaultdict[str, list[Account]] = defaultdict(list)
-    by_carried: defaultdict[str, list[Account]] = defaultdict(list)
-    for account in account_list:
-        if account.linked_clever_id:
-            by_link[account.linked_clever_id].append(account)
-        elif account.carried_clever_id:
-            by_carried[account.carried_clever_id].append(account)
-        for known in account_keys(account):
-            match.by_name[known].append(account)
-            match.by_loose[loose_key(known)].append(account)
-
+    by_link, by_carried = _index(match, account_list)
     people_by_name: defaultdict[tuple[str, str], list[str]] = defaultdict(list)
     strong: dict[str, list[Account]] = {}
     for clever_id in sorted(match.people):
+        if _by_link(match, clever_id, by_link.get(clever_id, []), by_carried.get(clever_id, [])):
+            continue
         person = match.people[clever_id]
-        already = by_link.get(clever_id, [])
-        if len(already) == 1:
-            match.linked[clever_id] = already[0]
-        elif already:
-            ids = tuple(a.keycloak_id for a in already)
-            reason = "several accounts are linked to this Clever id"
-            match.ambiguous.append(Ambiguity((clever_id,), ids, reason))
-        elif carried := by_carried.get(clever_id):
-            why = "carries this person's clever_id, but the Clever link was removed from it"
-            reason = "an account of theirs was unlinked: no link and no new account until an admin chooses"
-            match.unlinked.append(_held(clever_id, [(a, Verdict(POSSIBLE, why)) for a in carried], reason))
-        elif found := [
+        if found := [
             a
             for a in account_list
             if not a.linked_clever_id
@@ -242,6 +223,37 @@ def match_by_name(
     for key, clever_ids in people_by_name.items():
         _name_group(match, key, clever_ids, taken, name_claims)
     return match.result()
+
+
+def _index(
+    match: _Match, accounts: list[Account]
+) -> tuple[dict[str, list[Account]], dict[str, list[Account]]]:
+    """The accounts by name (into ``match``), by the Clever id linked to them, by the one they carry."""
+    by_link: defaultdict[str, list[Account]] = defaultdict(list)
+    by_carried: defaultdict[str, list[Account]] = defaultdict(list)
+    for account in accounts:
+        if account.linked_clever_id:
+            by_link[account.linked_clever_id].append(account)
+        elif account.carried_clever_id:
+            by_carried[account.carried_clever_id].append(account)
+        for known in account_keys(account):
+            match.by_name[known].append(account)
+            match.by_loose[loose_key(known)].append(account)
+    return by_link, by_carried
+
+
+def _by_link(match: _Match, clever_id: str, already: list[Account], carried: list[Account]) -> bool:
+    """Rules 1 and 2: a person an account is linked to, or was until an unlink; True when decided."""
+    if len(already) == 1:
+        match.linked[clever_id] = already[0]
+    elif already:
+        ids = tuple(a.keycloak_id for a in already)
+        match.ambiguous.append(Ambiguity((clever_id,), ids, "several accounts are linked to this Clever id"))
+    elif carried:
+        why = "carries this person's clever_id, but the Clever link was removed from it"
+        reason = "an account of theirs was unlinked: no link and no new account until an admin chooses"
+        match.unlinked.append(_held(clever_id, [(a, Verdict(POSSIBLE, why)) for a in carried], reason))
+    return bool(already or carried)
 
 
 def _strong_links(match: _Match, strong: Mapping[str, list[Account]]) -> set[str]:
@@ -270,7 +282,6 @@ def _name_group(
     match: _Match, key: tuple[str, str], clever_ids: list[str], taken: set[str], claims: Counter[str]
 ) -> None:
     """Rules 5 and 6 for the new people of one name."""
-    first = match.people[clever_ids[0]]
     exact = [a for a in match.by_name.get(key, []) if a.keycloak_id not in taken]
     listed = _in_place(match, clever_ids, exact, exact=True)
     if not listed:
@@ -281,28 +292,37 @@ def _name_group(
     if not listed:
         match.unmatched.extend(clever_ids)
         if exact:
+            first = match.people[clever_ids[0]]
             reasons = [f"account {a.keycloak_id} {out_of_place(first, a, match.scope)}" for a in exact]
             reason = "new account made; same name, not this person's: " + "; ".join(reasons)
             match.passed_over.extend(Held(c, (), reason) for c in clever_ids)
         return
-    ids = [account.keycloak_id for account, _ in listed]
-    if len(clever_ids) == 1 and len(listed) == 1:
-        account, verdict = listed[0]
-        if verdict.level == CANDIDATE and claims[account.keycloak_id] == 1:
-            match.linked[clever_ids[0]] = account
-            return
-        if verdict.level == POSSIBLE:
-            reason = f"possible match: account {ids[0]} {verdict.why}"
-            match.possible.append(_held(clever_ids[0], listed, reason))
-            return
-        if verdict.level != CANDIDATE:
-            reason = f"same name, not linked: account {ids[0]} {verdict.why}"
-            match.refused.append(_held(clever_ids[0], listed, reason))
-            return
+    if len(clever_ids) == 1 and len(listed) == 1 and _one_to_one(match, clever_ids[0], listed, claims):
+        return
     held = _held(clever_ids[0], listed, "")
+    count = len(held.candidates)
     people = f"{len(clever_ids)} Clever {'person' if len(clever_ids) == 1 else 'people'}"
-    reason = f"{people} and {len(ids)} account{'' if len(ids) == 1 else 's'} share this name"
+    reason = f"{people} and {count} account{'' if count == 1 else 's'} share this name"
     match.ambiguous.append(Ambiguity(tuple(clever_ids), held.keycloak_ids, reason, held.candidates))
+
+
+def _one_to_one(
+    match: _Match, clever_id: str, listed: list[tuple[Account, Verdict]], claims: Counter[str]
+) -> bool:
+    """One person, one account of their name: linked, or they wait (possible, refused); False when
+    another name claims the account too (ambiguous)."""
+    account, verdict = listed[0]
+    if verdict.level == CANDIDATE and claims[account.keycloak_id] == 1:
+        match.linked[clever_id] = account
+    elif verdict.level == POSSIBLE:
+        reason = f"possible match: account {account.keycloak_id} {verdict.why}"
+        match.possible.append(_held(clever_id, listed, reason))
+    elif verdict.level != CANDIDATE:
+        reason = f"same name, not linked: account {account.keycloak_id} {verdict.why}"
+        match.refused.append(_held(clever_id, listed, reason))
+    else:
+        return False
+    return True
 
 
 def _in_place(
