@@ -1,4 +1,5 @@
-"""``keycloak-clever sandbox ...``: run and change the local Clever.
+"""``keycloak-clever-sandbox ...``: run and change the local Clever (a command of its own: the
+production ``keycloak-clever`` never loads the sandbox).
 
 - ``serve``: run the sandbox (a generated district, or ``--roster FILE``).
 - ``generate``: write a generated district as a roster file.
@@ -111,7 +112,7 @@ def serve(
     base = f"http://{host}:{port}"
     click.echo(f"Clever sandbox ready in {time.monotonic() - started:.1f}s at {base}")
     click.echo(f"  district {state.district_id}  ({state.store.count('users')} users)")
-    # Only a hint: this line ends up in the demo's log (the token: ``keycloak-clever sandbox`` API).
+    # Only a hint: this line ends up in the demo's log (the token: ``keycloak-clever-sandbox`` API).
     click.echo(f"  district-app token …{state.district_token[-4:]}")
     click.echo(f"  client {client_id}  redirect URIs {', '.join(redirect_uris) or '(any accepted)'}")
     click.echo(
@@ -247,3 +248,8 @@ def rotate_token_cmd(ctx: click.Context, district: str) -> None:
     if response.status_code != 200:
         raise click.ClickException(body.get("message") or body.get("error_description") or response.text)
     click.echo(f"{body['district']} {body['access_token']}")
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Console-script entry point (``keycloak-clever-sandbox``)."""
+    sandbox.main(args=argv if argv is not None else sys.argv[1:], prog_name="keycloak-clever-sandbox")

@@ -12,7 +12,7 @@ import click
 
 from connectors.base import SyncError
 from connectors.keycloak import admin_client
-from plugin.commands.cli import load_settings
+from plugin.commands.context import load_settings
 from plugin.sso.broker import broker_state, ensure_broker, remove_broker
 
 

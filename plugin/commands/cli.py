@@ -1,7 +1,9 @@
 """The ``keycloak-clever`` command: one entry point, subcommands filled in by their owners.
 
-``sandbox`` is loaded lazily from the ``sandbox`` package so that production commands never
-import the stand-in Clever. ``keycloak-clever --version`` prints the installed version.
+Every subcommand is imported here, so the import layers (``tests/unit/test_layers.py``) see them
+all. The stand-in Clever is not one of them: it has a command of its own, ``keycloak-clever-sandbox``
+(``sandbox.cli``), and nothing in production imports it. ``keycloak-clever --version`` prints the
+installed version.
 
 Errors: a command that fails prints one line, ``Error: <what failed, where, what to check>``, and
 exits 1 (``plugin.commands.errors``); the traceback is only in the log file the line names.
@@ -10,7 +12,6 @@ exits 1 (``plugin.commands.errors``); the traceback is only in the log file the 
 
 from __future__ import annotations
 
-import importlib
 import logging
 import sys
 from importlib.metadata import PackageNotFoundError, version
@@ -18,31 +19,19 @@ from typing import Any
 
 import click
 
-from connectors.base import ConfigError
-from plugin.commands.errors import explain, setup_logging
-from plugin.config.settings import Settings
+from plugin.commands.broker_cli import broker
+from plugin.commands.context import LOG_KEY, SETTINGS_KEY
+from plugin.commands.demo import demo
+from plugin.commands.errors import explain
+from plugin.commands.sync_cli import status, sync
+from plugin.sso.setup import setup
 
 log = logging.getLogger(__name__)
 DISTRIBUTION = "keycloak-clever"
 
 
-class LazyGroup(click.Group):
-    """A group whose subcommands live in other modules and load only when called."""
-
-    def __init__(self, *args: Any, lazy: dict[str, str] | None = None, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self._lazy = lazy or {}
-
-    def list_commands(self, ctx: click.Context) -> list[str]:
-        return sorted({*super().list_commands(ctx), *self._lazy})
-
-    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
-        if cmd_name in self._lazy:
-            module_name, _, attr = self._lazy[cmd_name].partition(":")
-            command = getattr(importlib.import_module(module_name), attr)
-            assert isinstance(command, click.Command)
-            return command
-        return super().get_command(ctx, cmd_name)
+class CommandGroup(click.Group):
+    """The ``keycloak-clever`` group: a failing subcommand ends in one line and exit code 1."""
 
     def invoke(self, ctx: click.Context) -> Any:
         """Run the subcommand; anything it lets escape becomes one line and exit code 1."""
@@ -59,10 +48,6 @@ class LazyGroup(click.Group):
             ) from exc
 
 
-SETTINGS_KEY = "keycloak_clever.settings"
-LOG_KEY = "keycloak_clever.log_file"
-
-
 def installed_version() -> str:
     try:
         return version(DISTRIBUTION)
@@ -70,17 +55,7 @@ def installed_version() -> str:
         return "unknown (not installed)"
 
 
-LAZY_COMMANDS = {
-    "sandbox": "sandbox.cli:sandbox",
-    "demo": "plugin.commands.demo:demo",
-    "broker": "plugin.commands.broker_cli:broker",
-    "sync": "plugin.commands.sync_cli:sync",
-    "status": "plugin.commands.sync_cli:status",
-    "setup": "plugin.sso.setup:setup",
-}
-
-
-@click.group(cls=LazyGroup, lazy=LAZY_COMMANDS)
+@click.group(cls=CommandGroup)
 @click.version_option(
     installed_version(), "--version", prog_name=DISTRIBUTION, message="%(prog)s %(version)s"
 )
@@ -88,19 +63,8 @@ def cli() -> None:
     """keycloak-clever: Clever SSO and rostering for a Keycloak realm."""
 
 
-def load_settings() -> Settings:
-    """Settings from the environment, or a clean exit naming every problem; from here on the
-    command logs to the terminal (warnings, no tracebacks) and to ``settings.log_file``."""
-    try:
-        settings = Settings.from_env()
-    except ConfigError as exc:
-        raise click.ClickException(str(exc)) from exc
-    ctx = click.get_current_context(silent=True)
-    log_file = setup_logging(settings.log_file)
-    if ctx is not None:
-        root = ctx.find_root()
-        root.meta[SETTINGS_KEY], root.meta[LOG_KEY] = settings, log_file
-    return settings
+for command in (demo, broker, sync, status, setup):
+    cli.add_command(command)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -214,8 +214,7 @@ def demo() -> None:
         Background(
             "sandbox",
             [
-                str(BIN / "keycloak-clever"),
-                "sandbox",
+                str(BIN / "keycloak-clever-sandbox"),
                 "serve",
                 f"--port={SANDBOX_PORT}",
                 f"--redirect-uri={sidecar_url}/clever/login",

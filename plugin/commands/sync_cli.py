@@ -31,7 +31,7 @@ from typing import Any
 
 import click
 
-from plugin.commands.cli import load_settings
+from plugin.commands.context import load_settings
 from plugin.runs.audit import by_command_line
 from plugin.runs.changes import ChangeStore
 from plugin.runs.jobs import page_choices, run_locked, state_for, trigger_sync

@@ -26,7 +26,7 @@ def _free_port() -> int:
 def test_the_sandbox_log_is_owner_only_and_holds_no_token(tmp_path: Path) -> None:
     port = _free_port()
     base = f"http://127.0.0.1:{port}"
-    argv = [str(BIN / "keycloak-clever"), "sandbox", "serve", f"--port={port}", "--size=20"]
+    argv = [str(BIN / "keycloak-clever-sandbox"), "serve", f"--port={port}", "--size=20"]
     process = Background("sandbox", argv, f"{base}/.well-known/openid-configuration", {})
     ensure_running(process, tmp_path)
     try:

@@ -117,6 +117,20 @@ def test_production_never_imports_the_sandbox_bench_or_tests(package: str) -> No
     assert not wrong, sorted(wrong)
 
 
+def test_production_loads_no_module_by_name() -> None:
+    """Every import is an import statement the checks here see: no ``importlib.import_module`` or
+    ``__import__`` in production (the sandbox has a command of its own, ``keycloak-clever-sandbox``)."""
+    by_name = set()
+    for top in ("plugin", "connectors", "mappers"):
+        for path in _modules(top):
+            for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+                called = node.func if isinstance(node, ast.Call) else None
+                name = called.attr if isinstance(called, ast.Attribute) else getattr(called, "id", "")
+                if name in ("import_module", "__import__"):
+                    by_name.add(f"{_module_name(path)}:{node.lineno}")
+    assert not by_name, sorted(by_name)
+
+
 def test_the_checker_sees_every_kind_of_import() -> None:
     """An upward import at the top, inside a function, under ``TYPE_CHECKING`` and relative is seen."""
     source = (
