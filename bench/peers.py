@@ -8,7 +8,7 @@
   federated-identity links and group memberships, and the group tree with its attributes, imported
   in batches. This is about as fast as Keycloak itself absorbs users; no sync can beat it by much.
 
-Both are built from ``plugin.sync.desired.desired_state`` of the same roster, so they hold the state
+Both are built from ``plugin.sync.desired_people.desired_state`` of the same roster, so they hold the state
 our sync ends in.
 """
 

@@ -71,9 +71,12 @@ T = TypeVar("T")
 R = TypeVar("R")
 
 
-class RecordReader(Protocol):
-    """Records a few at a time (an incremental run's reads: ``plugin.sync.snapshot_events``);
-    ``connectors.clever.CleverClient`` is one."""
+class RecordStreams(Protocol):
+    """Records as streams: what a ``connectors.clever_roster.Roster`` reads through
+    (``connectors.clever.CleverClient`` is one)."""
+
+    bad_records: list[RecordError]
+    text_warnings: list[str]
 
     def stream(
         self,
@@ -82,7 +85,12 @@ class RecordReader(Protocol):
         *,
         params: Mapping[str, str] | None = None,
         district_id: str | None = None,
-    ) -> Iterable[R]: ...
+    ) -> Iterator[R]: ...
+
+
+class RecordReader(RecordStreams, Protocol):
+    """Records a few at a time too (an incremental run's reads: ``plugin.sync.snapshot_events``)."""
+
     def related(
         self, kind: str, clever_id: str, relation: str, cls: type[R], *, district_id: str | None = None
     ) -> Iterable[R]: ...

@@ -2,31 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Protocol, TypeVar
 
-from connectors.base import RecordError
+from connectors.base import RecordError, RecordStreams
 from connectors.records import Course, District, Role, School, Section, Term, User
-
-R = TypeVar("R")
-
-
-class RecordStreams(Protocol):
-    """What a ``Roster`` reads through: ``connectors.clever.CleverClient`` is one (and imports this
-    module, so this one names it only in words)."""
-
-    bad_records: list[RecordError]
-    text_warnings: list[str]
-
-    def stream(
-        self,
-        kind: str,
-        cls: type[R],
-        *,
-        params: Mapping[str, str] | None = None,
-        district_id: str | None = None,
-    ) -> Iterator[R]: ...
 
 
 @dataclass

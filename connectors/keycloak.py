@@ -517,7 +517,7 @@ def email_warning(directory: KeycloakDirectory, clever_id: str) -> str:
 
 
 def group_path(groups: Mapping[str, GroupSpec], key: str) -> str:
-    """The Keycloak path of a group; names come from ``mappers.layout.group_name_safe`` (no ``/``)."""
+    """The Keycloak path of a group; names come from ``mappers.classes.group_name_safe`` (no ``/``)."""
     parts: list[str] = []
     spec: GroupSpec | None = groups[key]
     while spec is not None:

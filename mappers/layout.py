@@ -8,10 +8,7 @@ data the connectors need as well (``IDP_ALIAS``, ``REALM_ROLES``, ``ldap_rdn``) 
 
 from __future__ import annotations
 
-import unicodedata
 from collections.abc import Iterable, Mapping
-
-from ldap3.utils.dn import escape_rdn
 
 from connectors.records import Role, User
 
@@ -95,89 +92,6 @@ ROLE_PRIORITY: tuple[Role, ...] = (
     Role.STUDENT,
     Role.CONTACT,
 )
-
-# What the two directories accept, measured (``tests/integration/test_hard_classes.py``):
-# Keycloak 26.5 refuses a group name over 255 characters (a 500) and accepts ``/`` in a name
-# (``group-by-path`` and ``POST /users`` with group paths find such a group); OpenLDAP (back-mdb)
-# refuses an RDN whose escaped value is over ~242 UTF-8 bytes ("other"). One name serves both,
-# so a group name is at most ``MAX_GROUP_NAME`` characters *and* ``LDAP_RDN_BYTES`` bytes as
-# ``ldap_rdn`` escapes it; a longer Clever name is cut (with a warning, ``mappers.classes``) and
-# kept whole in the group's ``clever_name`` attribute (``name_values``).
-MAX_GROUP_NAME = 255
-LDAP_RDN_BYTES = 240
-# Keycloak also holds a group attribute value in 255 characters: a longer name is kept in parts.
-MAX_ATTRIBUTE_VALUE = 255
-# A name ending in ``~`` breaks Keycloak's path parser (``~/`` is its escape for ``/``):
-# a trailing ``~`` becomes U+223C TILDE OPERATOR.
-TILDE_REPLACEMENT = "\u223c"
-
-
-def fits_group_name(name: str) -> bool:
-    """Whether both Keycloak and LDAP take ``name`` as a group name."""
-    units = len(name.encode("utf-16-le")) // 2  # Keycloak counts Java chars (UTF-16 units)
-    return units <= MAX_GROUP_NAME and len(escape_rdn(name).encode()) <= LDAP_RDN_BYTES
-
-
-def clean_group_name(text: str, fallback: str = "") -> str:
-    """``text`` NFC-normalized, control and invisible characters dropped, whitespace collapsed."""
-    text = unicodedata.normalize("NFC", text)
-    text = "".join(
-        " " if unicodedata.category(ch) in _SPACE_LIKE else ch for ch in text if ch not in _INVISIBLE
-    )
-    text = " ".join(text.split())
-    return text or " ".join(fallback.split())
-
-
-def group_name_safe(text: str, fallback: str = "", suffix: str = "") -> str:
-    """``text`` made a valid Keycloak group name and LDAP ``cn`` value; ``fallback`` when empty.
-
-    ``clean_group_name``, then cut (``truncate_name``) until it fits both directories with
-    ``suffix`` (kept whole) after it; a trailing ``~`` → ``∼``. ``/``, a leading ``#``, commas,
-    ``+``, ``=`` and emoji stay: Keycloak takes them and ``ldap_rdn`` escapes them for LDAP.
-    """
-    text = clean_group_name(text, fallback)
-    limit = len(text)
-    while limit and not fits_group_name(truncate_name(text, limit) + suffix):
-        limit -= 1
-    return truncate_name(text, limit) + suffix if suffix else truncate_name(text, limit)
-
-
-def name_values(name: str) -> tuple[str, ...]:
-    """``name`` as ``clever_name`` attribute values: itself, or ``1:<part>``, ``2:<part>`` ... when
-    longer than a Keycloak attribute value holds (``whole_name`` joins them again)."""
-    if len(name) <= MAX_ATTRIBUTE_VALUE:
-        return (name,) if name else ()
-    size = MAX_ATTRIBUTE_VALUE - 4
-    return tuple(f"{n + 1}:{name[i : i + size]}" for n, i in enumerate(range(0, len(name), size)))
-
-
-def whole_name(values: Iterable[str]) -> str:
-    """The name ``name_values`` split into parts."""
-    found = list(values)
-    if len(found) <= 1:  # a name that needs parts has two or more
-        return found[0] if found else ""
-    parts = sorted((int(v.partition(":")[0]), v.partition(":")[2]) for v in found)
-    return "".join(part for _, part in parts)
-
-
-_SPACE_LIKE = frozenset({"Cc", "Zl", "Zp", "Zs", "Cs"})
-# Zero-width space, bidi embeddings/overrides/isolates and the BOM: invisible, and bidi controls
-# can make a name read differently from what it is. ZWJ and variation selectors stay (emoji).
-_INVISIBLE = frozenset("\u200b\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\ufeff")
-
-
-def truncate_name(text: str, limit: int) -> str:
-    """``text`` cut to ``limit`` characters without leaving a dangling joiner, mark or space."""
-    if len(text) > limit:
-        text = text[:limit]
-        while text and (unicodedata.combining(text[-1]) or text[-1] in "\u200d\ufe0f" or text[-1].isspace()):
-            text = text[:-1]
-    if text.endswith("~"):
-        text = text[:-1] + TILDE_REPLACEMENT
-    return text
-
-
-# --- User attributes -----------------------------------------------------------------------------
 
 
 def primary_role(roles: Iterable[Role]) -> Role | None:

@@ -136,13 +136,13 @@ def _whole_key(first: str, last: str) -> tuple[str, str] | None:
     return ("", whole) if " " in whole else None
 
 
-def _whole_name_in_last(person: User) -> tuple[str, str] | None:
-    return None if normalize_name(person.first_name) else _whole_key("", person.last_name)
-
-
 def person_key(person: User) -> tuple[str, str] | None:
-    """The key a person is matched by name under (rule 5): first and last, or a whole name."""
-    return name_key(person.first_name, person.last_name) or _whole_name_in_last(person)
+    """The key a person is matched by name under (rule 5): first and last, or a whole name (an empty
+    first name and a last name of two words or more, compared as an account's "first last")."""
+    first, last = normalize_name(person.first_name), normalize_name(person.last_name)
+    if first and last:
+        return first, last
+    return ("", last) if not first and " " in last else None
 
 
 def account_keys(account: Account) -> set[tuple[str, str]]:

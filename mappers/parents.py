@@ -30,7 +30,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
-from connectors.records import StudentRelationship, User
+from connectors.records import Role, StudentRelationship, User
 
 _PARTICLES = frozenset(
     {"de", "del", "della", "der", "di", "da", "dos", "das", "du", "la", "le", "van", "von", "ten", "ter"}
@@ -143,3 +143,33 @@ def relationships_of_student(parents: Iterable[Parent]) -> Mapping[str, tuple[tu
         for r in parent.relationships:
             found[r.student].append((parent.clever_id, r.relationship, r.type))
     return {student: tuple(found[student]) for student in sorted(found)}
+
+
+# A parent to sync: the contact, their schools, relationships, first and last name, email.
+ParentSpec = tuple[User, tuple[str, ...], tuple[tuple[str, str, str], ...], str, str, str]
+Relationships = Mapping[str, tuple[tuple[str, str, str], ...]]
+
+
+def parent_specs(
+    people: Iterable[User], contacts: Iterable[User], school_names: Mapping[str, str]
+) -> tuple[Relationships, list[ParentSpec], tuple[Skipped, ...]]:
+    """Sync Parent Data over a sorted roster (``mappers.people``): each student's relationships, the
+    parents to sync, the contacts skipped."""
+    students = {
+        p.clever_id: tuple(s for s in p.schools if s in school_names) for p in people if p.has(Role.STUDENT)
+    }
+    contacts = list(contacts)
+    plan = parents_of(contacts, students)
+    by_id = {c.clever_id: c for c in contacts}
+    specs: list[ParentSpec] = [
+        (
+            by_id[parent.clever_id],
+            parent.school_ids,
+            relationships_of_parent(parent),
+            parent.first_name,
+            parent.last_name,
+            parent.email,
+        )
+        for parent in plan.parents
+    ]
+    return relationships_of_student(plan.parents), specs, plan.skipped

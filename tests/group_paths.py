@@ -10,7 +10,8 @@ name them from a school's and a class's names::
 from __future__ import annotations
 
 from connectors.records import Role
-from mappers.layout import CLASSES_GROUP, ROLE_GROUPS, ROOT_GROUP, group_name_safe
+from mappers.classes import group_name_safe
+from mappers.layout import CLASSES_GROUP, ROLE_GROUPS, ROOT_GROUP
 
 
 def group_path(*names: str) -> str:

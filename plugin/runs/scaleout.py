@@ -1,7 +1,7 @@
 """Scale-out: one district's sync shared by several RQ workers, by school, under one district lock.
 
 Kept apart from ``plugin.sync.pipeline``/``plugin.runs.jobs`` (whose single-job run is
-unchanged); it uses the full run's own fetch, map and plan (``plugin.sync.planner.plan_snapshot``).
+unchanged); it uses the full run's own fetch, map and plan (``plugin.sync.planner.plan_run``).
 Three kinds of job, all safe to run twice (every write is create-if-missing):
 
 * ``prepare_job``: fetch, read the realm, map and plan once (the brake too); write the group tree
@@ -36,23 +36,23 @@ from plugin.sync.applied import Applied
 from plugin.sync.desired import Mapped
 from plugin.sync.plan_json import groups_from_json, groups_to_json, plan_from_json, plan_to_json
 from plugin.sync.planned import Planned
-from plugin.sync.planner import RunContext, plan_snapshot
+from plugin.sync.planner import RunContext, plan_run
 from plugin.sync.report import SyncReport
 from plugin.sync.run_options import RunOptions
-from plugin.sync.snapshot import full_snapshot
 
 JOB_TIMEOUT = 4 * 3600
 
 
 def _pipeline(settings: Settings, district_id: str) -> tuple[CleverClient, Planned]:
-    """Fetch, read, map and plan the whole district: the full run's own stages (``plan_snapshot``),
+    """Fetch, read, map and plan the whole district: the full run's own stages (``plan_run``),
     every member list read (``verify``), the User Profile ensured before the name match."""
     client = CleverClient(settings.clever)
     run = RunOptions(full=True, verify=True, trigger="scale-out", started_by="scale-out (sharded run)")
     report = SyncReport(district_id=district_id, trigger=run.trigger)
     applied = Applied.from_url(settings.redis_url, settings.keycloak.realm, district_id)
-    context = RunContext(settings, run, report, applied)
-    return client, plan_snapshot(context, full_snapshot(client, district_id, report.started))
+    planned = plan_run(RunContext(settings, run, report, applied), client, None)
+    assert planned is not None  # a full run always plans
+    return client, planned
 
 
 def assign_schools(mapped: Mapped, shards: int) -> list[list[str]]:

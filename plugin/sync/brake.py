@@ -13,10 +13,13 @@ rewrites, and fewer than ``REWRITES_AT_LEAST`` (10) rewrites of a kind are corre
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from connectors.state import DirectoryState, Plan, UserUpdate
+from plugin.config.settings import SyncOptions
 from plugin.sync.plan import current_kind
+from plugin.sync.scope import Scope
 
 REWRITES = frozenset(
     {
@@ -99,6 +102,17 @@ def brake_from_totals(
         for kind, count in sorted(counts.items())
         if count and totals.get(kind) and count / totals[kind] > ratio
     ] + rewrite_reasons(rewrites(plan), totals, update_ratio)
+
+
+def brake_for(
+    plan: Plan, current: DirectoryState, scope: Scope, totals: Mapping[str, int], options: SyncOptions
+) -> list[str]:
+    """Why the brake holds the run: against what the realm holds (a full run), or the ``totals`` the
+    last full run counted (an incremental run reads too little to count them)."""
+    ratio, update_ratio = options.brake_ratio, options.brake_update_ratio
+    if scope.everything:
+        return brake_reasons(plan, current, ratio, update_ratio)
+    return brake_from_totals(plan, dict(totals), ratio, update_ratio)
 
 
 def preview(plan: Plan, ldap_plan: Any) -> dict[str, Any]:

@@ -20,6 +20,7 @@ from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import datetime
+from types import MappingProxyType
 from typing import Any
 
 from connectors.keycloak import KeycloakDirectory
@@ -57,6 +58,12 @@ class Current:
     verify: bool = False  # every member list read
     scoped: bool = False  # read for an incremental run's scope: member lists read already
     counts: dict[str, int] = field(default_factory=dict)  # what was read, for the report's preview
+    # What the memory (``plugin.sync.applied``) says, read once with the directory:
+    written: Mapping[str, str] = field(default_factory=dict)  # fingerprints: accounts an earlier run wrote
+    refused_emails: Mapping[str, str] = field(default_factory=dict)  # addresses Keycloak refused
+    totals: Mapping[str, int] = field(default_factory=dict)  # what the last full run counted (the brake)
+    kinds: Mapping[str, str] = field(default_factory=dict)  # read-only accounts' kinds (departed people)
+    members: Mapping[str, str] = field(default_factory=dict)  # member-list fingerprints (full runs)
 
     @property
     def directory(self) -> DirectoryState:
@@ -66,20 +73,27 @@ class Current:
 def read_current(
     keycloak: KeycloakDirectory, ldap: LdapDirectory, snapshot: Snapshot, applied: Applied, how: Reading
 ) -> Current:
-    """Keycloak and LDAP for the snapshot's scope (module doc)."""
+    """Keycloak and LDAP for the snapshot's scope (module doc), and what the memory says of them."""
     if not snapshot.scope.everything:
         state, groups, found, lost = read_scoped(keycloak, ldap, snapshot, applied)
         counts = {
             "accounts_read": len(state.directory.users),
             "member_lists_read": len(snapshot.scope.member_lists),
         }
-        return Current(state, groups, found, lost, scoped=True, counts=counts)
-    verify = how.verify or applied.needs_verify(how.started)
-    stored = {} if verify or not how.idp_present else applied.user_fingerprints()
-    with ThreadPoolExecutor(1) as pool:
-        ldap_read = pool.submit(ldap.current)
-        state, found, lost = _read_realm(keycloak, applied, stored, how.match)
-        return Current(state, ldap_read.result(), found, lost, stored, verify)
+        current = Current(state, groups, found, lost, scoped=True, counts=counts)
+        current.written = applied.user_fingerprints(snapshot.scope.people)
+    else:
+        verify = how.verify or applied.needs_verify(how.started)
+        stored = {} if verify or not how.idp_present else applied.user_fingerprints()
+        with ThreadPoolExecutor(1) as pool:
+            ldap_read = pool.submit(ldap.current)
+            state, found, lost = _read_realm(keycloak, applied, stored, how.match)
+            current = Current(state, ldap_read.result(), found, lost, stored, verify, written=stored)
+        current.members = {} if verify else applied.fingerprints()
+    current.refused_emails = applied.refused_emails()
+    current.totals = applied.totals()
+    current.kinds = applied.kinds(cid for cid, user in state.directory.users.items() if user.read_only)
+    return current
 
 
 def _read_realm(
@@ -104,7 +118,7 @@ def _read_realm(
 
 
 def complete(
-    keycloak: KeycloakDirectory, current: Current, mapped: Mapped, applied: Applied, report: SyncReport
+    keycloak: KeycloakDirectory, current: Current, mapped: Mapped, report: SyncReport
 ) -> DirectoryState:
     """After the map stage: what the cheap reads left out, and each account's kind (its person's
     Clever role: ``plugin.sync.departed.with_kinds``)."""
@@ -113,8 +127,9 @@ def complete(
         directory = _complete_users(keycloak, directory, mapped.desired, mapped.confirmed, report)
         current.state.directory = directory  # the brief listing's records are let go
     if not current.scoped:
-        directory = _with_members(keycloak, directory, mapped.desired, applied, current.verify, report)
-    return with_kinds(directory, mapped.desired, applied)
+        directory = _with_members(keycloak, directory, mapped.desired, current.members, report)
+        report.preview["verified"] = current.verify
+    return with_kinds(directory, mapped.desired, current.kinds)
 
 
 def _complete_users(
@@ -146,15 +161,20 @@ def _complete_users(
     return replace(current, users=users)
 
 
-def wanted_members(desired: DesiredState, current: DirectoryState) -> dict[str, list[str]]:
-    """Group key -> Keycloak ids the roster wants there (people with an account), every managed group.
+def wanted_members(
+    desired: DesiredState, current: DirectoryState, created: Mapping[str, str] = MappingProxyType({})
+) -> dict[str, list[str]]:
+    """Group key -> Keycloak ids the roster wants there (people with an account, or one ``created``
+    by this run: Clever id -> Keycloak id), every managed group.
 
     Lists, not sets (a third of the memory): each person is listed once, with their one account.
     """
     wanted: dict[str, list[str]] = {key: [] for key in (*desired.groups, *current.groups) if key != "root"}
     for spec in desired.users.values():
         existing = current.users.get(spec.clever_id)
-        keycloak_id = existing.keycloak_id if existing else spec.matched_keycloak_id
+        keycloak_id = (
+            existing.keycloak_id if existing else spec.matched_keycloak_id or created.get(spec.clever_id, "")
+        )
         if keycloak_id:
             for key in spec.groups:
                 wanted.setdefault(key, []).append(keycloak_id)
@@ -165,12 +185,11 @@ def _with_members(
     keycloak: KeycloakDirectory,
     current: DirectoryState,
     desired: DesiredState,
-    applied: Applied,
-    verify: bool,
+    stored: Mapping[str, str],
     report: SyncReport,
 ) -> DirectoryState:
-    """Member lists: read only where the wanted members differ from the last run's fingerprint."""
-    stored = {} if verify else applied.fingerprints()
+    """Member lists: read only where the wanted members differ from the last run's fingerprint
+    (``stored``; none on a verify run)."""
     settled: dict[str, int] = {}
     for key, ids in wanted_members(desired, current).items():
         group = current.groups.get(key)
@@ -179,5 +198,4 @@ def _with_members(
     to_read = {key for key in current.groups if key != "root" and key not in settled}
     members = keycloak.members(current.groups, to_read)
     report.preview["member_lists_read"] = len(to_read)
-    report.preview["verified"] = verify
     return replace(current, members=members, settled=settled)

@@ -21,8 +21,7 @@ from connectors.ldap import LdapDirectory
 from connectors.records import Section
 from connectors.state import Account, CurrentUser, DirectoryState, LdapGroup
 from plugin.sync.applied import Applied
-from plugin.sync.events import people_of
-from plugin.sync.snapshot import Snapshot
+from plugin.sync.snapshot import Snapshot, people_of
 
 Scoped = tuple[KeycloakState, dict[str, LdapGroup], dict[str, CurrentUser], dict[str, str]]
 

@@ -23,7 +23,6 @@ from collections.abc import Mapping
 from dataclasses import replace
 
 from connectors.state import DesiredState, DirectoryState, Plan
-from plugin.sync.applied import Applied
 from plugin.sync.report import SyncReport
 
 DISABLED_REASON = (
@@ -42,11 +41,12 @@ def directory_action(ldap_dn: str) -> str:
     return f"disable or remove {entry} in the directory (Keycloak reads it read-only)"
 
 
-def with_kinds(current: DirectoryState, desired: DesiredState, applied: Applied) -> DirectoryState:
+def with_kinds(
+    current: DirectoryState, desired: DesiredState, remembered: Mapping[str, str]
+) -> DirectoryState:
     """Each account's kind from its person's Clever role: the roster's, or (a departed person) the one
-    remembered for a read-only directory account, whose ``clever_role`` Keycloak refused."""
-    departed = [cid for cid, user in current.users.items() if cid not in desired.users and user.read_only]
-    remembered = applied.kinds(departed)
+    remembered for a read-only directory account, whose ``clever_role`` Keycloak refused
+    (``remembered``: Clever id -> kind, ``plugin.sync.applied.Applied.kinds``)."""
     users = {
         clever_id: replace(user, kind=spec.kind if spec else remembered.get(clever_id, ""))
         for clever_id, user in current.users.items()

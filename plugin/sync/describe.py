@@ -10,6 +10,7 @@ from typing import Any
 
 from connectors.base import RecordError
 from connectors.state import DirectoryState, LdapPlan, Plan
+from plugin.sync.plan import current_kind
 from plugin.sync.report import SyncReport
 
 
@@ -63,3 +64,14 @@ def describe_suspicious(
             keycloak_id=keycloak_id,
             person=kinds.get(clever_id, ""),
         )
+
+
+def describe_read(report: SyncReport, current: Any, mapped: Any) -> None:
+    """What the directory read found that the report says: accounts the memory did not hold, links
+    the sync did not make, the candidates' notes, what was read (``plugin.sync.current.Current``)."""
+    for clever_id, user in current.found.items():
+        spec = mapped.desired.users.get(clever_id)
+        report.kinds[spec.kind if spec else current_kind(user)]["found"] += 1
+    describe_suspicious(report, current.state.suspicious, mapped.held)
+    report.warnings.extend(current.state.vetter_notes)
+    report.preview.update(current.counts)

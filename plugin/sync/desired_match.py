@@ -5,9 +5,8 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
-from typing import Any
 
-from connectors.records import Role, User
+from connectors.records import User
 from connectors.state import Account
 from mappers.eligibility import Scope, never_why
 from mappers.names import Ambiguity, Held, MatchResult, account_keys, loose_key, match_by_name, person_key
@@ -57,19 +56,6 @@ def match_people(
         waiting={kind: [h for h in found if h.clever_id not in resolved] for kind, found in lists},
         passed_over=list(result.passed_over),
     )
-
-
-def person_details(user: User, schools: Iterable[str], school_names: Mapping[str, str]) -> dict[str, Any]:
-    """What the admin page shows of a waiting person (kept for the page only, never in a report)."""
-    roles = [role.value.replace("_", " ") for role in Role if user.has(role)]
-    return {
-        "name": " ".join(part for part in (user.first_name, user.last_name) if part.strip()),
-        "roles": roles,
-        "schools": [school_names.get(school, school) for school in schools],
-        "grade": user.grade,
-        "title": user.title,
-        "sis_id": user.sis_id,
-    }
 
 
 def match_new_people(

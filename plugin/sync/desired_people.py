@@ -16,7 +16,8 @@ attributes are taken as written, not read or compared (``plugin.sync.current``).
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import replace
 from typing import Any, NamedTuple
 
 from connectors.base import RosterView
@@ -25,16 +26,21 @@ from connectors.state import (
     REALM_ROLE_ATTRIBUTE,
     Account,
     Attributes,
+    CurrentGroup,
     CurrentUser,
     DesiredState,
+    GroupSpec,
     PackedAttributes,
     UserSpec,
     user_fingerprint,
 )
 from mappers.layout import ROLE_GROUPS, cut_name_warning, fitted_names, user_attributes
 from mappers.names import username_for
-from plugin.sync.desired import MapInput, Mapped, RosterRead, kind_of, read_roster
-from plugin.sync.desired_match import match_people, person_details
+from mappers.people import kind_of
+from plugin.sync.desired import MapInput, Mapped, RosterRead, read_roster
+from plugin.sync.desired_match import match_people
+from plugin.sync.scope import Scope
+from plugin.sync.snapshot import NeedsFullRun
 
 # Attributes whose values many people share (their one object is reused, see ``_Specs.shared``).
 REPEATED = frozenset(
@@ -105,10 +111,50 @@ def map_people(read: RosterRead, inp: MapInput) -> Mapped:
             clever_id in inp.written or "clever_relationships" in current.attributes
         ):
             present.add(clever_id)
-    mapped.desired = DesiredState(
+    desired = DesiredState(
         groups=read.groups, users=specs.users, present=present, untouched=frozenset(mapped.broken)
     )
+    mapped.desired, missing = settle_groups(desired, inp.current_groups, inp.scope)
+    if missing:
+        raise NeedsFullRun(f"{len(missing)} classes the events name are not in Keycloak yet")
     return mapped
+
+
+def settle_groups(
+    desired: DesiredState, current: Mapping[str, CurrentGroup], scope: Scope
+) -> tuple[DesiredState, set[str]]:
+    """The desired groups as the scope decides them: a group whose name the snapshot cannot decide
+    (a class of a school whose other classes it did not read) keeps its name in Keycloak, one whose
+    attributes it cannot decide keeps those. Also the groups it needs and can neither decide nor
+    find in Keycloak (a full run must make them)."""
+    if scope.everything:
+        return desired, set()
+    groups: dict[str, GroupSpec] = {}
+    missing: set[str] = set()
+    for key, spec in desired.groups.items():
+        have = current.get(key)
+        if have is None:
+            if not scope.named(key):
+                missing.add(key)
+            groups[key] = spec
+            continue
+        name = spec.name if scope.named(key) else have.name
+        attributes = spec.attributes if scope.attributed(key) else have.attributes
+        groups[key] = replace(spec, name=name, attributes=attributes)
+    return replace(desired, groups=groups), missing
+
+
+def person_details(user: User, schools: Iterable[str], school_names: Mapping[str, str]) -> dict[str, Any]:
+    """What the admin page shows of a waiting person (kept for the page only, never in a report)."""
+    roles = [role.value.replace("_", " ") for role in Role if user.has(role)]
+    return {
+        "name": " ".join(part for part in (user.first_name, user.last_name) if part.strip()),
+        "roles": roles,
+        "schools": [school_names.get(school, school) for school in schools],
+        "grade": user.grade,
+        "title": user.title,
+        "sis_id": user.sis_id,
+    }
 
 
 def _ours(user: User, inp: MapInput) -> bool:
@@ -159,6 +205,7 @@ class _Specs:
         current = self.inp.current_users.get(clever_id)
         account = self.matched.get(clever_id)
         read_only = current.read_only if current else account.read_only if account else False
+        username = self._username(person.user, current, account)
         attributes, first, last = self._attributes(person, current, read_only)
         email = person.email
         if email and self.inp.refused_emails.get(clever_id) == email:
@@ -166,7 +213,7 @@ class _Specs:
         self.users[clever_id] = UserSpec(
             clever_id=clever_id,
             kind=person.kind,
-            username=self._username(person.user, current, account),
+            username=username,
             first_name=first,
             last_name=last,
             email=email,

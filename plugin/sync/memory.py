@@ -60,7 +60,7 @@ def _remember_all(planned: Planned, applied: Applied, started: datetime) -> None
     Memory: the member lists are let go before the ids are written, and the ids are written as
     they are listed (the last one listed for a person holds, as in a dict), not copied first."""
     keycloak, mapped, current = planned.keycloak, planned.mapped, planned.current
-    wanted = _wanted(mapped.desired, current, keycloak)
+    wanted = wanted_members(mapped.desired, current, keycloak.created)
     fingerprints = {
         key: fingerprint(keycloak.group_ids[key], members)
         for key, members in wanted.items()
@@ -122,7 +122,7 @@ def _remember_scope(planned: Planned, applied: Applied, failed: set[str]) -> Non
         planned.scope,
         planned.plan,
     )
-    wanted = _wanted(mapped.desired, current, keycloak)
+    wanted = wanted_members(mapped.desired, current, keycloak.created)
     decided = {key for key in scope.member_lists if key in keycloak.group_ids}
     fingerprints = {
         key: fingerprint(keycloak.group_ids[key], wanted.get(key, ()))
@@ -145,18 +145,6 @@ def _remember_scope(planned: Planned, applied: Applied, failed: set[str]) -> Non
         if cid in ids and cid not in failed
     )
     applied.drop_users(cid for cid in scope.people if cid in failed or cid not in people)
-
-
-def _wanted(
-    desired: DesiredState, current: DirectoryState, keycloak: KeycloakDirectory
-) -> dict[str, list[str]]:
-    """Each group's wanted members, the accounts this run made included."""
-    wanted = wanted_members(desired, current)
-    for clever_id, keycloak_id in keycloak.created.items():
-        spec = desired.users.get(clever_id)
-        for key in spec.groups if spec else ():
-            wanted.setdefault(key, []).append(keycloak_id)
-    return wanted
 
 
 def _ids(

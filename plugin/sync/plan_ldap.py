@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Set
 
-from connectors.state import LdapGroup, LdapPlan
+from connectors.state import DesiredState, DirectoryState, LdapGroup, LdapPlan
 from connectors.text import dn_norm, dn_parent, rdn_of
 from plugin.sync.scope import Scope
 
@@ -38,9 +38,6 @@ def diff_ldap(
             if scope.named(key):
                 create.append(group if whole else _only(group, decided, groups_dn))
             continue
-        moved = dn_norm(have.dn) != dn_norm(group.dn) and not _moved(have.dn, group.dn, rename)
-        if scope.named(key) and moved:
-            rename.append((have.dn, group.dn))
         members = group.members if whole else _kept(have.members, group.members, decided)
         if added := sorted(members - have.members):
             adds.append((group.dn, tuple(added)))
@@ -49,6 +46,8 @@ def diff_ldap(
         wanted_owners = group.owners if whole else _kept(have.owners, group.owners, decided)
         if wanted_owners != have.owners:
             owners.append((group.dn, tuple(sorted(wanted_owners))))
+        if scope.named(key) and _renamed(have.dn, group.dn, rename):
+            rename.append((have.dn, group.dn))
     for key in sorted(set(current) - set(wanted)):
         have = current[key]  # a class gone from Clever (or out of the chosen schools): emptied, kept
         if not scope.named(key):
@@ -58,6 +57,16 @@ def diff_ldap(
         if have.owners:
             owners.append((have.dn, ()))
     return LdapPlan(tuple(create), tuple(rename), tuple(adds), tuple(removes), tuple(owners), groups_dn)
+
+
+def people_dns(scope: Scope, directory: DirectoryState, desired: DesiredState) -> frozenset[str]:
+    """The directory entries of the people the scope decides (as Keycloak holds them and as wanted):
+    the members and owners an incremental run may add or take out of a group it does not decide."""
+    if scope.everything:
+        return frozenset()
+    accounts = (directory.users.get(clever_id) for clever_id in scope.people)
+    specs = (desired.users.get(clever_id) for clever_id in scope.people)
+    return frozenset(found.ldap_dn for found in (*accounts, *specs) if found is not None and found.ldap_dn)
 
 
 def _kept(have: frozenset[str], want: frozenset[str], decided: Set[str]) -> frozenset[str]:
@@ -71,9 +80,13 @@ def _only(group: LdapGroup, decided: Set[str], groups_dn: str) -> LdapGroup:
     return LdapGroup(group.key, group.dn, members, owners, group.name)
 
 
-def _moved(old: str, new: str, renames: list[tuple[str, str]]) -> bool:
-    """A class whose school is renamed moves with it: no rename of its own."""
+def _renamed(old: str, new: str, renames: list[tuple[str, str]]) -> bool:
+    """Whether the group's DN changes on its own: not when only its school's is renamed (a class
+    moves with its school: no rename of its own)."""
+    if dn_norm(old) == dn_norm(new):
+        return False
     old_parent, new_parent = dn_parent(old), dn_parent(new)
-    return rdn_of(old) == rdn_of(new) and any(
-        dn_norm(o) == dn_norm(old_parent) and dn_norm(n) == dn_norm(new_parent) for o, n in renames
+    return not (
+        rdn_of(old) == rdn_of(new)
+        and any(dn_norm(o) == dn_norm(old_parent) and dn_norm(n) == dn_norm(new_parent) for o, n in renames)
     )

@@ -11,18 +11,14 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from connectors.base import RecordError, RosterSource, RosterView
-from connectors.clever import StaleCursorError
-from connectors.records import Event, Role, School, Section, User
-from plugin.sync.report import SyncReport
+from connectors.records import Role, School, Section, User
 from plugin.sync.scope import EVERYTHING, Scope
 
 # A cursor saved when Clever's events feed was empty: "start:<ISO time of that run>".
 START_OF_FEED = "start:"
-FEED_KEEPS = timedelta(days=29)  # Clever keeps 30 days; a day of margin
 
 
 @dataclass
@@ -61,25 +57,17 @@ class ScopedRoster:
         return iter(self.sections_)
 
 
+class NeedsFullRun(Exception):
+    """What an incremental run was asked to do needs a full run (the message says why)."""
+
+
+def people_of(section: Section) -> tuple[str, ...]:
+    """A section's teachers, then its students, each once."""
+    teachers = (section.teacher, *section.teachers) if section.teacher else section.teachers
+    return tuple(dict.fromkeys((*teachers, *section.students)))
+
+
 def full_snapshot(source: RosterSource, district_id: str, started: str) -> Snapshot:
     """The whole roster: every record, streamed; the scope is everything."""
     roster = source.roster(district_id or None)
     return Snapshot(roster, EVERYTHING, roster.event_cursor or f"{START_OF_FEED}{started}")
-
-
-def events_since(source: RosterSource, cursor: str | None, report: SyncReport) -> list[Event] | None:
-    """Clever's events after ``cursor``; None when the cursor is refused or too old (a full run)."""
-    after: str | None = cursor
-    if cursor and cursor.startswith(START_OF_FEED):
-        # The feed was empty at the last full run: every event in it now came after that run,
-        # unless that run is older than the feed's 30 days.
-        then = datetime.fromisoformat(cursor.removeprefix(START_OF_FEED))
-        if datetime.now(UTC) - then > FEED_KEEPS:
-            report.warnings.append("the last full sync is older than Clever's 30-day events: full sync")
-            return None
-        after = None
-    try:
-        return list(source.events(after))
-    except StaleCursorError:
-        report.warnings.append("the event cursor is older than Clever's 30-day window: full sync")
-        return None

@@ -27,19 +27,75 @@ contact (a ``users.updated`` of the contact), and a removed person leaves their 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from typing import TypeVar
 
-from connectors.base import RecordReader, bounded_map
+from connectors.base import RecordReader, RosterSource, bounded_map
+from connectors.clever import StaleCursorError
 from connectors.records import Event, Role, School, Section, User
 from mappers.layout import school_keys
 from plugin.config.settings import SyncOptions
-from plugin.sync.events import Changes, NeedsFullRun, fold
+from plugin.sync.report import SyncReport
 from plugin.sync.scope import Scope
-from plugin.sync.snapshot import ScopedRoster, Snapshot
+from plugin.sync.snapshot import START_OF_FEED, NeedsFullRun, ScopedRoster, Snapshot
 
 FULL_RATIO = 0.2  # more changed people (or classes) than this share of the district: a full run
 WORKERS = 4
+FEED_KEEPS = timedelta(days=29)  # Clever keeps 30 days; a day of margin
 R = TypeVar("R")
+
+
+def events_since(source: RosterSource, cursor: str | None, report: SyncReport) -> list[Event] | None:
+    """Clever's events after ``cursor``; None when the cursor is refused or too old (a full run)."""
+    after: str | None = cursor
+    if cursor and cursor.startswith(START_OF_FEED):
+        # The feed was empty at the last full run: every event in it now came after that run,
+        # unless that run is older than the feed's 30 days.
+        then = datetime.fromisoformat(cursor.removeprefix(START_OF_FEED))
+        if datetime.now(UTC) - then > FEED_KEEPS:
+            report.warnings.append("the last full sync is older than Clever's 30-day events: full sync")
+            return None
+        after = None
+    try:
+        return list(source.events(after))
+    except StaleCursorError:
+        report.warnings.append("the event cursor is older than Clever's 30-day window: full sync")
+        return None
+
+
+@dataclass(slots=True)
+class Changes:
+    """The events folded: the last event of each touched record, and who else they reach."""
+
+    users: dict[str, Event] = field(default_factory=dict)
+    sections: dict[str, Event] = field(default_factory=dict)
+    schools: dict[str, Event] = field(default_factory=dict)
+    renamed: set[str] = field(default_factory=set)  # sections whose class name may change
+    students_of: dict[str, set[str]] = field(default_factory=dict)  # contact -> students it named
+    reason: str = ""
+
+
+def fold(events: list[Event]) -> Changes:
+    """Per record, its last event (module doc); ``reason`` says why a full run is needed instead."""
+    changes = Changes()
+    for event in events:
+        record = event.record
+        if isinstance(record, School):
+            if event.action != "updated":
+                changes.reason = f"a school was {event.action}"
+            changes.schools[record.clever_id] = event
+        elif isinstance(record, User):
+            changes.users[record.clever_id] = event
+            for version in (record, event.previous):
+                if isinstance(version, User) and version.student_relationships:
+                    named = changes.students_of.setdefault(record.clever_id, set())
+                    named.update(r.student for r in version.student_relationships)
+        elif isinstance(record, Section):
+            changes.sections[record.clever_id] = event
+            if event.action != "updated" or {"name", "school"} & set(event.previous_attributes):
+                changes.renamed.add(record.clever_id)
+    return changes
 
 
 class _Reads:
@@ -177,4 +233,4 @@ def _scope(changes: Changes, people: set[str], named: set[str], schools: list[Sc
     )
 
 
-__all__ = ["NeedsFullRun", "events_snapshot"]
+__all__ = ["events_since", "events_snapshot", "fold"]

@@ -13,7 +13,7 @@ import pytest
 from keycloak import KeycloakAdmin
 from ldap3 import SUBTREE, Connection
 
-from mappers.layout import whole_name
+from mappers.classes import whole_name
 from plugin.config.settings import Settings
 from plugin.runs.state import SyncState
 from tests.hard_roster import HardRoster, run, served

@@ -7,8 +7,14 @@ from ldap3.utils.dn import parse_dn
 
 from connectors.records import Section
 from connectors.text import ldap_rdn
-from mappers.classes import class_group_names, group_name_safe, school_group_names
-from mappers.layout import fits_group_name, name_values, whole_name
+from mappers.classes import (
+    class_group_names,
+    fits_group_name,
+    group_name_safe,
+    name_values,
+    school_group_names,
+    whole_name,
+)
 from tests.factories import make_school, make_section
 
 SCHOOL = "5f00000000000000005c0001"

@@ -3,8 +3,7 @@ state out. Plain data only: no Keycloak, LDAP or Redis (issue 16)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from connectors.base import RecordError
@@ -14,6 +13,7 @@ from plugin.config.settings import SyncOptions
 from plugin.sync.desired import MapInput, Mapped, read_roster
 from plugin.sync.desired_people import desired_state, map_people
 from plugin.sync.resolutions import CREATE
+from plugin.sync.snapshot import ScopedRoster
 from tests.factories import (
     make_account,
     make_contact,
@@ -32,23 +32,7 @@ WASHINGTON = make_school("Washington Middle", clever_id="5f00000000000000000000a
 OUT_OF_DISTRICT = "5f00000000000000000000ff"  # a school id no school of the roster has
 
 
-@dataclass
-class Roster:
-    """A district in the shape ``desired_state`` reads (``connectors.clever.Roster``)."""
-
-    schools_: list[School]
-    users_: list[User]
-    sections_: list[Section]
-    bad_records: list[RecordError] = field(default_factory=list)
-
-    def schools(self) -> Iterator[School]:
-        return iter(self.schools_)
-
-    def users(self, role: Role | str | None = None) -> Iterator[User]:
-        return iter(self.users_)
-
-    def sections(self) -> Iterator[Section]:
-        return iter(self.sections_)
+Roster = ScopedRoster  # a district in the shape the map stage reads (``connectors.base.RosterView``)
 
 
 def roster(

@@ -15,8 +15,8 @@ from connectors.state import (
     UserSpec,
 )
 from plugin.sync.brake import brake_reasons
-from plugin.sync.events import fold
 from plugin.sync.plan import diff
+from plugin.sync.snapshot_events import fold
 
 NOW = "2026-01-01T00:00:00+00:00"
 CLASS = GroupSpec("section:s1", "Math", "school:a:classes", "class", {"clever_key": ("section:s1",)})
