@@ -11,11 +11,11 @@ from connectors.base import ConfigError
 from plugin.admin import actions, decisions
 from plugin.admin.actions import ActionError
 from plugin.admin.blueprint import bp
-from plugin.admin.clever_login import clever_redirect_uri
 from plugin.admin.services import services
 from plugin.config.secrets import hint
 from plugin.config.store import CLIENT_SECRET, SCHOOL_MODES, district_token_name
 from plugin.runs.standing import WAITING_KINDS, Standing
+from plugin.sso.redirects import clever_redirect_uris
 from plugin.sync.report import COUNTS, KINDS
 from plugin.sync.resolutions import CREATE
 
@@ -105,7 +105,7 @@ def page() -> str:
         secret_hint=hint(store.client_secret()),
         secret_from_env=not store.secrets.get(CLIENT_SECRET) and bool(svc.settings.clever.client_secret),
         token_hint=store.secrets.hint(district_token_name(config.district_id)) if config.district_id else "",
-        redirect_uri=clever_redirect_uri(),
+        redirect_uris=clever_redirect_uris(svc.settings),
         pending=session.get("pending_district"),
         query=query,
         results=results,
