@@ -60,8 +60,10 @@ from plugin.sso.broker_flow import (
     ensure_first_login_flow,
     ensure_self_linking,
 )
+from plugin.sso.logout import idp_logout_config
 from plugin.sso.portal_flow import ensure_portal_login, remove_portal_login
 from plugin.sso.profile_rules import own_validations
+from plugin.sso.theme import ensure_login_theme, remove_login_theme
 
 UP_GROUP = "clever"
 SECRET_FINGERPRINT_KEY = "kccClientSecretHmac"
@@ -84,15 +86,18 @@ class Discovery:
 
 @dataclass(slots=True)
 class BrokerReport:
-    """What an ensure or remove changed, one line per thing; empty when nothing changed."""
+    """What an ensure or remove changed, one line per thing; empty when nothing changed. ``notes``
+    are what an admin should know that changed nothing (each run says them again)."""
 
     changes: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
 
     def __bool__(self) -> bool:
         return bool(self.changes)
 
     def __str__(self) -> str:
-        return "\n".join(self.changes) if self.changes else "no changes"
+        lines = self.changes or ["no changes"]
+        return "\n".join([*lines, *(f"note: {note}" for note in self.notes)])
 
 
 # --- pure builders ---------------------------------------------------------------------------
@@ -331,9 +336,12 @@ def ensure_broker(
         ensure_user_profile(admin, report, users_edit_names=settings.clever.users_edit_names)
         ensure_self_linking(admin, settings.clever.allow_self_linking, report)
         ensure_first_login_flow(admin, settings.clever.create_unknown_users, report)
-        ensure_idp(admin, desired_idp(settings.clever, discovery, settings.secret_key), report)
+        idp = desired_idp(settings.clever, discovery, settings.secret_key)
+        idp["config"].update(idp_logout_config(settings))  # shared devices (``plugin.sso.logout``)
+        ensure_idp(admin, idp, report)
         ensure_mappers(admin, report)
         ensure_portal_login(admin, settings.keycloak.realm, report)
+        ensure_login_theme(admin, settings.keycloak.realm, report)  # shared devices
     return report
 
 
@@ -431,6 +439,7 @@ def remove_broker(admin: KeycloakAdmin) -> BrokerReport:
                 admin.delete_authentication_flow(flow["id"])
                 report.changes.append(f"flow {FLOW_ALIAS!r}: removed")
         remove_portal_login(admin, report)
+        remove_login_theme(admin, str(admin.connection.realm_name), report)
     return report
 
 
