@@ -23,7 +23,10 @@ What ``ensure_broker(admin, settings)`` puts in the realm (and keeps there, chan
   email or name: only the roster sync links;
 * the login of the Clever portal: the flow ``clever portal`` (only a redirect to Clever, no SSO cookie)
   and the public client ``clever-portal`` bound to it, which ``plugin.sso.portal`` sends portal logins
-  to (why, in ``plugin.sso.portal_flow``).
+  to (why, in ``plugin.sso.portal_flow``);
+* for shared devices, the provider's sign-out through the sidecar (``plugin.sso.logout``) and the
+  realm's login theme ``clever`` (``plugin.sso.theme``);
+* the optional client scope ``clever-classes`` for applications (``plugin.sso.classes_scope``).
 
 Example::
 
@@ -60,6 +63,7 @@ from plugin.sso.broker_flow import (
     ensure_first_login_flow,
     ensure_self_linking,
 )
+from plugin.sso.classes_scope import ensure_classes_scope, remove_classes_scope
 from plugin.sso.logout import idp_logout_config
 from plugin.sso.portal_flow import ensure_portal_login, remove_portal_login
 from plugin.sso.profile_rules import own_validations
@@ -342,6 +346,7 @@ def ensure_broker(
         ensure_mappers(admin, report)
         ensure_portal_login(admin, settings.keycloak.realm, report)
         ensure_login_theme(admin, settings.keycloak.realm, report)  # shared devices
+        ensure_classes_scope(admin, report)  # classes for apps (``plugin.sso.classes_scope``)
     return report
 
 
@@ -440,6 +445,7 @@ def remove_broker(admin: KeycloakAdmin) -> BrokerReport:
                 report.changes.append(f"flow {FLOW_ALIAS!r}: removed")
         remove_portal_login(admin, report)
         remove_login_theme(admin, str(admin.connection.realm_name), report)
+        remove_classes_scope(admin, report)
     return report
 
 
