@@ -112,7 +112,11 @@ def _badge_login(district_id: str, school_ids: tuple[str, ...]) -> Response:
         flash("That Clever Badge belongs to another district. Nothing was changed.", "error")
         return _to_page("schools")
     if not school_ids:
-        flash("That Clever account has no school; use a student's or teacher's badge.", "error")
+        flash(
+            "That Clever account has no school; use a student's or teacher's badge (if Clever signed "
+            "you in as yourself without asking, log out of Clever first).",
+            "error",
+        )
         return _to_page("schools")
     school = svc.clever().one("schools", school_ids[0], School)
     config.school_mode = "badge"
