@@ -64,7 +64,7 @@ from plugin.sso.broker_flow import (
     ensure_self_linking,
 )
 from plugin.sso.classes_scope import ensure_classes_scope, remove_classes_scope
-from plugin.sso.logout import idp_logout_config
+from plugin.sso.logout_config import idp_logout_config
 from plugin.sso.portal_flow import ensure_portal_login, remove_portal_login
 from plugin.sso.profile_rules import own_validations
 from plugin.sso.theme import ensure_login_theme, remove_login_theme

@@ -10,7 +10,7 @@ Keycloak alone leaves Clever's session open, and "Login with Clever" on Keycloak
 brings back whoever signed out last.
 
 How it is done: the Clever identity provider's "Logout URL" is this route, with back-channel logout
-off (``idp_logout_config``). When a session that came through Clever is signed out in the browser (the
+off (``plugin.sso.logout_config``). When a session that came through Clever is signed out in the browser (the
 Account Console's "Sign out", any application's sign-out through Keycloak), Keycloak marks it
 LOGGING_OUT and sends the browser here with ``state`` (that session's id). This route then
 
@@ -39,17 +39,12 @@ from werkzeug.wrappers import Response as BaseResponse
 
 from connectors.state import IDP_ALIAS
 from plugin.config.settings import Settings
+from plugin.sso.logout_config import LOGOUT_PATH
 from plugin.sso.portal import realm_url
 
 log = logging.getLogger(__name__)
 bp = Blueprint("clever_logout", __name__)
-LOGOUT_PATH = "/clever/logout"
 SESSION_ID = re.compile(r"^[A-Za-z0-9_.:-]{1,128}$")
-
-
-def sidecar_logout_url(settings: Settings) -> str:
-    """This route: the Clever identity provider's "Logout URL"."""
-    return f"{settings.public_url.rstrip('/')}{LOGOUT_PATH}"
 
 
 def clever_logout_url(settings: Settings) -> str:
@@ -60,16 +55,6 @@ def clever_logout_url(settings: Settings) -> str:
 def keycloak_logout_response_url(settings: Settings) -> str:
     """Keycloak's broker endpoint that finishes a sign-out once the provider is done."""
     return f"{realm_url(settings)}/broker/{IDP_ALIAS}/endpoint/logout_response"
-
-
-def idp_logout_config(settings: Settings) -> dict[str, str]:
-    """The identity provider's logout settings (strings, as Keycloak keeps its config)."""
-    return {
-        "logoutUrl": sidecar_logout_url(settings),
-        "backchannelSupported": "false",  # a browser sign-out must reach Clever in the browser
-        "sendIdTokenOnLogout": "false",  # and Keycloak then keeps no Clever id_token in sessions
-        "sendClientIdOnLogout": "false",
-    }
 
 
 def finish_keycloak_logout(settings: Settings, session_id: str) -> bool:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from flask.testing import FlaskClient
 
 from plugin.config.settings import Settings
-from plugin.sso.logout import idp_logout_config
+from plugin.sso.logout_config import idp_logout_config
 from tests.unit.test_broker_portal import client, settings
 
 __all__ = ["client", "settings"]  # fixtures
