@@ -18,3 +18,8 @@ def sleep_then_mark(redis_url: str, marker: str, seconds: float) -> int:
     """A job that runs for ``seconds`` (Redis may restart meanwhile), then writes its marker."""
     time.sleep(seconds)
     return record_marker(redis_url, marker)
+
+
+def fail_before_the_lease(district_id: str, run_id: str, **kwargs: object) -> None:
+    """A sync job that fails before it claims its district's lease (a worker that cannot start it)."""
+    raise RuntimeError(f"run {run_id} of {district_id} could not start")

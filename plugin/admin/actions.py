@@ -18,7 +18,7 @@ from connectors.base import SyncError
 from connectors.state import IDP_ALIAS
 from plugin.admin.services import Services
 from plugin.config.store import SCHOOL_MODES
-from plugin.runs import jobs, queues
+from plugin.runs import jobs, queues, takeover
 from plugin.runs.progress import stage_label
 from plugin.runs.standing import Standing, StandingStore
 from plugin.runs.state import SyncState
@@ -154,20 +154,22 @@ def progress(svc: Services, run_id: str) -> dict[str, Any]:
     """A run's state for the live view: queued, running (with a count when the job reports one), done."""
     report = SyncState(svc.redis).report(run_id)
     answer: dict[str, Any] = {"run_id": run_id, "status": "queued", "done": 0, "total": 0}
+    # The RQ job's state in plain words ("queued", "running", "failed", ...: ``takeover.job_state``).
+    answer["job"] = takeover.job_state(svc.redis, run_id)
     try:
-        job = queues.fetch(f"sync-{run_id}", svc.redis)
-        answer["job"] = str(job.get_status(refresh=True))
+        job = queues.fetch(takeover.sync_job_id(run_id), svc.redis)
         # ``plugin.runs.jobs.JobProgress`` writes it while the job runs.
         progress = job.meta.get("progress") or {}
         answer.update({k: v for k, v in progress.items() if k in ("stage", "done", "total")})
         answer["stage_label"] = stage_label(str(answer.get("stage", ""))) if answer.get("stage") else ""
     except NoSuchJobError:
-        answer["job"] = "unknown"
+        pass
     if report is not None:
         answer["status"] = report.status
         answer["finished"] = report.status != "running"
-    else:
-        answer["finished"] = answer["job"] in ("failed", "stopped", "canceled")
+    else:  # not started yet: the job's state says how it stands ("unknown": the job is gone)
+        answer["status"] = answer["job"]
+        answer["finished"] = answer["job"] in ("failed", "stopped", "canceled", "unknown")
     return answer
 
 
