@@ -27,7 +27,7 @@ from plugin.sso import links
 from plugin.sso.broker import BrokerReport, ensure_user_profile
 from plugin.sync import resolutions
 from plugin.sync.applied import Applied
-from plugin.sync.brake import brake_reasons
+from plugin.sync.brake import REWRITABLE, brake_reasons
 from plugin.sync.departed import with_kinds
 from plugin.sync.describe import describe_suspicious
 from plugin.sync.desired import Mapped, map_people, read_roster
@@ -311,8 +311,11 @@ def _remember(
     applied.replace_ids(ids=ids, groups=keycloak.group_ids.items(), dns=dns.items())
     applied.remember_kinds({cid: spec.kind for cid, spec in mapped.desired.users.items() if spec.read_only})
     totals = {kind: 0 for kind in ("students", "teachers", "staff", "parents")}
+    totals.update({REWRITABLE + kind: 0 for kind in totals})
     for spec in mapped.desired.users.values():
         totals[spec.kind] = totals.get(spec.kind, 0) + 1
+        if not spec.read_only:  # the incremental brake's rewrite denominators (``plugin.sync.brake``)
+            totals[REWRITABLE + spec.kind] = totals.get(REWRITABLE + spec.kind, 0) + 1
     totals["classes"] = sum(1 for key in mapped.desired.groups if key.startswith("section:"))
     totals["memberships"] = memberships
     applied.save_totals(totals)
