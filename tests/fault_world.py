@@ -148,3 +148,31 @@ def students(admin: KeycloakAdmin) -> int:
     path = f"admin/realms/{admin.connection.realm_name}/users/count"
     found: int = admin.connection.raw_get(path, q="clever_role:student").json()
     return found
+
+
+def stop_postgres(services_env: dict[str, str]) -> None:
+    """Stop Keycloak's PostgreSQL (``pg_ctl stop -m fast``, as its owner); ``scripts/services up``
+    starts it again."""
+    elsewhere = ROOT / "var" / "postgres-elsewhere"
+    pg_dir = Path(elsewhere.read_text().strip()) if elsewhere.exists() else ROOT / "var" / "postgres"
+    command = [
+        f"{services_env['POSTGRES_BIN']}/pg_ctl",
+        "-D",
+        str(pg_dir / "data"),
+        "-m",
+        "fast",
+        "-w",
+        "stop",
+    ]
+    if os.geteuid() == 0:  # PostgreSQL runs as its own user (scripts/services)
+        command = ["runuser", "-u", "postgres", "--", *command]
+    done = subprocess.run(command, cwd="/", capture_output=True, text=True, timeout=120, check=False)
+    assert done.returncode == 0, done.stderr
+
+
+def services_up() -> None:
+    """``scripts/services up``: start what was stopped, wait until everything is ready."""
+    up = subprocess.run(
+        [str(ROOT / "scripts" / "services"), "up"], capture_output=True, text=True, timeout=600, check=False
+    )
+    assert up.returncode == 0, up.stderr[-2000:]

@@ -46,6 +46,7 @@ from plugin.runs import queues, takeover
 from plugin.runs.metrics import errors_by_system, record_run
 from plugin.runs.standing import StandingStore
 from plugin.runs.state import SyncState
+from plugin.sync.failures import failure_line, probes_for
 from plugin.sync.full_run import full_run_reason, save_choices
 from plugin.sync.pipeline import run_sync
 from plugin.sync.report import SyncReport
@@ -255,10 +256,10 @@ def run_locked(
             )
         except Exception as exc:  # the job boundary: every failure ends in a stored report
             log.exception("sync %s of district %s failed", run_id, district_id)
-            report.errors.append(f"{type(exc).__name__}: {exc}")
+            report.errors.append(failure_line(exc, probes_for(settings)))  # the part that failed, in words
             report.finish("failed")
-            state.save(report)
             _record_metrics(state, report)
+            state.save(report)
             raise
     if lost.is_set():
         report.warnings.append("this run lost the district's lease (it stalled): check the next run")

@@ -135,7 +135,9 @@ def shard_job(
     started = time.time()
     plan, groups = plan_from_json(plan_json), groups_from_json(groups_json)
     settings = settings or Settings.from_env()
-    keycloak = KeycloakDirectory(admin_client(settings.keycloak), bulk=settings.keycloak.bulk)
+    keycloak = KeycloakDirectory(
+        admin_client(settings.keycloak), bulk=settings.keycloak.bulk, health_url=settings.keycloak.health_url
+    )
     keycloak.group_ids = dict(group_ids)
     failures = keycloak.apply(plan, DesiredState(groups=groups, users={}))
     return {

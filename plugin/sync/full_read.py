@@ -56,7 +56,9 @@ def plan_full(
         progress("reading", 0, 0)
     roster = source.roster(report.district_id or None)
     started = datetime.now(UTC)
-    keycloak = KeycloakDirectory(admin_client(settings.keycloak), bulk=settings.keycloak.bulk)
+    keycloak = KeycloakDirectory(
+        admin_client(settings.keycloak), bulk=settings.keycloak.bulk, health_url=settings.keycloak.health_url
+    )
     idp_present = _ensure_realm(
         keycloak, report, write=not run.dry_run, users_edit_names=settings.clever.users_edit_names
     )

@@ -18,7 +18,8 @@ Shape (``report.to_dict()``)::
      "errors": [...], "writes": {"keycloak": 0, "ldap": 0},
      "calls": {"GET": 12}, "brake": {"held": false, "reasons": [...]}, "preview": {...}}
 
-Kinds: schools, students, teachers, staff, parents, classes. Counts are what the run wrote: a write
+Kinds: schools, students, teachers, staff, parents, classes. Counts are what the run wrote (a run that
+stopped midway, what it had written when it stopped: ``count_written``; its plan is in ``preview``): a write
 Keycloak refused is counted under ``failed``, not under ``created``/``updated``/``disabled``
 (``count_failures``), it is listed under ``errors`` in words, and a person it leaves without an
 account is on the waiting list (``waiting``, kind ``failed``) with the reason. A run with any failed
@@ -53,6 +54,8 @@ COUNTS = (
     "failed",
     "waiting",
 )
+# The counts of writes (a run that stopped midway shows what it did of these: ``count_written``).
+WRITTEN = ("created", "updated", "linked_by_name", "disabled", "memberships_added", "memberships_removed")
 AMBIGUOUS_ACTION = (
     "choose the account on the Clever page, or create a new account; "
     "the next sync links it and gives them their classes"
@@ -260,6 +263,20 @@ class SyncReport:
                     candidates=list(ambiguity.keycloak_ids),
                     person=kind,
                 )
+
+    def count_written(
+        self, written: Plan, desired: DesiredState, current: DirectoryState, ldap_done: Mapping[str, int]
+    ) -> None:
+        """A run that stopped midway counts what it wrote (``written``: the part of its plan Keycloak
+        took; ``ldap_done``: its LDAP writes), not what it planned; the plan stays in ``preview``."""
+        unchanged = {kind: counts["unchanged"] for kind, counts in self.kinds.items()}
+        for counts in self.kinds.values():
+            for name in WRITTEN:
+                counts[name] = 0
+        self.count_plan(written, desired, current)
+        for kind, count in unchanged.items():
+            self.kinds[kind]["unchanged"] = count
+        self.ldap = {name: int(ldap_done.get(name, 0)) for name in self.ldap}
 
     def count_failures(self, plan: Plan, failures: list[RecordError], *, directory: str = "keycloak") -> None:
         """Move what ``failures`` refused from the written counts to ``failed``; list them in words."""

@@ -14,6 +14,7 @@ import json
 import signal
 import subprocess
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 from keycloak import KeycloakAdmin
@@ -25,7 +26,16 @@ from plugin.runs import jobs
 from plugin.runs.state import DIED
 from plugin.sync.run_options import RunOptions
 from tests.conftest import ROOT
-from tests.fault_world import LEASE, FaultWorld, fault_world_of, kill_worker, students, wait
+from tests.fault_world import (
+    LEASE,
+    FaultWorld,
+    fault_world_of,
+    kill_worker,
+    services_up,
+    stop_postgres,
+    students,
+    wait,
+)
 from tests.integration.test_sync_sandbox import _assert_state
 from tests.sync_expect import actual_keycloak, actual_ldap, expected_keycloak, expected_ldap
 
@@ -106,6 +116,18 @@ def test_a_worker_killed_mid_job_frees_the_district_and_a_new_run_converges(
     _assert_state(world.sandbox, keycloak_admin, ldap_conn, world.settings.ldap.groups_dn)
 
 
+def _assert_stopped_by(report: dict[str, Any], system: str, starts: str, check: str) -> None:
+    """The run stopped, its report says which part failed and what to check, counts it under that
+    part, and counts what it wrote before it stopped (not what it planned)."""
+    stopped = [e for e in report["errors"] if e.startswith(starts)]
+    assert stopped and check in stopped[0], report["errors"]
+    assert "Error" not in stopped[0].split(":", 1)[0]  # no exception class names
+    assert report["preview"]["errors_by_system"][system] >= 1, report["preview"]["errors_by_system"]
+    planned = report["preview"]["keycloak"]["create_users"]
+    created = sum(report["kinds"][kind]["created"] for kind in ("students", "teachers", "staff", "parents"))
+    assert 40 <= created < planned, (created, planned)  # it had written 40 students when it broke
+
+
 def _restart(service: str, services_env: dict[str, str]) -> None:
     """kill -9 the service's process, then ``scripts/services up`` starts it again."""
     pid_file = {"redis": "redis/redis.pid", "ldap": "ldap/slapd.pid"}[service]
@@ -151,7 +173,7 @@ def test_redis_restarted_mid_run_the_next_run_converges(
     _assert_state(world.sandbox, keycloak_admin, ldap_conn, world.settings.ldap.groups_dn)
 
 
-def test_slapd_killed_mid_run_the_report_names_each_system_and_the_next_run_converges(
+def test_slapd_killed_mid_run_is_reported_as_ldap_with_what_was_written_and_the_next_run_converges(
     fault_world: FaultWorld,
     keycloak_admin: KeycloakAdmin,
     ldap_conn: Connection,
@@ -173,17 +195,11 @@ def test_slapd_killed_mid_run_the_report_names_each_system_and_the_next_run_conv
         [str(ROOT / "scripts" / "services"), "up"], capture_output=True, text=True, check=False
     )
     assert up.returncode == 0, up.stderr[-2000:]
-    assert out.strip(), err[-3000:]
-    report = json.loads(out)  # a run that failed anything still prints its report as JSON ...
-    status = report["status"]
-    assert status in ("partial", "failed"), report["errors"]
-    assert proc.returncode == {"partial": 2, "failed": 1}[status]  # ... and exits non-zero
-    named = ("keycloak:", "ldap:", "ApplyError: keycloak:")
-    assert report["errors"] and all(error.startswith(named) for error in report["errors"])
-    if status == "failed":  # one side stopped: the report has both sides' outcome
-        [stopped] = [e for e in report["errors"] if e.startswith("ApplyError")]
-        assert "; ldap: " in stopped
     _reconnect(ldap_conn)
+    assert out.strip(), err[-3000:]
+    report = json.loads(out)  # a run that failed still prints its report as JSON ...
+    assert (report["status"], proc.returncode) == ("failed", 1), report["errors"]  # ... and exits 1
+    _assert_stopped_by(report, "ldap", "LDAP: ", f"Check that the directory at {world.settings.ldap.url}")
     code, again = world.sync("--full")
     assert code == 0 and again["status"] == "ok", again
     # An account Keycloak half-made while its directory went away (its names in LDAP, lost) is
@@ -203,3 +219,30 @@ def test_slapd_killed_mid_run_the_report_names_each_system_and_the_next_run_conv
     assert actual["groups"] == expected["groups"]
     groups_dn = world.settings.ldap.groups_dn
     assert set(actual_ldap(ldap_conn, groups_dn)) == set(expected_ldap(world.sandbox, groups_dn))
+
+
+def test_postgresql_restarted_mid_run_is_reported_as_keycloaks_database_and_the_next_run_converges(
+    fault_world: FaultWorld,
+    keycloak_admin: KeycloakAdmin,
+    ldap_conn: Connection,
+    services_env: dict[str, str],
+) -> None:
+    """Keycloak answers 500 to everything while its database is away, as to any fault of its own:
+    its readiness check (database DOWN) is what names the database."""
+    world = fault_world
+    proc = world.cli("--full", "--json")
+    wait("the run writes", lambda: students(keycloak_admin) >= 40)
+    stop_postgres(services_env)
+    try:
+        out, err = proc.communicate(timeout=300)
+    finally:
+        services_up()  # PostgreSQL again, and Keycloak ready on it
+    assert out.strip(), err[-3000:]
+    report = json.loads(out)
+    assert (report["status"], proc.returncode) == ("failed", 1), report["errors"]
+    _assert_stopped_by(
+        report, "keycloak_database", "Keycloak's database: ", "Check Keycloak's database (PostgreSQL)"
+    )
+    code, again = world.sync("--full")
+    assert code == 0 and again["status"] == "ok", again
+    _assert_state(world.sandbox, keycloak_admin, ldap_conn, world.settings.ldap.groups_dn)
