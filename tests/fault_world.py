@@ -123,6 +123,19 @@ def wait(what: str, done: Callable[[], bool], limit: float = 120.0, every: float
     return time.monotonic() - started
 
 
+def steady(value: Callable[[], int], quiet: float = 3.0, limit: float = 120.0) -> int:
+    """``value()`` once it has not changed for ``quiet`` seconds."""
+    started = time.monotonic()
+    last, since = value(), time.monotonic()
+    while time.monotonic() - since < quiet:
+        assert time.monotonic() - started < limit, f"still changing after {limit:.0f} s"
+        time.sleep(0.5)
+        now = value()
+        if now != last:
+            last, since = now, time.monotonic()
+    return last
+
+
 def children(pid: int) -> list[int]:
     """The child processes of ``pid`` (RQ's work horse runs the job in its own session)."""
     found = []

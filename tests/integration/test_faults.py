@@ -1,9 +1,13 @@
-"""What production does to a sync: a CLI or worker killed mid-run, Redis and slapd restarted.
+"""What production does to a sync: a CLI or worker killed mid-run (on the REST path, and mid-batch
+on the extension's), Redis, slapd and PostgreSQL restarted.
 
 Each test kills a real process (``kill -9``) or restarts a real service at a point of the run,
 then checks what an admin would: the district is free again within the lease (not six hours), the
-dead run's report says what happened, the next run says it took over, and the realm converges to
+dead run's report says what happened (a service that went away is named, with what to check, and
+the counts are what the run wrote), the next run says it took over, and the realm converges to
 exactly the state a clean run leaves (users, attributes, links, groups, memberships, LDAP groups).
+A job killed before it held its lease: ``test_faults_lock.py``; a Redis restart that must lose
+nothing: ``test_redis_restart.py``.
 The lease is 3 seconds here (``KCC_LOCK_LEASE_SECONDS``) so the suite stays short; every wait is
 bounded. Real Keycloak, Redis, OpenLDAP, the sandbox over HTTP.
 """
@@ -32,6 +36,7 @@ from tests.fault_world import (
     fault_world_of,
     kill_worker,
     services_up,
+    steady,
     stop_postgres,
     students,
     wait,
@@ -47,7 +52,7 @@ def fault_world(settings: Settings, keycloak_admin: KeycloakAdmin) -> Iterator[F
     """A 250-student sandbox (a full run takes seconds, long enough to be killed in) as Clever.
 
     The faults strike between writes, so the run writes one person at a time (the REST path); the
-    extension's batches have their own kill test (``test_a_worker_killed_mid_batch...``)."""
+    extension's batches have their own kill test (``test_a_cli_killed_mid_batch...``)."""
     with fault_world_of(settings, keycloak_admin, size=250, bulk=False) as world:
         yield world
 
@@ -86,6 +91,33 @@ def test_a_cli_killed_mid_run_frees_the_district_and_the_next_run_converges(
     dead = world.state.history(world.district_id, 1)[0].run_id
     assert world.state.report(dead).status == "running"  # type: ignore[union-attr]
     assert world.state.running(world.district_id) == dead  # held until its lease lapses
+    _assert_taken_over(world, dead, keycloak_admin, ldap_conn)
+
+
+@pytest.fixture
+def batch_world(settings: Settings, keycloak_admin: KeycloakAdmin) -> Iterator[FaultWorld]:
+    """1,000 students (and their teachers and staff) written through the clever-sync extension:
+    three batches of at most 500, sent at once, one transaction each; a kill after the first batch
+    committed lands with the others in flight."""
+    with fault_world_of(settings, keycloak_admin, size=1000, bulk=True) as world:
+        yield world
+
+
+def test_a_cli_killed_mid_batch_on_the_extension_path_frees_the_district_and_the_next_run_converges(
+    batch_world: FaultWorld, keycloak_admin: KeycloakAdmin, ldap_conn: Connection
+) -> None:
+    world = batch_world
+    proc = world.cli("--full")
+    wait("the first batch commits", lambda: students(keycloak_admin) > 0, limit=300, every=0.05)
+    proc.send_signal(signal.SIGKILL)
+    proc.communicate(timeout=30)
+    at_kill = students(keycloak_admin)
+    assert at_kill < 1000  # the kill landed mid-run
+    # Batches in flight when the CLI died are Keycloak's to finish or roll back (one transaction each).
+    after = steady(lambda: students(keycloak_admin))
+    print(f"students at the kill: {at_kill}; once Keycloak settled: {after} of 1000")
+    dead = world.state.history(world.district_id, 1)[0].run_id
+    assert world.state.report(dead).status == "running"  # type: ignore[union-attr]
     _assert_taken_over(world, dead, keycloak_admin, ldap_conn)
 
 
