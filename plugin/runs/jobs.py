@@ -10,7 +10,8 @@ set for the realm (``page_choices``: the Clever app, the options and the chosen 
   not at all while the page has the integration disabled (Enabled off).
 
 ``trigger_sync`` enqueues a run unless one is running or queued for the district, in which case
-it answers with that run's id (two triggers never overlap). The weekly window is Saturday 00:01
+it answers with that run's id (two triggers never overlap); a queued run whose job died before it
+claimed its lease is taken over (``plugin.runs.takeover``). The weekly window is Saturday 00:01
 to Sunday 23:59 in ``options.timezone``; times are computed on the wall clock of that zone with
 ``zoneinfo`` and converted to UTC only to schedule, so a DST change moves nothing. The next weekly
 run is an RQ scheduled job (``enqueue_at``), kept in Redis: it survives worker restarts, and

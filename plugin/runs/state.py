@@ -31,7 +31,8 @@ PREFIX = "kcc:sync:"
 HISTORY = 100
 # The lock of a queued run (or a sharded one, whose shards are separate jobs). A run that starts
 # turns it into a lease of ``lease_s`` seconds that it renews every third of that: a run whose
-# process dies (kill -9, a lost host) frees the district within ``lease_s``.
+# process dies (kill -9, a lost host) frees the district within ``lease_s``; a queued run whose job
+# died before it claimed the lease is taken over by the next trigger (``plugin.runs.takeover``).
 LOCK_TTL = 6 * 3600
 LEASE_S = 30
 # A run's state rides out a Redis restart: each command is tried again for about 45 s (the report
