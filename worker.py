@@ -1,6 +1,7 @@
 """Thin worker entry point: build Settings, run an RQ worker (with RQ's scheduler) on our queue.
 
-Jobs are JSON only (``plugin.runs.queues``). A Redis that refuses the worker's credentials (the
+It keeps working across a Redis restart (``plugin.runs.working``). Jobs are JSON only
+(``plugin.runs.queues``). A Redis that refuses the worker's credentials (the
 password is in ``KCC_REDIS_URL``: ``redis://kcc:<password>@host:port/0``) stops it at once with a
 message that names the setting, never the password.
 """
@@ -14,8 +15,8 @@ from redis.exceptions import AuthenticationError, ResponseError
 
 from plugin.config.hardening import require_secret_key
 from plugin.config.settings import Settings
-from plugin.runs import queues
 from plugin.runs.jobs import QUEUE_NAME, ensure_weekly
+from plugin.runs.working import serve
 
 __all__ = ["QUEUE_NAME", "main"]
 
@@ -33,9 +34,8 @@ def main(argv: list[str] | None = None) -> None:
         raise SystemExit(
             f"Redis refused the worker ({type(exc).__name__}): check KCC_REDIS_URL's user and password"
         ) from None
-    ensure_weekly(settings)  # the next weekly run is an RQ scheduled job: survives restarts
-    worker = queues.worker([queues.queue(QUEUE_NAME, connection)], connection)
-    worker.work(with_scheduler=True, burst="--burst" in args)
+    # The next weekly run is an RQ scheduled job (it survives restarts); made again at every start.
+    serve(connection, [QUEUE_NAME], burst="--burst" in args, on_start=lambda: ensure_weekly(settings))
 
 
 if __name__ == "__main__":

@@ -46,6 +46,7 @@ from connectors.records import Role
 from plugin.commands.processes import Background, ensure_running
 from plugin.config.settings import Settings, load_env_file
 from plugin.config.store import CLIENT_SECRET, ConfigStore, IntegrationConfig, confirm_district
+from plugin.runs import takeover
 from plugin.runs.audit import BY_DEMO
 from plugin.runs.jobs import page_choices, run_locked, state_for
 from plugin.sso.broker import ensure_broker
@@ -185,7 +186,7 @@ def _run_sync(settings: Settings) -> str:
     state = state_for(settings)
     run_id = uuid.uuid4().hex[:12]
     district_id = settings.clever.district_id
-    running = state.acquire(district_id, run_id)
+    running = takeover.acquire(state, district_id, run_id, ttl=state.lease_s)
     if running is not None:
         return f"a sync is already running (run {running}); see `keycloak-clever status`"
     try:

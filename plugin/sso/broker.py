@@ -79,7 +79,17 @@ UP_GROUP = "clever"
 GUARD_MAPPER = "clever-ownership-guard"  # the extension's identity-provider mapper type
 SECRET_FINGERPRINT_KEY = "kccClientSecretHmac"
 OLD_FINGERPRINT_KEYS = ("kccClientSecretSha256",)  # a bare SHA-256 of the secret: removed
-MULTIVALUED_ATTRIBUTES = frozenset({"clever_roles", "clever_school_ids", "clever_relationships"})
+# A whole name over 2,048 characters is kept in parts (``mappers.name_fit.split_value``).
+MULTIVALUED_ATTRIBUTES = frozenset(
+    {
+        "clever_roles",
+        "clever_school_ids",
+        "clever_relationships",
+        "clever_first_name",
+        "clever_last_name",
+        "clever_legal_first_name",
+    }
+)
 RELAXED_REQUIRED = ("email", "firstName")
 SYNC_OWNED = ("firstName", "lastName", "email")  # admin-only to edit (``desired_user_profile``)
 
