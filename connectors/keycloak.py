@@ -112,6 +112,8 @@ class KeycloakDirectory:
         # New accounts through the clever-sync extension when the realm's Keycloak has it
         # (``connectors.keycloak_bulk``); asked once, at the first plan with new people.
         self.bulk: bool | None = None if bulk else False
+        self.extension: keycloak_bulk.Probe | None = None  # what the probe answered, when it was asked
+        self.new_accounts = keycloak_bulk.NewAccounts()  # how the extension wrote the new people
         self.group_ids: dict[str, str] = {}  # group key -> Keycloak id, filled by current()/apply()
         self.created: dict[str, str] = {}  # Clever id -> Keycloak id of accounts created by apply()
         self.failed_groups: set[str] = set()  # keys of groups a membership write failed on
@@ -210,8 +212,13 @@ class KeycloakDirectory:
     def _bulk(self) -> bool:
         """True when the realm's Keycloak has the extension (asked once, when first needed)."""
         if self.bulk is None:
-            self.bulk = keycloak_bulk.probe(self.http)
+            self.extension = keycloak_bulk.probe(self.http)
+            self.bulk = self.extension is not None
         return self.bulk
+
+    def writer(self) -> dict[str, Any]:
+        """How this run wrote to Keycloak, for the run report (``keycloak_bulk.writer``)."""
+        return keycloak_bulk.writer(self.bulk, self.extension, self.new_accounts)
 
     def _create_groups(
         self, level: list[GroupSpec], failures: list[RecordError], tick: Callable[[int], None]
@@ -268,7 +275,7 @@ class KeycloakDirectory:
         rest = list(specs)
         if specs and self._bulk():
             written = keycloak_bulk.create_users(
-                self.http, specs, lambda s: self._group_ids_or_paths(s, desired), tick
+                self.http, specs, lambda s: self._group_ids_or_paths(s, desired), tick, self.new_accounts
             )
             rest = [spec for spec in specs if spec.clever_id not in written]
             with self._lock:

@@ -125,6 +125,7 @@ def _brake_apply_report(
     report.brake = {"held": held, "reasons": planned.brake}
     if run.dry_run or held:
         report.calls = dict(keycloak.calls)
+        report.writer = keycloak.writer()
         return report.finish("dry-run" if run.dry_run else "held")
 
     total, done = plan.size(), 0
@@ -151,5 +152,11 @@ def _brake_apply_report(
             resolutions.forget(redis, settings.keycloak.realm, clever_id)
     report.writes = {"keycloak": keycloak.http.writes, "ldap": planned.ldap.counts.writes}
     report.calls = dict(keycloak.calls)
+    report.writer = keycloak.writer()
+    if fallbacks := report.writer.get("fallbacks"):
+        report.warnings.append(
+            f"{fallbacks} batch(es) of new accounts could not be written as rows and were written again"
+            " through Keycloak's model API (slower, the same accounts; Keycloak's log says why)"
+        )
     report.preview["event_cursor"] = planned.event_cursor
     return report.finish_written()
