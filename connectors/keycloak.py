@@ -131,6 +131,8 @@ class KeycloakDirectory:
         # New accounts through the clever-sync extension when the realm's Keycloak has it
         # (``connectors.keycloak_bulk``); asked once, at the first plan with new people.
         self.bulk: bool | None = None if bulk else False
+        self.extension: keycloak_bulk.Probe | None = None  # what the probe answered, when it was asked
+        self.new_accounts = keycloak_bulk.NewAccounts()  # how the extension wrote the new people
         self.group_ids: dict[str, str] = {}  # group key -> Keycloak id, filled by current()/apply()
         self.created: dict[str, str] = {}  # Clever id -> Keycloak id of accounts created by apply()
         self.failed_groups: set[str] = set()  # keys of groups a membership write failed on
@@ -160,7 +162,7 @@ class KeycloakDirectory:
             workers=self.workers,
             with_accounts=with_accounts,
             with_members=with_members,
-            extension=self.extension(),
+            extension=self.uses_extension(),
         )
         self.group_ids = {key: group.keycloak_id for key, group in state.directory.groups.items()}
         return state
@@ -174,7 +176,7 @@ class KeycloakDirectory:
             others=others,
             dns=dns,
             workers=self.workers,
-            extension=self.extension(),
+            extension=self.uses_extension(),
         )
         if state is not None:
             self.group_ids = {key: group.keycloak_id for key, group in state.directory.groups.items()}
@@ -247,12 +249,17 @@ class KeycloakDirectory:
     def _bulk(self) -> bool:
         """True when the realm's Keycloak has the extension (asked once, when first needed)."""
         if self.bulk is None:
-            self.bulk = keycloak_bulk.probe(self.http)
+            self.extension = keycloak_bulk.probe(self.http)
+            self.bulk = self.extension is not None
         return self.bulk
 
-    def extension(self) -> bool:
+    def uses_extension(self) -> bool:
         """True when the sync uses the clever-sync extension (it is there, and not turned off)."""
         return self._bulk()
+
+    def writer(self) -> dict[str, Any]:
+        """How this run wrote to Keycloak, for the run report (``keycloak_bulk.writer``)."""
+        return keycloak_bulk.writer(self.bulk, self.extension, self.new_accounts)
 
     def _create_groups(
         self, level: list[GroupSpec], failures: list[RecordError], tick: Callable[[int], None]
@@ -311,7 +318,7 @@ class KeycloakDirectory:
         rest = list(specs)
         if specs and self._bulk():
             written = keycloak_bulk.create_users(
-                self.http, specs, lambda s: self._group_ids_or_paths(s, desired), tick
+                self.http, specs, lambda s: self._group_ids_or_paths(s, desired), tick, self.new_accounts
             )
             rest = [spec for spec in specs if spec.clever_id not in written]
             with self._lock:

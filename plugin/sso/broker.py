@@ -437,7 +437,7 @@ def ensure_idp(admin: KeycloakAdmin, desired: dict[str, Any], report: BrokerRepo
 def has_guard(admin: KeycloakAdmin) -> bool:
     """True when Keycloak has the clever-sync extension (its jar holds the guard mapper type)."""
     with _keycloak_errors():
-        return keycloak_bulk.probe(KeycloakHttp(admin))
+        return keycloak_bulk.probe(KeycloakHttp(admin)) is not None
 
 
 def ensure_mappers(

@@ -130,6 +130,7 @@ def _brake_apply_report(
     if run.dry_run or held:
         report.would_change = would_change(plan, planned.current, mapped.desired)
         report.calls = dict(keycloak.calls)
+        report.writer = keycloak.writer()
         return report.finish("dry-run" if run.dry_run else "held")
 
     total, done = plan.size(), 0
@@ -170,5 +171,11 @@ def _brake_apply_report(
     resolutions.keep_people(redis, settings.keycloak.realm, mapped.waiting_people, full=report.mode == "full")
     report.writes = {"keycloak": keycloak.http.writes, "ldap": planned.ldap.counts.writes}
     report.calls = dict(keycloak.calls)
+    report.writer = keycloak.writer()
+    if fallbacks := report.writer.get("fallbacks"):
+        report.warnings.append(
+            f"{fallbacks} batch(es) of new accounts could not be written as rows and were written again"
+            " through Keycloak's model API (slower, the same accounts; Keycloak's log says why)"
+        )
     report.preview["event_cursor"] = planned.event_cursor
     return report.finish_written()

@@ -18,7 +18,9 @@ Shape (``report.to_dict()``)::
                   "action": "what the admin does"}],
      "warnings": [...], "warning_ids": {"<grouped warning>": [clever ids]},
      "errors": [...], "writes": {"keycloak": 0, "ldap": 0},
-     "calls": {"GET": 12}, "brake": {"held": false, "reasons": [...]}, "preview": {...}}
+     "calls": {"GET": 12}, "brake": {"held": false, "reasons": [...]}, "preview": {...},
+     "writer": {"path": "extension"|"rest", "new_accounts": "rows"|"model", "reason": "...", "keycloak":
+                "26.7.3", "rows": 0, "fallbacks": 0, ...}}   (``KeycloakDirectory.writer``)
 
 Kinds: schools, students, teachers, staff, district_admins (people whose primary Clever role is
 district admin), parents, classes. ``memberships_added`` counts every Clever group a person joins,
@@ -112,6 +114,17 @@ def warnings_by_kind(warnings: list[str]) -> list[dict[str, Any]]:
     return [{"kind": kind, "count": len(items), "items": items} for kind, items in ordered]
 
 
+def writer_line(writer: Mapping[str, Any]) -> str:
+    """How a run wrote to Keycloak, in words: the REST API, or the extension and its new accounts' path."""
+    if writer.get("path") != "extension":
+        return f"admin REST API ({writer.get('reason', '')})"
+    line = f"clever-sync {writer.get('extension', '')} on Keycloak {writer.get('keycloak', '')}"
+    line += f", new accounts as {writer.get('new_accounts') or 'model'}: {writer.get('reason', '')}"
+    if writer.get("fallbacks"):
+        line += f"; {writer['fallbacks']} batch(es) fell back from rows to the model API"
+    return line
+
+
 def now_iso() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
 
@@ -151,6 +164,7 @@ class SyncReport:
     calls: dict[str, int] = field(default_factory=dict)
     brake: dict[str, Any] = field(default_factory=lambda: {"held": False, "reasons": []})
     preview: dict[str, Any] = field(default_factory=dict)
+    writer: dict[str, Any] = field(default_factory=dict)
     _clock: float = field(default_factory=time.monotonic, repr=False)
     # Clever ids an incremental run read again (their events): their waiting entries are this run's.
     _reread: set[str] = field(default_factory=set, repr=False)
@@ -395,6 +409,8 @@ class SyncReport:
         ldap = ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in self.ldap.items() if v)
         lines.append(f"  {'ldap':<15} {ldap or 'nothing'}")
         lines.append(f"  {'writes':<15} keycloak {self.writes['keycloak']}, ldap {self.writes['ldap']}")
+        if self.writer:
+            lines.append(f"  {'writer':<15} {writer_line(self.writer)}")
         if self.brake.get("held"):
             lines.append("  HELD for review: " + "; ".join(self.brake["reasons"]))
         for title, items in (("ambiguous", self.ambiguous), ("skipped", self.skipped)):

@@ -21,6 +21,7 @@ from plugin.sync.run_options import RunOptions
 from tests.conftest import realm_admin
 from tests.factories import make_section, make_student, make_teacher
 from tests.idp import register_idp
+from tests.realm_audit import admin_events, enable_admin_events, stored_timestamps
 from tests.sync_roster import MemoryRoster, MemorySource, make_district_roster
 
 pytestmark = pytest.mark.integration
@@ -77,6 +78,7 @@ def _people(admin: KeycloakAdmin) -> dict[str, dict[str, Any]]:
             continue
         people[user["username"]] = {
             "names": (user.get("firstName"), user.get("lastName")),
+            "created": bool(user.get("createdTimestamp")),
             "email": user.get("email"),
             "enabled": user["enabled"],
             "emailVerified": user.get("emailVerified"),
@@ -130,13 +132,18 @@ def rest_admin(
 ) -> KeycloakAdmin:
     """The REST realm's admin client; both realms prepared alike (``_prepare``)."""
     admin = realm_admin(services_env, rest_settings.keycloak.realm)
-    _prepare(keycloak_admin)
-    _prepare(admin)
+    for each in (keycloak_admin, admin):
+        _prepare(each)
+        enable_admin_events(each)  # after the preparation: only the sync's writes are compared
     return admin
 
 
 def test_the_extension_and_the_rest_path_make_the_same_accounts(
-    settings: Settings, rest_settings: Settings, keycloak_admin: KeycloakAdmin, rest_admin: KeycloakAdmin
+    settings: Settings,
+    rest_settings: Settings,
+    keycloak_admin: KeycloakAdmin,
+    rest_admin: KeycloakAdmin,
+    services_env: dict[str, str],
 ) -> None:
     roster = _roster()
     # No user federation in either realm: the extension writes new accounts as rows (Fresh.java).
@@ -146,11 +153,26 @@ def test_the_extension_and_the_rest_path_make_the_same_accounts(
     rest = run_sync(rest_settings, RunOptions(full=True), source=MemorySource(roster), district_id="d1")
 
     assert bulk.status == rest.status == "ok", (bulk.summary(), rest.summary())
+    # The rows path ran (the pinned Keycloak is one it was verified on), and none of it fell back.
+    assert bulk.writer["new_accounts"] == "rows" and bulk.writer["fallbacks"] == 0, bulk.writer
+    assert bulk.writer["rows"] >= len(roster.users_) - 2, bulk.writer  # all but the refused address
+    assert rest.writer["path"] == "rest", rest.writer
     assert bulk.kinds == rest.kinds
     assert sorted(bulk.warnings) == sorted(rest.warnings)
     assert any("another account holds it" in w for w in bulk.warnings), bulk.warnings  # in words
     made, by_rest = _people(keycloak_admin), _people(rest_admin)
     assert made == by_rest, _differences(made, by_rest)
+    # As stored: every account has its creation time, and (26.6+) a last-modified time equal to it.
+    stored = stored_timestamps(services_env, keycloak_admin.connection.realm_name)
+    assert stored == stored_timestamps(services_env, rest_admin.connection.realm_name)
+    assert set(stored.values()) == {(True, True)}, stored
+    # The same admin events: a batch records what the REST calls for the same plan record.
+    events = admin_events(keycloak_admin)
+    assert events == admin_events(rest_admin)
+    creates = sum(
+        n for (kind, op, _, rep), n in events.items() if (kind, op, rep) == ("USER", "CREATE", True)
+    )
+    assert creates >= len(roster.users_), events
     tree = _tree(keycloak_admin)
     assert tree == _tree(rest_admin)
     assert len(tree) > 5 and any(roles for _, roles in tree.values()), tree  # role groups, with their role
@@ -194,6 +216,9 @@ def test_membership_changes_through_the_extension_end_as_through_rest(
     assert bulk.status == rest.status == "ok", (bulk.summary(), rest.summary())
     made, by_rest = _people(keycloak_admin), _people(rest_admin)
     assert made == by_rest, _differences(made, by_rest)
+    events = admin_events(keycloak_admin)
+    assert events == admin_events(rest_admin)
+    assert any(kind == "GROUP_MEMBERSHIP" and op == "DELETE" for kind, op, _, _ in events), events
     # The students really moved: dozens of people's classes are not what they were.
     assert sum(made[name]["groups"] != before[name]["groups"] for name in made) > 20
     # The moves went in batches: far fewer membership calls than the REST path's one per move.
