@@ -76,8 +76,13 @@ def test_renaming_most_synced_students_is_held_in_a_realm_with_directory_people(
     settings: Settings, keycloak_admin: KeycloakAdmin, ldap_conn: Connection, ldap_ou: LdapOu
 ) -> None:
     """12 students are the district's directory people (federated READ_ONLY: their names are the
-    directory's, the sync never renames them); the sync made the other 40. Clever renames 32 of
-    those 40 (80%): held, as it would be without the directory people (not 32 of 52, 62%)."""
+    directory's, the sync never renames them; the district keeps its students there,
+    ``KCC_MATCH_SCOPES``, so they are matched by name); the sync made the other 40. Clever renames 32
+    of those 40 (80%): held, as it would be without the directory people (not 32 of 52, 62%)."""
+    scopes = (("student", (ldap_ou.people_dn,)),)
+    settings = dataclasses.replace(
+        settings, options=dataclasses.replace(settings.options, match_scopes=scopes)
+    )
     register_idp(keycloak_admin)
     school = make_school("Lincoln Elementary")
     directory = [make_student(f"Dir{i}", f"Person{i}", school=school.clever_id) for i in range(12)]
