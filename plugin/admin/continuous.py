@@ -61,7 +61,7 @@ def set_retention(svc: Services, values: Mapping[str, Any], who: AdminUser) -> s
     config.retention_days = days
     store.save(config)
     log.info("admin page: retention %s by %s", f"{days} days" if days else "off", by)
-    return "Retention: " + rule_words(days)
+    return f"Retention {'on' if days else 'off'}: {rule_words(days)}"
 
 
 def freshness_status(svc: Services) -> dict[str, Any]:

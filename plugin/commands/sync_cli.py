@@ -220,7 +220,7 @@ def freshness_summary(fresh: dict[str, Any]) -> str:
         )
     else:
         lines.append("continuous updates: off (the weekly window and Sync)")
-    lines.append(f"retention: {fresh['retention_words']}")
+    lines.append(f"retention {'on' if fresh['retention_days'] else 'off'}: {fresh['retention_words']}")
     return "\n".join(lines)
 
 

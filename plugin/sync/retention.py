@@ -60,8 +60,8 @@ def rule_words(days: int) -> str:
     """The rule in force, in the words the page and the docs use."""
     if not days:
         return (
-            "off: the account of a person who left Clever stays disabled in Keycloak, with its "
-            "Clever data, until an admin removes it"
+            "the account of a person who left Clever stays disabled in Keycloak, with its Clever "
+            "data, until an admin removes it"
         )
     span = "1 day" if days == 1 else f"{days} days"
     return (

@@ -67,7 +67,7 @@ def test_a_mass_deletion_or_one_with_nothing_to_compare_is_held() -> None:
 
 
 def test_the_rule_in_words_and_what_a_held_run_would_delete() -> None:
-    assert rule_words(0).startswith("off: the account of a person who left Clever stays disabled")
+    assert rule_words(0).startswith("the account of a person who left Clever stays disabled")
     assert "deleted 30 days after its person left Clever" in rule_words(30)
     assert "never deleted" in rule_words(1) and "1 day after" in rule_words(1)
     changes = WouldChange()
