@@ -17,6 +17,12 @@ scheduled and the weekly window and the page's Sync are all there is, as in the 
    real run out of the history); some, and it is an ordinary incremental run (``run_locked``,
    trigger ``continuous``), with the brake, the report, the kill switch and the cursor as any run.
 
+So that a fault does not fill the history with a report every two minutes: after a run that
+*failed* (Keycloak or the directory down) the ticks back off, the interval doubled for each failure
+in a row, up to an hour (``backoff_s``); after a run that ended *partial* (a record Keycloak
+refuses; the cursor stays where it was) a tick runs again only once Clever has a newer event
+(``unchanged`` otherwise), and every such run retries what failed, as the weekly run does.
+
 What each tick did is kept in ``plugin.runs.freshness`` (the page, ``keycloak-clever status`` and
 the ``/metrics`` lag read it). The weekly verify run is unchanged and still reads everything.
 
@@ -70,6 +76,11 @@ EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 # one that failed stays a day in RQ's failed registry, not RQ's default year (720 ticks a day).
 RESULT_TTL = 300
 FAILURE_TTL = 24 * 3600
+# After a continuous run that failed, the next ticks wait longer each time, up to an hour: an outage
+# leaves a failed report an hour, not one every two minutes. A run that ended ``partial`` is not run
+# again until Clever has something new (its failures are retried by every later run).
+BACKOFF_MAX_S = 3600
+FULL = "full"  # ``_news``: a run must read everything
 
 
 # -- the grid --------------------------------------------------------------------------------------
@@ -207,6 +218,9 @@ def tick(page: PageChoices, district_id: str, *, source: RosterSource | None = N
     cursor = state.cursor(district_id)
     if cursor is None:
         return done("no-cursor")
+    before = freshness.load(state.redis, district_id)
+    if (wait := backoff_s(before, settings.options.continuous_minutes, started)) > 0:
+        return done("backoff", f"{before.failures} failed in a row; next try in {int(wait)} s")
     run_id = uuid.uuid4().hex[:12]
     running = state.acquire(district_id, run_id, ttl=settings.options.lease_s)
     if running is not None:
@@ -215,28 +229,48 @@ def tick(page: PageChoices, district_id: str, *, source: RosterSource | None = N
     try:
         with state.lease(district_id, run_id):
             source = source or CleverClient(settings.clever)
-            if not _news(settings, source, district_id, cursor, page.school_ids):
+            newest = _news(settings, source, district_id, cursor, page.school_ids)
+            if not newest:
                 return done("checked")
+            if newest == before.stuck_at and newest != FULL:
+                return done("unchanged")
+            answer["run_id"] = run_id
             report = run_locked(
                 settings, state, district_id, run_id, CONTINUOUS, source=source, school_ids=page.school_ids
             )
-        answer.update(run_id=run_id, status=report.status)
+        freshness.note_result(state.redis, district_id, report.status, newest=newest, at=started)
+        answer["status"] = report.status
         return done("ran", f"run {run_id}: {report.status}")
     except Exception as exc:  # the job boundary: a run's own report says more (``run_locked``)
         if not isinstance(exc, SyncError):
             log.exception("continuous tick of district %s failed", district_id)
         log.warning("continuous tick of district %s failed: %s", district_id, type(exc).__name__)
+        if answer["run_id"]:  # its run failed (its report says so): the next ticks back off
+            freshness.note_result(state.redis, district_id, "failed", newest="", at=started)
         return done("failed", f"{type(exc).__name__}: {exc}"[:300])
     finally:
         state.release(district_id, run_id)
 
 
+def backoff_s(fresh: freshness.Freshness, minutes: int, now: float) -> float:
+    """Seconds the ticks still wait after continuous runs that failed: the interval doubled for each
+    failure in a row (a Keycloak or directory outage), at most ``BACKOFF_MAX_S``; 0 when none."""
+    if not fresh.failures:
+        return 0.0
+    wait = min(BACKOFF_MAX_S, minutes * 60 * (1 << min(fresh.failures, 10)))
+    return max(0.0, fresh.failed_at + wait - now)
+
+
 def _news(
     settings: Settings, source: RosterSource, district_id: str, cursor: str, school_ids: tuple[str, ...]
-) -> bool:
-    """True when a run has something to do: events after the cursor, a cursor Clever no longer has
-    (a full run then), or choices changed on the page since the last run (``full_run_reason``)."""
-    if full_run_reason(state_for(settings).redis, settings, district_id, school_ids):
-        return True
+) -> str:
+    """What a run has to do: the newest event after the cursor; ``FULL`` for a cursor Clever no longer
+    has, ``FULL:<newest>`` when choices changed on the page since the last run (``full_run_reason``):
+    a full run either way; or "" for nothing."""
     events = events_since(source, cursor, SyncReport(district_id=district_id))
-    return events is None or bool(events)
+    if events is None:
+        return FULL
+    newest = events[-1].event_id if events else ""
+    if full_run_reason(state_for(settings).redis, settings, district_id, school_ids):
+        return f"{FULL}:{newest}"
+    return newest

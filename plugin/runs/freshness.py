@@ -37,6 +37,8 @@ TICK_OUTCOMES = {
     "busy": "skipped: another run was syncing the district",
     "held": "skipped: a run is waiting for your review",
     "no-cursor": "skipped: waiting for a first sync (press Sync, or the weekly run)",
+    "backoff": "skipped: the last checks' runs failed, the next try waits longer each time",
+    "unchanged": "skipped: nothing new in Clever since a run that ended partial (see its errors)",
     "failed": "failed",
 }
 
@@ -52,6 +54,9 @@ class Freshness:
     tick_outcome: str = ""
     tick_note: str = ""
     ticks: dict[str, int] = field(default_factory=dict)
+    failures: int = 0  # continuous runs in a row that failed (``plugin.runs.continuous`` backs off)
+    failed_at: float = 0.0
+    stuck_at: str = ""  # the newest event of the last continuous run, when it ended partial
 
     def lag_s(self, now: float | None = None) -> float | None:
         """Seconds since Clever was last checked (None: never)."""
@@ -122,6 +127,8 @@ def note_run(redis: Redis, report: SyncReport) -> None:
         mapping["applied_run"] = report.run_id
     if mapping:
         _raise_to(redis, report.district_id, mapping)
+    if report.status == "ok":  # whatever started it: the continuous ticks need not wait or skip
+        redis.hset(_key(report.district_id), mapping={"failures": 0, "stuck_at": ""})
 
 
 def _raise_to(redis: Redis, district_id: str, mapping: dict[Any, Any]) -> None:
@@ -157,7 +164,23 @@ def load(redis: Redis, district_id: str) -> Freshness:
         tick_outcome=raw.get("tick_outcome", ""),
         tick_note=raw.get("tick_note", ""),
         ticks={k.removeprefix("ticks:"): int(v) for k, v in raw.items() if k.startswith("ticks:")},
+        failures=int(raw.get("failures", 0) or 0),
+        failed_at=float(raw.get("failed_at", 0) or 0),
+        stuck_at=raw.get("stuck_at", ""),
     )
+
+
+def note_result(redis: Redis, district_id: str, status: str, *, newest: str, at: float) -> None:
+    """How a continuous tick's run ended: ``failed`` counts a failure (the ticks back off), ``partial``
+    remembers the newest event it saw (``stuck_at``), anything else clears both."""
+    key = _key(district_id)
+    if status == "failed":
+        pipe = redis.pipeline()
+        pipe.hincrby(key, "failures", 1)
+        pipe.hset(key, "failed_at", at)
+        pipe.execute()
+        return
+    redis.hset(key, mapping={"failures": 0, "stuck_at": newest if status == "partial" else ""})
 
 
 def _text(raw: bytes | str) -> str:

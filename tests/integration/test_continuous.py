@@ -4,6 +4,7 @@ The real Keycloak, Redis, OpenLDAP and the sandbox's Events."""
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime
 
 import pytest
@@ -17,6 +18,7 @@ from plugin.runs.state import SyncState
 from plugin.sso.broker import ensure_broker
 from plugin.sync.run_options import RunOptions
 from sandbox.state import SandboxState
+from tests.sync_expect import raw
 
 pytestmark = pytest.mark.integration
 
@@ -80,8 +82,21 @@ def test_a_tick_skips_while_a_run_holds_the_district_then_applies_clevers_change
     assert freshness.load(state.redis, district).checked > fresh.checked
     assert len(continuous.tick_ids(queue, district)) == 1  # one chain, whatever ran
 
+    # A run that ended partial is run again only once Clever has something new; after a failed
+    # run the ticks back off.
+    renamed = sandbox_state.update("sections", raw(sandbox_state, "sections")[0]["id"], {"name": "Art 2"})
+    freshness.note_result(state.redis, district, "partial", newest=renamed[-1]["id"], at=time.time())
+    assert continuous.continuous_job(district, settings=settings, source=client)["outcome"] == "unchanged"
+    assert state.history(district)[0].run_id == report.run_id  # no run
+    freshness.note_result(state.redis, district, "failed", newest="", at=time.time())
+    assert continuous.continuous_job(district, settings=settings, source=client)["outcome"] == "backoff"
+    assert continuous.backoff_s(freshness.load(state.redis, district), 2, time.time()) > 200  # 2 x 2 min
+    freshness.note_result(state.redis, district, "ok", newest="", at=time.time())
+    again = continuous.continuous_job(district, settings=settings, source=client)
+    assert (again["outcome"], again["status"]) == ("ran", "ok"), again
+
     # A held run pauses the ticks: its departures cannot be applied past the brake.
-    state.hold(report)
+    state.hold(state.history(district)[0])
     assert continuous.continuous_job(district, settings=settings, source=client)["outcome"] == "held"
 
 
