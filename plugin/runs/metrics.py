@@ -27,7 +27,8 @@ and sidecars agree. Metrics (every one labelled ``district``):
 ``kcc_sync_last_change_applied_timestamp_seconds`` gauge  when the newest run that wrote a change
                                                     from Clever ended (Unix time)
 ``kcc_sync_continuous_ticks_total{outcome}`` counter continuous ticks by outcome (checked, ran,
-                                                    busy, held, no-cursor, failed)
+                                                    busy, held, no-cursor, backoff, unchanged,
+                                                    failed)
 =========================================  =======  =============================================
 
 Alert on the lag, not on the ticks: with continuous updates every N minutes the freshness stays
