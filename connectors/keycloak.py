@@ -119,10 +119,16 @@ class KeycloakDirectory:
     name = "keycloak"
 
     def __init__(
-        self, admin: KeycloakAdmin, *, workers: int = 4, root_name: str = "Clever", bulk: bool = True
+        self,
+        admin: KeycloakAdmin,
+        *,
+        workers: int = 4,
+        root_name: str = "Clever",
+        bulk: bool = True,
+        health_url: str = "",
     ) -> None:
         self.admin = admin
-        self.http = KeycloakHttp(admin)
+        self.http = KeycloakHttp(admin, health_url)
         self.workers = workers
         self.root_name = root_name
         # New accounts through the clever-sync extension when the realm's Keycloak has it
@@ -141,6 +147,8 @@ class KeycloakDirectory:
         # lock guards only its call counts).
         self._lock = threading.Lock()
         self.paths: dict[str, str] = {}  # group key -> Keycloak path, when the desired tree is partial
+        # ``id()`` of each plan item written (the plan holds them all run long): ``written``.
+        self._done: set[int] = set()
         # The created mark of this directory's new accounts (``connectors.state.CREATED_MARK``): when
         # the run began to write, so Keycloak's own ``createdTimestamp`` of each is at or after it.
         self.created_at = datetime.now(UTC).isoformat(timespec="seconds")
@@ -221,10 +229,26 @@ class KeycloakDirectory:
                 return exc
             finally:
                 tick(1)
+            with self._lock:
+                self._done.add(id(item))
             return None
 
         workers = self.workers if len(items) > 1 else 1
         failures.extend(result for result in bounded_map(one, items, workers) if result is not None)
+
+    def written(self, plan: Plan) -> Plan:
+        """The part of ``plan`` this directory wrote: what a run that stopped midway reports."""
+        done, created = self._done, self.created
+        return Plan(
+            create_groups=tuple(spec for spec in plan.create_groups if spec.key in self.group_ids),
+            update_groups=tuple(item for item in plan.update_groups if id(item) in done),
+            create_users=tuple(spec for spec in plan.create_users if spec.clever_id in created),
+            update_users=tuple(item for item in plan.update_users if id(item) in done),
+            add_members=tuple(item for item in plan.add_members if id(item) in done),
+            remove_members=tuple(item for item in plan.remove_members if id(item) in done),
+            disable_users=tuple(item for item in plan.disable_users if id(item) in done),
+            retire_groups=tuple(item for item in plan.retire_groups if id(item) in done),
+        )
 
     def _bulk(self) -> bool:
         """True when the realm's Keycloak has the extension (asked once, when first needed)."""
@@ -270,6 +294,8 @@ class KeycloakDirectory:
             known = [(i, m, ids) for i, (m, ids) in enumerate(resolved) if ids]
             done = keycloak_bulk.memberships(self.http, [(m, *ids) for _, m, ids in known], add, tick)
             written = {known[n][0] for n in done}
+            with self._lock:
+                self._done.update(id(items[i]) for i in written)
             rest = [m for i, m in enumerate(items) if i not in written]
         method = "PUT" if add else "DELETE"
         self._each(rest, lambda m: self._member(method, m), failures, tick)

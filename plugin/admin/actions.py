@@ -20,9 +20,9 @@ from connectors.base import SyncError
 from connectors.state import IDP_ALIAS
 from plugin.admin.services import Services
 from plugin.config.store import SCHOOL_MODES
-from plugin.runs import continuous, jobs, queues
+from plugin.runs import continuous, jobs, queues, takeover
 from plugin.runs.changes import ChangeStore
-from plugin.runs.progress import job_state, stage_label
+from plugin.runs.progress import stage_label
 from plugin.runs.standing import Standing, StandingStore
 from plugin.runs.state import SyncState
 from plugin.sso import links
@@ -167,7 +167,7 @@ def start_sync(svc: Services, started_by: str = "") -> tuple[str, bool]:
 def progress(svc: Services, run_id: str) -> dict[str, Any]:
     """A run's state for the live view: queued, running (with a count when the job reports one), done.
 
-    ``job`` is the RQ job's state in words (``plugin.runs.progress.JOB_STATES``), "unknown" once
+    ``job`` is the RQ job's state in words (``plugin.runs.takeover.job_state``), "unknown" once
     the job has expired (the stored report then says how the run ended). A run id that is neither
     a report of this district nor a queued job is ``NotFound``.
     """
@@ -175,9 +175,10 @@ def progress(svc: Services, run_id: str) -> dict[str, Any]:
     if report is not None and report.district_id != svc.store().load().district_id:
         raise NotFound(f"No run {run_id} of this district.")
     answer: dict[str, Any] = {"run_id": run_id, "status": "queued", "done": 0, "total": 0}
+    # The RQ job's state in plain words ("queued", "running", "failed", ...: ``takeover.job_state``).
+    answer["job"] = takeover.job_state(svc.redis, run_id)
     try:
-        job = queues.fetch(f"sync-{run_id}", svc.redis)
-        answer["job"] = job_state(job.get_status(refresh=True))
+        job = queues.fetch(takeover.sync_job_id(run_id), svc.redis)
         # ``plugin.runs.jobs.JobProgress`` writes it while the job runs.
         progress = job.meta.get("progress") or {}
         answer.update({k: v for k, v in progress.items() if k in ("stage", "done", "total")})
@@ -185,12 +186,12 @@ def progress(svc: Services, run_id: str) -> dict[str, Any]:
     except NoSuchJobError:
         if report is None:
             raise NotFound(f"No run {run_id} of this district.") from None
-        answer["job"] = "unknown"
     if report is not None:
         answer["status"] = report.status
         answer["finished"] = report.status != "running"
-    else:
-        answer["finished"] = answer["job"] in ("failed", "stopped", "canceled")
+    else:  # not started yet: the job's state says how it stands ("unknown": the job is gone)
+        answer["status"] = answer["job"]
+        answer["finished"] = answer["job"] in ("failed", "stopped", "canceled", "unknown")
     return answer
 
 

@@ -11,7 +11,6 @@ from plugin.admin import actions, decisions, held
 from plugin.admin.actions import ActionError, NotFound
 from plugin.admin.auth import refuse
 from plugin.admin.blueprint import bp
-from plugin.admin.clever_login import clever_redirect_uri
 from plugin.admin.console import console_links
 from plugin.admin.continuous import freshness_status, set_continuous, set_retention
 from plugin.admin.schedule import schedule_status, set_schedule, timezone_names
@@ -22,6 +21,7 @@ from plugin.config.store import CLIENT_SECRET, SCHOOL_MODES, district_token_name
 from plugin.runs.audit import by_admin
 from plugin.runs.changes import ChangeStore
 from plugin.runs.standing import WAITING_KINDS, Standing
+from plugin.sso.redirects import clever_redirect_uris
 from plugin.sync.report import COUNTS, KINDS, SyncReport
 from plugin.sync.resolutions import CREATE
 from plugin.sync.would_change import WouldChange
@@ -109,7 +109,7 @@ def page() -> str:
         secret_hint=hint(store.client_secret()),
         secret_from_env=not store.secrets.get(CLIENT_SECRET) and bool(svc.settings.clever.client_secret),
         token_hint=store.secrets.hint(district_token_name(config.district_id)) if config.district_id else "",
-        redirect_uri=clever_redirect_uri(),
+        redirect_uris=clever_redirect_uris(svc.settings),
         pending=session.get("pending_district"),
         query=query,
         results=results,

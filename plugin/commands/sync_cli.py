@@ -32,7 +32,7 @@ from typing import Any
 import click
 
 from plugin.commands.cli import load_settings
-from plugin.runs import continuous
+from plugin.runs import continuous, takeover
 from plugin.runs.audit import by_command_line
 from plugin.runs.changes import ChangeStore
 from plugin.runs.jobs import page_choices, run_locked, state_for, trigger_sync
@@ -105,7 +105,8 @@ def sync(
         click.echo(f"queued: run {run_id}")
         return
     run_id = uuid.uuid4().hex[:12]
-    running = state.acquire(district_id, run_id)
+    # A lease from the start, as a job's (``plugin.runs.takeover``: a run that died is taken over).
+    running = takeover.acquire(state, district_id, run_id, ttl=state.lease_s)
     if running is not None:
         raise click.ClickException(f"a sync of this district is already running: run {running}")
     try:
@@ -179,6 +180,7 @@ def status(as_json: bool, district: str, limit: int) -> None:
     settings = page_choices(load_settings()).settings
     district_id = district or settings.clever.district_id
     state = SyncState.from_url(settings.redis_url)
+    running = state.running(district_id)
     held = state.held(district_id)
     runs = state.history(district_id, limit)
     standing = StandingStore(state.redis).load(district_id)
@@ -188,15 +190,16 @@ def status(as_json: bool, district: str, limit: int) -> None:
             "district_id": district_id,
             "freshness": fresh,
             "standing": standing.to_dict(),
-            "running": state.running(district_id),
+            "running": running,
+            "running_state": takeover.run_state(state, running) if running else None,
             "held": held.to_dict() if held else None,
             "held_would_change": ChangeStore(state.redis).of(held).to_dict() if held else None,
             "runs": [r.to_dict() for r in runs],
         }
         click.echo(json.dumps(payload, indent=2))
         return
-    if running := state.running(district_id):
-        click.echo(f"running: {running}")
+    if running:
+        click.echo(f"running: {running} ({takeover.run_state(state, running)})")
     if held:
         click.echo(f"held for review: {held.run_id}: " + "; ".join(held.brake.get("reasons", [])))
         click.echo(f"  approving it would {ChangeStore(state.redis).of(held).sentence()} (--json lists who)")

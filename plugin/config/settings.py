@@ -163,6 +163,7 @@ def _keycloak(reader: _Reader) -> KeycloakSettings:
         client_id=reader.required("KEYCLOAK_CLIENT_ID") if has_client else "",
         client_secret=reader.required("KEYCLOAK_CLIENT_SECRET") if has_client else "",
         bulk=reader.flag("KEYCLOAK_BULK", True),
+        health_url=reader.url("KEYCLOAK_HEALTH_URL", default=""),
     )
 
 

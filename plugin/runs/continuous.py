@@ -10,8 +10,9 @@ scheduled and the weekly window and the page's Sync are all there is, as in the 
 2. schedules the next tick first, so a tick that fails or whose worker dies still has a successor;
 3. skips while a run is held for review (its events cannot be applied past the brake; a new run
    would only be held again), and before the district's first sync (no event cursor yet);
-4. takes the district's lock as any run does (``plugin.runs.state``); while another run holds it
-   (a Sync, the weekly run, a queued run) the tick is *skipped*, never queued behind it;
+4. takes the district's lock as any run does (``plugin.runs.takeover``: a queued run whose job died
+   is taken over); while another run holds it (a Sync, the weekly run, a queued run) the tick is
+   *skipped*, never queued behind it;
 5. asks Clever's events since the cursor (``plugin.sync.incremental.events_since``): none, and the
    tick only notes that Clever was checked (no report: a report every two minutes would push every
    real run out of the history); some, and it is an ordinary incremental run (``run_locked``,
@@ -59,7 +60,7 @@ from rq.job import Job
 from connectors.base import RosterSource, SyncError
 from connectors.clever import CleverClient
 from plugin.config.settings import Settings
-from plugin.runs import freshness, queues
+from plugin.runs import freshness, queues, takeover
 from plugin.runs.jobs import PageChoices, page_choices, queue_for, run_locked, state_for
 from plugin.runs.state import SyncState
 from plugin.sync.full_run import full_run_reason
@@ -222,7 +223,7 @@ def tick(page: PageChoices, district_id: str, *, source: RosterSource | None = N
     if (wait := backoff_s(before, settings.options.continuous_minutes, started)) > 0:
         return done("backoff", f"{before.failures} failed in a row; next try in {int(wait)} s")
     run_id = uuid.uuid4().hex[:12]
-    running = state.acquire(district_id, run_id, ttl=settings.options.lease_s)
+    running = takeover.acquire(state, district_id, run_id, ttl=settings.options.lease_s)
     if running is not None:
         log.info("continuous tick of district %s skipped: run %s holds it", district_id, running)
         return done("busy", f"run {running}")

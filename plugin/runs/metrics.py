@@ -18,8 +18,10 @@ and sidecars agree. Metrics (every one labelled ``district``):
 ``kcc_sync_writes_total{system}``          counter  writes to keycloak, ldap
 ``kcc_sync_requests_total{system}``        counter  requests to clever, keycloak
 ``kcc_sync_errors_total{system}``          counter  Clever retries after an error answer or a broken
-                                                    connection; Keycloak and LDAP errors the runs
-                                                    reported
+                                                    connection; the errors the runs reported, by
+                                                    the part each names (clever, keycloak,
+                                                    keycloak_database, ldap, redis:
+                                                    ``plugin.sync.failures``)
 ``kcc_sync_freshness_seconds``             gauge    seconds since Clever was last checked by a run
                                                     or continuous tick that ended well: every
                                                     change made in Clever before then is applied
@@ -50,9 +52,11 @@ from redis import Redis
 
 from plugin.runs import freshness
 from plugin.runs.standing import Standing, StandingStore
+from plugin.sync import failures
 from plugin.sync.report import SyncReport
 
 PREFIX = "kcc:metrics:"
+SYSTEMS = ("clever", "keycloak", "keycloak_database", "ldap", "redis")  # of the error counters
 DISTRICTS = "kcc:metrics:districts"
 
 
@@ -73,20 +77,15 @@ def record_run(redis: Redis, report: SyncReport) -> None:
         pipe.hincrby(key, f"writes:{system}", int(count))
     for system in ("clever", "keycloak"):
         pipe.hincrby(key, f"requests:{system}", int(requests.get(system, 0)))
-    for system in ("clever", "keycloak", "ldap"):
+    for system in SYSTEMS:
         pipe.hincrby(key, f"errors:{system}", int(errors.get(system, 0)))
     pipe.execute()
     freshness.note_run(redis, report)
 
 
 def errors_by_system(report: SyncReport) -> dict[str, int]:
-    """The report's errors, counted by the system each names first (``keycloak: ...``)."""
-    counts = {"clever": 0, "keycloak": 0, "ldap": 0}
-    for error in report.errors:
-        system = error.split(":", 1)[0].strip().lower()
-        if system in counts:
-            counts[system] += 1
-    return counts
+    """The report's errors, counted by the part each names first (``plugin.sync.failures``)."""
+    return failures.errors_by_system(report.errors)
 
 
 class RunCollector(Collector):

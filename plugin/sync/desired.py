@@ -39,12 +39,11 @@ from mappers.layout import (
     CLASSES_GROUP,
     ROLE_GROUPS,
     ROOT_GROUP,
-    cut_name_warning,
-    fitted_names,
     name_values,
     primary_role,
     user_attributes,
 )
+from mappers.name_fit import clean_name, fit_names, fitted_warning, split_value
 from mappers.names import username_for
 from mappers.parents import parents_of, relationships_of_parent, relationships_of_student
 from plugin.config.settings import SyncOptions
@@ -350,14 +349,15 @@ def map_people(
         }
         preferred = user.preferred_first_name if options.use_preferred_names else ""
         if preferred and preferred != first and user.has(Role.STUDENT):  # shown; the legal name kept
-            if first:  # no legal first name: nothing to keep (no empty attribute)
-                attributes = {**attributes, "clever_legal_first_name": (first,)}
+            if legal := clean_name(first)[0]:  # no legal first name: nothing to keep (no empty attribute)
+                attributes = {**attributes, "clever_legal_first_name": split_value(legal)}
             first = preferred
-        first, last, whole = fitted_names(first, last)
-        if whole:
-            attributes = {**attributes, **whole}
-            if current is None or (current.first_name, current.last_name) != (first, last):
-                mapped.warnings.append(cut_name_warning(user.clever_id, whole))
+        fitted = fit_names(first, last)  # cleaned and cut as Keycloak holds them (``mappers.name_fit``)
+        first, last = fitted.first, fitted.last
+        if fitted.attributes:
+            attributes = {**attributes, **fitted.attributes}
+        if fitted.notes and (current is None or (current.first_name, current.last_name) != (first, last)):
+            mapped.warnings.append(fitted_warning(user.clever_id, fitted))
         before = as_written.get(user.clever_id) if current else None
         if current and before and before == user_fingerprint(current.keycloak_id, attributes, read_only):
             mapped.confirmed[user.clever_id] = before

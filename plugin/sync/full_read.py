@@ -36,7 +36,7 @@ from plugin.sso import links
 from plugin.sso.broker import BrokerReport, ensure_link_holder, ensure_user_profile
 from plugin.sync import resolutions
 from plugin.sync.applied import Applied
-from plugin.sync.brake import brake_reasons
+from plugin.sync.brake import REWRITABLE, brake_reasons
 from plugin.sync.departed import with_kinds
 from plugin.sync.describe import describe_suspicious
 from plugin.sync.desired import Mapped, map_people, read_roster
@@ -65,7 +65,9 @@ def plan_full(
         progress("reading", 0, 0)
     roster = source.roster(report.district_id or None)
     started = datetime.now(UTC)
-    keycloak = KeycloakDirectory(admin_client(settings.keycloak), bulk=settings.keycloak.bulk)
+    keycloak = KeycloakDirectory(
+        admin_client(settings.keycloak), bulk=settings.keycloak.bulk, health_url=settings.keycloak.health_url
+    )
     idp_present = _ensure_realm(keycloak, report, settings, write=not run.dry_run)
     match = settings.options.match_users_by_name
     verify = run.verify or applied.needs_verify(started)
@@ -375,8 +377,11 @@ def _remember(
     applied.replace_ids(ids=ids, groups=keycloak.group_ids.items(), dns=dns.items())
     applied.remember_kinds({cid: spec.kind for cid, spec in mapped.desired.users.items() if spec.read_only})
     totals = dict.fromkeys(USER_KINDS, 0)
+    totals.update({REWRITABLE + kind: 0 for kind in USER_KINDS})
     for spec in mapped.desired.users.values():
         totals[spec.kind] = totals.get(spec.kind, 0) + 1
+        if not spec.read_only:  # the incremental brake's rewrite denominators (``plugin.sync.brake``)
+            totals[REWRITABLE + spec.kind] = totals.get(REWRITABLE + spec.kind, 0) + 1
     totals["classes"] = sum(1 for key in mapped.desired.groups if key.startswith("section:"))
     totals["memberships"] = memberships
     applied.save_totals(totals)

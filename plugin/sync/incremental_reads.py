@@ -41,7 +41,11 @@ class IncrementalReads:
         self.changes = changes
         self.report = report
         self.applied = applied
-        self.keycloak = KeycloakDirectory(admin_client(settings.keycloak), bulk=settings.keycloak.bulk)
+        self.keycloak = KeycloakDirectory(
+            admin_client(settings.keycloak),
+            bulk=settings.keycloak.bulk,
+            health_url=settings.keycloak.health_url,
+        )
         self.keycloak.group_ids = dict(group_ids)
         self.ldap = LdapDirectory(settings.ldap)
         self.key_of = {group_id: key for key, group_id in group_ids.items()}

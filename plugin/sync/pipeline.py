@@ -40,7 +40,7 @@ from datetime import UTC, datetime
 
 from redis import Redis
 
-from connectors.base import RosterSource, big_buffers_to_mmap
+from connectors.base import RosterSource, SyncError, big_buffers_to_mmap
 from connectors.clever import CleverClient
 from connectors.keycloak import KeycloakDirectory, email_warning
 from connectors.keycloak_sessions import end_access
@@ -155,9 +155,20 @@ def _brake_apply_report(
         if progress:
             progress("keycloak", done, total)
 
-    keycloak_failures, ldap_failures = apply_both(  # apply
-        lambda: keycloak.apply(plan, mapped.desired, tick), planned.ldap, planned.ldap_plan
-    )
+    # Keycloak's LDAP federation writes new accounts into the directory: when Keycloak fails, or
+    # refuses a write without a reason, and the directory does not answer, the run stops as LDAP's.
+    keycloak.http.also_ask("ldap", lambda: not planned.ldap.reachable())
+    try:
+        keycloak_failures, ldap_failures = apply_both(  # apply
+            lambda: keycloak.apply(plan, mapped.desired, tick), planned.ldap, planned.ldap_plan
+        )
+    except SyncError:  # stopped midway: the report says what was written, not what was planned
+        report.count_written(
+            keycloak.written(plan), mapped.desired, planned.current, planned.ldap.counts.done
+        )
+        report.writes = {"keycloak": keycloak.http.writes, "ldap": planned.ldap.counts.writes}
+        report.calls = dict(keycloak.calls)
+        raise
     report.count_failures(plan, keycloak_failures)  # report: once, in words, and counted as failed
     report.count_failures(plan, ldap_failures, directory="ldap")
     report.ldap = ldap_counts(planned.ldap_plan, ldap_failures)

@@ -25,7 +25,8 @@ district admin), parents, classes. ``memberships_added`` counts every Clever gro
 a new account's groups included (it is created in them); ``waiting`` counts the people of the kind
 on the waiting list, whatever the reason (``count_waiting``). ``ldap.members_added`` counts the
 people written into groups, new groups' first members included (the placeholder member is not a
-person: ``connectors.ldap``). Counts are what the run wrote: a write
+person: ``connectors.ldap``). Counts are what the run wrote (a run that stopped midway, what it had
+written when it stopped: ``count_written``; its plan is in ``preview``): a write
 Keycloak refused is counted under ``failed``, not under ``created``/``updated``/``disabled``
 (``count_failures``), it is listed under ``errors`` in words, and a person it leaves without an
 account is on the waiting list (``waiting``, kind ``failed``) with the reason. A run with any failed
@@ -62,6 +63,16 @@ COUNTS = (
     "memberships_removed",
     "failed",
     "waiting",
+)
+# The counts of writes (a run that stopped midway shows what it did of these: ``count_written``).
+WRITTEN = (
+    "created",
+    "updated",
+    "linked_by_name",
+    "linked_by_admin",
+    "disabled",
+    "memberships_added",
+    "memberships_removed",
 )
 AMBIGUOUS_ACTION = (
     "choose the account on the Clever page, or create a new account; "
@@ -332,6 +343,20 @@ class SyncReport:
             listed=[{**asdict(c), "holds": list(c.holds)} for c in held.candidates],
             person=person,
         )
+
+    def count_written(
+        self, written: Plan, desired: DesiredState, current: DirectoryState, ldap_done: Mapping[str, int]
+    ) -> None:
+        """A run that stopped midway counts what it wrote (``written``: the part of its plan Keycloak
+        took; ``ldap_done``: its LDAP writes), not what it planned; the plan stays in ``preview``."""
+        unchanged = {kind: counts["unchanged"] for kind, counts in self.kinds.items()}
+        for counts in self.kinds.values():
+            for name in WRITTEN:
+                counts[name] = 0
+        self.count_plan(written, desired, current)
+        for kind, count in unchanged.items():
+            self.kinds[kind]["unchanged"] = count
+        self.ldap = {name: int(ldap_done.get(name, 0)) for name in self.ldap}
 
     def count_failures(self, plan: Plan, failures: list[RecordError], *, directory: str = "keycloak") -> None:
         """Move what ``failures`` refused from the written counts to ``failed``; list them in words."""

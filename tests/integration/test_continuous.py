@@ -40,15 +40,16 @@ def test_a_tick_skips_while_a_run_holds_the_district_then_applies_clevers_change
     leaver = sandbox_state.people("student")[0]["id"]
     sandbox_state.delete("users", leaver)
 
-    # A run is active (a Sync, the weekly run): the tick is skipped, not queued behind it.
-    assert state.acquire(district, "someone-else") is None
-    before = datetime.now(UTC)
-    busy = continuous.continuous_job(district, settings=settings, source=client)
-    after = datetime.now(UTC)
+    # A run is active (a Sync, the weekly run: it holds the district's lease): the tick is
+    # skipped, not queued behind it.
+    with state.lease(district, "someone-else"):
+        before = datetime.now(UTC)
+        busy = continuous.continuous_job(district, settings=settings, source=client)
+        after = datetime.now(UTC)
+        assert state.running(district) == "someone-else"  # its lock untouched
     assert busy["outcome"] == "busy", busy
     assert _enabled(keycloak_admin, leaver)  # nothing applied
     assert [r.run_id for r in state.history(district)] == ["full1"]  # no run, no report
-    assert state.running(district) == "someone-else"  # its lock untouched
     assert freshness.load(state.redis, district).tick_outcome == "busy"
     queue = jobs.queue_for(settings)
     assert [j for j in queue.get_job_ids()] == []  # nothing waits in the queue
@@ -60,7 +61,6 @@ def test_a_tick_skips_while_a_run_holds_the_district_then_applies_clevers_change
     assert job.func_name == "plugin.runs.continuous.continuous_job" and tuple(job.args) == (district,)
 
     # The run ends: the next tick applies the departure as an incremental run.
-    state.release(district, "someone-else")
     ran = continuous.continuous_job(district, settings=settings, source=client)
     assert ran["outcome"] == "ran" and ran["status"] == "ok", ran
     assert not _enabled(keycloak_admin, leaver)

@@ -18,6 +18,7 @@ from ldap3 import Connection
 
 from connectors.keycloak_ldap import federate_ldap
 from plugin.config.settings import Settings
+from plugin.sso.broker import BrokerReport, ensure_user_profile
 from tests.conftest import LdapOu
 from tests.idp import register_idp
 
@@ -56,8 +57,10 @@ class Extension:
 
 @pytest.fixture
 def extension(services_env: dict[str, str], realm: str, keycloak_admin: KeycloakAdmin) -> Extension:
-    """The extension for the test's realm, which has a ``clever`` identity provider to link to."""
+    """The extension for the test's realm, which has a ``clever`` identity provider to link to and
+    the User Profile the sidecar sets before it writes (the extension checks new accounts against it)."""
     register_idp(keycloak_admin)
+    ensure_user_profile(keycloak_admin, BrokerReport())
     return Extension(services_env, realm)
 
 
