@@ -15,7 +15,8 @@ Settings: ``settings.keycloak`` (url, the service account or an admin user, real
 Design notes (Keycloak quirks):
 
 * A new person is one ``POST /users`` carrying attributes, group paths and the federated
-  identity link; 409 means it exists already and is reconciled, not an error.
+  identity link, and the created mark (``connectors.state.CREATED_MARK``); 409 means it exists
+  already and is reconciled, not an error (nothing is written to the account then: no mark).
 * ``PUT /users/{id}`` drops editable attributes left out (24.0.4+): always GET, merge, PUT.
 * Group children are paged with a default ``max`` of 10: every listing passes ``first``/``max``.
 * Users are listed page by page with full representations (attributes) once per run instead of
@@ -27,6 +28,7 @@ from __future__ import annotations
 import threading
 from collections import Counter
 from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote
 
@@ -43,6 +45,7 @@ from connectors.keycloak_read import read_known, read_members, read_state, read_
 from connectors.keycloak_words import in_words
 from connectors.ownership import owned_link, owner_of_link
 from connectors.state import (
+    CREATED_MARK,
     IDP_ALIAS,
     REALM_ROLE_ATTRIBUTE,
     CurrentGroup,
@@ -148,6 +151,9 @@ class KeycloakDirectory:
         self.paths: dict[str, str] = {}  # group key -> Keycloak path, when the desired tree is partial
         # ``id()`` of each plan item written (the plan holds them all run long): ``written``.
         self._done: set[int] = set()
+        # The created mark of this directory's new accounts (``connectors.state.CREATED_MARK``): when
+        # the run began to write, so Keycloak's own ``createdTimestamp`` of each is at or after it.
+        self.created_at = datetime.now(UTC).isoformat(timespec="seconds")
 
     @property
     def calls(self) -> Counter[str]:
@@ -318,7 +324,12 @@ class KeycloakDirectory:
         rest = list(specs)
         if specs and self._bulk():
             written = keycloak_bulk.create_users(
-                self.http, specs, lambda s: self._group_ids_or_paths(s, desired), tick, self.new_accounts
+                self.http,
+                specs,
+                lambda s: self._group_ids_or_paths(s, desired),
+                tick,
+                self.created_at,
+                self.new_accounts,
             )
             rest = [spec for spec in specs if spec.clever_id not in written]
             with self._lock:
@@ -396,7 +407,7 @@ class KeycloakDirectory:
             "enabled": True,
             "firstName": spec.first_name,
             "lastName": spec.last_name,
-            "attributes": _lists(spec.attributes),
+            "attributes": {**_lists(spec.attributes), CREATED_MARK: [self.created_at]},
             "groups": self._paths(spec, desired),
             "federatedIdentities": [owned_link(spec.clever_id)],  # the account and its owner at once
         }

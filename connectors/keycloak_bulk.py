@@ -31,7 +31,7 @@ from typing import Any, TypeVar
 from connectors.base import RecordError, SyncError, bounded_map
 from connectors.keycloak_http import KeycloakHttp
 from connectors.ownership import OWNER_MARK
-from connectors.state import IDP_ALIAS, REALM_ROLE_ATTRIBUTE, GroupSpec, Membership, UserSpec
+from connectors.state import CREATED_MARK, IDP_ALIAS, REALM_ROLE_ATTRIBUTE, GroupSpec, Membership, UserSpec
 
 PROBE = "clever-sync"
 BATCH_PATH = "clever-sync/batch"
@@ -126,12 +126,20 @@ def create_users(
     specs: Sequence[UserSpec],
     groups_of: Callable[[UserSpec], list[str]],
     tick: Callable[[int], None],
+    created_at: str,
     tally: NewAccounts | None = None,
 ) -> dict[str, Created]:
     """Create ``specs`` through the extension; Clever id -> answer of each person it wrote. The
-    others are the REST path's to write (it ticks them). ``tally`` counts how they were written."""
+    others are the REST path's to write (it ticks them). ``tally`` counts how they were written.
+
+    Each carries the created mark ``created_at`` (``connectors.state.CREATED_MARK``). The extension
+    merges a ``create_user`` into an account the person already owns (one the plan did not see: a
+    link an admin kept during the run) and the mark with it; retention trusts a mark only on an
+    account Keycloak says was created at or after it (``plugin.sync.retention.created_by_sync``)."""
     note = tally.note if tally else None
-    written = _send(http, _batches(specs), lambda spec: _create_user(spec, groups_of(spec)), tick, note)
+    written = _send(
+        http, _batches(specs), lambda spec: _create_user(spec, groups_of(spec), created_at), tick, note
+    )
     return {
         spec.clever_id: Created(spec.clever_id, str(result["id"]), bool(result.get("emailRefused")))
         for spec, result in written
@@ -227,7 +235,7 @@ def _written(result: Mapping[str, Any] | None) -> bool:
     return bool(result and result.get("status") in ("created", "updated", "unchanged") and result.get("id"))
 
 
-def _create_user(spec: UserSpec, groups: list[str]) -> dict[str, Any]:
+def _create_user(spec: UserSpec, groups: list[str], created_at: str) -> dict[str, Any]:
     operation: dict[str, Any] = {
         "op": "create_user",
         "ref": spec.clever_id,
@@ -235,7 +243,10 @@ def _create_user(spec: UserSpec, groups: list[str]) -> dict[str, Any]:
         "firstName": spec.first_name,
         "lastName": spec.last_name,
         "enabled": True,
-        "attributes": {name: list(values) for name, values in spec.attributes.items()},
+        "attributes": {
+            **{name: list(values) for name, values in spec.attributes.items()},
+            CREATED_MARK: [created_at],
+        },
         "groups": groups,
         "link": {"alias": IDP_ALIAS, "userId": spec.clever_id, "userName": OWNER_MARK + spec.clever_id},
     }

@@ -14,6 +14,7 @@ from collections.abc import Iterable
 from ldap3.utils.dn import escape_rdn
 
 from connectors.records import Role, User
+from connectors.state import CREATED_MARK
 
 # User attributes the sync writes and the broker declares (admin-only, in the "Clever" group).
 CLEVER_ATTRIBUTES: tuple[str, ...] = (
@@ -40,6 +41,9 @@ CLEVER_ATTRIBUTES: tuple[str, ...] = (
     "clever_legal_first_name",
     "clever_email",  # Clever's unverified email, from a first login (never the Keycloak email)
 )
+# Declared beside them, but written only when an account is created (never in a person's wanted
+# attributes, so a sync never rewrites or removes it): ``connectors.state.CREATED_MARK``.
+CLEVER_MARKS: tuple[str, ...] = (CREATED_MARK,)
 
 # The id_token's ``user_type`` claim values (Clever writes "district admin" with a space).
 USER_TYPE_ROLES: dict[str, str] = {

@@ -1,8 +1,9 @@
 """What the page and the JSON API both do: one function per action, errors as ``ActionError``.
 
 Enabled on registers the broker (``plugin.sso.broker.ensure_broker``) and schedules the weekly run
-(``plugin.runs.jobs.schedule_weekly``); off disables the identity provider (its mappers and every user's
-link stay) and removes the scheduled weekly job. No data is deleted either way.
+(``plugin.runs.jobs.schedule_weekly``) and, when continuous updates are on, the next tick
+(``plugin.runs.continuous``); off disables the identity provider (its mappers and every user's
+link stay) and removes the scheduled weekly job and ticks. No data is deleted either way.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from connectors.base import SyncError
 from connectors.state import IDP_ALIAS
 from plugin.admin.services import Services
 from plugin.config.store import SCHOOL_MODES
-from plugin.runs import jobs, queues, takeover
+from plugin.runs import continuous, jobs, queues, takeover
 from plugin.runs.changes import ChangeStore
 from plugin.runs.progress import stage_label
 from plugin.runs.standing import Standing, StandingStore
@@ -58,6 +59,10 @@ def set_enabled(svc: Services, enabled: bool) -> str:
         if config.district_id:
             schedule = config.weekly_schedule(svc.settings.options.timezone)
             jobs.reschedule_weekly(settings, config.district_id, schedule)
+        config.enabled = True
+        store.save(config)
+        if config.district_id:
+            continuous.reschedule(svc.settings, config.district_id)  # when continuous updates are on
         message = "Enabled: Clever is registered in the realm" + ("" if report else " (no changes)")
     else:
         try:
@@ -68,6 +73,7 @@ def set_enabled(svc: Services, enabled: bool) -> str:
             raise ActionError(f"Keycloak refused to disable the identity provider: {exc}") from exc
         if config.district_id:
             jobs.cancel_weekly(jobs.queue_for(svc.settings), config.district_id)
+            continuous.cancel(jobs.queue_for(svc.settings), config.district_id)
         message = "Disabled: Clever logins and the weekly sync are off; all data is kept"
     config.enabled = enabled
     store.save(config)
@@ -226,6 +232,7 @@ def _summary(changes: WouldChange, shown: int = 20) -> dict[str, Any]:
         "sentence": changes.sentence(),
         "people": changes.people[:shown],
         "classes": changes.classes[:shown],
+        "retention": changes.retention[:shown],
     }
 
 

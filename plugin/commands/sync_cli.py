@@ -32,7 +32,7 @@ from typing import Any
 import click
 
 from plugin.commands.cli import load_settings
-from plugin.runs import takeover
+from plugin.runs import continuous, takeover
 from plugin.runs.audit import by_command_line
 from plugin.runs.changes import ChangeStore
 from plugin.runs.jobs import page_choices, run_locked, state_for, trigger_sync
@@ -184,9 +184,11 @@ def status(as_json: bool, district: str, limit: int) -> None:
     held = state.held(district_id)
     runs = state.history(district_id, limit)
     standing = StandingStore(state.redis).load(district_id)
+    fresh = continuous.status(settings, district_id, state)
     if as_json:
         payload: dict[str, Any] = {
             "district_id": district_id,
+            "freshness": fresh,
             "standing": standing.to_dict(),
             "running": running,
             "running_state": takeover.run_state(state, running) if running else None,
@@ -202,10 +204,27 @@ def status(as_json: bool, district: str, limit: int) -> None:
         click.echo(f"held for review: {held.run_id}: " + "; ".join(held.brake.get("reasons", [])))
         click.echo(f"  approving it would {ChangeStore(state.redis).of(held).sentence()} (--json lists who)")
     click.echo(standing_summary(standing))
+    click.echo(freshness_summary(fresh))
     if not runs:
         click.echo("no sync has run yet")
     for report in runs:
         click.echo(report.summary())
+
+
+def freshness_summary(fresh: dict[str, Any]) -> str:
+    """How fresh the realm is, continuous updates and the retention rule, as the page says them."""
+    lines = [f"{fresh['applied_words']}; {fresh['checked_words']}"]
+    if fresh["continuous"]:
+        state = f"on, every {fresh['every']}" + (f", next {fresh['next_tick']}" if fresh["next_tick"] else "")
+        if fresh["paused_by"]:
+            state += f" (paused: run {fresh['paused_by']} waits for review)"
+        lines.append(
+            f"continuous updates: {state}" + (f"; {fresh['tick_words']}" if fresh["tick_words"] else "")
+        )
+    else:
+        lines.append("continuous updates: off (the weekly window and Sync)")
+    lines.append(f"retention {'on' if fresh['retention_days'] else 'off'}: {fresh['retention_words']}")
+    return "\n".join(lines)
 
 
 def standing_summary(standing: Standing) -> str:

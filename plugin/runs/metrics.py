@@ -22,7 +22,19 @@ and sidecars agree. Metrics (every one labelled ``district``):
                                                     the part each names (clever, keycloak,
                                                     keycloak_database, ldap, redis:
                                                     ``plugin.sync.failures``)
+``kcc_sync_freshness_seconds``             gauge    seconds since Clever was last checked by a run
+                                                    or continuous tick that ended well: every
+                                                    change made in Clever before then is applied
+                                                    (the lag; ``plugin.runs.freshness``)
+``kcc_sync_last_change_applied_timestamp_seconds`` gauge  when the newest run that wrote a change
+                                                    from Clever ended (Unix time)
+``kcc_sync_continuous_ticks_total{outcome}`` counter continuous ticks by outcome (checked, ran,
+                                                    busy, held, no-cursor, backoff, unchanged,
+                                                    failed)
 =========================================  =======  =============================================
+
+Alert on the lag, not on the ticks: with continuous updates every N minutes the freshness stays
+under N minutes plus a run; above a few times that, Clever or the worker is not answering.
 
 ``/metrics`` on the sidecar is for admins only, like the admin page: a signed-in admin, or a bearer
 token of an account allowed on the page (Prometheus: ``authorization`` or ``oauth2`` with client
@@ -38,6 +50,7 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metri
 from prometheus_client.registry import Collector
 from redis import Redis
 
+from plugin.runs import freshness
 from plugin.runs.standing import Standing, StandingStore
 from plugin.sync import failures
 from plugin.sync.report import SyncReport
@@ -67,6 +80,7 @@ def record_run(redis: Redis, report: SyncReport) -> None:
     for system in SYSTEMS:
         pipe.hincrby(key, f"errors:{system}", int(errors.get(system, 0)))
     pipe.execute()
+    freshness.note_run(redis, report)
 
 
 def errors_by_system(report: SyncReport) -> dict[str, int]:
@@ -98,6 +112,19 @@ class RunCollector(Collector):
         errors = CounterMetricFamily(
             "kcc_sync_errors", "Errors and retried failures", labels=[*label, "system"]
         )
+        lag = GaugeMetricFamily(
+            "kcc_sync_freshness_seconds",
+            "Seconds since Clever was last checked by a run that ended well",
+            labels=label,
+        )
+        applied = GaugeMetricFamily(
+            "kcc_sync_last_change_applied_timestamp_seconds",
+            "When the newest run that wrote a change from Clever ended",
+            labels=label,
+        )
+        ticks = CounterMetricFamily(
+            "kcc_sync_continuous_ticks", "Continuous ticks by outcome", labels=[*label, "outcome"]
+        )
         standing_store = StandingStore(self.redis)
         for raw in sorted(self.redis.smembers(DISTRICTS)):
             district = raw.decode() if isinstance(raw, bytes) else str(raw)
@@ -124,5 +151,11 @@ class RunCollector(Collector):
                 groups.add_metric([district, kind], count)
             for kind, items in standing.waiting_by_kind().items():
                 waiting.add_metric([district, kind], len(items))
+            fresh = freshness.load(self.redis, district)
+            if (seconds := fresh.lag_s()) is not None:
+                lag.add_metric([district], seconds)
+            applied.add_metric([district], fresh.applied)
+            for outcome, count in sorted(fresh.ticks.items()):
+                ticks.add_metric([district, outcome], count)
         yield from (runs, duration, last_duration, last_success)
-        yield from (people, groups, waiting, writes, requests, errors)
+        yield from (people, groups, waiting, writes, requests, errors, lag, applied, ticks)

@@ -58,7 +58,7 @@ from connectors.base import ConfigError, TransientError
 from connectors.config import CleverSettings
 from connectors.keycloak_http import KeycloakHttp
 from connectors.state import IDP_ALIAS
-from mappers.layout import CLEVER_ATTRIBUTES, USER_TYPE_ROLES
+from mappers.layout import CLEVER_ATTRIBUTES, CLEVER_MARKS, USER_TYPE_ROLES
 from plugin.config.settings import Settings
 from plugin.sso.broker_flow import (
     DENY_DUPLICATE_MESSAGE,
@@ -295,7 +295,7 @@ def desired_user_profile(current: Mapping[str, Any], *, users_edit_names: bool =
         )
     attributes = profile.setdefault("attributes", [])
     by_name = {attribute.get("name"): attribute for attribute in attributes}
-    for name in CLEVER_ATTRIBUTES:
+    for name in (*CLEVER_ATTRIBUTES, *CLEVER_MARKS):
         attribute = by_name.get(name)
         if attribute is None:
             attribute = {"name": name, "displayName": name.replace("_", " ").capitalize()}

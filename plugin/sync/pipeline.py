@@ -11,6 +11,12 @@ incremental run, and each of those lives in one module:
 4. report: failures counted in words (``plugin.sync.report``), departed read-only accounts put on the
    waiting list (``plugin.sync.departed``), what the run left remembered (``Planned.remember``).
 
+Besides the plan, two steps act on what it says: the *kill switch* ends the sessions and offline
+tokens of everyone the plan disables, right after the disables are written
+(``connectors.keycloak_sessions``; the report's ``access_ended`` counts them), and *retention*
+(``plugin.sync.retention``, off by default) deletes or unlinks departed people's accounts older than
+its rule, its list going through the same brake as the plan's disables.
+
 The whole roster is read before anything is written, so a Clever failure mid-run (after the
 client's retries) aborts the run with nothing disabled or removed. The plan is a pure diff: a run
 where nothing changed in Clever sends no write to Keycloak or LDAP.
@@ -28,16 +34,20 @@ days), or events an incremental run cannot handle alone, fall back to a full run
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable
+from datetime import UTC, datetime
 
 from redis import Redis
 
 from connectors.base import RosterSource, SyncError, big_buffers_to_mmap
 from connectors.clever import CleverClient
-from connectors.keycloak import email_warning
+from connectors.keycloak import KeycloakDirectory, email_warning
+from connectors.keycloak_sessions import end_access
+from connectors.state import Plan
 from plugin.config.settings import Settings
 from plugin.sso import links
-from plugin.sync import resolutions
+from plugin.sync import resolutions, retention
 from plugin.sync.applied import Applied
 from plugin.sync.apply import apply_both
 from plugin.sync.brake import preview
@@ -45,6 +55,7 @@ from plugin.sync.departed import report_departed
 from plugin.sync.describe import describe, ldap_counts
 from plugin.sync.full_read import plan_full
 from plugin.sync.incremental import events_since, plan_events
+from plugin.sync.plan import current_kind
 from plugin.sync.planned import Planned
 from plugin.sync.report import SyncReport
 from plugin.sync.run_options import MANUAL, RunOptions
@@ -125,10 +136,14 @@ def _brake_apply_report(
     describe(report, mapped, plan, planned.current, planned.ldap_plan, planned.roster_notes)
     report.preview.update(preview(plan, planned.ldap_plan))
 
-    held = bool(planned.brake) and not run.release_brake  # brake
-    report.brake = {"held": held, "reasons": planned.brake}
+    kept = _retention(settings, report, applied, planned)  # who retention deletes or unlinks now
+    reasons = [*planned.brake, *(kept.reasons if kept else [])]
+    held = bool(reasons) and not run.release_brake  # brake
+    report.brake = {"held": held, "reasons": reasons}
     if run.dry_run or held:
         report.would_change = would_change(plan, planned.current, mapped.desired)
+        if kept is not None:
+            report.would_change.add_retention(kept.rows())
         report.calls = dict(keycloak.calls)
         report.writer = keycloak.writer()
         return report.finish("dry-run" if run.dry_run else "held")
@@ -159,7 +174,12 @@ def _brake_apply_report(
     report.count_failures(plan, ldap_failures, directory="ldap")
     report.ldap = ldap_counts(planned.ldap_plan, ldap_failures)
     report_departed(report, plan, planned.current, keycloak.undisablable)
+    _end_access(report, keycloak, plan)  # the kill switch: departed people's sessions, at once
     planned.remember({failure.clever_id for failure in keycloak_failures})
+    if kept is not None:
+        redis = Redis.from_url(settings.redis_url)
+        applied.forget(retention.apply_retention(keycloak, kept, report, redis, settings.keycloak.realm))
+        retention.note_checked(redis, settings.keycloak.realm, report.district_id, datetime.now(UTC))
     if keycloak.refused_emails:
         applied.refuse_emails(keycloak.refused_emails)
         report.warnings.extend(email_warning(keycloak, cid) for cid in sorted(keycloak.refused_emails))
@@ -179,3 +199,41 @@ def _brake_apply_report(
         )
     report.preview["event_cursor"] = planned.event_cursor
     return report.finish_written()
+
+
+def _end_access(report: SyncReport, keycloak: KeycloakDirectory, plan: Plan) -> None:
+    """End the sessions and offline tokens of everyone the plan disabled (``connectors.keycloak_sessions``):
+    departed, out of the district, a role gone, a held run approved. Whether or not Keycloak took
+    the disable (a read-only account it would not disable lost its link instead), the person left."""
+    if not plan.disable_users:
+        return
+    ended = end_access(keycloak.http, [u.keycloak_id for u in plan.disable_users], keycloak.workers)
+    report.access_ended = ended.to_dict()
+    whose = {u.keycloak_id: u for u in plan.disable_users}
+    for keycloak_id, error in ended.failures:
+        user = whose[keycloak_id]
+        report.errors.append(
+            f"keycloak: {user.kind} {user.clever_id}: their sessions were not ended: {error}"
+        )
+
+
+def _retention(
+    settings: Settings, report: SyncReport, applied: Applied, planned: Planned
+) -> retention.Retention | None:
+    """Retention's plan for this run (``plugin.sync.retention``), or None: off, or not due yet."""
+    days, realm, now = settings.options.retention_days, settings.keycloak.realm, datetime.now(UTC)
+    full = report.mode == "full"
+    if not days or not retention.is_due(applied.redis, realm, report.district_id, full=full, now=now):
+        return None
+    desired = planned.mapped.desired
+    totals = applied.totals()
+    if full:  # the realm as this run read it: every synced account
+        totals = dict(Counter(current_kind(u) for u in planned.current.users.values() if u.enabled))
+    return retention.plan_retention(
+        planned.keycloak,
+        days=days,
+        present={*desired.users, *desired.present},
+        totals=totals,
+        ratio=settings.options.brake_ratio,
+        now=now,
+    )

@@ -46,6 +46,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from connectors.base import RecordError
+from connectors.keycloak_sessions import access_words
 from connectors.state import USER_KINDS, DesiredState, DirectoryState, Plan, UserUpdate
 from mappers.names import Ambiguity, Held
 from plugin.sync.plan import current_kind
@@ -165,6 +166,12 @@ class SyncReport:
     brake: dict[str, Any] = field(default_factory=lambda: {"held": False, "reasons": []})
     preview: dict[str, Any] = field(default_factory=dict)
     writer: dict[str, Any] = field(default_factory=dict)
+    # The kill switch (``connectors.keycloak_sessions``): departed people whose sessions this run
+    # ended, how many sessions and offline tokens; {} when nobody departed.
+    access_ended: dict[str, int] = field(default_factory=dict)
+    # Retention (``plugin.sync.retention``): {"days", "deleted": {kind: n}, "unlinked": {kind: n}};
+    # {} when it did not run.
+    retention: dict[str, Any] = field(default_factory=dict)
     _clock: float = field(default_factory=time.monotonic, repr=False)
     # Clever ids an incremental run read again (their events): their waiting entries are this run's.
     _reread: set[str] = field(default_factory=set, repr=False)
@@ -411,6 +418,11 @@ class SyncReport:
         lines.append(f"  {'writes':<15} keycloak {self.writes['keycloak']}, ldap {self.writes['ldap']}")
         if self.writer:
             lines.append(f"  {'writer':<15} {writer_line(self.writer)}")
+        if self.access_ended:
+            lines.append(f"  {'access ended':<15} {access_words(self.access_ended)}")
+        if self.retention:
+            done = {k: sum(self.retention.get(k, {}).values()) for k in ("deleted", "unlinked")}
+            lines.append(f"  {'retention':<15} {self.retention.get('days', 0)} days: {done}")
         if self.brake.get("held"):
             lines.append("  HELD for review: " + "; ".join(self.brake["reasons"]))
         for title, items in (("ambiguous", self.ambiguous), ("skipped", self.skipped)):

@@ -7,12 +7,14 @@ from __future__ import annotations
 import dataclasses
 import uuid
 from collections.abc import Iterator
+from datetime import datetime
 from typing import Any
 
 import pytest
 from keycloak import KeycloakAdmin
 
 from connectors.records import Section
+from connectors.state import CREATED_MARK
 from plugin.config.settings import Settings
 from plugin.sso.setup import ensure_service_account
 from plugin.sync.pipeline import run_sync
@@ -87,7 +89,12 @@ def _people(admin: KeycloakAdmin) -> dict[str, dict[str, Any]]:
                 r["name"].replace(admin.connection.realm_name, "<realm>")
                 for r in admin.get_realm_roles_of_user(user["id"])
             ),
-            "attributes": {k: sorted(v) for k, v in (user.get("attributes") or {}).items()},
+            "attributes": {
+                k: sorted(v) for k, v in (user.get("attributes") or {}).items() if k != CREATED_MARK
+            },
+            # The created mark (its time differs between the realms): there, and no later than the
+            # account Keycloak made (``plugin.sync.retention.created_by_sync``).
+            "created_mark": _marked(user),
             "groups": sorted(g["path"] for g in admin.get_user_groups(user["id"], brief_representation=True)),
             "links": sorted(
                 (link["identityProvider"], link["userId"], link["userName"])
@@ -95,6 +102,13 @@ def _people(admin: KeycloakAdmin) -> dict[str, dict[str, Any]]:
             ),
         }
     return people
+
+
+def _marked(user: dict[str, Any]) -> bool:
+    mark = ((user.get("attributes") or {}).get(CREATED_MARK) or [""])[0]
+    if not mark:
+        return False
+    return datetime.fromisoformat(mark).timestamp() <= user["createdTimestamp"] / 1000 + 1
 
 
 def _tree(admin: KeycloakAdmin) -> dict[str, Any]:
@@ -178,6 +192,9 @@ def test_the_extension_and_the_rest_path_make_the_same_accounts(
     assert len(tree) > 5 and any(roles for _, roles in tree.values()), tree  # role groups, with their role
     assert len(made) == len(roster.users_) + 1  # everyone, and the other account untouched
     assert made["someone.else"]["email"] == TAKEN and made["someone.else"]["links"] == []
+    # Both write paths mark the accounts they create, and nothing else.
+    assert [n for n, p in made.items() if p["created_mark"] != bool(p["links"])] == [], made
+    assert [n for n, p in by_rest.items() if p["created_mark"] != bool(p["links"])] == [], by_rest
     assert all("/everyone" in p["groups"] for p in made.values() if p["links"]), made
     assert all("default-roles-<realm>" in p["roles"] for p in made.values()), made
     # The extension wrote the people and every group below /Clever in a few batches; the REST path
