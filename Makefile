@@ -55,12 +55,19 @@ unit: venv
 # (scripts/services). `KEYCLOAK_BACKEND=dev-file make services` is the embedded quick loop.
 test bench: export KEYCLOAK_BACKEND = postgres
 
-test: deps venv lint services
+# The extension's JUnit suite first (against the same running Keycloak), then the Python suite.
+test: deps venv lint services extension-test
 	$(BIN)/pytest -q
 
-# The clever-sync extension's JUnit suite, over HTTP against the Keycloak the services run.
+# The clever-sync extension's JUnit suite (keycloak-extension/src/test: its body and version rules,
+# and batches over HTTP against the Keycloak the services run), built for that Keycloak's version.
+# Offline first; online once when the Maven cache lacks Surefire's JUnit provider (a fresh machine).
 extension-test: services
-	set -a && . var/services.env && set +a && cd keycloak-extension && mvn -q -B -o test -Dkeycloak.version=$$KEYCLOAK_VERSION
+	set -a && . var/services.env && set +a && cd keycloak-extension && \
+	  { mvn -q -B -o test -Dkeycloak.version=$$KEYCLOAK_VERSION > ../var/log/extension-test.log 2>&1 \
+	    || mvn -B test -Dkeycloak.version=$$KEYCLOAK_VERSION > ../var/log/extension-test.log 2>&1 \
+	    || { tail -60 ../var/log/extension-test.log; exit 1; }; } && \
+	  cat target/surefire-reports/*.txt | grep -h "Tests run"
 
 bench: deps venv services
 	$(BIN)/python -m bench

@@ -1,6 +1,8 @@
 """Thin worker entry point: build Settings, run an RQ worker (with RQ's scheduler) on our queue.
 
-Jobs are JSON only (``plugin.runs.queues``). A Redis that refuses the worker's credentials (the
+At start it makes sure the next weekly run and (when on) the next continuous tick are scheduled.
+It keeps working across a Redis restart (``plugin.runs.working``). Jobs are JSON only
+(``plugin.runs.queues``). A Redis that refuses the worker's credentials (the
 password is in ``KCC_REDIS_URL``: ``redis://kcc:<password>@host:port/0``) stops it at once with a
 message that names the setting, never the password.
 """
@@ -14,8 +16,9 @@ from redis.exceptions import AuthenticationError, ResponseError
 
 from plugin.config.hardening import require_secret_key
 from plugin.config.settings import Settings
-from plugin.runs import queues
+from plugin.runs.continuous import ensure_continuous
 from plugin.runs.jobs import QUEUE_NAME, ensure_weekly
+from plugin.runs.working import serve
 
 __all__ = ["QUEUE_NAME", "main"]
 
@@ -33,9 +36,14 @@ def main(argv: list[str] | None = None) -> None:
         raise SystemExit(
             f"Redis refused the worker ({type(exc).__name__}): check KCC_REDIS_URL's user and password"
         ) from None
-    ensure_weekly(settings)  # the next weekly run is an RQ scheduled job: survives restarts
-    worker = queues.worker([queues.queue(QUEUE_NAME, connection)], connection)
-    worker.work(with_scheduler=True, burst="--burst" in args)
+    # The next weekly run and (when on) continuous tick are RQ scheduled jobs (they survive
+    # restarts); made again at every start.
+    serve(connection, [QUEUE_NAME], burst="--burst" in args, on_start=lambda: _schedule(settings))
+
+
+def _schedule(settings: Settings) -> None:
+    ensure_weekly(settings)
+    ensure_continuous(settings)
 
 
 if __name__ == "__main__":

@@ -21,7 +21,16 @@ if TYPE_CHECKING:
 
 
 class SyncError(Exception):
-    """Base of the three kinds below."""
+    """Base of the three kinds below. ``system`` names the part that failed when the connector that
+    raised it knows better than its own name (``keycloak_database``: Keycloak answered, its database
+    did not); "" leaves it to ``plugin.sync.failures`` (the connector that raised it)."""
+
+    system: str = ""
+
+    def __init__(self, *args: object, system: str = "") -> None:
+        super().__init__(*args)
+        if system:
+            self.system = system
 
 
 class TransientError(SyncError):
@@ -31,8 +40,10 @@ class TransientError(SyncError):
 class RecordError(SyncError):
     """One bad record: report it, skip it, go on."""
 
-    def __init__(self, message: str, *, kind: str = "", clever_id: str = "", person: str = "") -> None:
-        super().__init__(message)
+    def __init__(
+        self, message: str, *, kind: str = "", clever_id: str = "", person: str = "", system: str = ""
+    ) -> None:
+        super().__init__(message, system=system)
         self.kind = kind  # the record's kind: ``users``, ``sections``, a report kind ...
         self.clever_id = clever_id
         self.person = person  # the report kind of the person it is about (``students`` ...), if known

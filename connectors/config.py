@@ -25,6 +25,8 @@ class KeycloakSettings:
     client_secret: str = field(default="", repr=False)
     # New accounts through the clever-sync extension when Keycloak has it (``connectors.keycloak_bulk``).
     bulk: bool = True
+    # Keycloak's readiness check (``connectors.keycloak_health``); "" = port 9000 of ``url``'s host.
+    health_url: str = ""
 
     @property
     def service_account(self) -> bool:

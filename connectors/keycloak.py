@@ -15,7 +15,8 @@ Settings: ``settings.keycloak`` (url, the service account or an admin user, real
 Design notes (Keycloak quirks):
 
 * A new person is one ``POST /users`` carrying attributes, group paths and the federated
-  identity link; 409 means it exists already and is reconciled, not an error.
+  identity link, and the created mark (``connectors.state.CREATED_MARK``); 409 means it exists
+  already and is reconciled, not an error (nothing is written to the account then: no mark).
 * ``PUT /users/{id}`` drops editable attributes left out (24.0.4+): always GET, merge, PUT.
 * Group children are paged with a default ``max`` of 10: every listing passes ``first``/``max``.
 * Users are listed page by page with full representations (attributes) once per run instead of
@@ -27,6 +28,7 @@ from __future__ import annotations
 import threading
 from collections import Counter
 from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote
 
@@ -43,6 +45,7 @@ from connectors.keycloak_read import read_known, read_members, read_state, read_
 from connectors.keycloak_words import in_words
 from connectors.ownership import owned_link, owner_of_link
 from connectors.state import (
+    CREATED_MARK,
     IDP_ALIAS,
     REALM_ROLE_ATTRIBUTE,
     CurrentGroup,
@@ -116,15 +119,23 @@ class KeycloakDirectory:
     name = "keycloak"
 
     def __init__(
-        self, admin: KeycloakAdmin, *, workers: int = 4, root_name: str = "Clever", bulk: bool = True
+        self,
+        admin: KeycloakAdmin,
+        *,
+        workers: int = 4,
+        root_name: str = "Clever",
+        bulk: bool = True,
+        health_url: str = "",
     ) -> None:
         self.admin = admin
-        self.http = KeycloakHttp(admin)
+        self.http = KeycloakHttp(admin, health_url)
         self.workers = workers
         self.root_name = root_name
         # New accounts through the clever-sync extension when the realm's Keycloak has it
         # (``connectors.keycloak_bulk``); asked once, at the first plan with new people.
         self.bulk: bool | None = None if bulk else False
+        self.extension: keycloak_bulk.Probe | None = None  # what the probe answered, when it was asked
+        self.new_accounts = keycloak_bulk.NewAccounts()  # how the extension wrote the new people
         self.group_ids: dict[str, str] = {}  # group key -> Keycloak id, filled by current()/apply()
         self.created: dict[str, str] = {}  # Clever id -> Keycloak id of accounts created by apply()
         self.failed_groups: set[str] = set()  # keys of groups a membership write failed on
@@ -138,6 +149,11 @@ class KeycloakDirectory:
         # lock guards only its call counts).
         self._lock = threading.Lock()
         self.paths: dict[str, str] = {}  # group key -> Keycloak path, when the desired tree is partial
+        # ``id()`` of each plan item written (the plan holds them all run long): ``written``.
+        self._done: set[int] = set()
+        # The created mark of this directory's new accounts (``connectors.state.CREATED_MARK``): when
+        # the run began to write, so Keycloak's own ``createdTimestamp`` of each is at or after it.
+        self.created_at = datetime.now(UTC).isoformat(timespec="seconds")
 
     @property
     def calls(self) -> Counter[str]:
@@ -152,7 +168,7 @@ class KeycloakDirectory:
             workers=self.workers,
             with_accounts=with_accounts,
             with_members=with_members,
-            extension=self.extension(),
+            extension=self.uses_extension(),
         )
         self.group_ids = {key: group.keycloak_id for key, group in state.directory.groups.items()}
         return state
@@ -166,7 +182,7 @@ class KeycloakDirectory:
             others=others,
             dns=dns,
             workers=self.workers,
-            extension=self.extension(),
+            extension=self.uses_extension(),
         )
         if state is not None:
             self.group_ids = {key: group.keycloak_id for key, group in state.directory.groups.items()}
@@ -215,20 +231,41 @@ class KeycloakDirectory:
                 return exc
             finally:
                 tick(1)
+            with self._lock:
+                self._done.add(id(item))
             return None
 
         workers = self.workers if len(items) > 1 else 1
         failures.extend(result for result in bounded_map(one, items, workers) if result is not None)
 
+    def written(self, plan: Plan) -> Plan:
+        """The part of ``plan`` this directory wrote: what a run that stopped midway reports."""
+        done, created = self._done, self.created
+        return Plan(
+            create_groups=tuple(spec for spec in plan.create_groups if spec.key in self.group_ids),
+            update_groups=tuple(item for item in plan.update_groups if id(item) in done),
+            create_users=tuple(spec for spec in plan.create_users if spec.clever_id in created),
+            update_users=tuple(item for item in plan.update_users if id(item) in done),
+            add_members=tuple(item for item in plan.add_members if id(item) in done),
+            remove_members=tuple(item for item in plan.remove_members if id(item) in done),
+            disable_users=tuple(item for item in plan.disable_users if id(item) in done),
+            retire_groups=tuple(item for item in plan.retire_groups if id(item) in done),
+        )
+
     def _bulk(self) -> bool:
         """True when the realm's Keycloak has the extension (asked once, when first needed)."""
         if self.bulk is None:
-            self.bulk = keycloak_bulk.probe(self.http)
+            self.extension = keycloak_bulk.probe(self.http)
+            self.bulk = self.extension is not None
         return self.bulk
 
-    def extension(self) -> bool:
+    def uses_extension(self) -> bool:
         """True when the sync uses the clever-sync extension (it is there, and not turned off)."""
         return self._bulk()
+
+    def writer(self) -> dict[str, Any]:
+        """How this run wrote to Keycloak, for the run report (``keycloak_bulk.writer``)."""
+        return keycloak_bulk.writer(self.bulk, self.extension, self.new_accounts)
 
     def _create_groups(
         self, level: list[GroupSpec], failures: list[RecordError], tick: Callable[[int], None]
@@ -264,6 +301,8 @@ class KeycloakDirectory:
             known = [(i, m, ids) for i, (m, ids) in enumerate(resolved) if ids]
             done = keycloak_bulk.memberships(self.http, [(m, *ids) for _, m, ids in known], add, tick)
             written = {known[n][0] for n in done}
+            with self._lock:
+                self._done.update(id(items[i]) for i in written)
             rest = [m for i, m in enumerate(items) if i not in written]
         method = "PUT" if add else "DELETE"
         self._each(rest, lambda m: self._member(method, m), failures, tick)
@@ -285,7 +324,12 @@ class KeycloakDirectory:
         rest = list(specs)
         if specs and self._bulk():
             written = keycloak_bulk.create_users(
-                self.http, specs, lambda s: self._group_ids_or_paths(s, desired), tick
+                self.http,
+                specs,
+                lambda s: self._group_ids_or_paths(s, desired),
+                tick,
+                self.created_at,
+                self.new_accounts,
             )
             rest = [spec for spec in specs if spec.clever_id not in written]
             with self._lock:
@@ -363,7 +407,7 @@ class KeycloakDirectory:
             "enabled": True,
             "firstName": spec.first_name,
             "lastName": spec.last_name,
-            "attributes": _lists(spec.attributes),
+            "attributes": {**_lists(spec.attributes), CREATED_MARK: [self.created_at]},
             "groups": self._paths(spec, desired),
             "federatedIdentities": [owned_link(spec.clever_id)],  # the account and its owner at once
         }

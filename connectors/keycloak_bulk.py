@@ -9,6 +9,11 @@ groups of each level of the ``/Clever`` tree as ``create_group`` operations unde
 (``create_groups``), a role group with its ``clever-*`` realm role (which the caller made first); and
 the plan's membership adds and removes of accounts it owns (``memberships``).
 
+The probe also says which path the extension takes for new accounts on this Keycloak (``rows``, its
+fast path, only on the Keycloak versions it was verified on, or ``model``, Keycloak's model API) and
+why; each batch answers how its new accounts went, and whether rows failed and the model path took
+over (a fallback). ``NewAccounts`` adds those up for the run report.
+
 An item the extension answers with an error (an address it refuses, a username an account the sync
 does not own has, ...) is written again through the REST path, which has its own answers for each
 case (the account without the address, the conflict reconciled or reported in words): both paths
@@ -18,14 +23,15 @@ gone, a 5xx after the retries) falls back to the REST path for all of its people
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from connectors.base import RecordError, SyncError, bounded_map
 from connectors.keycloak_http import KeycloakHttp
 from connectors.ownership import OWNER_MARK
-from connectors.state import IDP_ALIAS, REALM_ROLE_ATTRIBUTE, GroupSpec, Membership, UserSpec
+from connectors.state import CREATED_MARK, IDP_ALIAS, REALM_ROLE_ATTRIBUTE, GroupSpec, Membership, UserSpec
 
 PROBE = "clever-sync"
 BATCH_PATH = "clever-sync/batch"
@@ -43,16 +49,76 @@ class Created:
     email_refused: bool = False
 
 
-def probe(http: KeycloakHttp) -> bool:
-    """True when the realm's Keycloak has the extension and it takes ``create_user``."""
+@dataclass(frozen=True, slots=True)
+class Probe:
+    """The extension as the realm's Keycloak has it: its version, Keycloak's, and the new accounts' path."""
+
+    version: str
+    keycloak: str = ""
+    path: str = ""  # "rows" or "model" (older extensions say nothing)
+    reason: str = ""
+
+
+@dataclass
+class NewAccounts:
+    """How the extension wrote a run's new accounts, added up over its batches (thread-safe)."""
+
+    rows: int = 0  # accounts written as rows
+    batches: int = 0
+    fallbacks: int = 0  # batches whose rows failed and were applied again through the model API
+    reasons: set[str] = field(default_factory=set)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def note(self, answer: Mapping[str, Any]) -> None:
+        """Count one batch answer's ``newAccounts``."""
+        accounts = answer.get("newAccounts") or {}
+        with self._lock:
+            self.batches += 1
+            self.rows += int(accounts.get("rows") or 0)
+            self.fallbacks += int(bool(accounts.get("fallback")))
+            if accounts.get("path") == "model" and accounts.get("reason"):
+                self.reasons.add(str(accounts["reason"]))
+
+
+def probe(http: KeycloakHttp) -> Probe | None:
+    """The extension of the realm's Keycloak, or None when it has none (or one without ``create_user``)."""
     try:
         response = http.call("GET", PROBE, ok=(403, 404))
     except SyncError:
-        return False
+        return None
     if response.status_code != 200:
-        return False
+        return None
     answer = response.json()
-    return answer.get("extension") == "clever-sync" and "create_user" in answer.get("operations", ())
+    if answer.get("extension") != "clever-sync" or "create_user" not in answer.get("operations", ()):
+        return None
+    accounts = answer.get("newAccounts") or {}
+    return Probe(
+        str(answer.get("version", "")),
+        str(answer.get("keycloak", "")),
+        str(accounts.get("path", "")),
+        str(accounts.get("reason", "")),
+    )
+
+
+def writer(bulk: bool | None, extension: Probe | None, accounts: NewAccounts) -> dict[str, Any]:
+    """How a run wrote to Keycloak, for its report: the REST API alone, or the extension, with its
+    new accounts' path and why (rows only on the Keycloak versions it was verified on), the accounts
+    it wrote as rows, and the batches whose rows failed and went through the model API instead."""
+    if extension is None:
+        if bulk is None:
+            return {}  # never asked: the run had nothing to create
+        return {"path": "rest", "reason": "the clever-sync extension is off or not installed"}
+    return {
+        "path": "extension",
+        "extension": extension.version,
+        "keycloak": extension.keycloak,
+        "new_accounts": extension.path,
+        "reason": extension.reason,
+        "rows": accounts.rows,
+        "batches": accounts.batches,
+        "fallbacks": accounts.fallbacks,
+        "model_reasons": sorted(accounts.reasons),
+    }
 
 
 def create_users(
@@ -60,10 +126,20 @@ def create_users(
     specs: Sequence[UserSpec],
     groups_of: Callable[[UserSpec], list[str]],
     tick: Callable[[int], None],
+    created_at: str,
+    tally: NewAccounts | None = None,
 ) -> dict[str, Created]:
     """Create ``specs`` through the extension; Clever id -> answer of each person it wrote. The
-    others are the REST path's to write (it ticks them)."""
-    written = _send(http, _batches(specs), lambda spec: _create_user(spec, groups_of(spec)), tick)
+    others are the REST path's to write (it ticks them). ``tally`` counts how they were written.
+
+    Each carries the created mark ``created_at`` (``connectors.state.CREATED_MARK``). The extension
+    merges a ``create_user`` into an account the person already owns (one the plan did not see: a
+    link an admin kept during the run) and the mark with it; retention trusts a mark only on an
+    account Keycloak says was created at or after it (``plugin.sync.retention.created_by_sync``)."""
+    note = tally.note if tally else None
+    written = _send(
+        http, _batches(specs), lambda spec: _create_user(spec, groups_of(spec), created_at), tick, note
+    )
     return {
         spec.clever_id: Created(spec.clever_id, str(result["id"]), bool(result.get("emailRefused")))
         for spec, result in written
@@ -130,6 +206,7 @@ def _send(
     batches: list[list[T]],
     operation: Callable[[T], dict[str, Any]],
     tick: Callable[[int], None],
+    note: Callable[[Mapping[str, Any]], None] | None = None,
 ) -> list[tuple[T, Mapping[str, Any]]]:
     """Each batch's operations in one request, ``PARALLEL`` at once; ``(item, result)`` of every
     item the extension wrote or found already so. A batch lost as a whole (the extension gone, a 5xx
@@ -140,7 +217,10 @@ def _send(
             response = http.call("POST", BATCH_PATH, {"operations": [operation(item) for item in batch]})
         except (RecordError, SyncError):
             return []
-        results = {result["index"]: result for result in response.json()["results"]}
+        answer = response.json()
+        if note:
+            note(answer)
+        results = {result["index"]: result for result in answer["results"]}
         written = [(item, results[n]) for n, item in enumerate(batch) if _written(results.get(n))]
         tick(len(written))
         return written
@@ -155,7 +235,7 @@ def _written(result: Mapping[str, Any] | None) -> bool:
     return bool(result and result.get("status") in ("created", "updated", "unchanged") and result.get("id"))
 
 
-def _create_user(spec: UserSpec, groups: list[str]) -> dict[str, Any]:
+def _create_user(spec: UserSpec, groups: list[str], created_at: str) -> dict[str, Any]:
     operation: dict[str, Any] = {
         "op": "create_user",
         "ref": spec.clever_id,
@@ -163,7 +243,10 @@ def _create_user(spec: UserSpec, groups: list[str]) -> dict[str, Any]:
         "firstName": spec.first_name,
         "lastName": spec.last_name,
         "enabled": True,
-        "attributes": {name: list(values) for name, values in spec.attributes.items()},
+        "attributes": {
+            **{name: list(values) for name, values in spec.attributes.items()},
+            CREATED_MARK: [created_at],
+        },
         "groups": groups,
         "link": {"alias": IDP_ALIAS, "userId": spec.clever_id, "userName": OWNER_MARK + spec.clever_id},
     }

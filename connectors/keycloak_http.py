@@ -20,8 +20,13 @@ from keycloak.exceptions import KeycloakConnectionError, KeycloakError
 from requests import Response
 
 from connectors.base import ConfigError, RecordError, TransientError, bounded_map
+from connectors.keycloak_health import Every, KeycloakHealth, default_health_url
 from connectors.keycloak_words import in_words
 
+OUTAGE_WORDS = {
+    "keycloak_database": "and Keycloak's health check says its database is down",
+    "ldap": "and the directory does not answer",
+}
 PAGE = 500
 
 
@@ -37,13 +42,29 @@ BACKOFF = 0.5  # seconds, doubled each try
 
 
 class KeycloakHttp:
-    """The one choke point for HTTP: relative admin paths in, JSON out, errors converted."""
+    """The one choke point for HTTP: relative admin paths in, JSON out, errors converted.
 
-    def __init__(self, admin: KeycloakAdmin) -> None:
+    When Keycloak fails (unreachable, 5xx) or refuses a write without saying why ("Could not create
+    user": what it answers when a system behind it fails mid-write), the systems behind it are asked
+    whether they are down (``outages``, each asked at most once a second): its database through its
+    readiness check at ``health_url`` (``connectors.keycloak_health``), and whatever the caller adds
+    (``also_ask``: the directory its LDAP federation writes to). A system that is down makes the
+    failure a ``TransientError`` naming it (retried, then it stops the run: ``plugin.sync.failures``);
+    else a failure is Keycloak's, and a refusal is the record's."""
+
+    def __init__(self, admin: KeycloakAdmin, health_url: str = "") -> None:
         self._admin = admin
         self._prefix = f"admin/realms/{admin.connection.realm_name}/"
         self._lock = threading.Lock()
         self.calls: Counter[str] = Counter()
+        self.health = KeycloakHealth(health_url or default_health_url(admin.connection.server_url or ""))
+        self.outages: list[tuple[str, Callable[[], bool]]] = [
+            ("keycloak_database", self.health.database_down)
+        ]
+
+    def also_ask(self, system: str, down: Callable[[], bool]) -> None:
+        """When Keycloak fails or refuses a write without a reason, ask ``down()`` too (``system``)."""
+        self.outages.append((system, Every(down)))
 
     def call(
         self, method: str, path: str, body: Any = None, *, ok: tuple[int, ...] = (), **params: Any
@@ -84,17 +105,35 @@ class KeycloakHttp:
                 keycloak_unreachable(connection.base_url or "", exc, f"{method} {path}")
             ) from exc
         except KeycloakError as exc:
-            raise TransientError(f"Keycloak at {connection.base_url}: {method} {path}: {exc}") from exc
+            raise self._failed(f"Keycloak at {connection.base_url}: {method} {path}: {exc}") from exc
         status = response.status_code
         if status < 300 or status in ok:
             return response
-        detail = response.text[:300]
         if status in (429,) or status >= 500:
-            raise TransientError(f"Keycloak answered {status} to {method} {path}: {detail}")
+            detail = "" if _unexplained(response.text) else f": {in_words(response.text)}"
+            raise self._failed(f"Keycloak answered {status} to {method} {path}{detail}")
         if status in (401, 403):
-            raise ConfigError(f"Keycloak refused {method} {path} ({status}): check the admin credentials")
-        # One bad record: the refusal in words (Keycloak's JSON stays out of reports).
-        raise RecordError(f"{in_words(response.text)} (Keycloak answered {status})")
+            raise ConfigError(
+                f"Keycloak refused {method} {path} ({status}): check the admin credentials", system="keycloak"
+            )
+        # One bad record: the refusal in words (Keycloak's JSON stays out of reports) ...
+        words = f"{in_words(response.text)} (Keycloak answered {status})"
+        if _unexplained(response.text) and (
+            system := self._outage()
+        ):  # ... unless a system behind it is down
+            raise TransientError(f"{words}, {OUTAGE_WORDS[system]}", system=system)
+        raise RecordError(words)
+
+    def _failed(self, message: str) -> TransientError:
+        """Keycloak failed: the fault of a system behind it when that system is down right now."""
+        system = self._outage()
+        if system:
+            return TransientError(f"{message}, {OUTAGE_WORDS[system]}", system=system)
+        return TransientError(message, system="keycloak")
+
+    def _outage(self) -> str:
+        """The first system behind Keycloak that is down now, or ""."""
+        return next((system for system, down in self.outages if down()), "")
 
     def get(self, path: str, **params: Any) -> Any:
         """GET and decode. Keycloak streams big listings: one that fails midway (seen while another
@@ -160,3 +199,16 @@ class KeycloakHttp:
     @property
     def writes(self) -> int:
         return sum(count for method, count in self.calls.items() if method != "GET")
+
+
+def _unexplained(body: str) -> bool:
+    """A refusal without a reason: Keycloak's "Could not create user" (or "unknown_error"), which it
+    answers when a write failed underneath it, not when a rule of the realm refused the value."""
+    try:
+        data = json.loads(body)
+    except ValueError:
+        return False
+    if not isinstance(data, dict):
+        return False
+    message = str(data.get("errorMessage") or data.get("error") or "").lower()
+    return message.startswith("could not") or message == "unknown_error"

@@ -25,6 +25,7 @@ Settings: ``settings.ldap`` (url, bind DN and password, groups_dn). Example::
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
@@ -33,7 +34,7 @@ from ldap3 import MODIFY_ADD, MODIFY_DELETE, MODIFY_REPLACE, SUBTREE, Connection
 from ldap3.core.exceptions import LDAPException, LDAPSocketOpenError
 from ldap3.utils.conv import escape_filter_chars
 
-from connectors.base import ConfigError, RecordError, TransientError
+from connectors.base import ConfigError, RecordError, SyncError, TransientError
 from connectors.config import LdapSettings
 from connectors.state import LdapGroup, LdapPlan
 from connectors.text import dn_parent, rdn_of
@@ -48,6 +49,9 @@ class LdapCounts:
     writes: int = 0
     reads: int = 0
     failures: list[RecordError] = field(default_factory=list)
+    # What the writes did, as the report counts it (groups_created, members_added, ...): what a run
+    # that stopped midway had written.
+    done: Counter[str] = field(default_factory=Counter)
 
 
 def _shared(found: frozenset[str], seen: dict[frozenset[str], frozenset[str]]) -> frozenset[str]:
@@ -78,20 +82,30 @@ class LdapDirectory:
             )
             if not conn.bind():
                 raise ConfigError(
-                    f"LDAP bind as {self.settings.bind_dn} failed: {conn.result['description']}"
+                    f"LDAP bind as {self.settings.bind_dn} failed: {conn.result['description']}",
+                    system="ldap",
                 )
         except LDAPSocketOpenError as exc:
             _close(conn)  # ldap3 keeps the socket of a connection that failed to open
             raise TransientError(
                 f"LDAP is not reachable at {self.settings.url} ({type(exc).__name__}): check KCC_LDAP_URL "
-                "and that the directory runs"
+                "and that the directory runs",
+                system="ldap",
             ) from exc
         except LDAPException as exc:
-            raise TransientError(f"LDAP error: {exc}") from exc
+            raise TransientError(f"LDAP error: {exc}", system="ldap") from exc
         try:
             yield conn
         finally:
             conn.unbind()
+
+    def reachable(self) -> bool:
+        """Whether the directory takes a bind now (asked when a run failed: ``plugin.sync.failures``)."""
+        try:
+            with self._connection():
+                return True
+        except SyncError:
+            return False
 
     def current(self, only: set[str] | None = None) -> dict[str, LdapGroup]:
         """Groups under ``groups_dn`` that carry a sync key (only those keyed ``only`` when given)."""
@@ -133,10 +147,13 @@ class LdapDirectory:
         failures: list[RecordError] = []
         if plan.empty:
             return failures
+        done = self.counts.done
         with self._connection() as conn:
             for old, new in plan.rename:
-                parent = dn_parent(new)
-                self._write(conn, failures, old, conn.modify_dn, old, rdn_of(new), new_superior=parent)
+                if self._write(
+                    conn, failures, old, conn.modify_dn, old, rdn_of(new), new_superior=dn_parent(new)
+                ):
+                    done["groups_renamed"] += 1
             for group in plan.create:
                 attributes: dict[str, object] = {
                     "cn": group.name,
@@ -145,11 +162,20 @@ class LdapDirectory:
                 }
                 if group.owners:
                     attributes["owner"] = sorted(group.owners)
-                self._write(conn, failures, group.dn, conn.add, group.dn, ["groupOfNames", "top"], attributes)
+                if self._write(
+                    conn, failures, group.dn, conn.add, group.dn, ["groupOfNames", "top"], attributes
+                ):
+                    done["groups_created"] += 1
             for dn, members in plan.add_members:
-                self._write(conn, failures, dn, conn.modify, dn, {"member": [(MODIFY_ADD, list(members))]})
+                if self._write(
+                    conn, failures, dn, conn.modify, dn, {"member": [(MODIFY_ADD, list(members))]}
+                ):
+                    done["members_added"] += len(members)
             for dn, members in plan.remove_members:
-                self._write(conn, failures, dn, conn.modify, dn, {"member": [(MODIFY_DELETE, list(members))]})
+                if self._write(
+                    conn, failures, dn, conn.modify, dn, {"member": [(MODIFY_DELETE, list(members))]}
+                ):
+                    done["members_removed"] += len(members)
             for dn, owners in plan.set_owners:
                 self._write(conn, failures, dn, conn.modify, dn, {"owner": [(MODIFY_REPLACE, list(owners))]})
         self.counts.failures.extend(failures)
@@ -163,22 +189,22 @@ class LdapDirectory:
         operation: object,
         *args: object,
         **kwargs: object,
-    ) -> None:
-        """The one choke point for LDAP writes: result codes become successes or RecordErrors."""
+    ) -> bool:
+        """The one choke point for LDAP writes: result codes become successes (True) or RecordErrors."""
         self.counts.writes += 1
         try:
             ok = operation(*args, **kwargs)  # type: ignore[operator]
         except LDAPSocketOpenError as exc:
             _close(conn)  # ldap3 keeps the socket of a connection that failed to open
-            raise TransientError("LDAP connection lost") from exc
+            raise TransientError("LDAP connection lost", system="ldap") from exc
         except LDAPException as exc:
             failures.append(RecordError(f"LDAP refused {dn}: {exc}", kind="ldap", clever_id=dn))
-            return
+            return False
         if ok or conn.result.get("result") in ALREADY:
-            return
+            return True
         code = conn.result.get("result")
         if code in (51, 52, 80):  # busy, unavailable, other
-            raise TransientError(f"LDAP answered {conn.result.get('description')} for {dn}")
+            raise TransientError(f"LDAP answered {conn.result.get('description')} for {dn}", system="ldap")
         failures.append(
             RecordError(
                 f"LDAP refused {dn}: {conn.result.get('description')} {conn.result.get('message')}",
@@ -186,6 +212,7 @@ class LdapDirectory:
                 clever_id=dn,
             )
         )
+        return False
 
 
 def _close(conn: Connection | None) -> None:

@@ -29,6 +29,12 @@ from connectors.records import Role
 # The alias of the Clever identity provider in the realm (the broker registers it; links use it).
 IDP_ALIAS = "clever"
 
+# The mark of an account the sync created (``POST users``, the extension's ``create_user``): the
+# time the run that made it decided to (ISO 8601, UTC). Written once, in the creating call, never by
+# an update; an admin-only ``clever_*`` attribute (User Profile), so users cannot write it. Only
+# retention reads it (``plugin.sync.retention``): a missing mark means "never delete".
+CREATED_MARK = "clever_created_at"
+
 # Clever role → realm role given to people of that role.
 REALM_ROLES: dict[Role, str] = {
     Role.STUDENT: "clever-student",

@@ -8,9 +8,10 @@ data the connectors need as well (``IDP_ALIAS``, ``REALM_ROLES``, ``ldap_rdn``) 
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 
 from connectors.records import Role, User
+from connectors.state import CREATED_MARK
 
 # User attributes the sync writes and the broker declares (admin-only, in the "Clever" group).
 CLEVER_ATTRIBUTES: tuple[str, ...] = (
@@ -37,7 +38,9 @@ CLEVER_ATTRIBUTES: tuple[str, ...] = (
     "clever_legal_first_name",
     "clever_email",  # Clever's unverified email, from a first login (never the Keycloak email)
 )
-NAME_MAX = 255  # Keycloak's hard limit for firstName and lastName (its column)
+# Declared beside them, but written only when an account is created (never in a person's wanted
+# attributes, so a sync never rewrites or removes it): ``connectors.state.CREATED_MARK``.
+CLEVER_MARKS: tuple[str, ...] = (CREATED_MARK,)
 
 # The id_token's ``user_type`` claim values (Clever writes "district admin" with a space).
 USER_TYPE_ROLES: dict[str, str] = {
@@ -156,27 +159,3 @@ def user_attributes(
         for name, found in values.items()
         if name in CLEVER_ATTRIBUTES and (kept := [v for v in found if v])
     }
-
-
-def fitted_names(first: str, last: str) -> tuple[str, str, dict[str, tuple[str, ...]]]:
-    """First and last name as Keycloak can hold them, and the ``clever_*`` attributes keeping the
-    whole value of a name longer than ``NAME_MAX`` (``clever_first_name``, ``clever_last_name``)."""
-    whole: dict[str, tuple[str, ...]] = {}
-    if len(first) > NAME_MAX:
-        whole["clever_first_name"] = (first,)
-    if len(last) > NAME_MAX:
-        whole["clever_last_name"] = (last,)
-    return first[:NAME_MAX], last[:NAME_MAX], whole
-
-
-def cut_name_warning(clever_id: str, whole: Mapping[str, tuple[str, ...]]) -> str:
-    """The one warning for a name cut to fit (said on the run that writes it)."""
-    names = " and ".join(
-        f"{name.removeprefix('clever_').replace('_', ' ')} ({len(values[0])} characters)"
-        for name, values in whole.items()
-    )
-    kept = " and ".join(whole)
-    return (
-        f"{clever_id}: the {names} is longer than the {NAME_MAX} characters Keycloak holds: "
-        f"the account shows its first {NAME_MAX}; the whole name is kept in {kept}"
-    )

@@ -16,7 +16,7 @@ from plugin.admin.services import services
 from plugin.config.hardening import add_security_headers, require_secret_key
 from plugin.config.settings import Settings
 from plugin.runs.metrics import RunCollector
-from plugin.sso import portal
+from plugin.sso import logout, portal
 
 
 def create_app(settings: Settings | None = None) -> Flask:
@@ -36,6 +36,7 @@ def create_app(settings: Settings | None = None) -> Flask:
 
     app.after_request(add_security_headers)
     app.register_blueprint(portal.bp)
+    app.register_blueprint(logout.bp)  # a Keycloak sign-out of a Clever login signs out of Clever too
 
     @app.get("/healthz")
     def healthz() -> dict[str, str]:

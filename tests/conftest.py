@@ -210,6 +210,7 @@ def worker_environment(settings: Settings, **extra: str) -> dict[str, str]:
         )
     env.update(
         KCC_KEYCLOAK_URL=settings.keycloak.url,
+        KCC_KEYCLOAK_HEALTH_URL=settings.keycloak.health_url,
         KCC_REALM=settings.keycloak.realm,
         KCC_REDIS_URL=settings.redis_url,
         KCC_LDAP_URL=settings.ldap.url,

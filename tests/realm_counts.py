@@ -23,7 +23,9 @@ COUNTS = (
     "created",
     "updated",
     "linked_by_name",
+    "linked_by_admin",  # an admin's answer applied (none here)
     "unchanged",
+    "found",  # accounts an earlier run wrote and did not record (none here)
     "disabled",
     "memberships_added",
     "memberships_removed",
@@ -185,7 +187,8 @@ def _waiting(
     report: dict[str, dict[str, int]], after: Snapshot, roster: dict[str, str], state: SandboxState
 ) -> None:
     """People of the roster without an enabled account linked to them wait (no name, or a name two
-    unlinked accounts share); anybody else without one is a write Keycloak refused (``failed``)."""
+    unlinked accounts share, or one that may be theirs: deny by default, ``mappers.eligibility``); anybody
+    else without one is a write Keycloak refused (``failed``)."""
     linked = {a["link"] for a in after.accounts.values() if a["link"] and a["enabled"]}
     names: dict[tuple[str, str], int] = {}
     for account in after.accounts.values():
@@ -199,7 +202,7 @@ def _waiting(
         report[kind]["waiting"] += 1
         name = people[clever_id].get("name") or {}
         key = ((name.get("first") or "").casefold(), (name.get("last") or "").casefold())
-        if clever_id not in nameless(state) and names.get(key, 0) < 2:
+        if clever_id not in nameless(state) and not names.get(key, 0):
             report[kind]["failed"] += 1
 
 

@@ -3,8 +3,9 @@
 What a sync run leaves, with what only history or Keycloak decides taken out:
 
 * accounts by the Clever id of their *owned* link (``connectors.ownership``), never by Keycloak id:
-  ``enabled``, names, email, every ``clever_*`` attribute (``clever_removed_at`` as "present"), the
-  link's owner, and the paths of the groups they are in. Usernames are left out: a new person's
+  ``enabled``, names, email, every ``clever_*`` attribute (``clever_removed_at`` and the created
+  mark ``clever_created_at``, both times of a run, as "present"), the link's owner, and the paths
+  of the groups they are in. Usernames are left out: a new person's
   username avoids the ones taken when they arrive, so it depends on who came first (a full run of
   an existing realm never renames anybody either).
 * the ``/Clever`` group tree by path: each group's attributes and its members (by owner).
@@ -24,8 +25,10 @@ from keycloak import KeycloakAdmin
 from ldap3 import SUBTREE, Connection
 
 from connectors.ownership import owner_of_link
+from connectors.state import CREATED_MARK
 
 REMOVED = "clever_removed_at"
+RUN_TIMES = frozenset({REMOVED, CREATED_MARK})  # when a run did it: only whether it is there compares
 Export = dict[str, Any]
 
 
@@ -65,7 +68,7 @@ def export_realm(admin: KeycloakAdmin, conn: Connection, groups_dn: str) -> Expo
 def _account(user: dict[str, Any], owner: str) -> dict[str, Any]:
     attributes = user.get("attributes") or {}
     kept = {
-        name: ["present"] if name == REMOVED else list(values)
+        name: ["present"] if name in RUN_TIMES else list(values)
         for name, values in sorted(attributes.items())
         if name.startswith("clever_")
     }

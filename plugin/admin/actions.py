@@ -1,8 +1,9 @@
 """What the page and the JSON API both do: one function per action, errors as ``ActionError``.
 
 Enabled on registers the broker (``plugin.sso.broker.ensure_broker``) and schedules the weekly run
-(``plugin.runs.jobs.schedule_weekly``); off disables the identity provider (its mappers and every user's
-link stay) and removes the scheduled weekly job. No data is deleted either way.
+(``plugin.runs.jobs.schedule_weekly``) and, when continuous updates are on, the next tick
+(``plugin.runs.continuous``); off disables the identity provider (its mappers and every user's
+link stay) and removes the scheduled weekly job and ticks. No data is deleted either way.
 """
 
 from __future__ import annotations
@@ -19,9 +20,9 @@ from connectors.base import SyncError
 from connectors.state import IDP_ALIAS
 from plugin.admin.services import Services
 from plugin.config.store import SCHOOL_MODES
-from plugin.runs import jobs, queues
+from plugin.runs import continuous, jobs, queues, takeover
 from plugin.runs.changes import ChangeStore
-from plugin.runs.progress import job_state, stage_label
+from plugin.runs.progress import stage_label
 from plugin.runs.standing import Standing, StandingStore
 from plugin.runs.state import SyncState
 from plugin.sso import links
@@ -58,6 +59,10 @@ def set_enabled(svc: Services, enabled: bool) -> str:
         if config.district_id:
             schedule = config.weekly_schedule(svc.settings.options.timezone)
             jobs.reschedule_weekly(settings, config.district_id, schedule)
+        config.enabled = True
+        store.save(config)
+        if config.district_id:
+            continuous.reschedule(svc.settings, config.district_id)  # when continuous updates are on
         message = "Enabled: Clever is registered in the realm" + ("" if report else " (no changes)")
     else:
         try:
@@ -68,6 +73,7 @@ def set_enabled(svc: Services, enabled: bool) -> str:
             raise ActionError(f"Keycloak refused to disable the identity provider: {exc}") from exc
         if config.district_id:
             jobs.cancel_weekly(jobs.queue_for(svc.settings), config.district_id)
+            continuous.cancel(jobs.queue_for(svc.settings), config.district_id)
         message = "Disabled: Clever logins and the weekly sync are off; all data is kept"
     config.enabled = enabled
     store.save(config)
@@ -161,7 +167,7 @@ def start_sync(svc: Services, started_by: str = "") -> tuple[str, bool]:
 def progress(svc: Services, run_id: str) -> dict[str, Any]:
     """A run's state for the live view: queued, running (with a count when the job reports one), done.
 
-    ``job`` is the RQ job's state in words (``plugin.runs.progress.JOB_STATES``), "unknown" once
+    ``job`` is the RQ job's state in words (``plugin.runs.takeover.job_state``), "unknown" once
     the job has expired (the stored report then says how the run ended). A run id that is neither
     a report of this district nor a queued job is ``NotFound``.
     """
@@ -169,9 +175,10 @@ def progress(svc: Services, run_id: str) -> dict[str, Any]:
     if report is not None and report.district_id != svc.store().load().district_id:
         raise NotFound(f"No run {run_id} of this district.")
     answer: dict[str, Any] = {"run_id": run_id, "status": "queued", "done": 0, "total": 0}
+    # The RQ job's state in plain words ("queued", "running", "failed", ...: ``takeover.job_state``).
+    answer["job"] = takeover.job_state(svc.redis, run_id)
     try:
-        job = queues.fetch(f"sync-{run_id}", svc.redis)
-        answer["job"] = job_state(job.get_status(refresh=True))
+        job = queues.fetch(takeover.sync_job_id(run_id), svc.redis)
         # ``plugin.runs.jobs.JobProgress`` writes it while the job runs.
         progress = job.meta.get("progress") or {}
         answer.update({k: v for k, v in progress.items() if k in ("stage", "done", "total")})
@@ -179,12 +186,12 @@ def progress(svc: Services, run_id: str) -> dict[str, Any]:
     except NoSuchJobError:
         if report is None:
             raise NotFound(f"No run {run_id} of this district.") from None
-        answer["job"] = "unknown"
     if report is not None:
         answer["status"] = report.status
         answer["finished"] = report.status != "running"
-    else:
-        answer["finished"] = answer["job"] in ("failed", "stopped", "canceled")
+    else:  # not started yet: the job's state says how it stands ("unknown": the job is gone)
+        answer["status"] = answer["job"]
+        answer["finished"] = answer["job"] in ("failed", "stopped", "canceled", "unknown")
     return answer
 
 
@@ -225,6 +232,7 @@ def _summary(changes: WouldChange, shown: int = 20) -> dict[str, Any]:
         "sentence": changes.sentence(),
         "people": changes.people[:shown],
         "classes": changes.classes[:shown],
+        "retention": changes.retention[:shown],
     }
 
 

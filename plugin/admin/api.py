@@ -16,6 +16,7 @@ from connectors.base import ConfigError
 from plugin.admin import actions, decisions, held
 from plugin.admin.actions import ActionError, NotFound
 from plugin.admin.blueprint import bp
+from plugin.admin.continuous import freshness_status, set_continuous, set_retention
 from plugin.admin.schedule import schedule_status, set_schedule
 from plugin.admin.services import services
 from plugin.config.store import district_token_name
@@ -133,9 +134,32 @@ def api_progress(run_id: str) -> Response:
 
 @bp.get("/api/status")
 def api_status() -> Response:
-    """The Sync Status summary: history (reports), held run, pending resolutions, next window, and
-    the weekly schedule with the last and next weekly run."""
-    return _answer(lambda svc: {**actions.status(svc), "schedule": schedule_status(svc)})
+    """The Sync Status summary: history (reports), held run, pending resolutions, next window, the
+    weekly schedule with the last and next weekly run, and ``freshness`` (continuous updates, the
+    lag, the retention rule: ``plugin.admin.continuous``)."""
+    return _answer(
+        lambda svc: {
+            **actions.status(svc),
+            "schedule": schedule_status(svc),
+            "freshness": freshness_status(svc),
+        }
+    )
+
+
+@bp.post("/api/continuous")
+def api_continuous() -> Response:
+    """``{"continuous": true, "minutes": 2}``: continuous updates on (every ``minutes``) or off."""
+    body = _body()
+    values = {"continuous": "on" if body.get("continuous") is True else "", "minutes": body.get("minutes")}
+    return _answer(set_continuous, values, g.admin_user.username)
+
+
+@bp.post("/api/retention")
+def api_retention() -> Response:
+    """``{"days": 30}`` (retention on) or ``{"days": 0}`` (off); realm admin."""
+    days = _body().get("days")
+    values = {"retention": "on" if days else "", "days": days}
+    return _answer(set_retention, values, g.admin_user)
 
 
 @bp.post("/api/schedule")

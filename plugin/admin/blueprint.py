@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from flask import Blueprint
 
-URL_PREFIX = "/configuration/authentication/clever"
+from plugin.sso.redirects import ADMIN_PAGE_PREFIX
+
+URL_PREFIX = ADMIN_PAGE_PREFIX  # Configuration > Authentication > Clever
 
 bp = Blueprint("clever_admin", __name__, template_folder="templates")

@@ -20,17 +20,18 @@ from flask import Response, flash, redirect, request, session, url_for
 
 from connectors.base import SyncError
 from connectors.records import Role, School
-from plugin.admin.blueprint import URL_PREFIX, bp
+from plugin.admin.blueprint import bp
 from plugin.admin.services import services
 from plugin.config.store import confirm_district
+from plugin.sso.redirects import admin_callback_uri
 
 log = logging.getLogger(__name__)
 PURPOSES = ("district", "badge")
 
 
 def clever_redirect_uri() -> str:
-    """The redirect URI to register for the Clever app (shown on the page)."""
-    return f"{services().settings.public_url}{URL_PREFIX}/clever/callback"
+    """Where Clever answers this page's logins (one of ``plugin.sso.redirects.clever_redirect_uris``)."""
+    return admin_callback_uri(services().settings)
 
 
 def _to_page(anchor: str) -> Response:
@@ -111,7 +112,11 @@ def _badge_login(district_id: str, school_ids: tuple[str, ...]) -> Response:
         flash("That Clever Badge belongs to another district. Nothing was changed.", "error")
         return _to_page("schools")
     if not school_ids:
-        flash("That Clever account has no school; use a student's or teacher's badge.", "error")
+        flash(
+            "That Clever account has no school; use a student's or teacher's badge (if Clever signed "
+            "you in as yourself without asking, log out of Clever first).",
+            "error",
+        )
         return _to_page("schools")
     school = svc.clever().one("schools", school_ids[0], School)
     config.school_mode = "badge"

@@ -42,17 +42,20 @@ def held_run(svc: Services, run_id: str) -> tuple[SyncReport, WouldChange]:
 
 
 def parse_confirmation(values: Mapping[str, object]) -> dict[str, int] | None:
-    """``people``, ``classes``, ``memberships`` as whole numbers (form fields or JSON), else None."""
+    """``people``, ``classes``, ``memberships`` as whole numbers (form fields or JSON), and
+    ``deleted`` and ``unlinked`` (retention) when given and not zero; else None."""
     found: dict[str, int] = {}
-    for name in ("people", "classes", "memberships"):
+    for name in ("people", "classes", "memberships", "deleted", "unlinked"):
         value = values.get(name)
+        if value is None and name in ("deleted", "unlinked"):
+            continue
         if isinstance(value, bool) or not isinstance(value, int | str):
             return None
         try:
             found[name] = int(value)
         except ValueError:
             return None
-    return found
+    return {name: n for name, n in found.items() if n or name not in ("deleted", "unlinked")}
 
 
 def approve(svc: Services, run_id: str, confirmed: Mapping[str, int] | None, by: str) -> tuple[str, bool]:

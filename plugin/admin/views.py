@@ -11,8 +11,8 @@ from plugin.admin import actions, decisions, held
 from plugin.admin.actions import ActionError, NotFound
 from plugin.admin.auth import refuse
 from plugin.admin.blueprint import bp
-from plugin.admin.clever_login import clever_redirect_uri
 from plugin.admin.console import console_links
+from plugin.admin.continuous import freshness_status, set_continuous, set_retention
 from plugin.admin.schedule import schedule_status, set_schedule, timezone_names
 from plugin.admin.services import services
 from plugin.admin.waiting import held_rows, labels, rule_rows
@@ -21,6 +21,7 @@ from plugin.config.store import CLIENT_SECRET, SCHOOL_MODES, district_token_name
 from plugin.runs.audit import by_admin
 from plugin.runs.changes import ChangeStore
 from plugin.runs.standing import WAITING_KINDS, Standing
+from plugin.sso.redirects import clever_redirect_uris
 from plugin.sync.report import COUNTS, KINDS, SyncReport
 from plugin.sync.resolutions import CREATE
 from plugin.sync.would_change import WouldChange
@@ -108,7 +109,7 @@ def page() -> str:
         secret_hint=hint(store.client_secret()),
         secret_from_env=not store.secrets.get(CLIENT_SECRET) and bool(svc.settings.clever.client_secret),
         token_hint=store.secrets.hint(district_token_name(config.district_id)) if config.district_id else "",
-        redirect_uri=clever_redirect_uri(),
+        redirect_uris=clever_redirect_uris(svc.settings),
         pending=session.get("pending_district"),
         query=query,
         results=results,
@@ -125,6 +126,7 @@ def page() -> str:
         waiting_kinds=WAITING_KINDS,
         run=_progress(svc, run_id) if run_id else None,
         schedule=schedule_status(svc),
+        freshness=freshness_status(svc),
         console=console_links(svc.settings),
         timezone_names=timezone_names(),
         kinds=KINDS,
@@ -145,6 +147,18 @@ def _progress(svc: Any, run_id: str) -> dict[str, Any] | None:
 def schedule() -> Response:
     """Save the weekly window (days, times, IANA zone)."""
     return _done("weekly", set_schedule, request.form.to_dict(), g.admin_user.username)
+
+
+@bp.post("/continuous")
+def continuous() -> Response:
+    """Continuous updates on or off, and every how many minutes."""
+    return _done("continuous", set_continuous, request.form.to_dict(), g.admin_user.username)
+
+
+@bp.post("/retention")
+def retention() -> Response:
+    """The retention rule: on with a number of days, or off."""
+    return _done("retention", set_retention, request.form.to_dict(), g.admin_user)
 
 
 @bp.get("/runs/<run_id>")

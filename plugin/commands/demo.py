@@ -4,7 +4,9 @@
 
 1. the demo realm ``school`` ("Example School District") when missing;
 2. the sandbox (the local Clever, ``#DEMO Sandbox District``) as a background process, with the
-   sidecar's portal route and Keycloak's broker endpoint as its registered redirect URIs;
+   Clever app's redirect URIs registered exactly as a district registers them at Clever
+   (``plugin.sso.redirects.clever_redirect_uris``: the portal route, Keycloak's broker endpoint, the
+   admin page's callback);
 3. the district's existing directory: OpenLDAP people federated into the realm (READ_ONLY, as
    districts usually run it), two of whom have the names of sandbox teachers, so Match Users By
    Name has something to find;
@@ -17,7 +19,9 @@
    of the demo, so ``set -a; . var/demo.env`` lets any ``keycloak-clever`` command act on it.
 
 Every step is idempotent: running the demo again reuses what is there and syncs again (a no-op
-when nothing changed). ``make services-down`` stops everything.
+when nothing changed). ``make services-down`` stops everything. The sidecar listens on
+``SIDECAR_PORT`` (18000) and the sandbox on ``SANDBOX_PORT`` (18100), as the services' ports come
+from ``KEYCLOAK_PORT`` and the others, so a second demo on one machine moves all of them.
 """
 
 from __future__ import annotations
@@ -42,9 +46,11 @@ from connectors.records import Role
 from plugin.commands.processes import Background, ensure_running
 from plugin.config.settings import Settings, load_env_file
 from plugin.config.store import CLIENT_SECRET, ConfigStore, IntegrationConfig, confirm_district
+from plugin.runs import takeover
 from plugin.runs.audit import BY_DEMO
 from plugin.runs.jobs import page_choices, run_locked, state_for
 from plugin.sso.broker import ensure_broker
+from plugin.sso.redirects import clever_redirect_uris
 from plugin.sso.setup import ensure_service_account
 from plugin.sync.run_options import RunOptions
 
@@ -52,16 +58,16 @@ ROOT = Path(__file__).resolve().parents[2]
 VAR = ROOT / "var"
 BIN = Path(sys.executable).parent
 DEMO_REALM = "school"
-SANDBOX_PORT = 18100
+SANDBOX_PORT = 18100  # defaults; ``SANDBOX_PORT`` and ``SIDECAR_PORT`` in the environment move them
 SIDECAR_PORT = 18000
 SANDBOX_CLIENT = ("sandbox-client", "sandbox-secret")  # the sandbox's default app
 
 
-def demo_env() -> dict[str, str]:
+def demo_env(sandbox_port: int = SANDBOX_PORT, sidecar_port: int = SIDECAR_PORT) -> dict[str, str]:
     """The demo's ``KCC_`` settings: the services, the demo realm, the sandbox as Clever."""
     services = load_env_file(str(VAR / "services.env"))
     keep = load_env_file(str(VAR / "demo.env")) if (VAR / "demo.env").exists() else {}
-    sandbox_url = f"http://127.0.0.1:{SANDBOX_PORT}"
+    sandbox_url = f"http://127.0.0.1:{sandbox_port}"
     env = {key: value for key, value in services.items() if key.startswith("KCC_")}
     env.update(
         KCC_REALM=DEMO_REALM,
@@ -69,7 +75,7 @@ def demo_env() -> dict[str, str]:
         KCC_CLEVER_API_URL=sandbox_url,
         KCC_CLEVER_CLIENT_ID=SANDBOX_CLIENT[0],
         KCC_CLEVER_CLIENT_SECRET=SANDBOX_CLIENT[1],
-        KCC_PUBLIC_URL=f"http://127.0.0.1:{SIDECAR_PORT}",
+        KCC_PUBLIC_URL=f"http://127.0.0.1:{sidecar_port}",
         KCC_SECRET_KEY=keep.get("KCC_SECRET_KEY") or secrets.token_hex(32),
     )
     if keep.get("KCC_CLEVER_DISTRICT_ID"):
@@ -180,7 +186,7 @@ def _run_sync(settings: Settings) -> str:
     state = state_for(settings)
     run_id = uuid.uuid4().hex[:12]
     district_id = settings.clever.district_id
-    running = state.acquire(district_id, run_id)
+    running = takeover.acquire(state, district_id, run_id, ttl=state.lease_s)
     if running is not None:
         return f"a sync is already running (run {running}); see `keycloak-clever status`"
     try:
@@ -197,12 +203,20 @@ def _run_sync(settings: Settings) -> str:
     return report.summary()
 
 
+def sandbox_command(settings: Settings, port: int) -> list[str]:
+    """``keycloak-clever-sandbox serve`` with the Clever app's redirect URIs, first one first."""
+    uris = [f"--redirect-uri={uri.url}" for uri in clever_redirect_uris(settings)]
+    return [str(BIN / "keycloak-clever-sandbox"), "serve", f"--port={port}", *uris]
+
+
 @click.command()
-def demo() -> None:
+@click.option("--sandbox-port", envvar="SANDBOX_PORT", default=SANDBOX_PORT, show_default=True, type=int)
+@click.option("--sidecar-port", envvar="SIDECAR_PORT", default=SIDECAR_PORT, show_default=True, type=int)
+def demo(sandbox_port: int, sidecar_port: int) -> None:
     """Run the whole Clever flow on the sandbox district and print where to look."""
     if not (VAR / "services.env").exists():
         raise click.ClickException("var/services.env is missing: run `make services` (or `make demo`) first")
-    env = demo_env()
+    env = demo_env(sandbox_port, sidecar_port)
     settings = Settings.from_env(env)
     keycloak_url = settings.keycloak.url
     sandbox_url = settings.clever.oauth_url
@@ -213,13 +227,7 @@ def demo() -> None:
     ensure_running(
         Background(
             "sandbox",
-            [
-                str(BIN / "keycloak-clever-sandbox"),
-                "serve",
-                f"--port={SANDBOX_PORT}",
-                f"--redirect-uri={sidecar_url}/clever/login",
-                f"--redirect-uri={keycloak_url}/realms/{DEMO_REALM}/broker/clever/endpoint",
-            ],
+            sandbox_command(settings, sandbox_port),
             f"{sandbox_url}/.well-known/openid-configuration",
             {},
         ),
@@ -260,7 +268,7 @@ def demo() -> None:
     ensure_running(
         Background(
             "sidecar",
-            [str(BIN / "gunicorn"), "-b", f"127.0.0.1:{SIDECAR_PORT}", "-w", "2", "wsgi:app"],
+            [str(BIN / "gunicorn"), "-b", f"127.0.0.1:{sidecar_port}", "-w", "2", "wsgi:app"],
             f"{sidecar_url}/healthz",
             process_env,
         ),

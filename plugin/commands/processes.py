@@ -2,10 +2,15 @@
 
 Each one has a pid file under ``var/demo/`` and a log under ``var/log/``; starting one that already
 answers is a no-op, so ``make demo`` can run again and again. ``scripts/services down`` stops them.
+Beside the pid file, a fingerprint (SHA-256) of the command line and environment it was started
+with: a process started with other arguments (say the sandbox with other redirect URIs, after an
+upgrade) is restarted instead of reused.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
 import signal
 import subprocess
@@ -51,10 +56,18 @@ def _answers(url: str | None) -> bool:
         return False
 
 
+def fingerprint(process: Background) -> str:
+    """A digest of what ``process`` runs with (never the values themselves: the env holds secrets)."""
+    what = json.dumps([list(process.argv), sorted(process.env.items())])
+    return hashlib.sha256(what.encode()).hexdigest()
+
+
 def ensure_running(process: Background, var: Path, *, timeout: float = 60.0) -> bool:
-    """Start ``process`` unless it already runs; True when it was started now."""
+    """Start ``process`` unless it already runs as asked; True when it was started now."""
     pid_file = var / "demo" / f"{process.name}.pid"
-    if _alive(pid_file) and (process.ready_url is None or _answers(process.ready_url)):
+    print_file = var / "demo" / f"{process.name}.fingerprint"
+    same = print_file.exists() and print_file.read_text().strip() == fingerprint(process)
+    if same and _alive(pid_file) and (process.ready_url is None or _answers(process.ready_url)):
         return False
     stop(process.name, var)
     (var / "demo").mkdir(parents=True, exist_ok=True)
@@ -73,6 +86,7 @@ def ensure_running(process: Background, var: Path, *, timeout: float = 60.0) -> 
             start_new_session=True,
         )
     pid_file.write_text(str(child.pid))
+    print_file.write_text(fingerprint(process))
     _started[child.pid] = child
     deadline = time.monotonic() + timeout
     while process.ready_url is not None and not _answers(process.ready_url):

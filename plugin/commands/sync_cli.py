@@ -32,6 +32,7 @@ from typing import Any
 import click
 
 from plugin.commands.context import load_settings
+from plugin.runs import continuous, takeover
 from plugin.runs.audit import by_command_line
 from plugin.runs.changes import ChangeStore
 from plugin.runs.jobs import page_choices, run_locked, state_for, trigger_sync
@@ -104,7 +105,8 @@ def sync(
         click.echo(f"queued: run {run_id}")
         return
     run_id = uuid.uuid4().hex[:12]
-    running = state.acquire(district_id, run_id)
+    # A lease from the start, as a job's (``plugin.runs.takeover``: a run that died is taken over).
+    running = takeover.acquire(state, district_id, run_id, ttl=state.lease_s)
     if running is not None:
         raise click.ClickException(f"a sync of this district is already running: run {running}")
     try:
@@ -178,30 +180,51 @@ def status(as_json: bool, district: str, limit: int) -> None:
     settings = page_choices(load_settings()).settings
     district_id = district or settings.clever.district_id
     state = SyncState.from_url(settings.redis_url)
+    running = state.running(district_id)
     held = state.held(district_id)
     runs = state.history(district_id, limit)
     standing = StandingStore(state.redis).load(district_id)
+    fresh = continuous.status(settings, district_id, state)
     if as_json:
         payload: dict[str, Any] = {
             "district_id": district_id,
+            "freshness": fresh,
             "standing": standing.to_dict(),
-            "running": state.running(district_id),
+            "running": running,
+            "running_state": takeover.run_state(state, running) if running else None,
             "held": held.to_dict() if held else None,
             "held_would_change": ChangeStore(state.redis).of(held).to_dict() if held else None,
             "runs": [r.to_dict() for r in runs],
         }
         click.echo(json.dumps(payload, indent=2))
         return
-    if running := state.running(district_id):
-        click.echo(f"running: {running}")
+    if running:
+        click.echo(f"running: {running} ({takeover.run_state(state, running)})")
     if held:
         click.echo(f"held for review: {held.run_id}: " + "; ".join(held.brake.get("reasons", [])))
         click.echo(f"  approving it would {ChangeStore(state.redis).of(held).sentence()} (--json lists who)")
     click.echo(standing_summary(standing))
+    click.echo(freshness_summary(fresh))
     if not runs:
         click.echo("no sync has run yet")
     for report in runs:
         click.echo(report.summary())
+
+
+def freshness_summary(fresh: dict[str, Any]) -> str:
+    """How fresh the realm is, continuous updates and the retention rule, as the page says them."""
+    lines = [f"{fresh['applied_words']}; {fresh['checked_words']}"]
+    if fresh["continuous"]:
+        state = f"on, every {fresh['every']}" + (f", next {fresh['next_tick']}" if fresh["next_tick"] else "")
+        if fresh["paused_by"]:
+            state += f" (paused: run {fresh['paused_by']} waits for review)"
+        lines.append(
+            f"continuous updates: {state}" + (f"; {fresh['tick_words']}" if fresh["tick_words"] else "")
+        )
+    else:
+        lines.append("continuous updates: off (the weekly window and Sync)")
+    lines.append(f"retention {'on' if fresh['retention_days'] else 'off'}: {fresh['retention_words']}")
+    return "\n".join(lines)
 
 
 def standing_summary(standing: Standing) -> str:

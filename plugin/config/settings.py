@@ -57,6 +57,13 @@ class SyncOptions:
     # ID): accounts whose names they rewrite at every login may be matched by name
     # (``KCC_ADMIN_RUN_NAME_PROVIDERS=google,entra``; ``mappers.eligibility``). Default: none.
     admin_run_name_providers: tuple[str, ...] = ()
+    # Continuous updates (``plugin.runs.continuous``): an incremental run from Clever's events every
+    # ``continuous_minutes`` (at least 1) besides the weekly window. Off: the article's rhythm alone.
+    continuous: bool = False
+    continuous_minutes: int = 2
+    # Retention (``plugin.sync.retention``): days after which a departed person's account the sync
+    # created is deleted (one it linked is unlinked); 0 = off, departed accounts stay disabled.
+    retention_days: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,6 +121,9 @@ class Settings:
                 lease_s=reader.parsed("LOCK_LEASE_SECONDS", 30, _seconds),
                 match_scopes=reader.parsed("MATCH_SCOPES", (), _scopes),
                 admin_run_name_providers=_aliases(reader.optional("ADMIN_RUN_NAME_PROVIDERS", "")),
+                continuous=reader.flag("CONTINUOUS", False),
+                continuous_minutes=reader.parsed("CONTINUOUS_MINUTES", 2, continuous_minutes),
+                retention_days=reader.parsed("RETENTION_DAYS", 0, retention_days),
             ),
             public_url=reader.url("PUBLIC_URL", default="http://127.0.0.1:18000"),
             secret_key=reader.optional("SECRET_KEY", ""),
@@ -153,6 +163,7 @@ def _keycloak(reader: _Reader) -> KeycloakSettings:
         client_id=reader.required("KEYCLOAK_CLIENT_ID") if has_client else "",
         client_secret=reader.required("KEYCLOAK_CLIENT_SECRET") if has_client else "",
         bulk=reader.flag("KEYCLOAK_BULK", True),
+        health_url=reader.url("KEYCLOAK_HEALTH_URL", default=""),
     )
 
 
@@ -237,6 +248,22 @@ def _seconds(value: str) -> int:
     if not 2 <= seconds <= 3600:
         raise ValueError("must be 2 to 3600 seconds")
     return seconds
+
+
+def continuous_minutes(value: str | int) -> int:
+    """Minutes between two continuous updates: a whole number, 1 to 1440 (a day)."""
+    minutes = int(value)
+    if not 1 <= minutes <= 1440:
+        raise ValueError("must be 1 to 1440 minutes")
+    return minutes
+
+
+def retention_days(value: str | int) -> int:
+    """Days a departed person's account is kept: 0 (off: kept) or 1 to 3650."""
+    days = int(value)
+    if not 0 <= days <= 3650:
+        raise ValueError("must be 0 (off) or 1 to 3650 days")
+    return days
 
 
 def _timezone(value: str) -> str:

@@ -60,6 +60,11 @@ class IntegrationConfig:
     # The weekly window (``plugin.config.schedule.WeeklySchedule.to_dict``); {} = the article's
     # Saturday 00:01 to Sunday 23:59 in ``KCC_TIMEZONE``. Its zone, once saved, wins over that.
     schedule: dict[str, Any] = field(default_factory=dict)
+    # Continuous updates and retention (``KCC_CONTINUOUS``, ``KCC_CONTINUOUS_MINUTES``,
+    # ``KCC_RETENTION_DAYS``): None until the page saves them, then the page's values win.
+    continuous: bool | None = None
+    continuous_minutes: int | None = None
+    retention_days: int | None = None
 
     def weekly_schedule(self, default_timezone: str) -> WeeklySchedule:
         """The saved weekly window, or the default one in ``default_timezone``."""
@@ -163,7 +168,13 @@ def effective_settings(settings: Settings, config: IntegrationConfig, client_sec
         admin_run_name_providers=settings.options.admin_run_name_providers
         if admin_run is None
         else tuple(admin_run),
+        **_saved(config, ("continuous", "continuous_minutes", "retention_days")),
     )
+
+
+def _saved(config: IntegrationConfig, names: tuple[str, ...]) -> dict[str, Any]:
+    """The options among ``names`` the page has saved (None: the environment's stay)."""
+    return {name: value for name in names if (value := getattr(config, name)) is not None}
 
 
 def settings_for(redis: Redis, settings: Settings) -> Settings:

@@ -10,7 +10,8 @@ set for the realm (``page_choices``: the Clever app, the options and the chosen 
   not at all while the page has the integration disabled (Enabled off).
 
 ``trigger_sync`` enqueues a run unless one is running or queued for the district, in which case
-it answers with that run's id (two triggers never overlap). The weekly window is the one the page
+it answers with that run's id (two triggers never overlap); a queued run whose job died before it
+claimed its lease is taken over (``plugin.runs.takeover``). The weekly window is the one the page
 saved (``plugin.config.schedule.WeeklySchedule``; default Saturday 00:01 to Sunday 23:59 in
 ``KCC_TIMEZONE``, else UTC); times are computed on the wall clock of that zone with ``zoneinfo``
 and converted to UTC only to schedule, so a DST change moves nothing. The next weekly
@@ -43,12 +44,13 @@ from rq.job import Job
 from plugin.config.schedule import WeeklySchedule
 from plugin.config.settings import Settings
 from plugin.config.store import ConfigStore, settings_for
-from plugin.runs import queues
+from plugin.runs import queues, takeover
 from plugin.runs.audit import BY_SCHEDULE, remember_weekly
 from plugin.runs.changes import ChangeStore
 from plugin.runs.metrics import errors_by_system, record_run
 from plugin.runs.standing import StandingStore
 from plugin.runs.state import SyncState
+from plugin.sync.failures import failure_line, probes_for
 from plugin.sync.full_run import full_run_reason, save_choices
 from plugin.sync.pipeline import Start, run_sync
 from plugin.sync.report import SyncReport
@@ -115,13 +117,12 @@ def queue_for(settings: Settings) -> Queue:
 
 
 def trigger_sync(settings: Settings, district_id: str, run: RunOptions = MANUAL) -> tuple[str, bool]:
-    """Queue a sync of ``district_id``; (run id, True) when queued, (running run id, False) otherwise."""
+    """Queue a sync of ``district_id``; (run id, True) when queued, (running run id, False) otherwise.
+
+    A run whose job died before it held its lease is taken over (``plugin.runs.takeover``)."""
     state = state_for(settings)
     run_id = uuid.uuid4().hex[:12]
-    running = state.acquire(district_id, run_id)
-    if running is not None and _stale(settings, state, district_id, running):
-        log.warning("district %s: run %s was queued but its job is gone: taking over", district_id, running)
-        running = None if state.take_over(district_id, running, run_id) else running
+    running = takeover.acquire(state, district_id, run_id)
     if running is not None:
         return running, False
     queue_for(settings).enqueue(
@@ -129,7 +130,7 @@ def trigger_sync(settings: Settings, district_id: str, run: RunOptions = MANUAL)
         district_id,
         run_id,
         run=run.to_json(),
-        job_id=f"sync-{run_id}",
+        job_id=takeover.sync_job_id(run_id),
         job_timeout=4 * 3600,
     )
     return run_id, True
@@ -138,19 +139,6 @@ def trigger_sync(settings: Settings, district_id: str, run: RunOptions = MANUAL)
 def state_for(settings: Settings) -> SyncState:
     """The sync state in the settings' Redis, with the settings' lease."""
     return SyncState.from_url(settings.redis_url, settings.options.lease_s)
-
-
-def _stale(settings: Settings, state: SyncState, district_id: str, run_id: str) -> bool:
-    """True when ``run_id`` holds the district as a *queued* run whose RQ job is gone or failed
-    (the worker that had it died before it started). A running run holds a short lease instead,
-    which lapses by itself when its process dies."""
-    if 0 <= state.lock_ttl(district_id) <= settings.options.lease_s:
-        return False
-    try:
-        job = queues.fetch(f"sync-{run_id}", state.redis)
-    except NoSuchJobError:
-        return True
-    return str(job.get_status(refresh=True)) in ("failed", "stopped", "canceled")
 
 
 def sync_job(
@@ -166,11 +154,12 @@ def sync_job(
     ``run``: the run's flags, as ``RunOptions`` or (in an RQ job) its JSON.
     """
     run = run if isinstance(run, RunOptions) else RunOptions.from_json(run)
-    page = page_choices(settings or Settings.from_env())
-    state = state_for(page.settings)
-    job = get_current_job()
+    settings = settings or Settings.from_env()
+    state = state_for(settings)
+    # First of all: the queued lock becomes a lease (a job that dies from here frees the district
+    # within the lease; before here, ``plugin.runs.takeover`` sees it died).
     holder = state.claim(district_id, run_id)
-    if holder is not None:  # the queued lock lapsed and another run has the district now
+    if holder is not None:  # the queued lock lapsed or was taken over: another run has the district
         report = SyncReport(
             run_id=run_id,
             district_id=district_id,
@@ -181,7 +170,9 @@ def sync_job(
         report.errors.append(f"refused: run {holder} is syncing this district")
         state.save(report.finish("failed"))
         return report.to_dict()
+    job = get_current_job()
     try:
+        page = page_choices(settings)
         report = run_locked(
             page.settings,
             state,
@@ -215,7 +206,10 @@ class JobProgress:
             return
         self._written = moment
         self.job.meta["progress"] = {"stage": stage, "done": done, "total": total}
-        self.job.save_meta()  # type: ignore[no-untyped-call]
+        try:
+            self.job.save_meta()  # type: ignore[no-untyped-call]
+        except RedisError:  # Redis restarting: the bar shows the next one, the run goes on
+            log.warning("job %s: its progress could not be stored", self.job.id)
 
 
 def run_locked(
@@ -229,7 +223,9 @@ def run_locked(
     progress: Any = None,
     school_ids: tuple[str, ...] = (),
 ) -> SyncReport:
-    """The job boundary: run, store the report (held runs too), move the cursor on success."""
+    """The job boundary: run, store the report (held runs too), move the cursor on success.
+
+    The run holds the district as a lease from its first step (``SyncState.lease``)."""
     report = SyncReport(
         run_id=run_id,
         district_id=district_id,
@@ -237,15 +233,15 @@ def run_locked(
         dry_run=run.dry_run,
         started_by=run.started_by,
     )
-    cursor = None if run.full else state.cursor(district_id)
-    if cursor is not None and (why := full_run_reason(state.redis, settings, district_id, school_ids)):
-        cursor, run = None, replace(run, full=True)  # a change on this side: ``plugin.sync.full_run``
-        report.preview["full_because"] = why
-    earlier = next((r for r in state.history(district_id, 10) if r.status in SEEN_EVERYONE), None)
-    state.save(report)
-    for dead in state.reap(district_id, run_id):
-        report.warnings.append(f"run {dead} had stopped without finishing (worker died): taken over")
     with state.lease(district_id, run_id) as lost:
+        cursor = None if run.full else state.cursor(district_id)
+        if cursor is not None and (why := full_run_reason(state.redis, settings, district_id, school_ids)):
+            cursor, run = None, replace(run, full=True)  # a change on this side: ``plugin.sync.full_run``
+            report.preview["full_because"] = why
+        earlier = next((r for r in state.history(district_id, 10) if r.status in SEEN_EVERYONE), None)
+        state.save(report)
+        for dead in state.reap(district_id, run_id):
+            report.warnings.append(f"run {dead} had stopped without finishing (worker died): taken over")
         try:
             report = run_sync(
                 settings,
@@ -257,10 +253,10 @@ def run_locked(
             )
         except Exception as exc:  # the job boundary: every failure ends in a stored report
             log.exception("sync %s of district %s failed", run_id, district_id)
-            report.errors.append(f"{type(exc).__name__}: {exc}")
+            report.errors.append(failure_line(exc, probes_for(settings)))  # the part that failed, in words
             report.finish("failed")
-            state.save(report)
             _record_metrics(state, report)
+            state.save(report)
             raise
     if lost.is_set():
         report.warnings.append("this run lost the district's lease (it stalled): check the next run")
@@ -319,7 +315,7 @@ def weekly_job(
         schedule_weekly(queue, district_id, schedule, after=closes if opens <= now else None, now=now)
         return None
     run_id = uuid.uuid4().hex[:12]
-    running = state.acquire(district_id, run_id)
+    running = takeover.acquire(state, district_id, run_id, ttl=state.lease_s)
     if running is not None:
         queue.enqueue_in(RETRY_AFTER, weekly_job, district_id, job_id=f"weekly-{district_id}-{run_id}")
         return None

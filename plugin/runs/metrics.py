@@ -18,9 +18,23 @@ and sidecars agree. Metrics (every one labelled ``district``):
 ``kcc_sync_writes_total{system}``          counter  writes to keycloak, ldap
 ``kcc_sync_requests_total{system}``        counter  requests to clever, keycloak
 ``kcc_sync_errors_total{system}``          counter  Clever retries after an error answer or a broken
-                                                    connection; Keycloak and LDAP errors the runs
-                                                    reported
+                                                    connection; the errors the runs reported, by
+                                                    the part each names (clever, keycloak,
+                                                    keycloak_database, ldap, redis:
+                                                    ``plugin.sync.failures``)
+``kcc_sync_freshness_seconds``             gauge    seconds since Clever was last checked by a run
+                                                    or continuous tick that ended well: every
+                                                    change made in Clever before then is applied
+                                                    (the lag; ``plugin.runs.freshness``)
+``kcc_sync_last_change_applied_timestamp_seconds`` gauge  when the newest run that wrote a change
+                                                    from Clever ended (Unix time)
+``kcc_sync_continuous_ticks_total{outcome}`` counter continuous ticks by outcome (checked, ran,
+                                                    busy, held, no-cursor, backoff, unchanged,
+                                                    failed)
 =========================================  =======  =============================================
+
+Alert on the lag, not on the ticks: with continuous updates every N minutes the freshness stays
+under N minutes plus a run; above a few times that, Clever or the worker is not answering.
 
 ``/metrics`` on the sidecar is for admins only, like the admin page: a signed-in admin, or a bearer
 token of an account allowed on the page (Prometheus: ``authorization`` or ``oauth2`` with client
@@ -36,10 +50,13 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metri
 from prometheus_client.registry import Collector
 from redis import Redis
 
+from plugin.runs import freshness
 from plugin.runs.standing import Standing, StandingStore
+from plugin.sync import failures
 from plugin.sync.report import SyncReport
 
 PREFIX = "kcc:metrics:"
+SYSTEMS = ("clever", "keycloak", "keycloak_database", "ldap", "redis")  # of the error counters
 DISTRICTS = "kcc:metrics:districts"
 
 
@@ -60,19 +77,15 @@ def record_run(redis: Redis, report: SyncReport) -> None:
         pipe.hincrby(key, f"writes:{system}", int(count))
     for system in ("clever", "keycloak"):
         pipe.hincrby(key, f"requests:{system}", int(requests.get(system, 0)))
-    for system in ("clever", "keycloak", "ldap"):
+    for system in SYSTEMS:
         pipe.hincrby(key, f"errors:{system}", int(errors.get(system, 0)))
     pipe.execute()
+    freshness.note_run(redis, report)
 
 
 def errors_by_system(report: SyncReport) -> dict[str, int]:
-    """The report's errors, counted by the system each names first (``keycloak: ...``)."""
-    counts = {"clever": 0, "keycloak": 0, "ldap": 0}
-    for error in report.errors:
-        system = error.split(":", 1)[0].strip().lower()
-        if system in counts:
-            counts[system] += 1
-    return counts
+    """The report's errors, counted by the part each names first (``plugin.sync.failures``)."""
+    return failures.errors_by_system(report.errors)
 
 
 class RunCollector(Collector):
@@ -98,6 +111,19 @@ class RunCollector(Collector):
         requests = CounterMetricFamily("kcc_sync_requests", "Requests", labels=[*label, "system"])
         errors = CounterMetricFamily(
             "kcc_sync_errors", "Errors and retried failures", labels=[*label, "system"]
+        )
+        lag = GaugeMetricFamily(
+            "kcc_sync_freshness_seconds",
+            "Seconds since Clever was last checked by a run that ended well",
+            labels=label,
+        )
+        applied = GaugeMetricFamily(
+            "kcc_sync_last_change_applied_timestamp_seconds",
+            "When the newest run that wrote a change from Clever ended",
+            labels=label,
+        )
+        ticks = CounterMetricFamily(
+            "kcc_sync_continuous_ticks", "Continuous ticks by outcome", labels=[*label, "outcome"]
         )
         standing_store = StandingStore(self.redis)
         for raw in sorted(self.redis.smembers(DISTRICTS)):
@@ -125,5 +151,11 @@ class RunCollector(Collector):
                 groups.add_metric([district, kind], count)
             for kind, items in standing.waiting_by_kind().items():
                 waiting.add_metric([district, kind], len(items))
+            fresh = freshness.load(self.redis, district)
+            if (seconds := fresh.lag_s()) is not None:
+                lag.add_metric([district], seconds)
+            applied.add_metric([district], fresh.applied)
+            for outcome, count in sorted(fresh.ticks.items()):
+                ticks.add_metric([district, outcome], count)
         yield from (runs, duration, last_duration, last_success)
-        yield from (people, groups, waiting, writes, requests, errors)
+        yield from (people, groups, waiting, writes, requests, errors, lag, applied, ticks)

@@ -24,27 +24,10 @@ STAGES = {
 }
 BAR = 28
 # An RQ job's status in the words the progress API answers (``job``).
-JOB_STATES = {
-    "queued": "queued",
-    "started": "running",
-    "deferred": "waiting for another job",
-    "scheduled": "scheduled",
-    "finished": "finished",
-    "failed": "failed",
-    "stopped": "stopped",
-    "canceled": "canceled",
-}
 
 
 def stage_label(stage: str) -> str:
     return STAGES.get(stage, stage)
-
-
-def job_state(status: object) -> str:
-    """An RQ job's status in plain words: "finished", never "JobStatus.FINISHED" (``str()`` of RQ's
-    enum member); an unknown status as its own value."""
-    value = str(getattr(status, "value", status))
-    return JOB_STATES.get(value, value)
 
 
 def eta_text(seconds: float) -> str:

@@ -30,6 +30,7 @@ from connectors.clever import CleverClient
 from connectors.keycloak import KeycloakDirectory, admin_client
 from connectors.state import DesiredState, DirectoryState, Plan
 from plugin.config.settings import Settings
+from plugin.runs import takeover
 from plugin.runs.jobs import queue_for
 from plugin.runs.state import SyncState
 from plugin.sync.applied import Applied
@@ -136,7 +137,9 @@ def shard_job(
     started = time.time()
     plan, groups = plan_from_json(plan_json), groups_from_json(groups_json)
     settings = settings or Settings.from_env()
-    keycloak = KeycloakDirectory(admin_client(settings.keycloak), bulk=settings.keycloak.bulk)
+    keycloak = KeycloakDirectory(
+        admin_client(settings.keycloak), bulk=settings.keycloak.bulk, health_url=settings.keycloak.health_url
+    )
     keycloak.group_ids = dict(group_ids)
     failures = keycloak.apply(plan, DesiredState(groups=groups, users={}))
     return {
@@ -195,7 +198,7 @@ def finish_job(
 def trigger_sharded(settings: Settings, district_id: str, shards: int) -> tuple[str, bool]:
     """Queue a sharded sync of ``district_id`` under its lock, like ``plugin.runs.jobs.trigger_sync``."""
     run_id = uuid.uuid4().hex[:12]
-    running = SyncState.from_url(settings.redis_url).acquire(district_id, run_id)
+    running = takeover.acquire(SyncState.from_url(settings.redis_url), district_id, run_id)
     if running is not None:
         return running, False
     queue: Queue = queue_for(settings)

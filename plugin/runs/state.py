@@ -20,7 +20,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from redis import Redis
+from redis.backoff import ExponentialBackoff
 from redis.exceptions import RedisError
+from redis.retry import Retry
 
 from plugin.sync.report import SyncReport, now_iso
 
@@ -29,9 +31,13 @@ PREFIX = "kcc:sync:"
 HISTORY = 100
 # The lock of a queued run (or a sharded one, whose shards are separate jobs). A run that starts
 # turns it into a lease of ``lease_s`` seconds that it renews every third of that: a run whose
-# process dies (kill -9, a lost host) frees the district within ``lease_s``.
+# process dies (kill -9, a lost host) frees the district within ``lease_s``; a queued run whose job
+# died before it claimed the lease is taken over by the next trigger (``plugin.runs.takeover``).
 LOCK_TTL = 6 * 3600
 LEASE_S = 30
+# A run's state rides out a Redis restart: each command is tried again for about 45 s (the report
+# a run stores at its end is not lost to a restart; ``tests/integration/test_redis_restart.py``).
+RETRY = Retry(ExponentialBackoff(cap=5.0, base=0.5), retries=12)
 DIED = "worker died: the run stopped without finishing (its lease lapsed); the next run took over"
 _RENEW = (
     "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('expire', KEYS[1], ARGV[2]) end return 0"
@@ -52,7 +58,7 @@ class SyncState:
 
     @classmethod
     def from_url(cls, url: str, lease_s: int = LEASE_S) -> SyncState:
-        return cls(Redis.from_url(url), lease_s)
+        return cls(Redis.from_url(url, retry=RETRY), lease_s)
 
     # -- reports ---------------------------------------------------------------------------------
 
@@ -128,13 +134,13 @@ class SyncState:
         """Seconds left on the district's lock (negative when there is none)."""
         return int(self.redis.ttl(f"{PREFIX}active:{district_id}"))
 
-    def take_over(self, district_id: str, stale: str, run_id: str) -> bool:
-        """Replace the lock of ``stale`` (a queued run whose job is gone) by ``run_id``'s."""
+    def take_over(self, district_id: str, stale: str, run_id: str, ttl: int = LOCK_TTL) -> bool:
+        """Replace the lock of ``stale`` (a queued run whose job died) by ``run_id``'s, for ``ttl`` s."""
         script = (
             "if redis.call('get', KEYS[1]) == ARGV[1] then "
             "redis.call('set', KEYS[1], ARGV[2], 'EX', ARGV[3]) return 1 end return 0"
         )
-        return bool(self.redis.eval(script, 1, f"{PREFIX}active:{district_id}", stale, run_id, LOCK_TTL))
+        return bool(self.redis.eval(script, 1, f"{PREFIX}active:{district_id}", stale, run_id, ttl))
 
     @contextmanager
     def lease(self, district_id: str, run_id: str) -> Iterator[threading.Event]:

@@ -27,7 +27,10 @@ What ``ensure_broker(admin, settings)`` puts in the realm (and keeps there, chan
   email or name: only the roster sync links;
 * the login of the Clever portal: the flow ``clever portal`` (only a redirect to Clever, no SSO cookie)
   and the public client ``clever-portal`` bound to it, which ``plugin.sso.portal`` sends portal logins
-  to (why, in ``plugin.sso.portal_flow``).
+  to (why, in ``plugin.sso.portal_flow``);
+* for shared devices, the provider's sign-out through the sidecar (``plugin.sso.logout``) and the
+  realm's login theme ``clever`` (``plugin.sso.theme``);
+* the optional client scope ``clever-classes`` for applications (``plugin.sso.classes_scope``).
 
 Example::
 
@@ -55,7 +58,7 @@ from connectors.base import ConfigError, TransientError
 from connectors.config import CleverSettings
 from connectors.keycloak_http import KeycloakHttp
 from connectors.state import IDP_ALIAS
-from mappers.layout import CLEVER_ATTRIBUTES, USER_TYPE_ROLES
+from mappers.layout import CLEVER_ATTRIBUTES, CLEVER_MARKS, USER_TYPE_ROLES
 from plugin.config.settings import Settings
 from plugin.sso.broker_flow import (
     DENY_DUPLICATE_MESSAGE,
@@ -66,14 +69,27 @@ from plugin.sso.broker_flow import (
     ensure_first_login_flow,
     ensure_self_linking,
 )
+from plugin.sso.classes_scope import ensure_classes_scope, remove_classes_scope
+from plugin.sso.logout_config import idp_logout_config
 from plugin.sso.portal_flow import ensure_portal_login, remove_portal_login
 from plugin.sso.profile_rules import own_validations
+from plugin.sso.theme import ensure_login_theme, remove_login_theme
 
 UP_GROUP = "clever"
 GUARD_MAPPER = "clever-ownership-guard"  # the extension's identity-provider mapper type
 SECRET_FINGERPRINT_KEY = "kccClientSecretHmac"
 OLD_FINGERPRINT_KEYS = ("kccClientSecretSha256",)  # a bare SHA-256 of the secret: removed
-MULTIVALUED_ATTRIBUTES = frozenset({"clever_roles", "clever_school_ids", "clever_relationships"})
+# A whole name over 2,048 characters is kept in parts (``mappers.name_fit.split_value``).
+MULTIVALUED_ATTRIBUTES = frozenset(
+    {
+        "clever_roles",
+        "clever_school_ids",
+        "clever_relationships",
+        "clever_first_name",
+        "clever_last_name",
+        "clever_legal_first_name",
+    }
+)
 RELAXED_REQUIRED = ("email", "firstName")
 SYNC_OWNED = ("firstName", "lastName", "email")  # admin-only to edit (``desired_user_profile``)
 
@@ -91,15 +107,18 @@ class Discovery:
 
 @dataclass(slots=True)
 class BrokerReport:
-    """What an ensure or remove changed, one line per thing; empty when nothing changed."""
+    """What an ensure or remove changed, one line per thing; empty when nothing changed. ``notes``
+    are what an admin should know that changed nothing (each run says them again)."""
 
     changes: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
 
     def __bool__(self) -> bool:
         return bool(self.changes)
 
     def __str__(self) -> str:
-        return "\n".join(self.changes) if self.changes else "no changes"
+        lines = self.changes or ["no changes"]
+        return "\n".join([*lines, *(f"note: {note}" for note in self.notes)])
 
 
 # --- pure builders ---------------------------------------------------------------------------
@@ -276,7 +295,7 @@ def desired_user_profile(current: Mapping[str, Any], *, users_edit_names: bool =
         )
     attributes = profile.setdefault("attributes", [])
     by_name = {attribute.get("name"): attribute for attribute in attributes}
-    for name in CLEVER_ATTRIBUTES:
+    for name in (*CLEVER_ATTRIBUTES, *CLEVER_MARKS):
         attribute = by_name.get(name)
         if attribute is None:
             attribute = {"name": name, "displayName": name.replace("_", " ").capitalize()}
@@ -357,7 +376,9 @@ def ensure_broker(
         ensure_user_profile(admin, report, users_edit_names=settings.clever.users_edit_names)
         ensure_self_linking(admin, settings.clever.allow_self_linking, report)
         ensure_first_login_flow(admin, settings.clever.create_unknown_users, report)
-        ensure_idp(admin, desired_idp(settings.clever, discovery, settings.secret_key), report)
+        idp = desired_idp(settings.clever, discovery, settings.secret_key)
+        idp["config"].update(idp_logout_config(settings))  # shared devices (``plugin.sso.logout``)
+        ensure_idp(admin, idp, report)
         ensure_mappers(admin, report, guard=guard, allow_self_linking=settings.clever.allow_self_linking)
         if not guard:
             report.changes.append(
@@ -366,6 +387,8 @@ def ensure_broker(
                 "the sync gives those accounts nothing); install keycloak-extension to refuse them"
             )
         ensure_portal_login(admin, settings.keycloak.realm, settings.public_url, report)
+        ensure_login_theme(admin, settings.keycloak.realm, report)  # shared devices
+        ensure_classes_scope(admin, report)  # classes for apps (``plugin.sso.classes_scope``)
     return report
 
 
@@ -414,7 +437,7 @@ def ensure_idp(admin: KeycloakAdmin, desired: dict[str, Any], report: BrokerRepo
 def has_guard(admin: KeycloakAdmin) -> bool:
     """True when Keycloak has the clever-sync extension (its jar holds the guard mapper type)."""
     with _keycloak_errors():
-        return keycloak_bulk.probe(KeycloakHttp(admin))
+        return keycloak_bulk.probe(KeycloakHttp(admin)) is not None
 
 
 def ensure_mappers(
@@ -506,6 +529,8 @@ def remove_broker(admin: KeycloakAdmin) -> BrokerReport:
                 admin.delete_authentication_flow(flow["id"])
                 report.changes.append(f"flow {FLOW_ALIAS!r}: removed")
         remove_portal_login(admin, report)
+        remove_login_theme(admin, str(admin.connection.realm_name), report)
+        remove_classes_scope(admin, report)
     return report
 
 

@@ -134,6 +134,15 @@ class Applied:
         if found := dict(fingerprints):
             self.redis.hset(self.base + "users", mapping=_mapping(found))
 
+    def forget(self, clever_ids: Iterable[str]) -> None:
+        """People whose account retention deleted or unlinked (``plugin.sync.retention``): no longer
+        synced, nor lost (an unlinked account is not an unlink to wait on), nor anything to read."""
+        if ids := list(clever_ids):
+            pipe = self.redis.pipeline()
+            for name in ("ids", "users", "dns", "kinds", "emails"):
+                pipe.hdel(self.base + name, *ids)
+            pipe.execute()
+
     def drop_users(self, clever_ids: Iterable[str]) -> None:
         if ids := list(clever_ids):
             self.redis.hdel(self.base + "users", *ids)

@@ -9,6 +9,13 @@ again with the brake released. A rewrite is an update of an account the sync alr
 changes its name or one of its identifiers (``REWRITES``): what an SIS re-key does to every
 record. Attribute-only changes (a new school year's grades) and first links by name are not
 rewrites, and fewer than ``REWRITES_AT_LEAST`` (10) rewrites of a kind are corrections, never held.
+
+Each share is taken of what the run could change, kind by kind: disables of the enabled accounts
+(read-only directory accounts included: Keycloak takes their ``enabled``), rewrites of the enabled
+accounts the sync may rename (read-only directory accounts, whose names come from the directory,
+left out). So a realm where a fifth of the students are directory people holds a rename of 80% of
+the others as it holds one in a realm without them. An incremental run uses the totals the last
+full run saved, ``rewritable:<kind>`` among them (``rewritable_totals``).
 """
 
 from __future__ import annotations
@@ -53,6 +60,16 @@ def _rewrite(update: UserUpdate) -> bool:
 REWRITES_AT_LEAST = 10
 
 
+REWRITABLE = "rewritable:"  # prefix of the saved totals of renameable accounts, by kind
+
+
+def rewritable_totals(totals: dict[str, int]) -> dict[str, int]:
+    """The rewrite denominators among an incremental run's saved totals (a kind's whole total when
+    a full run of an older version saved none)."""
+    kinds = {kind: count for kind, count in totals.items() if not kind.startswith(REWRITABLE)}
+    return {kind: totals.get(REWRITABLE + kind, count) for kind, count in kinds.items()}
+
+
 def rewrite_reasons(counts: dict[str, int], totals: dict[str, int], ratio: float) -> list[str]:
     return [
         f"{count} of {totals[kind]} {kind} would have their names or identifiers rewritten (over {ratio:.0%})"
@@ -65,11 +82,14 @@ def brake_reasons(plan: Plan, current: DirectoryState, ratio: float, update_rati
     """Why the plan is held: kinds whose disables/removals exceed ``ratio`` of what exists, or
     whose rewrites exceed ``update_ratio``."""
     reasons: list[str] = []
-    totals: dict[str, int] = {}
+    totals: dict[str, int] = {}  # enabled accounts: what disables are a share of
+    renameable: dict[str, int] = {}  # of those, the ones the sync may rename: what rewrites are
     for user in current.users.values():
         if user.enabled:
             kind = current_kind(user)
             totals[kind] = totals.get(kind, 0) + 1
+            if not user.read_only:
+                renameable[kind] = renameable.get(kind, 0) + 1
     disabled: dict[str, int] = {}
     for update in plan.disable_users:
         disabled[update.kind] = disabled.get(update.kind, 0) + 1
@@ -85,7 +105,7 @@ def brake_reasons(plan: Plan, current: DirectoryState, ratio: float, update_rati
     for kind, count, total in checks:
         if count and total and count / total > ratio:
             reasons.append(f"{count} of {total} {kind} would be disabled or removed (over {ratio:.0%})")
-    return reasons + rewrite_reasons(rewrites(plan), totals, update_ratio)
+    return reasons + rewrite_reasons(rewrites(plan), renameable, update_ratio)
 
 
 def brake_from_totals(
@@ -101,7 +121,7 @@ def brake_from_totals(
         f"{count} of {totals[kind]} {kind} would be disabled or removed (over {ratio:.0%})"
         for kind, count in sorted(counts.items())
         if count and totals.get(kind) and count / totals[kind] > ratio
-    ] + rewrite_reasons(rewrites(plan), totals, update_ratio)
+    ] + rewrite_reasons(rewrites(plan), rewritable_totals(totals), update_ratio)
 
 
 def brake_for(

@@ -34,7 +34,7 @@ def read_scoped(
     http, scope, workers = keycloak.http, snapshot.scope, keycloak.workers
     sections = list(snapshot.roster.sections())
     records = {user.clever_id: user for user in snapshot.roster.users()}
-    owned, foreign = owners(read_links(http, extension=keycloak.extension(), workers=workers))
+    owned, foreign = owners(read_links(http, extension=keycloak.uses_extension(), workers=workers))
     account_of = {clever_id: keycloak_id for keycloak_id, clever_id in owned.items()}
     providers = ldap_providers(http)
     with ThreadPoolExecutor(2) as pool:

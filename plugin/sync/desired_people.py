@@ -34,7 +34,8 @@ from connectors.state import (
     UserSpec,
     user_fingerprint,
 )
-from mappers.layout import ROLE_GROUPS, cut_name_warning, fitted_names, user_attributes
+from mappers.layout import ROLE_GROUPS, user_attributes
+from mappers.name_fit import clean_name, fit_names, fitted_warning, split_value
 from mappers.names import username_for
 from mappers.people import kind_of
 from plugin.sync.desired import MapInput, Mapped, RosterRead, read_roster
@@ -252,14 +253,16 @@ class _Specs:
         }
         preferred = user.preferred_first_name if self.inp.options.use_preferred_names else ""
         if preferred and preferred != first and user.has(Role.STUDENT):  # shown; the legal name kept
-            if first:  # no legal first name: nothing to keep (no empty attribute)
-                attributes = {**attributes, "clever_legal_first_name": (first,)}
+            if legal := clean_name(first)[0]:  # no legal first name: nothing to keep (no empty attribute)
+                attributes = {**attributes, "clever_legal_first_name": split_value(legal)}
             first = preferred
-        first, last, whole = fitted_names(first, person.last)
-        if whole:
-            attributes = {**attributes, **whole}
-            if current is None or (current.first_name, current.last_name) != (first, last):
-                self.mapped.warnings.append(cut_name_warning(user.clever_id, whole))
+        # Cleaned and cut as Keycloak holds them (``mappers.name_fit``).
+        fitted = fit_names(first, person.last)
+        first, last = fitted.first, fitted.last
+        if fitted.attributes:
+            attributes = {**attributes, **fitted.attributes}
+        if fitted.notes and (current is None or (current.first_name, current.last_name) != (first, last)):
+            self.mapped.warnings.append(fitted_warning(user.clever_id, fitted))
         before = self.inp.as_written.get(user.clever_id) if current else None
         if current and before and before == user_fingerprint(current.keycloak_id, attributes, read_only):
             self.mapped.confirmed[user.clever_id] = before

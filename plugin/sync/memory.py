@@ -29,6 +29,7 @@ from connectors.state import USER_KINDS, DesiredState, DirectoryState, fingerpri
 from plugin.sso import links
 from plugin.sync import resolutions
 from plugin.sync.applied import Applied
+from plugin.sync.brake import REWRITABLE
 from plugin.sync.current import wanted_members
 from plugin.sync.planned import Planned
 from plugin.sync.report import SyncReport
@@ -79,8 +80,11 @@ def _remember_all(planned: Planned, applied: Applied, started: datetime) -> None
     )
     applied.remember_kinds({cid: spec.kind for cid, spec in mapped.desired.users.items() if spec.read_only})
     totals = dict.fromkeys(USER_KINDS, 0)
+    totals.update({REWRITABLE + kind: 0 for kind in USER_KINDS})
     for spec in mapped.desired.users.values():
         totals[spec.kind] = totals.get(spec.kind, 0) + 1
+        if not spec.read_only:  # the incremental brake's rewrite denominators (``plugin.sync.brake``)
+            totals[REWRITABLE + spec.kind] = totals.get(REWRITABLE + spec.kind, 0) + 1
     totals["classes"] = sum(1 for key in mapped.desired.groups if key.startswith("section:"))
     totals["memberships"] = memberships
     applied.save_totals(totals)

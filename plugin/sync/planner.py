@@ -71,7 +71,9 @@ def plan_run(ctx: RunContext, source: Any, cursor: str | None) -> Planned | None
     if snapshot is None:
         return None
     settings, report, scope, write = ctx.settings, ctx.report, snapshot.scope, not ctx.run.dry_run
-    keycloak = KeycloakDirectory(admin_client(settings.keycloak), bulk=settings.keycloak.bulk)
+    keycloak = KeycloakDirectory(
+        admin_client(settings.keycloak), bulk=settings.keycloak.bulk, health_url=settings.keycloak.health_url
+    )
     idp_present = ensure_realm(keycloak, report, settings, write=write)
     redis = Redis.from_url(settings.redis_url)
     if idp_present:

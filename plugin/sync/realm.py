@@ -47,7 +47,9 @@ def own_old_links(
         return  # a realm the sync never wrote: nothing of the previous version's
     if ROOT_MARK_VERSION in ((response.json().get("attributes") or {}).get(ROOT_MARK) or ()):
         return
-    _, foreign = owners(read_links(keycloak.http, extension=keycloak.extension(), workers=keycloak.workers))
+    _, foreign = owners(
+        read_links(keycloak.http, extension=keycloak.uses_extension(), workers=keycloak.workers)
+    )
     if not foreign:
         return
     usernames = {

@@ -18,14 +18,17 @@ Shape (``report.to_dict()``)::
                   "action": "what the admin does"}],
      "warnings": [...], "warning_ids": {"<grouped warning>": [clever ids]},
      "errors": [...], "writes": {"keycloak": 0, "ldap": 0},
-     "calls": {"GET": 12}, "brake": {"held": false, "reasons": [...]}, "preview": {...}}
+     "calls": {"GET": 12}, "brake": {"held": false, "reasons": [...]}, "preview": {...},
+     "writer": {"path": "extension"|"rest", "new_accounts": "rows"|"model", "reason": "...", "keycloak":
+                "26.7.3", "rows": 0, "fallbacks": 0, ...}}   (``KeycloakDirectory.writer``)
 
 Kinds: schools, students, teachers, staff, district_admins (people whose primary Clever role is
 district admin), parents, classes. ``memberships_added`` counts every Clever group a person joins,
 a new account's groups included (it is created in them); ``waiting`` counts the people of the kind
 on the waiting list, whatever the reason (``count_waiting``). ``ldap.members_added`` counts the
 people written into groups, new groups' first members included (the placeholder member is not a
-person: ``connectors.ldap``). Counts are what the run wrote: a write
+person: ``connectors.ldap``). Counts are what the run wrote (a run that stopped midway, what it had
+written when it stopped: ``count_written``; its plan is in ``preview``): a write
 Keycloak refused is counted under ``failed``, not under ``created``/``updated``/``disabled``
 (``count_failures``), it is listed under ``errors`` in words, and a person it leaves without an
 account is on the waiting list (``waiting``, kind ``failed``) with the reason. A run with any failed
@@ -43,6 +46,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from connectors.base import RecordError
+from connectors.keycloak_sessions import access_words
 from connectors.state import USER_KINDS, DesiredState, DirectoryState, Plan, UserUpdate
 from mappers.names import Ambiguity, Held
 from plugin.sync.plan import current_kind
@@ -61,6 +65,16 @@ COUNTS = (
     "memberships_removed",
     "failed",
     "waiting",
+)
+# The counts of writes (a run that stopped midway shows what it did of these: ``count_written``).
+WRITTEN = (
+    "created",
+    "updated",
+    "linked_by_name",
+    "linked_by_admin",
+    "disabled",
+    "memberships_added",
+    "memberships_removed",
 )
 AMBIGUOUS_ACTION = (
     "choose the account on the Clever page, or create a new account; "
@@ -99,6 +113,17 @@ def warnings_by_kind(warnings: list[str]) -> list[dict[str, Any]]:
         groups.setdefault(warning_kind(warning), []).append(warning)
     ordered = sorted(groups.items(), key=lambda item: -len(item[1]))
     return [{"kind": kind, "count": len(items), "items": items} for kind, items in ordered]
+
+
+def writer_line(writer: Mapping[str, Any]) -> str:
+    """How a run wrote to Keycloak, in words: the REST API, or the extension and its new accounts' path."""
+    if writer.get("path") != "extension":
+        return f"admin REST API ({writer.get('reason', '')})"
+    line = f"clever-sync {writer.get('extension', '')} on Keycloak {writer.get('keycloak', '')}"
+    line += f", new accounts as {writer.get('new_accounts') or 'model'}: {writer.get('reason', '')}"
+    if writer.get("fallbacks"):
+        line += f"; {writer['fallbacks']} batch(es) fell back from rows to the model API"
+    return line
 
 
 def now_iso() -> str:
@@ -140,6 +165,13 @@ class SyncReport:
     calls: dict[str, int] = field(default_factory=dict)
     brake: dict[str, Any] = field(default_factory=lambda: {"held": False, "reasons": []})
     preview: dict[str, Any] = field(default_factory=dict)
+    writer: dict[str, Any] = field(default_factory=dict)
+    # The kill switch (``connectors.keycloak_sessions``): departed people whose sessions this run
+    # ended, how many sessions and offline tokens; {} when nobody departed.
+    access_ended: dict[str, int] = field(default_factory=dict)
+    # Retention (``plugin.sync.retention``): {"days", "deleted": {kind: n}, "unlinked": {kind: n}};
+    # {} when it did not run.
+    retention: dict[str, Any] = field(default_factory=dict)
     _clock: float = field(default_factory=time.monotonic, repr=False)
     # Clever ids an incremental run read again (their events): their waiting entries are this run's.
     _reread: set[str] = field(default_factory=set, repr=False)
@@ -326,6 +358,20 @@ class SyncReport:
             person=person,
         )
 
+    def count_written(
+        self, written: Plan, desired: DesiredState, current: DirectoryState, ldap_done: Mapping[str, int]
+    ) -> None:
+        """A run that stopped midway counts what it wrote (``written``: the part of its plan Keycloak
+        took; ``ldap_done``: its LDAP writes), not what it planned; the plan stays in ``preview``."""
+        unchanged = {kind: counts["unchanged"] for kind, counts in self.kinds.items()}
+        for counts in self.kinds.values():
+            for name in WRITTEN:
+                counts[name] = 0
+        self.count_plan(written, desired, current)
+        for kind, count in unchanged.items():
+            self.kinds[kind]["unchanged"] = count
+        self.ldap = {name: int(ldap_done.get(name, 0)) for name in self.ldap}
+
     def count_failures(self, plan: Plan, failures: list[RecordError], *, directory: str = "keycloak") -> None:
         """Move what ``failures`` refused from the written counts to ``failed``; list them in words."""
         # Clever id -> (kind, count the plan put it under, memberships it came with)
@@ -369,7 +415,7 @@ class SyncReport:
             lines.append(f"  {kind.replace('_', ' '):<15} {shown or 'nothing'}")
         ldap = ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in self.ldap.items() if v)
         lines.append(f"  {'ldap':<15} {ldap or 'nothing'}")
-        lines.append(f"  {'writes':<15} keycloak {self.writes['keycloak']}, ldap {self.writes['ldap']}")
+        lines.extend(self._write_lines())
         if self.brake.get("held"):
             lines.append("  HELD for review: " + "; ".join(self.brake["reasons"]))
         for title, items in (("ambiguous", self.ambiguous), ("skipped", self.skipped)):
@@ -381,3 +427,15 @@ class SyncReport:
         lines.extend(f"  warning: {w}" for w in self.warnings[:20])
         lines.extend(f"  error: {e}" for e in self.errors[:20])
         return "\n".join(lines)
+
+    def _write_lines(self) -> list[str]:
+        """The summary's lines on what the run wrote: writes, writer, access ended, retention."""
+        lines = [f"  {'writes':<15} keycloak {self.writes['keycloak']}, ldap {self.writes['ldap']}"]
+        if self.writer:
+            lines.append(f"  {'writer':<15} {writer_line(self.writer)}")
+        if self.access_ended:
+            lines.append(f"  {'access ended':<15} {access_words(self.access_ended)}")
+        if self.retention:
+            done = {k: sum(self.retention.get(k, {}).values()) for k in ("deleted", "unlinked")}
+            lines.append(f"  {'retention':<15} {self.retention.get('days', 0)} days: {done}")
+        return lines

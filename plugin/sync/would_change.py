@@ -47,6 +47,9 @@ class WouldChange:
     people: list[dict[str, str]] = field(default_factory=list)
     classes: list[dict[str, Any]] = field(default_factory=list)
     memberships: list[dict[str, str]] = field(default_factory=list)
+    # Accounts retention would delete or unlink (``plugin.sync.retention.Due`` as dicts); their
+    # totals ``deleted`` and ``unlinked`` are in ``totals`` only when not zero.
+    retention: list[dict[str, str]] = field(default_factory=list)
     totals: dict[str, int] = field(default_factory=lambda: {"people": 0, "classes": 0, "memberships": 0})
 
     @property
@@ -65,7 +68,17 @@ class WouldChange:
             f"retire {self.totals['classes']} class{'' if self.totals['classes'] == 1 else 'es'}",
             f"remove {self.totals['memberships']} membership{'' if self.totals['memberships'] == 1 else 's'}",
         ]
+        for key, verb in (("deleted", "delete"), ("unlinked", "unlink")):
+            if count := self.totals.get(key, 0):
+                parts.append(f"{verb} {count} departed account{'' if count == 1 else 's'} (retention)")
         return f"{', '.join(parts[:-1])} and {parts[-1]}"
+
+    def add_retention(self, rows: list[dict[str, str]]) -> None:
+        """The accounts retention would delete or unlink (``plugin.sync.retention.Retention.rows``)."""
+        self.retention = rows[:LIST_LIMIT]
+        for key, action in (("deleted", "delete"), ("unlinked", "unlink")):
+            if count := sum(1 for row in rows if row["action"] == action):
+                self.totals[key] = count
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -96,6 +109,9 @@ class WouldChange:
             }
         for membership in self.memberships:
             yield {**membership, "change": "remove from group", "detail": ""}
+        for row in self.retention:
+            change = "delete account" if row["action"] == "delete" else "unlink account"
+            yield {**row, "change": change, "detail": f"left Clever {row['removed_at']}"}
 
     def csv(self) -> str:
         """Every listed change as CSV (UTF-8 text, a header row; cells safe to open in a spreadsheet)."""

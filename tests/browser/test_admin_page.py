@@ -1,5 +1,6 @@
 """The admin page in real headless Chromium: the article's journey, through Keycloak and the sandbox.
 
+The sandbox accepts only the redirect URIs the page lists (``plugin.sso.redirects``), as Clever does.
 Sign in as a realm admin → Clever app → Enabled → Login with Clever as the sandbox's district admin
 (a wrong expected District ID first: refused) → confirm the District ID → schools each of the three
 ways → options → Sync (a real RQ worker process runs the job) → the Sync Status summary shows the
@@ -30,6 +31,7 @@ from plugin.config.settings import Settings
 from plugin.config.store import ConfigStore
 from plugin.runs.jobs import window_around
 from plugin.runs.state import SyncState
+from plugin.sso.redirects import clever_redirect_uris
 from sandbox.app import create_app as create_sandbox
 from sandbox.config import SandboxConfig
 from sandbox.server import serve
@@ -69,12 +71,15 @@ def _free_port() -> int:
 def admin_world(
     settings: Settings, keycloak_admin: KeycloakAdmin, admin_redis: Redis
 ) -> Iterator[AdminWorld]:
-    """The sandbox and the sidecar on real sockets; the realm has one IT admin; no Clever app set yet."""
-    sandbox_app = create_sandbox(SandboxConfig(size=30, seed=4))
+    """The sandbox and the sidecar on real sockets; the realm has one IT admin; no Clever app set yet.
+    The sandbox accepts only the redirect URIs the page tells the admin to register, as Clever does."""
+    port = _free_port()
+    settings = admin_settings(settings, f"http://127.0.0.1:{port}")
+    registered = [uri.url for uri in clever_redirect_uris(settings)]
+    sandbox_app = create_sandbox(SandboxConfig(size=30, seed=4, redirect_uris=registered))
     with serve(sandbox_app) as sandbox_url:
-        port = _free_port()
         settings = dataclasses.replace(
-            admin_settings(settings, f"http://127.0.0.1:{port}"),
+            settings,
             clever=dataclasses.replace(settings.clever, oauth_url=sandbox_url, api_url=sandbox_url),
         )
         sidecar: Flask = create_app(settings)
@@ -151,6 +156,9 @@ def test_the_whole_journey(page: Page, admin_world: AdminWorld) -> None:
     sign_in(page, world)
     page.wait_for_url(world.page_url)
     expect(page.locator("#signed-in-as")).to_have_text("it-admin")
+    # The redirect URIs the page lists are the ones this Clever (the sandbox) has registered.
+    listed = page.locator("#clever-redirect-uris .redirect-uri").all_inner_texts()
+    assert listed == list(world.sandbox.config.redirect_uris)
     world.shot(page, "signed-in")
 
     page.fill("#client_id", "sandbox-client")

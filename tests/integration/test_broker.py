@@ -226,6 +226,8 @@ def test_remove_then_register_again(keycloak_admin: KeycloakAdmin, settings: Set
         f"flow {FLOW_ALIAS!r}: removed",
         f"client {PORTAL_CLIENT_ID}: removed",
         f"flow {PORTAL_FLOW_ALIAS!r}: removed",
+        "realm login theme: Keycloak default again",
+        "client scope clever-classes: removed",
     ]
     assert not remove_broker(keycloak_admin)
     assert (

@@ -21,7 +21,9 @@ UNITS = sorted((ROOT / "deploy" / "systemd").glob("*.service"))
 
 def _keycloak_home(services_env: dict[str, str]) -> Path:
     pid_file = Path(services_env["KEYCLOAK_PID_FILE"])
-    (home,) = pid_file.parent.glob("keycloak-*/bin/kc.sh")
+    # The version the services run (an earlier version's unpacked copy may sit beside it).
+    home = pid_file.parent / f"keycloak-{services_env['KEYCLOAK_VERSION']}" / "bin" / "kc.sh"
+    assert home.exists(), home
     return home.parent.parent
 
 

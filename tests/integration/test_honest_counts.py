@@ -19,6 +19,7 @@ show: checked to be zero exactly when the realm did not change.
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 import pytest
@@ -81,7 +82,13 @@ def test_every_count_of_two_runs_is_what_keycloak_and_ldap_show(
     ldap_ou: LdapOu,
     redis_url: str,
 ) -> None:
-    settings, sandbox, groups_dn = clever_settings, sandbox_state, clever_settings.ldap.groups_dn
+    # The directory holds students and teachers: the district says so (KCC_MATCH_SCOPES), so its
+    # people are matched by name (a student account is not known as one otherwise: deny by default).
+    scopes = (("student", (ldap_ou.people_dn,)), ("teacher", (ldap_ou.people_dn,)))
+    settings = dataclasses.replace(
+        clever_settings, options=dataclasses.replace(clever_settings.options, match_scopes=scopes)
+    )
+    sandbox, groups_dn = sandbox_state, clever_settings.ldap.groups_dn
     ensure_broker(keycloak_admin, settings)
     students, teachers = sandbox.people("student"), sandbox.people("teacher")
     assert sandbox.people("district_admin"), "the sandbox district has district admins"
@@ -89,10 +96,9 @@ def test_every_count_of_two_runs_is_what_keycloak_and_ldap_show(
     _directory_people(ldap_conn, ldap_ou, in_directory)
     federate_ldap(keycloak_admin, settings.ldap, mode="READ_ONLY")
     twin = students[5]["name"]
-    for n in (1, 2):
-        keycloak_admin.create_user(
-            {"username": f"twin{n}", "enabled": True, "firstName": twin["first"], "lastName": twin["last"]}
-        )
+    for n in (1, 2):  # two directory accounts of one student's name: ambiguous
+        attributes = {"cn": twin["first"], "sn": twin["last"], "givenName": twin["first"]}
+        assert ldap_conn.add(f"uid=twin{n},{ldap_ou.people_dn}", ["inetOrgPerson"], attributes)
     nameless = students[6]
     sandbox.update("users", nameless["id"], {"name": {"first": "", "last": "", "middle": ""}})
     kinds = kinds_of(sandbox)

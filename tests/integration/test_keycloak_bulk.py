@@ -7,12 +7,14 @@ from __future__ import annotations
 import dataclasses
 import uuid
 from collections.abc import Iterator
+from datetime import datetime
 from typing import Any
 
 import pytest
 from keycloak import KeycloakAdmin
 
 from connectors.records import Section
+from connectors.state import CREATED_MARK
 from plugin.config.settings import Settings
 from plugin.sso.setup import ensure_service_account
 from plugin.sync.pipeline import run_sync
@@ -21,6 +23,7 @@ from plugin.sync.run_options import RunOptions
 from tests.conftest import realm_admin
 from tests.factories import make_section, make_student, make_teacher
 from tests.idp import register_idp
+from tests.realm_audit import admin_events, enable_admin_events, stored_timestamps
 from tests.sync_roster import MemoryRoster, MemorySource, make_district_roster
 
 pytestmark = pytest.mark.integration
@@ -77,6 +80,7 @@ def _people(admin: KeycloakAdmin) -> dict[str, dict[str, Any]]:
             continue
         people[user["username"]] = {
             "names": (user.get("firstName"), user.get("lastName")),
+            "created": bool(user.get("createdTimestamp")),
             "email": user.get("email"),
             "enabled": user["enabled"],
             "emailVerified": user.get("emailVerified"),
@@ -85,7 +89,12 @@ def _people(admin: KeycloakAdmin) -> dict[str, dict[str, Any]]:
                 r["name"].replace(admin.connection.realm_name, "<realm>")
                 for r in admin.get_realm_roles_of_user(user["id"])
             ),
-            "attributes": {k: sorted(v) for k, v in (user.get("attributes") or {}).items()},
+            "attributes": {
+                k: sorted(v) for k, v in (user.get("attributes") or {}).items() if k != CREATED_MARK
+            },
+            # The created mark (its time differs between the realms): there, and no later than the
+            # account Keycloak made (``plugin.sync.retention.created_by_sync``).
+            "created_mark": _marked(user),
             "groups": sorted(g["path"] for g in admin.get_user_groups(user["id"], brief_representation=True)),
             "links": sorted(
                 (link["identityProvider"], link["userId"], link["userName"])
@@ -93,6 +102,13 @@ def _people(admin: KeycloakAdmin) -> dict[str, dict[str, Any]]:
             ),
         }
     return people
+
+
+def _marked(user: dict[str, Any]) -> bool:
+    mark = ((user.get("attributes") or {}).get(CREATED_MARK) or [""])[0]
+    if not mark:
+        return False
+    return datetime.fromisoformat(mark).timestamp() <= user["createdTimestamp"] / 1000 + 1
 
 
 def _tree(admin: KeycloakAdmin) -> dict[str, Any]:
@@ -130,13 +146,18 @@ def rest_admin(
 ) -> KeycloakAdmin:
     """The REST realm's admin client; both realms prepared alike (``_prepare``)."""
     admin = realm_admin(services_env, rest_settings.keycloak.realm)
-    _prepare(keycloak_admin)
-    _prepare(admin)
+    for each in (keycloak_admin, admin):
+        _prepare(each)
+        enable_admin_events(each)  # after the preparation: only the sync's writes are compared
     return admin
 
 
 def test_the_extension_and_the_rest_path_make_the_same_accounts(
-    settings: Settings, rest_settings: Settings, keycloak_admin: KeycloakAdmin, rest_admin: KeycloakAdmin
+    settings: Settings,
+    rest_settings: Settings,
+    keycloak_admin: KeycloakAdmin,
+    rest_admin: KeycloakAdmin,
+    services_env: dict[str, str],
 ) -> None:
     roster = _roster()
     # No user federation in either realm: the extension writes new accounts as rows (Fresh.java).
@@ -146,16 +167,34 @@ def test_the_extension_and_the_rest_path_make_the_same_accounts(
     rest = run_sync(rest_settings, RunOptions(full=True), source=MemorySource(roster), district_id="d1")
 
     assert bulk.status == rest.status == "ok", (bulk.summary(), rest.summary())
+    # The rows path ran (the pinned Keycloak is one it was verified on), and none of it fell back.
+    assert bulk.writer["new_accounts"] == "rows" and bulk.writer["fallbacks"] == 0, bulk.writer
+    assert bulk.writer["rows"] >= len(roster.users_) - 2, bulk.writer  # all but the refused address
+    assert rest.writer["path"] == "rest", rest.writer
     assert bulk.kinds == rest.kinds
     assert sorted(bulk.warnings) == sorted(rest.warnings)
     assert any("another account holds it" in w for w in bulk.warnings), bulk.warnings  # in words
     made, by_rest = _people(keycloak_admin), _people(rest_admin)
     assert made == by_rest, _differences(made, by_rest)
+    # As stored: every account has its creation time, and (26.6+) a last-modified time equal to it.
+    stored = stored_timestamps(services_env, keycloak_admin.connection.realm_name)
+    assert stored == stored_timestamps(services_env, rest_admin.connection.realm_name)
+    assert set(stored.values()) == {(True, True)}, stored
+    # The same admin events: a batch records what the REST calls for the same plan record.
+    events = admin_events(keycloak_admin)
+    assert events == admin_events(rest_admin)
+    creates = sum(
+        n for (kind, op, _, rep), n in events.items() if (kind, op, rep) == ("USER", "CREATE", True)
+    )
+    assert creates >= len(roster.users_), events
     tree = _tree(keycloak_admin)
     assert tree == _tree(rest_admin)
     assert len(tree) > 5 and any(roles for _, roles in tree.values()), tree  # role groups, with their role
     assert len(made) == len(roster.users_) + 1  # everyone, and the other account untouched
     assert made["someone.else"]["email"] == TAKEN and made["someone.else"]["links"] == []
+    # Both write paths mark the accounts they create, and nothing else.
+    assert [n for n, p in made.items() if p["created_mark"] != bool(p["links"])] == [], made
+    assert [n for n, p in by_rest.items() if p["created_mark"] != bool(p["links"])] == [], by_rest
     assert all("/everyone" in p["groups"] for p in made.values() if p["links"]), made
     assert all("default-roles-<realm>" in p["roles"] for p in made.values()), made
     # The extension wrote the people and every group below /Clever in a few batches; the REST path
@@ -194,6 +233,9 @@ def test_membership_changes_through_the_extension_end_as_through_rest(
     assert bulk.status == rest.status == "ok", (bulk.summary(), rest.summary())
     made, by_rest = _people(keycloak_admin), _people(rest_admin)
     assert made == by_rest, _differences(made, by_rest)
+    events = admin_events(keycloak_admin)
+    assert events == admin_events(rest_admin)
+    assert any(kind == "GROUP_MEMBERSHIP" and op == "DELETE" for kind, op, _, _ in events), events
     # The students really moved: dozens of people's classes are not what they were.
     assert sum(made[name]["groups"] != before[name]["groups"] for name in made) > 20
     # The moves went in batches: far fewer membership calls than the REST path's one per move.

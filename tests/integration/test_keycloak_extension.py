@@ -18,7 +18,9 @@ from ldap3 import Connection
 
 from connectors.keycloak_ldap import federate_ldap
 from plugin.config.settings import Settings
+from plugin.sso.broker import BrokerReport, ensure_user_profile
 from tests.conftest import LdapOu
+from tests.extension_client import Extension, make_clever_roles
 from tests.idp import register_idp
 
 pytestmark = pytest.mark.integration
@@ -26,38 +28,14 @@ pytestmark = pytest.mark.integration
 ROOT_ATTRS = {"clever_key": ["root"]}
 
 
-class Extension:
-    """A tiny client of the extension, signed in as the master admin."""
-
-    def __init__(self, services_env: dict[str, str], realm: str) -> None:
-        self.base = f"{services_env['KEYCLOAK_URL']}/admin/realms/{realm}/clever-sync"
-        response = requests.post(
-            f"{services_env['KEYCLOAK_URL']}/realms/master/protocol/openid-connect/token",
-            data={
-                "grant_type": "password",
-                "client_id": "admin-cli",
-                "username": services_env["KEYCLOAK_ADMIN_USER"],
-                "password": services_env["KEYCLOAK_ADMIN_PASSWORD"],
-            },
-            timeout=30,
-        )
-        response.raise_for_status()
-        self.headers = {"Authorization": f"Bearer {response.json()['access_token']}"}
-
-    def batch(self, *operations: dict[str, Any]) -> list[dict[str, Any]]:
-        response = requests.post(
-            f"{self.base}/batch", json={"operations": list(operations)}, headers=self.headers, timeout=300
-        )
-        assert response.status_code == 200, response.text
-        results: list[dict[str, Any]] = response.json()["results"]
-        assert [result["index"] for result in results] == list(range(len(operations)))
-        return results
-
-
 @pytest.fixture
 def extension(services_env: dict[str, str], realm: str, keycloak_admin: KeycloakAdmin) -> Extension:
-    """The extension for the test's realm, which has a ``clever`` identity provider to link to."""
+    """The extension for the test's realm, which has a ``clever`` identity provider to link to, the
+    Clever realm roles (``keycloak-clever setup`` makes them; the extension makes none) and the User
+    Profile the sidecar sets before it writes (the extension checks new accounts against it)."""
     register_idp(keycloak_admin)
+    make_clever_roles(keycloak_admin)
+    ensure_user_profile(keycloak_admin, BrokerReport())
     return Extension(services_env, realm)
 
 
@@ -166,7 +144,7 @@ def test_batch_creates_people_with_groups_roles_links_and_a_replay_changes_nothi
 ) -> None:
     operations = [
         *_tree(),
-        _student("c1", "ana.diaz", realmRoles=["clever-login"]),
+        _student("c1", "ana.diaz", realmRoles=["clever-student"]),
         _student("c2", "bo.li"),
     ]
     first = extension.batch(*operations)
@@ -182,7 +160,7 @@ def test_batch_creates_people_with_groups_roles_links_and_a_replay_changes_nothi
     )
     assert ana["groups"] == ["/Clever/Lincoln High/Students"]
     assert ana["links"] == {("clever", "c1")}
-    assert "clever-login" in ana["roles"]
+    assert "clever-student" in ana["roles"]
     attributes = _raw_attributes(keycloak_admin, ana["id"])
     assert {k: v for k, v in attributes.items() if k.startswith("clever_")} == {
         "clever_id": ["c1"],
@@ -215,11 +193,8 @@ def test_bad_items_are_reported_and_the_rest_of_the_batch_is_written(
         _student("c6", "outside", groups=["/Staff Only"]),
         _student("c7", "dup", attributes={"clever_id": ["c7"]}),
         _student("c8", "dup", attributes={"clever_id": ["c8"]}),  # same username twice in one batch
-        _student("c9", "ok.two", attributes={"role": ["admin"]}),  # not a clever_* attribute
-        _student("c10", "ok.three", realmRoles=["admin"]),  # only clever-* roles are granted
         {"op": "create_group", "ref": "x", "parentPath": "/Staff Only", "name": "Sneaky"},
         {"op": "create_group", "ref": "y", "parentPath": "/Clever", "name": "Lincoln High"},  # sibling taken
-        {"op": "frobnicate"},
     )
     statuses = [(r["ref"] if "ref" in r else r["op"], r["status"]) for r in results]
     assert statuses == [
@@ -231,14 +206,14 @@ def test_bad_items_are_reported_and_the_rest_of_the_batch_is_written(
         ("c6", "error"),
         ("c7", "created"),
         ("c8", "error"),
-        ("c9", "error"),
-        ("c10", "error"),
         ("x", "error"),
         ("y", "error"),
-        ("frobnicate", "error"),
     ]
     assert all(r["error"] for r in results if r["status"] == "error")
     assert "not own" in results[0]["error"]
+    assert results[2]["error"] == "username: contains a control character"
+    assert results[3]["error"] == "firstName: longer than 255 characters"
+    assert results[4]["error"] == "email: not a valid address"
     assert results[1]["emailRefused"] is True
     ok = _user(keycloak_admin, "ok.one")
     assert "email" not in ok and ok["links"] == {("clever", "c2")}

@@ -64,9 +64,15 @@ def test_status_api_and_metrics_show_what_is_synced_and_who_waits(
     assert f"synced now: students {students}, teachers {teachers}," in result.output
     assert "last full run: full1" in result.output
     assert f"ambiguous {student['id']}: " in result.output
+    # How fresh the realm is (the no-op run checked Clever), continuous updates and retention.
+    assert "last change from Clever applied just now; Clever checked just now" in result.output
+    assert "continuous updates: off (the weekly window and Sync)" in result.output
+    assert "retention off: the account of a person who left Clever stays disabled" in result.output
 
     as_json = CliRunner().invoke(cli, ["status", "--json"], env=world.environment())
     standing = json.loads(as_json.stdout)["standing"]
+    fresh = json.loads(as_json.stdout)["freshness"]
+    assert fresh["applied_run"] == "full1" and fresh["lag_s"] < 600 and fresh["continuous"] is False
     assert standing["people"]["students"] == students
     assert sorted((i["kind"], i["clever_id"]) for i in standing["waiting"]) == [
         ("ambiguous", c) for c in sorted(held)
@@ -102,3 +108,10 @@ def test_status_api_and_metrics_show_what_is_synced_and_who_waits(
     ]
     assert clever and float(clever[0].rsplit(" ", 1)[1]) > 0
     assert "sandbox-secret" not in text
+    lag = [
+        line
+        for line in text.splitlines()
+        if line.startswith(f'kcc_sync_freshness_seconds{{district="{district}"}}')
+    ]
+    assert lag and 0 <= float(lag[0].rsplit(" ", 1)[1]) < 600, lag  # the no-op run checked Clever
+    assert f'kcc_sync_last_change_applied_timestamp_seconds{{district="{district}"}}' in text

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from connectors import keycloak_bulk
 from connectors.state import UserSpec
+from plugin.sync.report import writer_line
 
 
 def _person(n: int, email: str = "") -> UserSpec:
@@ -42,3 +43,22 @@ def test_a_placeholder_address_larger_than_a_batch_is_split() -> None:
 
     assert all(len(batch) <= keycloak_bulk.BATCH for batch in batches)
     assert sum(len(batch) for batch in batches) == 1201
+
+
+def test_a_run_report_says_how_new_accounts_were_written_and_counts_fallbacks() -> None:
+    probe = keycloak_bulk.Probe(
+        "0.1.0", "26.7.3", "rows", "Keycloak 26.7.3 is a version the rows path was verified on"
+    )
+    tally = keycloak_bulk.NewAccounts()
+    tally.note({"newAccounts": {"path": "rows", "rows": 500, "fallback": False}})
+    tally.note({"newAccounts": {"path": "model", "rows": 0, "fallback": True, "reason": "verified on"}})
+
+    writer = keycloak_bulk.writer(True, probe, tally)
+
+    assert writer["new_accounts"] == "rows" and writer["rows"] == 500
+    assert (writer["batches"], writer["fallbacks"]) == (2, 1)
+    line = writer_line(writer)
+    assert line.startswith("clever-sync 0.1.0 on Keycloak 26.7.3, new accounts as rows: Keycloak 26.7.3 is")
+    assert line.endswith("; 1 batch(es) fell back from rows to the model API")
+    assert keycloak_bulk.writer(False, None, tally)["path"] == "rest"
+    assert keycloak_bulk.writer(None, None, tally) == {}

@@ -8,9 +8,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
-import java.util.stream.Collectors;
 
-import com.fasterxml.jackson.databind.JsonNode;
 import org.keycloak.connections.jpa.support.EntityManagers;
 import org.keycloak.models.ClientModel;
 import org.keycloak.models.FederatedIdentityModel;
@@ -20,6 +18,8 @@ import org.keycloak.models.KeycloakSessionTaskWithResult;
 import org.keycloak.models.RealmModel;
 import org.keycloak.models.RoleModel;
 import org.keycloak.models.UserModel;
+import org.keycloak.representations.idm.UserRepresentation;
+import org.keycloak.services.resources.admin.AdminEventBuilder;
 
 /**
  * Applies the operations of one batch inside one transaction (the caller runs it through
@@ -68,15 +68,8 @@ final class BatchJob implements KeycloakSessionTaskWithResult<Map<Integer, Outco
      */
     static final boolean BATCH_MODE = Boolean.parseBoolean(System.getProperty("clever-sync.batch-mode", "false"));
 
-    /**
-     * New accounts of a batch of {@code create_user}s written as rows, all at once ({@link Fresh}),
-     * in realms without user storage providers. On by default; {@code -Dclever-sync.fresh-rows=false}
-     * writes every account through the model API as before.
-     */
-    static final boolean FRESH_ROWS = Boolean.parseBoolean(System.getProperty("clever-sync.fresh-rows", "true"));
-
     private final String realmId;
-    private final List<JsonNode> ops;
+    private final List<Ops.Op> ops;
     private final Set<Integer> skip;
     /** New accounts may be written as rows ({@link Fresh}); false on the resource's retries. */
     private final boolean rows;
@@ -97,12 +90,19 @@ final class BatchJob implements KeycloakSessionTaskWithResult<Map<Integer, Outco
     private Groups groups;
     private final Set<String> usernames = new HashSet<>();
     private final Set<String> emails = new HashSet<>();
+    /** How many new accounts this job wrote as rows ({@link Fresh}); 0 when it took the model path. */
+    int rowsWritten;
 
-    BatchJob(String realmId, List<JsonNode> ops, Set<Integer> skip, boolean rows) {
+    /** The request's admin events, cloned into the batch's session ({@link Audit}). */
+    private final AdminEventBuilder requestEvents;
+    private Audit audit;
+
+    BatchJob(String realmId, List<Ops.Op> ops, Set<Integer> skip, boolean rows, AdminEventBuilder requestEvents) {
         this.realmId = realmId;
         this.ops = ops;
         this.skip = skip;
         this.rows = rows;
+        this.requestEvents = requestEvents;
     }
 
     @Override
@@ -112,13 +112,14 @@ final class BatchJob implements KeycloakSessionTaskWithResult<Map<Integer, Outco
         s.getContext().setRealm(realm);
         Plans.preferCustom(s);
         idpExists = s.identityProviders().getByAlias(ALIAS) != null;
+        audit = new Audit(requestEvents, s);
         long started = System.nanoTime();
         known = Known.load(s, realmId, cleverIds());
         known.loadChildren(s, realmId, parentIds());
-        groups = new Groups(s, realm, known, this::startWriting);
-        if (rows && !BATCH_MODE && onlyCreates() && Fresh.possible(realm)) {
+        groups = new Groups(s, realm, known, this::startWriting, audit);
+        if (rows && !BATCH_MODE && onlyCreates() && RowsPath.forRealm(realm).rows()) {
             fresh = new Fresh(realm);
-            known.loadAccounts(s, realmId, lowered("username"), lowered("email"));
+            known.loadAccounts(s, realmId, lowered(Ops.CreateUser::username), lowered(Ops.CreateUser::email));
         }
         timer.known = System.nanoTime() - started;
         Map<Integer, Outcome> outcomes = new LinkedHashMap<>();
@@ -134,6 +135,7 @@ final class BatchJob implements KeycloakSessionTaskWithResult<Map<Integer, Outco
             timer.flushing();
             fresh.write(s.getProvider(org.keycloak.connections.jpa.JpaConnectionProvider.class).getEntityManager());
             timer.done();
+            rowsWritten = fresh.size();
         }
         timer.log(outcomes.size());
         return outcomes;
@@ -146,7 +148,7 @@ final class BatchJob implements KeycloakSessionTaskWithResult<Map<Integer, Outco
      */
     private boolean onlyCreates() {
         for (int i = 0; i < ops.size(); i++) {
-            if (!skip.contains(i) && !"create_user".equals(ops.get(i).path("op").asText(""))) {
+            if (!skip.contains(i) && !(ops.get(i) instanceof Ops.CreateUser)) {
                 return false;
             }
         }
@@ -157,22 +159,19 @@ final class BatchJob implements KeycloakSessionTaskWithResult<Map<Integer, Outco
     private Set<String> parentIds() {
         Set<String> ids = new HashSet<>();
         for (int i = 0; i < ops.size(); i++) {
-            JsonNode op = ops.get(i);
-            String id = op.path("parentId").asText("");
-            if (!skip.contains(i) && "create_group".equals(op.path("op").asText("")) && !id.isEmpty()
-                    && id.length() <= Checks.MAX_NAME) {
-                ids.add(id);
+            if (!skip.contains(i) && ops.get(i) instanceof Ops.CreateGroup group && group.parentId() != null) {
+                ids.add(group.parentId());
             }
         }
         return ids;
     }
 
-    /** The batch's values of {@code field}, lower-cased, for {@link Known#loadAccounts}. */
-    private Set<String> lowered(String field) {
+    /** The batch's new people's values of a field, lower-cased, for {@link Known#loadAccounts}. */
+    private Set<String> lowered(java.util.function.Function<Ops.CreateUser, String> field) {
         Set<String> values = new HashSet<>();
         for (int i = 0; i < ops.size(); i++) {
-            String value = ops.get(i).path(field).asText("");
-            if (!skip.contains(i) && !value.isEmpty() && value.length() <= Checks.MAX_NAME) {
+            String value = ops.get(i) instanceof Ops.CreateUser user ? field.apply(user) : null;
+            if (!skip.contains(i) && value != null && !value.isEmpty() && value.length() <= Values.MAX_NAME) {
                 values.add(value.toLowerCase(Locale.ROOT));
             }
         }
@@ -185,13 +184,11 @@ final class BatchJob implements KeycloakSessionTaskWithResult<Map<Integer, Outco
             if (skip.contains(i)) {
                 continue;
             }
-            JsonNode op = ops.get(i);
-            String kind = op.path("op").asText("");
-            String ref = op.path("ref").isTextual() ? op.get("ref").asText() : null;
+            Ops.Op op = ops.get(i);
             writing = false;
             timer.item();
             try {
-                outcomes.put(i, apply(i, kind, op));
+                outcomes.put(i, apply(i, op));
                 timer.flushing();
                 // The item's writes reach the database now, so a constraint they break is this
                 // item's failure (not the commit's), and the next item's queries see them.
@@ -201,8 +198,7 @@ final class BatchJob implements KeycloakSessionTaskWithResult<Map<Integer, Outco
                 if (writing) {
                     throw new ItemFailure(i, refusal);
                 }
-                String id = op.path("id").isTextual() ? op.get("id").asText() : null;
-                outcomes.put(i, Outcome.error(i, kind, ref, id, refusal.getMessage()));
+                outcomes.put(i, Outcome.error(i, op.kind(), op.ref(), op.id(), refusal.getMessage()));
             } catch (RuntimeException exc) {
                 throw new ItemFailure(i, exc);
             }
@@ -218,47 +214,36 @@ final class BatchJob implements KeycloakSessionTaskWithResult<Map<Integer, Outco
     private Set<String> cleverIds() {
         Set<String> ids = new HashSet<>();
         for (int i = 0; i < ops.size(); i++) {
-            JsonNode op = ops.get(i);
-            if (skip.contains(i) || op.path("op").asText("").endsWith("_group")) {
-                continue;
-            }
-            for (String field : List.of("ref", "userRef")) {
-                String id = op.path(field).asText("");
-                if (!id.isEmpty() && id.length() <= Checks.MAX_NAME) {
-                    ids.add(id);
-                }
+            Ops.Op op = ops.get(i);
+            if (!skip.contains(i) && !(op instanceof Ops.CreateGroup || op instanceof Ops.UpdateGroup) && op.ref() != null) {
+                ids.add(op.ref());
             }
         }
         return ids;
     }
 
-    private Outcome apply(int i, String kind, JsonNode op) {
-        switch (kind) {
-            case "create_user":
-                return createUser(i, op);
-            case "update_user":
-                return updateUser(i, op);
-            case "disable_user":
-                return disableUser(i, op);
-            case "add_member":
-                return membership(i, op, true);
-            case "remove_member":
-                return membership(i, op, false);
-            case "create_group":
-                return groups.create(i, op);
-            case "update_group":
-                return groups.update(i, op);
-            default:
-                throw new Refusal("unknown op " + kind);
+    private Outcome apply(int i, Ops.Op op) {
+        if (op instanceof Ops.CreateUser create) {
+            return createUser(i, create);
+        } else if (op instanceof Ops.UpdateUser update) {
+            return updateUser(i, update);
+        } else if (op instanceof Ops.DisableUser disable) {
+            return disableUser(i, disable);
+        } else if (op instanceof Ops.Member member) {
+            return membership(i, member, member instanceof Ops.AddMember);
+        } else if (op instanceof Ops.CreateGroup group) {
+            return groups.create(i, group);
         }
+        return groups.update(i, (Ops.UpdateGroup) op);
     }
 
     // ------------------------------------------------------------------------------- users
 
-    private Outcome createUser(int i, JsonNode op) {
-        String ref = Checks.required(op, "ref", Checks.MAX_NAME);
-        String username = Checks.username(Checks.required(op, "username", Checks.MAX_NAME)).toLowerCase(Locale.ROOT);
-        Wanted wanted = wanted(op, op, ref);
+    private Outcome createUser(int i, Ops.CreateUser op) {
+        String ref = op.ref();
+        String username = Values.username(op.username()).toLowerCase(Locale.ROOT);
+        Wanted wanted = wanted(op.firstName(), op.lastName(), op.email(), op.enabled(), op.attributes(),
+                op.realmRoles(), op.groups(), op.link(), ref, username);
         String email = wanted.email();
         Boolean enabled = wanted.enabled();
         if (usersByRef.containsKey(ref)) {
@@ -286,20 +271,23 @@ final class BatchJob implements KeycloakSessionTaskWithResult<Map<Integer, Outco
         email = claimEmail(email, existing, outcome);
         boolean linkNeeded = wanted.linkUserId() != null && checkLink(existing, wanted.linkUserId());
         if (existing == null) {
-            ProfileCheck.check(session, username, wanted.first(), wanted.last(), email, nonEmpty(wanted.attributes()));
+            ProfileCheck.check(session, username, wanted.first(), wanted.last(), email,
+                    Accounts.nonEmpty(wanted.attributes()));
         }
-        List<RoleModel> roles = existing == null && fresh != null ? existingRoles(wanted.roles()) : null;
-        if (roles != null && ownIdOnly(wanted.attributes(), ref)) {
+        List<RoleModel> roles = personRoles(wanted, existing);
+        if (existing == null && fresh != null && Accounts.ownIdOnly(wanted.attributes(), ref)) {
             startWriting();
             String id = fresh.add(username, wanted.first(), wanted.last(), email, enabled == null || enabled,
-                    nonEmpty(wanted.attributes()), roles, wanted.groups(),
-                    linkNeeded ? wanted.linkUserId() : null, Ownership.MARK + wanted.linkUserId());
+                    Accounts.nonEmpty(wanted.attributes()), roles, wanted.groups(),
+                    linkNeeded ? wanted.linkUserId() : null, wanted.linkUserName());
             createdIds.add(id);
             usersByRef.put(ref, id);
             usernames.add(username);
             if (linkNeeded) {
                 linkedInBatch.put(wanted.linkUserId(), id);
             }
+            audit.userCreated(id, Accounts.created(username, enabled == null || enabled, wanted, email, linkNeeded));
+            audit.rolesGranted("users", id, roles);
             outcome.status = Outcome.CREATED;
             outcome.id = id;
             return outcome.changed(true);
@@ -317,25 +305,25 @@ final class BatchJob implements KeycloakSessionTaskWithResult<Map<Integer, Outco
             user.setEnabled(enabled);
             changed = true;
         }
-        changed |= write(user, wanted, email, existing == null, linkNeeded);
+        changed |= write(user, wanted, email, existing == null, linkNeeded, roles, changed && existing != null);
         usersByRef.put(ref, user.getId());
         usernames.add(username);
         outcome.id = user.getId();
         return outcome.changed(changed);
     }
 
-    private Outcome updateUser(int i, JsonNode op) {
-        String id = Checks.required(op, "id", Checks.MAX_NAME);
-        String ref = Checks.optional(op, "ref", Checks.MAX_NAME);
-        Wanted wanted = wanted(op, op.path("fields"), ref);
+    private Outcome updateUser(int i, Ops.UpdateUser op) {
+        String ref = op.ref();
+        Ops.Fields fields = op.fields() == null ? new Ops.Fields(null, null, null, null) : op.fields();
+        UserModel user = session.users().getUserById(realm, op.id());
+        if (user == null) {
+            throw new Refusal("no user " + op.id());
+        }
+        Wanted wanted = wanted(fields.firstName(), fields.lastName(), fields.email(), fields.enabled(),
+                op.attributes(), op.realmRoles(), op.groups(), op.link(), ref, user.getUsername());
         String linkUserId = wanted.linkUserId();
         Boolean enabled = wanted.enabled();
-        boolean adopt = Boolean.TRUE.equals(Checks.bool(op, "adopt"));
-        UserModel user = session.users().getUserById(realm, id);
-        if (user == null) {
-            throw new Refusal("no user " + id);
-        }
-        if (adopt) {
+        if (Boolean.TRUE.equals(op.adopt())) {
             guardAdoptable(user, ref, linkUserId);
         } else {
             guardOwned(user, ref, false);
@@ -344,13 +332,14 @@ final class BatchJob implements KeycloakSessionTaskWithResult<Map<Integer, Outco
         outcome.id = user.getId();
         String email = claimEmail(wanted.email(), user, outcome);
         boolean linkNeeded = linkUserId != null && checkLink(user, linkUserId);
+        List<RoleModel> roles = personRoles(wanted, user);
         startWriting();
         boolean changed = false;
         if (enabled != null && user.isEnabled() != enabled) {
             user.setEnabled(enabled);
             changed = true;
         }
-        changed |= write(user, wanted, email, false, linkNeeded);
+        changed |= write(user, wanted, email, false, linkNeeded, roles, changed);
         if (ref != null) {
             usersByRef.put(ref, user.getId());
         }
@@ -366,37 +355,28 @@ final class BatchJob implements KeycloakSessionTaskWithResult<Map<Integer, Outco
         return id == null ? null : session.users().getUserById(realm, id);
     }
 
-    /** The realm roles named, or null when one does not exist yet (the model path creates it). */
-    private List<RoleModel> existingRoles(List<String> names) {
-        List<RoleModel> roles = new ArrayList<>();
-        for (String name : names) {
-            RoleModel role = realm.getRole(name);
-            if (role == null) {
-                return null;
-            }
-            roles.add(role);
+    /**
+     * The realm roles asked for this person, each the role of one of their Clever roles (the op's
+     * {@code clever_role}/{@code clever_roles}, else the account's), existing and not composite.
+     */
+    private List<RoleModel> personRoles(Wanted wanted, UserModel user) {
+        if (wanted.roles().isEmpty()) {
+            return List.of();
         }
-        return roles;
-    }
-
-    /** True when the attributes carry no {@code clever_id} but the op's own (the snapshot stays true). */
-    private static boolean ownIdOnly(Map<String, List<String>> attributes, String ref) {
-        List<String> ids = attributes.get(CLEVER_ID);
-        return ids == null || ids.equals(List.of(ref));
-    }
-
-    private static Map<String, List<String>> nonEmpty(Map<String, List<String>> attributes) {
-        Map<String, List<String>> result = new LinkedHashMap<>();
-        attributes.forEach((name, values) -> {
-            if (!values.isEmpty()) {
-                result.put(name, values);
+        List<String> cleverRoles = new ArrayList<>();
+        for (String name : List.of("clever_role", "clever_roles")) {
+            List<String> asked = wanted.attributes().get(name);
+            if (asked != null) {
+                cleverRoles.addAll(asked);
+            } else if (user != null) {
+                user.getAttributeStream(name).forEach(cleverRoles::add);
             }
-        });
-        return result;
+        }
+        return Roles.resolve(realm, Roles.forPerson(wanted.roles(), cleverRoles));
     }
 
     /** What a create_user or update_user asks of one account, read and checked before any write. */
-    private record Wanted(
+    record Wanted(
             String first,
             String last,
             String email,
@@ -404,41 +384,65 @@ final class BatchJob implements KeycloakSessionTaskWithResult<Map<Integer, Outco
             Map<String, List<String>> attributes,
             List<String> roles,
             List<GroupModel> groups,
-            String linkUserId) {}
+            String linkUserId,
+            String linkUserName) {}
 
-    /** {@code fields}: where the names, email and enabled are (the op itself, or update_user's "fields"). */
-    private Wanted wanted(JsonNode op, JsonNode fields, String ref) {
+    /** The op's values, checked ({@link Values}); a bad one is this item's error. */
+    private Wanted wanted(String first, String last, String email, Boolean enabled,
+                          Map<String, List<String>> attributes, List<String> roles, List<String> groupRefs,
+                          Ops.Link link, String ref, String defaultLinkName) {
+        String linkUserId = link == null ? null : link.toRef() ? ref : link.userId();
+        // Every link the extension writes is an owned link: its userName is the ownership mark
+        // (``Ownership``), whatever the op says.
+        String linkUserName = linkUserId == null ? null : Ownership.MARK + linkUserId;
         return new Wanted(
-                Checks.optional(fields, "firstName", Checks.MAX_NAME),
-                Checks.optional(fields, "lastName", Checks.MAX_NAME),
-                Checks.email(Checks.optional(fields, "email", Checks.MAX_NAME)),
-                Checks.bool(fields, "enabled"),
-                Checks.attributes(op, "attributes"),
-                Roles.of(op),
-                groups.list(op),
-                link(op, ref));
+                Values.name("firstName", first),
+                Values.name("lastName", last),
+                Values.email(email),
+                enabled,
+                Values.attributes(attributes),
+                Roles.names(Values.list(roles), "realmRoles"),
+                groups.list(Values.list(groupRefs)),
+                linkUserId,
+                Values.name("link.userName", linkUserName));
     }
 
-    /** The writes create_user and update_user share: names, attributes, roles, groups, the link. */
-    private boolean write(UserModel user, Wanted wanted, String email, boolean fresh, boolean linkNeeded) {
-        boolean changed = setNames(user, wanted.first(), wanted.last(), email);
-        changed |= mergeAttributes(user, wanted.attributes());
-        changed |= Roles.grant(realm, user, wanted.roles());
-        changed |= join(user, wanted.groups(), fresh);
+    /**
+     * The writes create_user and update_user share (names, attributes, roles, groups, the link),
+     * and their admin events: a new account's one CREATE (as {@code POST /users} with its groups and
+     * link), an existing one's UPDATE, link and memberships, and the role grants.
+     */
+    private boolean write(
+            UserModel user, Wanted wanted, String email, boolean created, boolean linkNeeded,
+            List<RoleModel> roles, boolean updated) {
+        boolean fields = Accounts.setNames(user, wanted.first(), wanted.last(), email);
+        fields |= Accounts.mergeAttributes(user, wanted.attributes());
+        List<RoleModel> granted = Roles.grant(user, roles);
+        List<GroupModel> joined = Accounts.join(user, wanted.groups(), created, realm);
         if (linkNeeded) {
             addLink(user, wanted.linkUserId());
-            changed = true;
         }
-        return changed;
+        if (created) {
+            audit.userCreated(user.getId(), Accounts.created(user.getUsername(), user.isEnabled(), wanted, email, linkNeeded));
+        } else {
+            if (fields || updated) {
+                audit.userUpdated(user.getId(), Accounts.updated(user, wanted.attributes(), email));
+            }
+            if (linkNeeded) {
+                audit.linked(user.getId(), ALIAS, wanted.linkUserId(), wanted.linkUserName());
+            }
+            joined.forEach(group -> audit.membership(user, group, true));
+        }
+        audit.rolesGranted("users", user.getId(), granted);
+        return fields || !granted.isEmpty() || !joined.isEmpty() || linkNeeded;
     }
 
-    private Outcome disableUser(int i, JsonNode op) {
-        String id = Checks.required(op, "id", Checks.MAX_NAME);
-        String ref = Checks.optional(op, "ref", Checks.MAX_NAME);
-        String removedAt = Checks.required(op, "removedAt", Checks.MAX_NAME);
-        UserModel user = session.users().getUserById(realm, id);
+    private Outcome disableUser(int i, Ops.DisableUser op) {
+        String ref = op.ref();
+        String removedAt = Values.name("removedAt", op.removedAt());
+        UserModel user = session.users().getUserById(realm, op.id());
         if (user == null) {
-            throw new Refusal("no user " + id);
+            throw new Refusal("no user " + op.id());
         }
         guardOwned(user, ref, false);
         Outcome outcome = new Outcome(i, "disable_user", ref);
@@ -449,19 +453,19 @@ final class BatchJob implements KeycloakSessionTaskWithResult<Map<Integer, Outco
         startWriting();
         user.setEnabled(false);
         user.setSingleAttribute(REMOVED_AT, removedAt);
+        UserRepresentation rep = Accounts.updated(user, Map.of(REMOVED_AT, List.of(removedAt)), null);
+        audit.userUpdated(user.getId(), rep);
         return outcome.changed(true);
     }
 
-    private Outcome membership(int i, JsonNode op, boolean add) {
-        String ref = Checks.optional(op, "userRef", Checks.MAX_NAME);
-        String userId = Checks.optional(op, "userId", Checks.MAX_NAME);
-        UserModel user = userId != null ? session.users().getUserById(realm, userId)
-                : ref != null ? findByRef(ref) : null;
+    private Outcome membership(int i, Ops.Member op, boolean add) {
+        String ref = op.userRef();
+        UserModel user = op.userId() != null ? session.users().getUserById(realm, op.userId()) : findByRef(ref);
         if (user == null) {
-            throw new Refusal(userId == null && ref == null ? "userId or userRef is required" : "no such user");
+            throw new Refusal("no such user");
         }
         guardOwned(user, ref, true);
-        GroupModel group = groups.group(op, "group");
+        GroupModel group = groups.group(op.groupId(), op.groupPath(), op.groupRef(), "group");
         Outcome outcome = new Outcome(i, add ? "add_member" : "remove_member", ref);
         outcome.id = user.getId();
         boolean member = user.getGroupsStream().anyMatch(g -> g.getId().equals(group.getId()));
@@ -474,6 +478,7 @@ final class BatchJob implements KeycloakSessionTaskWithResult<Map<Integer, Outco
         } else {
             user.leaveGroup(group);
         }
+        audit.membership(user, group, add);
         return outcome.changed(true);
     }
 
@@ -536,30 +541,6 @@ final class BatchJob implements KeycloakSessionTaskWithResult<Map<Integer, Outco
         if (admin != null && user.hasRole(admin)) {
             throw new Refusal("user " + user.getId() + " holds the admin role; the sync does not adopt administrators");
         }
-    }
-
-    /** The link's Clever id (must be the op's ref), or null when the op asks for no link. */
-    private String link(JsonNode op, String ref) {
-        JsonNode link = op.get("link");
-        if (link == null || link.isNull() || link.isBoolean() && !link.asBoolean()) {
-            return null;
-        }
-        if (link.isBoolean()) {  // "link": true is the link to the op's ref
-            if (ref == null) {
-                throw new Refusal("link needs ref");
-            }
-            return ref;
-        }
-        String alias = Checks.optional(link, "alias", Checks.MAX_NAME);
-        if (alias != null && !ALIAS.equals(alias)) {
-            throw new Refusal("only the " + ALIAS + " identity provider is linked");
-        }
-        String userId = Checks.required(link, "userId", Checks.MAX_NAME);
-        Checks.optional(link, "userName", Checks.MAX_NAME);
-        if (!userId.equals(ref)) {
-            throw new Refusal("link.userId must be the op's ref");
-        }
-        return userId;
     }
 
     /** True when the link must be added; refuses one that points elsewhere or is taken. */
@@ -627,60 +608,5 @@ final class BatchJob implements KeycloakSessionTaskWithResult<Map<Integer, Outco
         }
         UserModel other = session.users().getUserByEmail(realm, email);
         return other == null ? null : other.getId();
-    }
-
-    private static boolean setNames(UserModel user, String first, String last, String email) {
-        boolean changed = false;
-        if (first != null && !first.equals(user.getFirstName())) {
-            user.setFirstName(first);
-            changed = true;
-        }
-        if (last != null && !last.equals(user.getLastName())) {
-            user.setLastName(last);
-            changed = true;
-        }
-        if (email != null) {
-            user.setEmail(email);
-            changed = true;
-        }
-        return changed;
-    }
-
-    /** Sets the named attributes (an empty list removes one); others are left alone. */
-    private static boolean mergeAttributes(UserModel user, Map<String, List<String>> attributes) {
-        boolean changed = false;
-        for (Map.Entry<String, List<String>> entry : attributes.entrySet()) {
-            List<String> have = user.getAttributeStream(entry.getKey()).collect(Collectors.toList());
-            if (have.equals(entry.getValue())) {
-                continue;
-            }
-            if (entry.getValue().isEmpty()) {
-                user.removeAttribute(entry.getKey());
-            } else {
-                user.setAttribute(entry.getKey(), entry.getValue());
-            }
-            changed = true;
-        }
-        return changed;
-    }
-
-    /**
-     * Joins the groups the user is not in yet. A fresh user is in the realm's default groups only
-     * (addUser put them there, unflushed in batch mode, so a query would not see them).
-     */
-    private boolean join(UserModel user, List<GroupModel> groups, boolean fresh) {
-        if (groups.isEmpty()) {
-            return false;
-        }
-        Set<String> have = (fresh ? realm.getDefaultGroupsStream() : user.getGroupsStream())
-                .map(GroupModel::getId).collect(Collectors.toSet());
-        boolean changed = false;
-        for (GroupModel group : groups) {
-            if (have.add(group.getId())) {
-                user.joinGroup(group);
-                changed = true;
-            }
-        }
-        return changed;
     }
 }

@@ -20,6 +20,7 @@ import org.jboss.logging.Logger;
 import org.keycloak.models.KeycloakSession;
 import org.keycloak.models.RealmModel;
 import org.keycloak.models.utils.KeycloakModelUtils;
+import org.keycloak.services.resources.admin.AdminEventBuilder;
 import org.keycloak.services.resources.admin.fgap.AdminPermissionEvaluator;
 
 /**
@@ -32,7 +33,7 @@ import org.keycloak.services.resources.admin.fgap.AdminPermissionEvaluator;
  */
 public final class CleverSyncResource {
 
-    static final int MAX_BATCH = 1000;
+    static final int MAX_BATCH = Bodies.MAX_BATCH;
     static final int MAX_RETRIES = 8;
     static final List<String> OPERATIONS = List.of(
             "create_user", "update_user", "disable_user", "add_member", "remove_member", "create_group", "update_group");
@@ -41,11 +42,17 @@ public final class CleverSyncResource {
     private final KeycloakSession session;
     private final RealmModel realm;
     private final AdminPermissionEvaluator auth;
+    private final AdminEventBuilder adminEvent;
+    /** New accounts the committed transaction wrote as rows, and whether rows failed and the model path took over. */
+    private int rowsWritten;
+    private boolean rowsFellBack;
 
-    CleverSyncResource(KeycloakSession session, RealmModel realm, AdminPermissionEvaluator auth) {
+    CleverSyncResource(KeycloakSession session, RealmModel realm, AdminPermissionEvaluator auth,
+                       AdminEventBuilder adminEvent) {
         this.session = session;
         this.realm = realm;
         this.auth = auth;
+        this.adminEvent = adminEvent;
     }
 
     @GET
@@ -54,11 +61,13 @@ public final class CleverSyncResource {
         auth.users().requireManage();
         Map<String, Object> probe = new LinkedHashMap<>();
         probe.put("extension", CleverSyncProviderFactory.ID);
-        probe.put("version", version());
+        probe.put("version", CleverSyncProviderFactory.version());
         probe.put("operations", OPERATIONS);
         probe.put("maxBatch", MAX_BATCH);
         probe.put("root", "/" + BatchJob.ROOT);
         probe.put("linkAlias", BatchJob.ALIAS);
+        probe.put("keycloak", RowsPath.running());
+        probe.put("newAccounts", RowsPath.forRealm(realm).json());
         return probe;
     }
 
@@ -74,37 +83,27 @@ public final class CleverSyncResource {
     @Produces(MediaType.APPLICATION_JSON)
     public Response batch(JsonNode body) {
         auth.users().requireManage();
-        JsonNode operations = body == null ? null : body.get("operations");
-        if (operations == null || !operations.isArray()) {
-            return refuse("the body must be {\"operations\": [...]}");
+        List<Ops.Op> ops;
+        try {
+            ops = Bodies.operations(body);
+        } catch (Bodies.Malformed malformed) {
+            return refuse(malformed.getMessage());
         }
-        if (operations.size() > MAX_BATCH) {
-            return refuse("at most " + MAX_BATCH + " operations per batch");
-        }
-        List<JsonNode> ops = new ArrayList<>();
-        operations.forEach(ops::add);
         Map<Integer, Outcome> outcomes = new TreeMap<>();
         Set<Integer> skip = new HashSet<>();
-        for (int i = 0; i < ops.size(); i++) {
-            JsonNode op = ops.get(i);
-            String kind = op.path("op").asText("");
-            if (!op.isObject() || !OPERATIONS.contains(kind)) {
-                outcomes.put(i, Outcome.error(i, kind, null, null, "unknown op " + kind));
-                skip.add(i);
-            }
-        }
         int transactions = apply(ops, skip, outcomes);
         Map<String, Object> answer = new LinkedHashMap<>();
         List<Map<String, Object>> results = new ArrayList<>();
         outcomes.values().forEach(outcome -> results.add(outcome.json()));
         answer.put("results", results);
         answer.put("transactions", transactions);
+        answer.put("newAccounts", newAccounts());
         return Response.ok(answer, MediaType.APPLICATION_JSON_TYPE).build();
     }
 
     /** Applies the batch; returns how many transactions committed. */
-    private int apply(List<JsonNode> ops, Set<Integer> skip, Map<Integer, Outcome> outcomes) {
-        boolean rows = BatchJob.FRESH_ROWS;
+    private int apply(List<Ops.Op> ops, Set<Integer> skip, Map<Integer, Outcome> outcomes) {
+        boolean rows = RowsPath.forRealm(realm).rows();
         for (int attempt = 0; attempt <= MAX_RETRIES; attempt++) {
             try {
                 outcomes.putAll(run(ops, skip, rows));
@@ -115,9 +114,10 @@ public final class CleverSyncResource {
                     // New accounts written as rows fail together (e.g. an address another batch,
                     // running at the same time, took first): again through the model API, which
                     // names the item.
-                    LOG.infof("clever-sync: the rows of a batch of %d failed (%s); applying it through the model API",
+                    LOG.warnf("clever-sync: the rows of a batch of %d failed (%s); applying it through the model API",
                             ops.size(), rootMessage(exc));
                     rows = false;
+                    rowsFellBack = true;
                     attempt--;
                     continue;
                 }
@@ -126,10 +126,8 @@ public final class CleverSyncResource {
                             ops.size(), rootMessage(exc));
                     break;
                 }
-                JsonNode op = ops.get(failure.index);
-                outcomes.put(failure.index, Outcome.error(failure.index, op.path("op").asText(),
-                        op.path("ref").isTextual() ? op.get("ref").asText() : null,
-                        op.path("id").isTextual() ? op.get("id").asText() : null,
+                Ops.Op op = ops.get(failure.index);
+                outcomes.put(failure.index, Outcome.error(failure.index, op.kind(), op.ref(), op.id(),
                         "Keycloak refused the write: " + rootMessage(failure.getCause())));
                 skip.add(failure.index);
             }
@@ -149,19 +147,36 @@ public final class CleverSyncResource {
                 outcomes.putAll(run(ops, others, false));
                 transactions++;
             } catch (RuntimeException exc) {
-                JsonNode op = ops.get(i);
-                outcomes.put(i, Outcome.error(i, op.path("op").asText(),
-                        op.path("ref").isTextual() ? op.get("ref").asText() : null,
-                        op.path("id").isTextual() ? op.get("id").asText() : null,
+                Ops.Op op = ops.get(i);
+                outcomes.put(i, Outcome.error(i, op.kind(), op.ref(), op.id(),
                         "Keycloak refused the write: " + rootMessage(exc)));
             }
         }
         return transactions;
     }
 
-    private Map<Integer, Outcome> run(List<JsonNode> ops, Set<Integer> skip, boolean rows) {
-        return KeycloakModelUtils.runJobInTransactionWithResult(session.getKeycloakSessionFactory(),
-                session.getContext(), new BatchJob(realm.getId(), ops, skip, rows), "clever-sync batch");
+    private Map<Integer, Outcome> run(List<Ops.Op> ops, Set<Integer> skip, boolean rows) {
+        BatchJob job = new BatchJob(realm.getId(), ops, skip, rows, adminEvent);
+        Map<Integer, Outcome> outcomes = KeycloakModelUtils.runJobInTransactionWithResult(
+                session.getKeycloakSessionFactory(), session.getContext(), job, "clever-sync batch");
+        rowsWritten += job.rowsWritten;
+        return outcomes;
+    }
+
+    /**
+     * How this batch's new accounts were written: {@code path} "rows" when any went as rows, the
+     * realm's decision and its reason, how many as rows, and {@code fallback} when rows failed at
+     * run time and the batch was applied again through the model API (also a WARN in the log).
+     */
+    private Map<String, Object> newAccounts() {
+        RowsPath.Decision decision = RowsPath.forRealm(realm);
+        Map<String, Object> json = new LinkedHashMap<>();
+        json.put("path", rowsWritten > 0 ? RowsPath.ROWS : RowsPath.MODEL);
+        json.put("reason", decision.reason());
+        json.put("keycloak", RowsPath.running());
+        json.put("rows", rowsWritten);
+        json.put("fallback", rowsFellBack);
+        return json;
     }
 
     private static BatchJob.ItemFailure itemFailure(Throwable exc) {
@@ -185,10 +200,5 @@ public final class CleverSyncResource {
     private static Response refuse(String message) {
         return Response.status(Response.Status.BAD_REQUEST).type(MediaType.APPLICATION_JSON_TYPE)
                 .entity(Map.of("error", message)).build();
-    }
-
-    private static String version() {
-        String version = CleverSyncResource.class.getPackage().getImplementationVersion();
-        return version == null ? "dev" : version;
     }
 }

@@ -103,12 +103,17 @@ final class Fresh {
     }
 
     /**
-     * True when new accounts of this realm may be written as rows: it has no user storage provider
-     * and no workflow (whose triggers listen for the events the rows do not fire).
+     * Null when new accounts of this realm may be written as rows, else why not: it has a user
+     * storage provider, or a workflow (whose triggers listen for the events the rows do not fire).
      */
-    static boolean possible(RealmModel realm) {
-        return realm.getComponentsStream(realm.getId(), USER_STORAGE).findAny().isEmpty()
-                && realm.getComponentsStream(realm.getId(), WORKFLOW).findAny().isEmpty();
+    static String notPossible(RealmModel realm) {
+        if (realm.getComponentsStream(realm.getId(), USER_STORAGE).findAny().isPresent()) {
+            return "the realm has user federation (LDAP or Kerberos): new accounts go through its storage provider";
+        }
+        if (realm.getComponentsStream(realm.getId(), WORKFLOW).findAny().isPresent()) {
+            return "the realm has a workflow, whose triggers need the model API's events";
+        }
+        return null;
     }
 
     /** A new account; returns its id. {@code email}: checked free (or null); {@code linkUserId}: null for no link. */
@@ -185,6 +190,10 @@ final class Fresh {
         } catch (Throwable exc) {
             throw new IllegalStateException("UserEntity.setLastModifiedTimestamp failed", exc);
         }
+    }
+
+    int size() {
+        return users.size();
     }
 
     boolean isEmpty() {

@@ -7,10 +7,10 @@ import java.util.Map;
 import java.util.Set;
 import java.util.stream.Collectors;
 
-import com.fasterxml.jackson.databind.JsonNode;
 import org.keycloak.models.GroupModel;
 import org.keycloak.models.KeycloakSession;
 import org.keycloak.models.RealmModel;
+import org.keycloak.models.RoleModel;
 
 /**
  * A batch's group operations ({@code create_group}, {@code update_group}) and how its items find a
@@ -31,22 +31,24 @@ final class Groups {
     private final Map<String, GroupModel> groupsByRef = new HashMap<>();
     private final Map<String, GroupModel> groupsByPath = new HashMap<>();
     private final Map<String, Boolean> inTree = new HashMap<>();
+    private final Audit audit;
 
-    Groups(KeycloakSession session, RealmModel realm, Known known, Runnable startWriting) {
+    Groups(KeycloakSession session, RealmModel realm, Known known, Runnable startWriting, Audit audit) {
         this.session = session;
         this.realm = realm;
         this.known = known;
         this.startWriting = startWriting;
+        this.audit = audit;
     }
 
     /** {@code create_group}: a new group under its parent, or an unkeyed sibling of that name adopted. */
-    Outcome create(int i, JsonNode op) {
-        String ref = Checks.required(op, "ref", Checks.MAX_NAME);
-        String name = Checks.groupName(Checks.required(op, "name", Checks.MAX_NAME));
-        Map<String, List<String>> attributes = Checks.attributes(op, "attributes");
+    Outcome create(int i, Ops.CreateGroup op) {
+        String ref = op.ref();
+        String name = Values.groupName(op.name());
+        Map<String, List<String>> attributes = Values.attributes(op.attributes());
         attributes.put(BatchJob.CLEVER_KEY, List.of(ref));
-        List<String> roles = Roles.of(op);
-        GroupModel parent = parent(op);
+        List<RoleModel> roles = Roles.resolve(realm, Roles.names(Values.list(op.realmRoles()), "realmRoles"));
+        GroupModel parent = lookup(op.parentId(), op.parentPath(), op.parentRef(), "parent");
         if (parent == null && !BatchJob.ROOT.equals(name)) {
             throw new Refusal("only /" + BatchJob.ROOT + " may be created at the top level; give parentId, parentPath or parentRef");
         }
@@ -70,21 +72,27 @@ final class Groups {
             outcome.status = Outcome.CREATED;
             inTree.put(group.getId(), true);
             changed = true;
+            replaceAttributes(group, attributes);
+            audit.groupCreated(group, attributes);
+        } else if (replaceAttributes(group, attributes)) {
+            audit.groupUpdated(group, attributes);
+            changed = true;
         }
-        changed |= replaceAttributes(group, attributes);
-        changed |= Roles.grant(realm, group, roles);
+        List<RoleModel> granted = Roles.grant(group, roles);
+        audit.rolesGranted("groups", group.getId(), granted);
+        changed |= !granted.isEmpty();
         groupsByRef.put(ref, group);
         outcome.id = group.getId();
         return outcome.changed(changed);
     }
 
     /** {@code update_group}: name, attributes, roles, a move within the tree. */
-    Outcome update(int i, JsonNode op) {
-        String id = Checks.required(op, "id", Checks.MAX_NAME);
-        String ref = Checks.optional(op, "ref", Checks.MAX_NAME);
-        String name = op.has("name") ? Checks.groupName(Checks.required(op, "name", Checks.MAX_NAME)) : null;
-        Map<String, List<String>> attributes = op.has("attributes") ? Checks.attributes(op, "attributes") : null;
-        List<String> roles = Roles.of(op);
+    Outcome update(int i, Ops.UpdateGroup op) {
+        String id = op.id();
+        String ref = op.ref();
+        String name = op.name() == null ? null : Values.groupName(op.name());
+        Map<String, List<String>> attributes = op.attributes() == null ? null : Values.attributes(op.attributes());
+        List<RoleModel> roles = Roles.resolve(realm, Roles.names(Values.list(op.realmRoles()), "realmRoles"));
         GroupModel group = session.groups().getGroupById(realm, id);
         if (group == null) {
             throw new Refusal("no group " + id);
@@ -97,7 +105,7 @@ final class Groups {
         if (ref != null && attributes != null) {
             attributes.put(BatchJob.CLEVER_KEY, List.of(ref));
         }
-        GroupModel parent = parent(op);
+        GroupModel parent = lookup(op.parentId(), op.parentPath(), op.parentRef(), "parent");
         boolean moving = parent != null && !parent.getId().equals(group.getParentId());
         boolean renaming = name != null && !name.equals(group.getName());
         if ((moving || renaming) && group.getParentId() == null) {
@@ -123,20 +131,27 @@ final class Groups {
         boolean changed = false;
         if (moving) {
             session.groups().moveGroup(realm, group, parent);
+            audit.groupMoved(group);
             changed = true;
         }
+        boolean fields = false;
         if (renaming) {
             group.setName(name);
-            changed = true;
+            fields = true;
         }
         if (moving || renaming) {
             groupsByPath.clear();
             known.childrenMoved();
         }
         if (attributes != null) {
-            changed |= replaceAttributes(group, attributes);
+            fields |= replaceAttributes(group, attributes);
         }
-        changed |= Roles.grant(realm, group, roles);
+        if (fields) {
+            audit.groupUpdated(group, group.getAttributes());
+        }
+        List<RoleModel> granted = Roles.grant(group, roles);
+        audit.rolesGranted("groups", group.getId(), granted);
+        changed |= fields || !granted.isEmpty();
         if (ref != null) {
             groupsByRef.put(ref, group);
         }
@@ -165,9 +180,10 @@ final class Groups {
     // ------------------------------------------------------------------------------- lookup
 
     /** {@code groups}: ids or paths ("/Clever/..."), each inside the /Clever tree. */
-    List<GroupModel> list(JsonNode op) {
+    List<GroupModel> list(List<String> idsOrPaths) {
         List<GroupModel> groups = new ArrayList<>();
-        for (String idOrPath : Checks.strings(op.get("groups"), "groups", 4096)) {
+        for (String idOrPath : idsOrPaths) {
+            Values.text("groups", idOrPath, Values.MAX_PATH);
             GroupModel group = idOrPath.startsWith("/") ? byPath(idOrPath) : session.groups().getGroupById(realm, idOrPath);
             if (group == null) {
                 throw new Refusal("no group " + idOrPath);
@@ -179,22 +195,16 @@ final class Groups {
     }
 
     /** The group named by {@code <prefix>Id}, {@code <prefix>Path} or {@code <prefix>Ref}. */
-    GroupModel group(JsonNode op, String prefix) {
-        GroupModel group = lookup(op, prefix);
+    GroupModel group(String id, String path, String ref, String prefix) {
+        GroupModel group = lookup(id, path, ref, prefix);
         if (group == null) {
             throw new Refusal(prefix + "Id, " + prefix + "Path or " + prefix + "Ref is required");
         }
         return group;
     }
 
-    private GroupModel parent(JsonNode op) {
-        return lookup(op, "parent");
-    }
-
-    private GroupModel lookup(JsonNode op, String prefix) {
-        String id = Checks.optional(op, prefix + "Id", Checks.MAX_NAME);
-        String path = Checks.optional(op, prefix + "Path", 4096);
-        String ref = Checks.optional(op, prefix + "Ref", Checks.MAX_NAME);
+    private GroupModel lookup(String id, String path, String ref, String prefix) {
+        Values.text(prefix + "Path", path, Values.MAX_PATH);
         GroupModel group;
         if (id != null) {
             group = session.groups().getGroupById(realm, id);
