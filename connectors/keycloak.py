@@ -113,6 +113,10 @@ class Failure(RecordError):
 BULK_MEMBERSHIPS = 20
 
 
+GroupWrite = tuple[str, GroupSpec]  # (keycloak id, the group as it is to be)
+Tick = Callable[[int], None]
+
+
 class KeycloakDirectory:
     """The realm as the sync sees it: read the ``/Clever`` scope, apply a plan (idempotent writes)."""
 
@@ -206,13 +210,13 @@ class KeycloakDirectory:
         tick = progress or (lambda n: None)
         for level in _levels(plan.create_groups):
             self._create_groups(level, failures, tick)
-        self._each(plan.update_groups, lambda item: self._update_group(*item), failures, tick)
+        self._update_groups(plan.update_groups, failures, tick)
         self._create_users(plan.create_users, desired, failures, tick)
         self._each(plan.update_users, self._update_user, failures, tick)
         self._memberships(plan.add_members, True, failures, tick)
         self._memberships(plan.remove_members, False, failures, tick)
         self._each(plan.disable_users, self._update_user, failures, tick)
-        self._each(plan.retire_groups, lambda item: self._update_group(*item), failures, tick)
+        self._each(plan.retire_groups, self._write_group, failures, tick)
         return failures
 
     def _each(
@@ -391,15 +395,53 @@ class KeycloakDirectory:
                 self._role_ids[name] = role
         return role
 
-    def _update_group(self, keycloak_id: str, spec: GroupSpec) -> None:
+    def _update_groups(
+        self, items: tuple[GroupWrite, ...] | list[GroupWrite], failures: list[RecordError], tick: Tick
+    ) -> None:
+        """Write group updates. A group renamed to the name a sibling gives up in the same plan (two
+        namesake classes, and the one with the plain name renamed: the other loses its suffix) is
+        refused (409) while the sibling still has it: those are written again once the others are,
+        pass after pass while any goes through; what is refused still is a failure."""
+        pending = self._update_pass(items, failures, tick)
+        while pending:
+            refused = self._update_pass(pending, failures, _no_tick)  # each update ticks once
+            if len(refused) == len(pending):  # no progress: one last pass says why, as failures
+                self._each(refused, self._write_group, failures, _no_tick)
+                return
+            pending = refused
+
+    def _update_pass(
+        self, items: tuple[GroupWrite, ...] | list[GroupWrite], failures: list[RecordError], tick: Tick
+    ) -> list[GroupWrite]:
+        """One pass of ``_update_groups``: the updates refused for a sibling's name (not written)."""
+        refused: list[GroupWrite] = []
+
+        def write(item: GroupWrite) -> None:
+            if not self._update_group(*item, taken_ok=True):
+                with self._lock:
+                    refused.append(item)
+
+        self._each(items, write, failures, tick)
+        with self._lock:
+            self._done.difference_update(id(item) for item in refused)
+        return refused
+
+    def _write_group(self, item: GroupWrite) -> None:
+        self._update_group(*item)
+
+    def _update_group(self, keycloak_id: str, spec: GroupSpec, *, taken_ok: bool = False) -> bool:
+        """Write one group; False (``taken_ok``) when a sibling has its new name (Keycloak's 409)."""
         body = {"name": spec.name, "attributes": _lists(spec.attributes)}
         parent_id = self.group_ids.get(spec.parent) if spec.parent else None
         if parent_id:
             group = self.http.get(f"groups/{keycloak_id}")
             if group.get("parentId") not in (None, parent_id):
                 self.http.call("POST", f"groups/{parent_id}/children", {"id": keycloak_id, "name": spec.name})
-        self.http.call("PUT", f"groups/{keycloak_id}", body)
+        response = self.http.call("PUT", f"groups/{keycloak_id}", body, ok=(409,) if taken_ok else ())
+        if response.status_code == 409:
+            return False
         self._grant_realm_role(keycloak_id, spec)
+        return True
 
     def _create_user(self, spec: UserSpec, desired: DesiredState) -> None:
         body: dict[str, Any] = {
@@ -574,6 +616,10 @@ def _role_of(spec: GroupSpec) -> str:
     """The ``clever-*`` realm role a role group's members get through it, or ""."""
     wanted = spec.attributes.get(REALM_ROLE_ATTRIBUTE, ())
     return wanted[0] if wanted else ""
+
+
+def _no_tick(n: int) -> None:
+    """Progress already counted."""
 
 
 def _levels(specs: tuple[GroupSpec, ...]) -> list[list[GroupSpec]]:
