@@ -153,6 +153,13 @@ def settings(
 ) -> Settings:
     """Settings pointing at this test's realm, LDAP OU and Redis database; Keycloak as the realm's
     service account (least privilege, as deployed), never the master admin."""
+    return settings_for(services_env, realm, ldap_ou, redis_url, service_secret)
+
+
+def settings_for(
+    services_env: dict[str, str], realm: str, ldap_ou: LdapOu, redis_url: str, service_secret: str
+) -> Settings:
+    """What the ``settings`` fixture builds, for fixtures of a wider scope (a module's one realm)."""
     env = {key: value for key, value in services_env.items() if key.startswith("KCC_")}
     env.pop("KCC_KEYCLOAK_ADMIN_USER", None)
     env.pop("KCC_KEYCLOAK_ADMIN_PASSWORD", None)
