@@ -12,10 +12,13 @@ account), signs out the way a shared device does ("Sign out" also signs the brow
 One realm, one district, one real sync for the whole module: the sandbox's district (30 students,
 its teachers and parents; staff and district admins added to the sandbox, as it generates only one
 or two of each with a name nobody else has), two LDAP federations under ``KCC_LDAP_PEOPLE_DN``
-(``ou=readonly``: READ_ONLY, ``ou=writable``: WRITABLE, each searched as a subtree), and a second
-OIDC provider ``district-idp`` with one local account per role linked to it. The sync (``run_locked``,
-as ``test_directory_sign_in``) creates the accounts of everyone else and links the prepared accounts
-by name: each prepared person's name is held by nobody else in the district.
+(``ou=readonly``: READ_ONLY, ``ou=writable``: WRITABLE, each searched as a subtree), and a second,
+real OIDC provider ``district-idp`` (another realm of the same Keycloak: ``tests.idp``) with one
+local account per role linked to it. The sync (``run_locked``, as ``test_directory_sign_in``)
+creates the accounts of everyone else and links the prepared accounts by name: each prepared
+person's name is held by nobody else in the district. After the matrix, in the same browser, each
+of those local accounts signs in through ``district-idp`` too, and its sign-out leaves no session
+there either.
 
 Decisions so every row is meaningful under deny by default (docs/sync.md, "Who may be linked"):
 
@@ -58,6 +61,7 @@ from plugin.sync.run_options import RunOptions
 from sandbox.config import SandboxConfig
 from tests.browser_fixtures import ARTIFACTS, CleverWorld, wire_clever_world
 from tests.conftest import TEST_REDIS_DB, LdapOu, realm_admin, settings_for
+from tests.idp import RealmIdp, register_realm_idp
 
 pytestmark = [pytest.mark.browser, pytest.mark.integration]
 
@@ -106,6 +110,7 @@ class Prepared:
     person: dict[str, Any]
     kind: str
     keycloak_id: str = ""  # the prepared account (LDAP or local); for ``created``, what the sync made
+    idp_login: tuple[str, str] = ("", "")  # ``other_idp``: username and password at the other provider
 
 
 @dataclass
@@ -114,6 +119,7 @@ class Matrix:
 
     world: CleverWorld
     page: Page
+    idp: RealmIdp
     people: dict[tuple[str, str], Prepared]
     report: str
     last_username: list[str] = field(default_factory=list)
@@ -192,35 +198,23 @@ def _federate(admin: KeycloakAdmin, world: CleverWorld, users_dn: str, mode: str
     admin.sync_users(component_id, "triggerFullSync")
 
 
-def _other_idp_account(admin: KeycloakAdmin, person: dict[str, Any], role: str) -> str:
-    first, last = split_name(person)
-    keycloak_id: str = admin.create_user(
+def _other_idp_account(admin: KeycloakAdmin, idp: RealmIdp, prepared: Prepared, role: str) -> None:
+    first, last = split_name(prepared.person)
+    prepared.keycloak_id = admin.create_user(
         {"username": f"local.{role}", "enabled": True, "firstName": first, "lastName": last}
     )
-    admin.add_user_social_login(keycloak_id, OTHER_IDP, f"idp-{role}", f"{role}@district.example")
+    username = f"district.{role}".replace("_", "-")
+    subject, password = idp.add_person(username, first, last)
+    admin.add_user_social_login(prepared.keycloak_id, idp.alias, subject, username)
+    prepared.idp_login = (username, password)
     if role == "student":
         [group] = [g for g in admin.get_groups() if g["name"] == "Students"]
-        admin.group_user_add(keycloak_id, group["id"])
-    return keycloak_id
+        admin.group_user_add(prepared.keycloak_id, group["id"])
 
 
 def _prepare(
-    admin: KeycloakAdmin, conn: Connection, ou: LdapOu, world: CleverWorld
+    admin: KeycloakAdmin, conn: Connection, ou: LdapOu, world: CleverWorld, idp: RealmIdp
 ) -> dict[tuple[str, str], Prepared]:
-    admin.create_idp(
-        {
-            "alias": OTHER_IDP,
-            "providerId": "oidc",
-            "enabled": True,
-            "config": {
-                "clientId": "district-idp",
-                "clientSecret": "x",
-                "authorizationUrl": "https://idp.district.example/auth",
-                "tokenUrl": "https://idp.district.example/token",
-                "syncMode": "FORCE",
-            },
-        }
-    )
     admin.create_group({"name": "Students"})
     bases = {"ldap_read_only": f"ou=readonly,{ou.people_dn}", "ldap_writable": f"ou=writable,{ou.people_dn}"}
     for base in bases.values():
@@ -233,7 +227,7 @@ def _prepare(
             where = f"ou=students,{bases[kind]}" if role == "student" else bases[kind]
             _ldap_entry(conn, where, person, f"{kind.removeprefix('ldap_')}.{role}".replace("_", "-"))
         elif kind == "other_idp":
-            prepared[(role, kind)].keycloak_id = _other_idp_account(admin, person, role)
+            _other_idp_account(admin, idp, prepared[(role, kind)], role)
     _federate(admin, world, bases["ldap_read_only"], "READ_ONLY", "district-ro")
     _federate(admin, world, bases["ldap_writable"], "WRITABLE", "district-rw")
     for (role, kind), entry in prepared.items():
@@ -259,7 +253,8 @@ def matrix(
 ) -> Iterator[Matrix]:
     """The realm, the directory, the district and one sync, made once; one browser context."""
     realm = f"t-{uuid.uuid4().hex[:12]}"
-    keycloak_master.create_realm({"realm": realm, "enabled": True})
+    for name in (realm, f"{realm}-idp"):
+        keycloak_master.create_realm({"realm": name, "enabled": True})
     conn = Connection(
         Server(services_env["LDAP_URL"]),
         user=services_env["LDAP_BIND_DN"],
@@ -276,6 +271,8 @@ def matrix(
     context.set_default_timeout(30_000)
     try:
         admin = realm_admin(services_env, realm)
+        idp_admin = realm_admin(services_env, f"{realm}-idp")
+        idp = register_realm_idp(admin, idp_admin, services_env["KEYCLOAK_URL"], OTHER_IDP)
         settings = settings_for(services_env, realm, ou, redis_url, ensure_service_account(admin))
         students = f"ou=students,ou=readonly,{ou.people_dn}|ou=students,ou=writable,{ou.people_dn}|/Students"
         options = dataclasses.replace(
@@ -289,17 +286,18 @@ def matrix(
             settings, admin, SandboxConfig(size=30, seed=4, login_page_limit=200)
         ) as world:
             _add_people(world)
-            people = _prepare(admin, conn, ou, world)
+            people = _prepare(admin, conn, ou, world, idp)
             state = SyncState.from_url(redis_url)
             district = world.settings.clever.district_id
             report = jobs.run_locked(world.settings, state, district, "journeys", RunOptions(full=True))
             for prepared in people.values():
                 if prepared.kind == "created":
                     prepared.keycloak_id = _owned_account(admin, prepared.person["id"])
-            yield Matrix(world, context.new_page(), people, f"{report.status}: {report.summary()}")
+            yield Matrix(world, context.new_page(), idp, people, f"{report.status}: {report.summary()}")
     finally:
         context.close()
-        keycloak_master.delete_realm(realm)
+        for name in (realm, f"{realm}-idp"):
+            keycloak_master.delete_realm(name)
         conn.search(ou.dn, "(objectClass=*)", SUBTREE, attributes=[])
         for entry_dn in sorted((e.entry_dn for e in conn.entries), key=lambda d: -d.count("=")):
             conn.delete(entry_dn)
@@ -312,7 +310,7 @@ def journey(matrix: Matrix, request: pytest.FixtureRequest) -> Iterator[Matrix]:
     """The shared browser for one row; afterwards, if the row left anyone signed in, a clean slate."""
     yield matrix
     world = matrix.world
-    if world.sandbox.sessions or world.sessions_of_realm():
+    if world.sandbox.sessions or world.sessions_of_realm() or _provider_sessions(matrix):
         ARTIFACTS.mkdir(exist_ok=True)
         name = re.sub(r"[^A-Za-z0-9_.-]+", "_", request.node.callspec.id)
         matrix.page.screenshot(path=str(ARTIFACTS / f"journey-{name}-left-signed-in.png"))
@@ -320,6 +318,15 @@ def journey(matrix: Matrix, request: pytest.FixtureRequest) -> Iterator[Matrix]:
         world.sandbox.sign_out()
         for session in world.sessions_of_realm():
             world.admin.user_logout(session["userId"])
+        for session in _provider_sessions(matrix):
+            matrix.idp.admin.user_logout(session["userId"])
+
+
+def _provider_sessions(matrix: Matrix) -> list[dict[str, Any]]:
+    """Every session at the other provider (its one client's)."""
+    admin = matrix.idp.admin
+    found: list[dict[str, Any]] = admin.get_client_all_sessions(admin.get_client_id(OTHER_IDP))
+    return found
 
 
 def enter(page: Page, world: CleverWorld, entry: str, person: dict[str, Any]) -> None:
@@ -372,4 +379,40 @@ def test_the_person_lands_in_their_own_account_and_signs_out_for_the_next(
     expect(page.locator("#signed-out")).to_be_visible()
     assert not world.sessions(prepared.keycloak_id), "still signed in to Keycloak after Sign out"
     assert not world.sandbox.sessions, "still signed in to Clever after Sign out"
+    journey.last_username[:] = [account["username"]]
+
+
+@pytest.mark.parametrize("role", list(ROLES))
+def test_an_account_of_the_other_provider_still_signs_in_through_it(journey: Matrix, role: str) -> None:
+    """The Clever link added nothing in the way: the other provider's sign-in lands in the same
+    account, and its sign-out signs the browser out of that provider too."""
+    world, page = journey.world, journey.page
+    prepared = journey.people[(role, "other_idp")]
+    account = world.admin.get_user(prepared.keycloak_id)
+    username, password = prepared.idp_login
+    users = world.user_count()
+
+    page.goto(world.account_url)
+    page.click(f"#social-{OTHER_IDP}")
+    page.fill("#username", username)
+    page.fill("#password", password)
+    page.click("#kc-login")
+
+    page.wait_for_url(f"{world.account_url}**", timeout=60_000)
+    expect(page.get_by_label("Username")).to_have_value(account["username"])
+    for earlier in journey.last_username:
+        assert earlier not in page.content(), "the previous person's username is on this person's page"
+    assert world.sessions(prepared.keycloak_id), "no Keycloak session for the person's account"
+    assert world.user_count() == users, "signing in added an account"
+    links = {link["identityProvider"] for link in world.admin.get_user_social_logins(prepared.keycloak_id)}
+    assert links == {IDP_ALIAS, OTHER_IDP}
+
+    shown = f"{account.get('firstName', '')} {account.get('lastName', '')}".strip()
+    page.get_by_role("button", name=shown).click()
+    page.get_by_role("menuitem", name="Sign out").click()
+
+    page.wait_for_url(f"{world.realm_url}/**")
+    expect(page.locator(f"#social-{OTHER_IDP}")).to_be_visible()
+    assert not world.sessions(prepared.keycloak_id), "still signed in to Keycloak after Sign out"
+    assert not _provider_sessions(journey), "still signed in to the other provider after Sign out"
     journey.last_username[:] = [account["username"]]
