@@ -14,6 +14,7 @@ from __future__ import annotations
 import dataclasses
 import re
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -198,6 +199,16 @@ class CleverWorld:
 @pytest.fixture
 def clever_world(settings: Settings, keycloak_admin: KeycloakAdmin) -> Iterator[CleverWorld]:
     """The sandbox, the sidecar and the realm wired together as a district admin would wire them."""
+    with wire_clever_world(settings, keycloak_admin, SandboxConfig(size=30, seed=4)) as world:
+        yield world
+
+
+@contextmanager
+def wire_clever_world(
+    settings: Settings, admin: KeycloakAdmin, config: SandboxConfig
+) -> Iterator[CleverWorld]:
+    """Serve the sidecar and a sandbox made from ``config`` (its redirect URIs: the two an admin
+    registers), and register the sandbox as the realm's Clever; for fixtures of any scope."""
     sidecar = create_app(settings)
     with serve(sidecar) as sidecar_url:
         settings = dataclasses.replace(
@@ -208,10 +219,8 @@ def clever_world(settings: Settings, keycloak_admin: KeycloakAdmin) -> Iterator[
             ),
         )
         sidecar.config["SETTINGS"] = settings
-        config = SandboxConfig(
-            size=30,
-            seed=4,
-            redirect_uris=[portal_redirect_uri(settings), broker_redirect_uri(settings)],
+        config = dataclasses.replace(
+            config, redirect_uris=[portal_redirect_uri(settings), broker_redirect_uri(settings)]
         )
         sandbox = create_sandbox(config)
         with serve(sandbox) as sandbox_url:
@@ -221,10 +230,10 @@ def clever_world(settings: Settings, keycloak_admin: KeycloakAdmin) -> Iterator[
             )
             settings = dataclasses.replace(settings, clever=clever)
             sidecar.config["SETTINGS"] = settings
-            ensure_broker(keycloak_admin, settings, fetch_discovery(sandbox_url))
+            ensure_broker(admin, settings, fetch_discovery(sandbox_url))
             yield CleverWorld(
                 settings=settings,
-                admin=keycloak_admin,
+                admin=admin,
                 sandbox=sandbox.extensions["clever_sandbox"],
                 sandbox_url=sandbox_url,
                 sidecar_url=sidecar_url,

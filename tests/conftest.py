@@ -174,7 +174,8 @@ def settings(
 def settings_for(
     services_env: dict[str, str], realm: str, ldap_ou: LdapOu, redis_url: str, service_secret: str
 ) -> Settings:
-    """The ``settings`` fixture's Settings for any realm, OU, Redis database and service account."""
+    """The ``settings`` fixture's Settings for any realm, OU, Redis database and service account (also
+    for fixtures of a wider scope: a module's one realm)."""
     env = {key: value for key, value in services_env.items() if key.startswith("KCC_")}
     env.pop("KCC_KEYCLOAK_ADMIN_USER", None)
     env.pop("KCC_KEYCLOAK_ADMIN_PASSWORD", None)
