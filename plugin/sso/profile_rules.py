@@ -8,7 +8,7 @@ source), so ``ensure_user_profile`` (``plugin.sso.broker``) sets their validator
 
 * ``firstName``/``lastName``: only ``length`` 0..255. 255 is Keycloak's hard limit (the
   column); a longer Clever name is stored cut at 255 and kept whole in ``clever_first_name`` /
-  ``clever_last_name`` (``mappers.layout.fitted_names``), with one warning in the run's report.
+  ``clever_last_name`` (``mappers.name_fit``), with one warning in the run's report.
 * ``email``: Keycloak's ``email`` check and ``length`` 0..255 stay: an address Keycloak would not
   accept is no address to send a password reset to. Such an address is kept in ``clever_email``.
 

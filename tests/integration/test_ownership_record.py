@@ -24,6 +24,7 @@ from ldap3 import Connection
 from redis import Redis
 
 from connectors.keycloak_ldap import federate_ldap
+from connectors.state import USER_KINDS
 from plugin.config.settings import Settings
 from plugin.runs import jobs
 from plugin.runs.state import SyncState
@@ -109,8 +110,7 @@ def test_after_redis_lost_its_data_a_full_run_removes_nothing_and_is_not_held(
     for kind, counts in again.kinds.items():
         assert (counts["disabled"], counts["memberships_removed"]) == (0, 0), kind
     found = sum(counts["found"] for counts in again.kinds.values())
-    people = ("students", "teachers", "staff", "parents")
-    assert found == sum(first.kinds[kind]["created"] for kind in people) > 0
+    assert found == sum(first.kinds[kind]["created"] for kind in USER_KINDS) > 0
     assert not again.waiting, again.waiting
 
 
