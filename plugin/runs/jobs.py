@@ -160,13 +160,7 @@ def sync_job(
     # within the lease; before here, ``plugin.runs.takeover`` sees it died).
     holder = state.claim(district_id, run_id)
     if holder is not None:  # the queued lock lapsed or was taken over: another run has the district
-        report = SyncReport(
-            run_id=run_id,
-            district_id=district_id,
-            trigger=run.trigger,
-            dry_run=run.dry_run,
-            started_by=run.started_by,
-        )
+        report = _new_report(run, district_id, run_id)
         report.errors.append(f"refused: run {holder} is syncing this district")
         state.save(report.finish("failed"))
         return report.to_dict()
@@ -226,13 +220,7 @@ def run_locked(
     """The job boundary: run, store the report (held runs too), move the cursor on success.
 
     The run holds the district as a lease from its first step (``SyncState.lease``)."""
-    report = SyncReport(
-        run_id=run_id,
-        district_id=district_id,
-        trigger=run.trigger,
-        dry_run=run.dry_run,
-        started_by=run.started_by,
-    )
+    report = _new_report(run, district_id, run_id)
     with state.lease(district_id, run_id) as lost:
         cursor = None if run.full else state.cursor(district_id)
         if cursor is not None and (why := full_run_reason(state.redis, settings, district_id, school_ids)):
@@ -393,3 +381,14 @@ def scheduled_weekly(settings: Settings, district_id: str) -> datetime | None:
     queue = queue_for(settings)
     times = [queue.scheduled_job_registry.get_scheduled_time(i) for i in weekly_job_ids(queue, district_id)]
     return min(times).replace(tzinfo=UTC) if times else None
+
+
+def _new_report(run: RunOptions, district_id: str, run_id: str) -> SyncReport:
+    """The report a run of ``run`` starts with (and a refused one ends with)."""
+    return SyncReport(
+        run_id=run_id,
+        district_id=district_id,
+        trigger=run.trigger,
+        dry_run=run.dry_run,
+        started_by=run.started_by,
+    )
