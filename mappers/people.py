@@ -2,7 +2,7 @@
 the people who are in Clever but get nothing now (``present``: an account they have is not
 disabled). Example::
 
-    found = sort_people(roster.users(), tree, sync_parents=False, broken=set(), decided=None)
+    found = sort_people(roster.users(), tree, sync_parents=False, bad_records=roster.bad_records)
     found.people      # the people to map (in a chosen school, named)
     found.skipped     # RecordError each: no name, in no school of the district, dangling section members
 
@@ -25,7 +25,7 @@ Clever sent.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Set
+from collections.abc import Iterable, Mapping, Sequence, Set
 from dataclasses import dataclass, field, replace
 
 from connectors.base import RecordError
@@ -59,12 +59,13 @@ def sort_people(
     users: Iterable[User],
     tree: GroupTree,
     sync_parents: bool,
-    broken: Set[str],
+    bad_records: Sequence[RecordError] = (),
     decided: Set[str] | None = None,
 ) -> Sorted:
     """The people of ``users`` sorted (module doc); ``tree``'s class groups lose the teachers the
-    roster does not hold. ``broken``: Clever ids of records Clever sent broken."""
-    found = Sorted(broken=set(broken))
+    roster does not hold. ``bad_records``: the records Clever sent broken, read once ``users`` is
+    passed (Clever's client adds to it while the stream goes on)."""
+    found = Sorted()
     for user in users:
         if user.roles == frozenset({Role.CONTACT}) or (user.has(Role.CONTACT) and len(user.roles) == 1):
             if sync_parents:
@@ -86,6 +87,7 @@ def sort_people(
             found.skipped.append(_schoolless(user, tree.member_of.get(user.clever_id, ()), kind_of(user)))
         else:
             found.present.add(user.clever_id)  # out of the chosen schools
+    found.broken = {e.clever_id for e in bad_records if e.kind == "users" and e.clever_id}
     found.present.update(found.broken)
     _check_references(found, tree, decided)
     return found

@@ -117,11 +117,11 @@ def read_roster(
     schools, sections, users = roster.schools(), roster.sections(), roster.users()
     # A person whose record Clever sent broken (``connectors.clever``: ``bad_records``) is still in
     # Clever: an account they have is kept as it is, not disabled, in the groups it is in.
+    # It is read after the users stream has passed: Clever's client adds to it as it streams.
     bad = getattr(roster, "bad_records", ())
     tree = group_tree(schools, sections, options.force_unique_class_names, school_ids)
-    broken = {e.clever_id for e in bad if e.kind == "users" and e.clever_id}
     decided = None if scope.everything else scope.member_lists
-    found = sort_people(users, tree, options.sync_parent_data, broken, decided)
+    found = sort_people(users, tree, options.sync_parent_data, bad, decided)
     mapped = Mapped(
         DesiredState({}, {}),
         tree.school_names,

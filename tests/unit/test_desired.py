@@ -3,7 +3,7 @@ state out. Plain data only: no Keycloak, LDAP or Redis (issue 16)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any
 
 from connectors.base import RecordError
@@ -333,6 +333,28 @@ def test_a_record_clever_sent_broken_gets_no_spec_and_its_account_is_left_untouc
     result = mapped(roster(student("s2"), bad_records=[broken]))
     assert list(result.desired.users) == ["s2"]
     assert "s1" in result.desired.present
+    assert result.desired.untouched == {"s1"}
+
+
+class StreamingRoster(ScopedRoster):
+    """A roster as Clever's client reads it: a broken record is known only once the users stream
+    has passed it (``connectors.clever``: ``bad_records`` grows while it streams)."""
+
+    def __init__(self, *args: Any, broken_while_streaming: RecordError, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.late = broken_while_streaming
+
+    def users(self, role: Any = None) -> Iterator[User]:
+        yield from self.users_
+        self.bad_records.append(self.late)
+
+
+def test_a_record_found_broken_while_the_users_stream_is_left_untouched_too() -> None:
+    broken = RecordError("name.last: not valid text", kind="users", clever_id="s1")
+    streaming = StreamingRoster([LINCOLN, WASHINGTON], [student("s2")], [], broken_while_streaming=broken)
+    result = mapped(streaming)
+    assert list(result.desired.users) == ["s2"]
+    assert "s1" in result.desired.present  # still in Clever: an account they have is not disabled
     assert result.desired.untouched == {"s1"}
 
 
