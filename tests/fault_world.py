@@ -85,6 +85,25 @@ class FaultWorld:
         )
 
 
+def sandbox_environment(
+    settings: Settings, url: str, district_id: str, *, bulk: bool, **extra: str
+) -> dict[str, str]:
+    """A worker's or CLI's environment for the sandbox Clever at ``url``: short leases, UTC, the
+    write path ``bulk`` picks."""
+    return worker_environment(
+        settings,
+        KCC_TIMEZONE="UTC",
+        KCC_LOCK_LEASE_SECONDS=str(LEASE),
+        KCC_KEYCLOAK_BULK="true" if bulk else "false",
+        KCC_CLEVER_OAUTH_URL=url,
+        KCC_CLEVER_API_URL=url,
+        KCC_CLEVER_CLIENT_ID="sandbox-client",
+        KCC_CLEVER_CLIENT_SECRET="sandbox-secret",
+        KCC_CLEVER_DISTRICT_ID=district_id,
+        **extra,
+    )
+
+
 @contextmanager
 def fault_world_of(
     settings: Settings, keycloak_admin: KeycloakAdmin, *, size: int, bulk: bool, **extra: str
@@ -93,18 +112,7 @@ def fault_world_of(
     app = create_sandbox(SandboxConfig(size=size, seed=21))
     sandbox: SandboxState = app.extensions["clever_sandbox"]
     with serve(app) as url:
-        env = worker_environment(
-            settings,
-            KCC_TIMEZONE="UTC",
-            KCC_LOCK_LEASE_SECONDS=str(LEASE),
-            KCC_KEYCLOAK_BULK="true" if bulk else "false",
-            KCC_CLEVER_OAUTH_URL=url,
-            KCC_CLEVER_API_URL=url,
-            KCC_CLEVER_CLIENT_ID="sandbox-client",
-            KCC_CLEVER_CLIENT_SECRET="sandbox-secret",
-            KCC_CLEVER_DISTRICT_ID=sandbox.district_id,
-            **extra,
-        )
+        env = sandbox_environment(settings, url, sandbox.district_id, bulk=bulk, **extra)
         world_settings = Settings.from_env({k: v for k, v in env.items() if k.startswith("KCC_")})
         ensure_broker(keycloak_admin, world_settings)
         # The worker schedules the district's weekly run at start: this window's counts as done.

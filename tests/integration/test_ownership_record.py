@@ -34,11 +34,11 @@ from sandbox.app import create_app as create_sandbox
 from sandbox.config import SandboxConfig
 from sandbox.server import serve
 from sandbox.state import SandboxState
-from tests.conftest import ROOT, LdapOu, worker_environment
+from tests.conftest import ROOT, LdapOu
+from tests.fault_world import sandbox_environment
 from tests.sync_expect import expected_keycloak, raw
 
 pytestmark = pytest.mark.integration
-LEASE = 3
 BIN = Path(sys.executable).parent
 
 
@@ -158,17 +158,7 @@ def directory_world(
         assert ldap_conn.add(f"uid={uid},{ldap_ou.people_dn}", ["inetOrgPerson"], attributes)
         teachers[person["id"]] = uid
     with serve(app) as url:
-        env = worker_environment(
-            settings,
-            KCC_TIMEZONE="UTC",
-            KCC_LOCK_LEASE_SECONDS=str(LEASE),
-            KCC_KEYCLOAK_BULK="false",
-            KCC_CLEVER_OAUTH_URL=url,
-            KCC_CLEVER_API_URL=url,
-            KCC_CLEVER_CLIENT_ID="sandbox-client",
-            KCC_CLEVER_CLIENT_SECRET="sandbox-secret",
-            KCC_CLEVER_DISTRICT_ID=sandbox.district_id,
-        )
+        env = sandbox_environment(settings, url, sandbox.district_id, bulk=False)
         world_settings = Settings.from_env({k: v for k, v in env.items() if k.startswith("KCC_")})
         ensure_broker(keycloak_admin, world_settings)
         federate_ldap(keycloak_admin, world_settings.ldap, mode="READ_ONLY")
