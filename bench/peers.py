@@ -24,11 +24,11 @@ from keycloak import KeycloakAdmin
 from ldap3 import Connection
 from ldap3.utils.dn import escape_rdn
 
-from connectors.config import LdapSettings
 from connectors.keycloak import group_path
 from connectors.keycloak_http import KeycloakHttp
 from connectors.keycloak_ldap import ldap_federation_component
-from connectors.state import IDP_ALIAS, DesiredState, GroupSpec
+from model.config import LdapSettings
+from model.state import IDP_ALIAS, DesiredState, GroupSpec
 
 # Keycloak imports a batch in one transaction whose cost per user grows with the batch (measured
 # on 400 people of size S: 500 a batch ~1 s/user, 200: 78 ms, 50: 29 ms, 20: 15 ms, 10: 9 ms; four

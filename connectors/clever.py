@@ -32,7 +32,6 @@ from urllib.parse import urlencode
 
 import requests
 
-from connectors.base import ConfigError, RecordError, TransientError
 from connectors.clever_http import (
     CleverHttp,
     CredentialsRefused,
@@ -51,10 +50,11 @@ from connectors.clever_parse import (
 )
 from connectors.clever_roster import Roster
 from connectors.clever_text import REASON, bad_text, scrubbed
-from connectors.records import Course, District, Event, Me, Role, School, Section, Term, User
+from model.base import ConfigError, RecordError, TransientError
+from model.records import Course, District, Event, Me, Role, School, Section, Term, User
 
 if TYPE_CHECKING:
-    from connectors.config import CleverSettings
+    from model.config import CleverSettings
 
 log = logging.getLogger(__name__)
 

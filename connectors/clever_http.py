@@ -28,8 +28,8 @@ from urllib.parse import parse_qsl, urlencode, urlsplit
 
 import requests
 
-from connectors.base import ConfigError, SyncError, TransientError
 from connectors.clever_json import MAX_PAGE_BYTES, list_items
+from model.base import ConfigError, SyncError, TransientError
 
 log = logging.getLogger("connectors.clever")
 

@@ -34,7 +34,7 @@ import re
 from collections.abc import Generator, Iterable, Iterator
 from typing import Any, NoReturn
 
-from connectors.base import ConfigError, TransientError
+from model.base import ConfigError, TransientError
 
 _scan = json.JSONDecoder().raw_decode
 _space = re.compile(r"[ \t\n\r]*")

@@ -1,7 +1,7 @@
 """Clever JSON -> frozen records: the only place that knows the shape of Clever's payloads.
 
 Pure functions, no I/O. Every parser takes the bare Clever object (what sits under ``data`` in an
-envelope item) and returns a record from ``connectors.records``, or raises ``RecordError`` naming
+envelope item) and returns a record from ``model.records``, or raises ``RecordError`` naming
 the kind and the Clever id. ``""``, ``null`` and a missing key are the same thing everywhere here.
 
 What counts as a bad record: an item that is not an object, has no ``id``, or carries a field of
@@ -17,8 +17,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from connectors.base import RecordError
-from connectors.records import (
+from model.base import RecordError
+from model.records import (
     Course,
     District,
     Event,

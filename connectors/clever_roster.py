@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from connectors.base import RecordError, RecordStreams
-from connectors.records import Course, District, Role, School, Section, Term, User
+from model.base import RecordError, RecordStreams
+from model.records import Course, District, Role, School, Section, Term, User
 
 
 @dataclass

@@ -1,7 +1,7 @@
 """Keycloak through its admin REST API: the admin client and ``KeycloakDirectory``.
 
 ``KeycloakDirectory`` reads the sync's scope (the ``/Clever`` group tree, its members, the realm's
-users) and applies a ``connectors.state.Plan``. Every HTTP call goes through ``KeycloakHttp.call``
+users) and applies a ``model.state.Plan``. Every HTTP call goes through ``KeycloakHttp.call``
 (``connectors.keycloak_http``), the one place where library and HTTP errors become
 ``TransientError`` / ``RecordError`` / ``ConfigError`` and where calls are counted
 (``directory.calls``: reads and writes, for the no-op check).
@@ -15,7 +15,7 @@ Settings: ``settings.keycloak`` (url, the service account or an admin user, real
 Design notes (Keycloak quirks):
 
 * A new person is one ``POST /users`` carrying attributes, group paths and the federated
-  identity link, and the created mark (``connectors.state.CREATED_MARK``); 409 means it exists
+  identity link, and the created mark (``model.state.CREATED_MARK``); 409 means it exists
   already and is reconciled, not an error (nothing is written to the account then: no mark).
 * ``PUT /users/{id}`` drops editable attributes left out (24.0.4+): always GET, merge, PUT.
 * Group children are paged with a default ``max`` of 10: every listing passes ``first``/``max``.
@@ -37,14 +37,15 @@ from keycloak.exceptions import KeycloakConnectionError, KeycloakError
 from requests import Response
 
 from connectors import keycloak_bulk
-from connectors.base import ConfigError, RecordError, TransientError, bounded_map
-from connectors.config import KeycloakSettings
 from connectors.keycloak_account import check_service_account
 from connectors.keycloak_http import KeycloakHttp, keycloak_unreachable
 from connectors.keycloak_read import read_known, read_members, read_state, read_users
 from connectors.keycloak_words import in_words
-from connectors.ownership import owned_link, owner_of_link
-from connectors.state import (
+from connectors.pooling import bounded_map
+from model.base import ConfigError, RecordError, TransientError
+from model.config import KeycloakSettings
+from model.ownership import owned_link, owner_of_link
+from model.state import (
     CREATED_MARK,
     IDP_ALIAS,
     REALM_ROLE_ATTRIBUTE,
@@ -155,7 +156,7 @@ class KeycloakDirectory:
         self.paths: dict[str, str] = {}  # group key -> Keycloak path, when the desired tree is partial
         # ``id()`` of each plan item written (the plan holds them all run long): ``written``.
         self._done: set[int] = set()
-        # The created mark of this directory's new accounts (``connectors.state.CREATED_MARK``): when
+        # The created mark of this directory's new accounts (``model.state.CREATED_MARK``): when
         # the run began to write, so Keycloak's own ``createdTimestamp`` of each is at or after it.
         self.created_at = datetime.now(UTC).isoformat(timespec="seconds")
 
@@ -553,7 +554,7 @@ class KeycloakDirectory:
                 )
 
     def _link(self, update: UserUpdate) -> None:
-        """The owned link: the link and the ownership record in one call (``connectors.ownership``)."""
+        """The owned link: the link and the ownership record in one call (``model.ownership``)."""
         path = f"users/{update.keycloak_id}/federated-identity/{IDP_ALIAS}"
         response = self.http.call("POST", path, owned_link(update.clever_id), ok=(409,))
         if response.status_code == 409:
@@ -585,7 +586,7 @@ class KeycloakDirectory:
 
 def write_owned_link(admin: KeycloakAdmin, keycloak_id: str, clever_id: str) -> None:
     """An admin's decision: the account's ``clever`` link replaced by the owned link of
-    ``clever_id`` (``connectors.ownership``). Two calls: a failure between them leaves the account
+    ``clever_id`` (``model.ownership``). Two calls: a failure between them leaves the account
     unlinked, never owned by the wrong person."""
     http = KeycloakHttp(admin)
     path = f"users/{keycloak_id}/federated-identity/{IDP_ALIAS}"

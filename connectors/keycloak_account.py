@@ -21,7 +21,7 @@ from typing import Any
 
 from keycloak import KeycloakAdmin
 
-from connectors.base import ConfigError
+from model.base import ConfigError
 
 SERVICE_CLIENT_ID = "keycloak-clever"
 MANAGEMENT_CLIENT = "realm-management"

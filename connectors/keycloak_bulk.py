@@ -28,10 +28,11 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-from connectors.base import RecordError, SyncError, bounded_map
 from connectors.keycloak_http import KeycloakHttp
-from connectors.ownership import OWNER_MARK
-from connectors.state import CREATED_MARK, IDP_ALIAS, REALM_ROLE_ATTRIBUTE, GroupSpec, Membership, UserSpec
+from connectors.pooling import bounded_map
+from model.base import RecordError, SyncError
+from model.ownership import OWNER_MARK
+from model.state import CREATED_MARK, IDP_ALIAS, REALM_ROLE_ATTRIBUTE, GroupSpec, Membership, UserSpec
 
 PROBE = "clever-sync"
 BATCH_PATH = "clever-sync/batch"
@@ -132,7 +133,7 @@ def create_users(
     """Create ``specs`` through the extension; Clever id -> answer of each person it wrote. The
     others are the REST path's to write (it ticks them). ``tally`` counts how they were written.
 
-    Each carries the created mark ``created_at`` (``connectors.state.CREATED_MARK``). The extension
+    Each carries the created mark ``created_at`` (``model.state.CREATED_MARK``). The extension
     merges a ``create_user`` into an account the person already owns (one the plan did not see: a
     link an admin kept during the run) and the mark with it; retention trusts a mark only on an
     account Keycloak says was created at or after it (``plugin.sync.retention.created_by_sync``)."""

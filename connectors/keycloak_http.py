@@ -19,9 +19,10 @@ from keycloak import KeycloakAdmin
 from keycloak.exceptions import KeycloakConnectionError, KeycloakError
 from requests import Response
 
-from connectors.base import ConfigError, RecordError, TransientError, bounded_map
 from connectors.keycloak_health import Every, KeycloakHealth, default_health_url
 from connectors.keycloak_words import in_words
+from connectors.pooling import bounded_map
+from model.base import ConfigError, RecordError, TransientError
 
 OUTAGE_WORDS = {
     "keycloak_database": "and Keycloak's health check says its database is down",

@@ -12,7 +12,7 @@ from typing import Any
 
 from keycloak import KeycloakAdmin
 
-from connectors.config import LdapSettings
+from model.config import LdapSettings
 
 STORAGE_PROVIDER = "org.keycloak.storage.UserStorageProvider"
 

@@ -11,8 +11,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from connectors.state import CurrentUser
-from connectors.text import normalize_name
+from model.state import CurrentUser
+from model.text import normalize_name
 
 if TYPE_CHECKING:
     from connectors.keycloak_http import KeycloakHttp

@@ -25,11 +25,11 @@ from dataclasses import dataclass, field, replace
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
-from connectors.base import bounded_map
 from connectors.keycloak_people import LdapProvider, current_user, ldap_providers, person_names, read_only
 from connectors.keycloak_vet import Vetter
-from connectors.ownership import owner_of_link
-from connectors.state import IDP_ALIAS, Account, CurrentGroup, CurrentUser, DirectoryState, PackedAttributes
+from connectors.pooling import bounded_map
+from model.ownership import owner_of_link
+from model.state import IDP_ALIAS, Account, CurrentGroup, CurrentUser, DirectoryState, PackedAttributes
 
 if TYPE_CHECKING:
     from connectors.keycloak_http import KeycloakHttp
@@ -71,7 +71,7 @@ class KeycloakState:
 
 def read_links(http: KeycloakHttp, *, extension: bool, workers: int = 4) -> dict[str, dict[str, str]]:
     """Every ``clever`` link of the realm: Keycloak id -> ``{"userId", "userName"}``, for the
-    ownership rule (``connectors.ownership``).
+    ownership rule (``model.ownership``).
 
     With the clever-sync extension (``extension``): its listing, one query a page of 10,000
     (``keycloak-extension``: ``LinksResource``). Without it: the linked accounts
@@ -134,7 +134,7 @@ def read_state(
     """Read groups and users (``with_members``: every member list too); ``with_accounts`` keeps the
     accounts nobody owns as name-match candidates.
 
-    Whose account is whose is the ownership rule's answer (``connectors.ownership``), read from the
+    Whose account is whose is the ownership rule's answer (``model.ownership``), read from the
     realm's ``clever`` links (``read_links``). An account with a ``clever`` link that owns nothing
     (made by a user, by an opt-out, or by hand) is left out, in ``KeycloakState.suspicious``: it
     gets nothing from Clever and is nobody's candidate. The ``clever_id`` attribute is data: an

@@ -3,7 +3,7 @@
 * ``disabled_linked``: every disabled account that carries a ``clever`` link, with its attributes,
   Keycloak's own ``createdTimestamp`` and ``federationLink`` (``GET users?idpAlias=clever&enabled=false``,
   paged): the departed people's accounts, and whatever else is disabled and linked;
-* ``owners``: whose each account is by the ownership rule (``connectors.ownership``): its owned
+* ``owners``: whose each account is by the ownership rule (``model.ownership``): its owned
   link's Clever id, or "" (a link the sync did not make: such an account is never touched);
 * ``delete_account``: ``DELETE users/{id}`` (Keycloak ends its sessions with it);
 * ``unlink_account``: the ``clever`` link removed, then the Clever attributes (read, merged, written:
@@ -22,10 +22,10 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from connectors.base import bounded_map
 from connectors.keycloak_http import KeycloakHttp
-from connectors.ownership import owner_of_link
-from connectors.state import IDP_ALIAS, Attributes
+from connectors.pooling import bounded_map
+from model.ownership import owner_of_link
+from model.state import IDP_ALIAS, Attributes
 
 PAGE = 200
 

@@ -13,10 +13,10 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
-from connectors.base import bounded_map
 from connectors.keycloak_people import LdapProvider, current_user
 from connectors.keycloak_read import MEMBER_PAGE
-from connectors.state import CurrentGroup, CurrentUser, PackedAttributes
+from connectors.pooling import bounded_map
+from model.state import CurrentGroup, CurrentUser, PackedAttributes
 
 if TYPE_CHECKING:
     from connectors.keycloak_http import KeycloakHttp

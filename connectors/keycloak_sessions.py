@@ -28,8 +28,9 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from urllib.parse import quote
 
-from connectors.base import RecordError, TransientError, bounded_map
 from connectors.keycloak_http import KeycloakHttp
+from connectors.pooling import bounded_map
+from model.base import RecordError, TransientError
 
 OFFLINE_TOKEN = "Offline Token"  # the ``additionalGrants`` key of a client holding an offline token
 

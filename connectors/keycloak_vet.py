@@ -1,6 +1,6 @@
 """What Keycloak says about the few name-match candidates: what each holds beyond the realm's
 defaults, whether it has admin power, which other identity providers write its names. (Which
-``clever`` links are the sync's is the ownership rule's answer: ``connectors.ownership``.)
+``clever`` links are the sync's is the ownership rule's answer: ``model.ownership``.)
 
 Deny by default (``mappers.names``): an account is a plain candidate only when it holds nothing
 beyond the realm's defaults. So the check reads what Keycloak itself says, not role names:
@@ -34,8 +34,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
-from connectors.base import bounded_map
-from connectors.state import IDP_ALIAS, Account
+from connectors.pooling import bounded_map
+from model.state import IDP_ALIAS, Account
 
 if TYPE_CHECKING:
     from connectors.keycloak_http import KeycloakHttp

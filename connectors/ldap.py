@@ -34,10 +34,10 @@ from ldap3 import MODIFY_ADD, MODIFY_DELETE, MODIFY_REPLACE, SUBTREE, Connection
 from ldap3.core.exceptions import LDAPException, LDAPSocketOpenError
 from ldap3.utils.conv import escape_filter_chars
 
-from connectors.base import ConfigError, RecordError, SyncError, TransientError
-from connectors.config import LdapSettings
-from connectors.state import LdapGroup, LdapPlan
-from connectors.text import dn_parent, rdn_of
+from model.base import ConfigError, RecordError, SyncError, TransientError
+from model.config import LdapSettings
+from model.state import LdapGroup, LdapPlan
+from model.text import dn_parent, rdn_of
 
 KEY_ATTRIBUTE = "businessCategory"
 # Result codes that mean "already as wanted": entryAlreadyExists, attributeOrValueExists, noSuchAttribute.

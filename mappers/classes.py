@@ -34,11 +34,11 @@ from dataclasses import dataclass
 
 from ldap3.utils.dn import escape_rdn
 
-from connectors.ownership import ROOT_MARK, ROOT_MARK_VERSION
-from connectors.records import School, Section
-from connectors.state import REALM_ROLE_ATTRIBUTE, REALM_ROLES, GroupSpec, PackedAttributes
-from connectors.text import normalize_name
 from mappers.layout import CLASSES_GROUP, ROLE_GROUPS, ROOT_GROUP
+from model.ownership import ROOT_MARK, ROOT_MARK_VERSION
+from model.records import School, Section
+from model.state import REALM_ROLE_ATTRIBUTE, REALM_ROLES, GroupSpec, PackedAttributes
+from model.text import normalize_name
 
 __all__ = [
     "ClassNames",

@@ -30,8 +30,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from connectors.records import Role, User
-from connectors.state import REALM_ROLES, Account
+from model.records import Role, User
+from model.state import REALM_ROLES, Account
 
 NEVER, REFUSED, POSSIBLE, CANDIDATE = "never", "refused", "possible", "candidate"
 CLEVER_REALM_ROLES = frozenset(REALM_ROLES.values())

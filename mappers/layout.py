@@ -3,15 +3,15 @@
 Shared vocabulary of the broker (which declares these attributes in the realm's User Profile,
 because Keycloak 24+ silently drops undeclared ones) and the sync (which writes them). The plain
 data the connectors need as well (``IDP_ALIAS``, ``REALM_ROLES``, ``ldap_rdn``) lives in
-``connectors.state`` and ``connectors.text``.
+``model.state`` and ``model.text``.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 
-from connectors.records import Role, User
-from connectors.state import CREATED_MARK
+from model.records import Role, User
+from model.state import CREATED_MARK
 
 # User attributes the sync writes and the broker declares (admin-only, in the "Clever" group).
 CLEVER_ATTRIBUTES: tuple[str, ...] = (
@@ -39,7 +39,7 @@ CLEVER_ATTRIBUTES: tuple[str, ...] = (
     "clever_email",  # Clever's unverified email, from a first login (never the Keycloak email)
 )
 # Declared beside them, but written only when an account is created (never in a person's wanted
-# attributes, so a sync never rewrites or removes it): ``connectors.state.CREATED_MARK``.
+# attributes, so a sync never rewrites or removes it): ``model.state.CREATED_MARK``.
 CLEVER_MARKS: tuple[str, ...] = (CREATED_MARK,)
 
 # The id_token's ``user_type`` claim values (Clever writes "district admin" with a space).

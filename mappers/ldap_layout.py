@@ -16,8 +16,8 @@ without an entry are not listed. ``groupOfNames`` requires a ``member``: every g
 
 from __future__ import annotations
 
-from connectors.state import DesiredState, LdapGroup
-from connectors.text import ldap_rdn
+from model.state import DesiredState, LdapGroup
+from model.text import ldap_rdn
 
 
 def desired_groups(desired: DesiredState, groups_dn: str) -> dict[str, LdapGroup]:

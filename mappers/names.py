@@ -61,9 +61,6 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from operator import attrgetter
 
-from connectors.records import User
-from connectors.state import Account
-from connectors.text import normalize_name
 from mappers.eligibility import (
     CANDIDATE,
     NEVER,
@@ -77,6 +74,9 @@ from mappers.eligibility import (
     out_of_place,
     strongly_identified,
 )
+from model.records import User
+from model.state import Account
+from model.text import normalize_name
 
 
 @dataclass(frozen=True, slots=True)

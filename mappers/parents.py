@@ -30,7 +30,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
-from connectors.records import Role, StudentRelationship, User
+from model.records import Role, StudentRelationship, User
 
 _PARTICLES = frozenset(
     {"de", "del", "della", "der", "di", "da", "dos", "das", "du", "la", "le", "van", "von", "ten", "ter"}

@@ -28,10 +28,10 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence, Set
 from dataclasses import dataclass, field, replace
 
-from connectors.base import RecordError
-from connectors.records import Role, User
 from mappers.classes import GroupTree
 from mappers.layout import ROLE_PRIORITY
+from model.base import RecordError
+from model.records import Role, User
 
 KIND_OF_ROLE = {
     Role.STUDENT: "students",

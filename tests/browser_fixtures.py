@@ -25,9 +25,9 @@ from keycloak import KeycloakAdmin
 from keycloak.exceptions import KeycloakError
 from playwright.sync_api import Browser, Frame, Page, Request, sync_playwright
 
-from connectors.base import RecordError, TransientError
-from connectors.ownership import OWNER_MARK
-from connectors.state import IDP_ALIAS
+from model.base import RecordError, TransientError
+from model.ownership import OWNER_MARK
+from model.state import IDP_ALIAS
 from plugin.app import create_app
 from plugin.config.settings import Settings
 from plugin.sso.broker import ensure_broker, fetch_discovery
@@ -118,7 +118,7 @@ def follow(page: Page) -> Journey:
 
 def link_clever_identity(admin: KeycloakAdmin, keycloak_id: str, clever_id: str) -> None:
     """Link a Keycloak user to a Clever person as the sync does (the owned link:
-    ``connectors.ownership``), so their first "Login with Clever" lands here.
+    ``model.ownership``), so their first "Login with Clever" lands here.
 
     Keycloak answers 409 when a link for the alias already exists: success when it points at the
     same Clever id, a RecordError (this person cannot be linked here) when it points elsewhere.

@@ -10,8 +10,8 @@ import itertools
 from collections.abc import Iterable
 from typing import Any
 
-from connectors.records import District, Role, School, Section, StudentRelationship, User
-from connectors.state import Account
+from model.records import District, Role, School, Section, StudentRelationship, User
+from model.state import Account
 
 DISTRICT_ID = "5f0000000000000000d15701"
 _counter = itertools.count(1)

@@ -9,9 +9,9 @@ name them from a school's and a class's names::
 
 from __future__ import annotations
 
-from connectors.records import Role
 from mappers.classes import group_name_safe
 from mappers.layout import CLASSES_GROUP, ROLE_GROUPS, ROOT_GROUP
+from model.records import Role
 
 
 def group_path(*names: str) -> str:

@@ -2,7 +2,7 @@
 
 What a sync run leaves, with what only history or Keycloak decides taken out:
 
-* accounts by the Clever id of their *owned* link (``connectors.ownership``), never by Keycloak id:
+* accounts by the Clever id of their *owned* link (``model.ownership``), never by Keycloak id:
   ``enabled``, names, email, every ``clever_*`` attribute (``clever_removed_at`` and the created
   mark ``clever_created_at``, both times of a run, as "present"), the link's owner, and the paths
   of the groups they are in. Usernames are left out: a new person's
@@ -24,8 +24,8 @@ from typing import Any
 from keycloak import KeycloakAdmin
 from ldap3 import SUBTREE, Connection
 
-from connectors.ownership import owner_of_link
-from connectors.state import CREATED_MARK
+from model.ownership import owner_of_link
+from model.state import CREATED_MARK
 
 REMOVED = "clever_removed_at"
 RUN_TIMES = frozenset({REMOVED, CREATED_MARK})  # when a run did it: only whether it is there compares

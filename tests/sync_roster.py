@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from connectors.records import Event, Role, School, Section, User
+from model.records import Event, Role, School, Section, User
 from sandbox.generator_pools import FIRST as SANDBOX_FIRST
 from tests.factories import make_contact, make_school, make_section, make_staff, make_student, make_teacher
 
@@ -59,7 +59,7 @@ class MemorySource:
     def events(self, starting_after: str | None = None) -> Iterator[Event]:
         return iter(self.events_)
 
-    # -- what an incremental run reads besides the events (``connectors.base.RecordReader``) --
+    # -- what an incremental run reads besides the events (``model.base.RecordReader``) --
 
     def stream(self, kind: str, cls: type, *, params: object = None, district_id: object = None) -> list[Any]:
         return list(getattr(self.roster_, f"{kind}_"))

@@ -16,8 +16,8 @@ from typing import Any
 from keycloak.exceptions import KeycloakError
 from rq.exceptions import NoSuchJobError
 
-from connectors.base import SyncError
-from connectors.state import IDP_ALIAS
+from model.base import SyncError
+from model.state import IDP_ALIAS
 from plugin.admin.services import Services
 from plugin.config.store import SCHOOL_MODES
 from plugin.runs import continuous, jobs, queues, takeover

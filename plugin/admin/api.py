@@ -12,7 +12,7 @@ from typing import Any
 
 from flask import Response, g, jsonify, request
 
-from connectors.base import ConfigError
+from model.base import ConfigError
 from plugin.admin import actions, decisions, held
 from plugin.admin.actions import ActionError, NotFound
 from plugin.admin.blueprint import bp

@@ -18,8 +18,8 @@ import secrets
 
 from flask import Response, flash, redirect, request, session, url_for
 
-from connectors.base import SyncError
-from connectors.records import Role, School
+from model.base import SyncError
+from model.records import Role, School
 from plugin.admin.blueprint import bp
 from plugin.admin.services import services
 from plugin.config.store import confirm_district

@@ -15,7 +15,7 @@
   once: one resolution and one audit entry per person, as if each had been confirmed on its own.
   The page posts the rule's key and the number of people it showed; a list that changed since is
   refused (read the rule again).
-* A suspicious link (a ``clever`` link that owns nothing: ``connectors.ownership``): ``keep`` makes
+* A suspicious link (a ``clever`` link that owns nothing: ``model.ownership``): ``keep`` makes
   it the person's owned link in Keycloak at once (the next sync syncs the account as theirs);
   ``unlink`` removes it from the account at once.
 * The identity providers whose names the district runs (``set_name_providers``): accounts whose
@@ -32,11 +32,11 @@ from typing import Any
 
 from keycloak.exceptions import KeycloakError
 
-from connectors.base import SyncError
 from connectors.keycloak import write_owned_link
 from connectors.keycloak_http import KeycloakHttp
 from connectors.keycloak_vet import name_providers
-from connectors.state import IDP_ALIAS
+from model.base import SyncError
+from model.state import IDP_ALIAS
 from plugin.admin.actions import ActionError
 from plugin.admin.auth import AdminUser
 from plugin.admin.services import Services

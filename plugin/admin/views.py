@@ -6,7 +6,7 @@ from typing import Any
 
 from flask import Response, flash, g, redirect, render_template, request, session, url_for
 
-from connectors.base import ConfigError
+from model.base import ConfigError
 from plugin.admin import actions, decisions, held
 from plugin.admin.actions import ActionError, NotFound
 from plugin.admin.auth import refuse

@@ -10,8 +10,8 @@ import json
 
 import click
 
-from connectors.base import SyncError
 from connectors.keycloak import admin_client
+from model.base import SyncError
 from plugin.commands.context import load_settings
 from plugin.sso.broker import broker_state, ensure_broker, remove_broker
 

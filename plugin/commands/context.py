@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import click
 
-from connectors.base import ConfigError
+from model.base import ConfigError
 from plugin.commands.errors import setup_logging
 from plugin.config.settings import Settings
 

@@ -42,7 +42,7 @@ from connectors.clever import CleverClient
 from connectors.keycloak import admin_client
 from connectors.keycloak_account import SERVICE_CLIENT_ID, SERVICE_ROLES
 from connectors.keycloak_ldap import federate_ldap
-from connectors.records import Role
+from model.records import Role
 from plugin.commands.processes import Background, ensure_running
 from plugin.config.settings import Settings, load_env_file
 from plugin.config.store import CLIENT_SECRET, ConfigStore, IntegrationConfig, confirm_district

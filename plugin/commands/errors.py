@@ -27,8 +27,8 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
-from connectors.base import SyncError
 from connectors.keycloak_http import keycloak_unreachable
+from model.base import SyncError
 from plugin.config.settings import Settings
 
 HANDLER_NAMES = ("keycloak-clever-terminal", "keycloak-clever-file")

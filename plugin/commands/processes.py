@@ -21,7 +21,7 @@ from pathlib import Path
 
 import requests
 
-from connectors.base import ConfigError
+from model.base import ConfigError
 
 
 @dataclass(frozen=True, slots=True)

@@ -24,7 +24,7 @@ import zlib
 from collections import Counter
 from typing import TYPE_CHECKING
 
-from connectors.base import ConfigError
+from model.base import ConfigError
 
 if TYPE_CHECKING:  # the worker imports this module, and never Flask
     from flask import Response

@@ -29,8 +29,8 @@ from dataclasses import dataclass, field, replace
 from typing import Any, TypeVar
 from urllib.parse import urlparse
 
-from connectors.base import ConfigError
-from connectors.config import CleverSettings, KeycloakSettings, LdapSettings
+from model.base import ConfigError
+from model.config import CleverSettings, KeycloakSettings, LdapSettings
 
 PREFIX = "KCC_"
 T = TypeVar("T")

@@ -21,7 +21,7 @@ from typing import Any
 
 from redis import Redis
 
-from connectors.base import ConfigError
+from model.base import ConfigError
 from plugin.config.schedule import WeeklySchedule
 from plugin.config.secrets import SecretStore, hint
 from plugin.config.settings import Settings

@@ -57,8 +57,8 @@ from rq import Queue
 from rq.exceptions import NoSuchJobError
 from rq.job import Job
 
-from connectors.base import RosterSource, SyncError
 from connectors.clever import CleverClient
+from model.base import RosterSource, SyncError
 from plugin.config.settings import Settings
 from plugin.runs import freshness, queues, takeover
 from plugin.runs.jobs import PageChoices, page_choices, queue_for, run_locked, state_for

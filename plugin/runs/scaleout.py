@@ -28,7 +28,7 @@ from rq import Queue
 
 from connectors.clever import CleverClient
 from connectors.keycloak import KeycloakDirectory, admin_client
-from connectors.state import DesiredState, DirectoryState, Plan
+from model.state import DesiredState, DirectoryState, Plan
 from plugin.config.settings import Settings
 from plugin.runs import takeover
 from plugin.runs.jobs import queue_for

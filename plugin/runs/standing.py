@@ -26,7 +26,7 @@ from typing import Any
 
 from redis import Redis
 
-from connectors.state import USER_KINDS
+from model.state import USER_KINDS
 from plugin.sync.report import HELD_ACTIONS, SyncReport
 
 PREFIX = "kcc:sync:standing:"

@@ -10,7 +10,7 @@ What ``ensure_broker(admin, settings)`` puts in the realm (and keeps there, chan
   account the first-login flow creates. **A login writes nothing to an existing account**: the roster
   sync owns names and ``clever_*`` attributes, READ_ONLY directory accounts refuse every write (a
   ``FORCE`` mapper made their Clever login fail), and a ``FORCE`` provider would rewrite the link's
-  ``userName``, the ownership record (``connectors.ownership``);
+  ``userName``, the ownership record (``model.ownership``);
 * the guard mapper of the clever-sync extension (``GUARD_MAPPER``, when Keycloak has the extension):
   Keycloak itself refuses self-service linking at every entry point, logins while the provider is
   ``FORCE``, and first logins through a flow that links existing accounts; and it writes the ownership
@@ -54,11 +54,11 @@ from keycloak import KeycloakAdmin
 from keycloak.exceptions import KeycloakError
 
 from connectors import keycloak_bulk
-from connectors.base import ConfigError, TransientError
-from connectors.config import CleverSettings
 from connectors.keycloak_http import KeycloakHttp
-from connectors.state import IDP_ALIAS
 from mappers.layout import CLEVER_ATTRIBUTES, CLEVER_MARKS, USER_TYPE_ROLES
+from model.base import ConfigError, TransientError
+from model.config import CleverSettings
+from model.state import IDP_ALIAS
 from plugin.config.settings import Settings
 from plugin.sso.broker_flow import (
     DENY_DUPLICATE_MESSAGE,
@@ -483,7 +483,7 @@ def placeholder_idp(oauth_url: str) -> dict[str, Any]:
 
 def ensure_link_holder(admin: KeycloakAdmin, oauth_url: str) -> bool:
     """The sync records who owns an account in the account's ``clever`` link
-    (``connectors.ownership``), and Keycloak keeps a link only beside an identity provider of that
+    (``model.ownership``), and Keycloak keeps a link only beside an identity provider of that
     alias: a realm the sync writes before Clever is registered gets a *disabled* placeholder
     provider, so nobody signs in through it; ``broker register`` (the page's Enabled) makes it the
     real one. True when it had to be made."""

@@ -1,7 +1,7 @@
 """The audit log of every admin decision about links, and the one-time move of the previous
 version's links to ownership records.
 
-Whose account is whose is the ownership rule's answer (``connectors.ownership``): an account belongs
+Whose account is whose is the ownership rule's answer (``model.ownership``): an account belongs
 to a Clever person if and only if it carries that person's *owned link*. Versions before it trusted
 a ``clever`` link by the sync's memory in Redis (the Clever id -> Keycloak id pairs its last run
 left, ``plugin.sync.applied``), by the links an admin kept on the page (Redis hash
@@ -10,7 +10,7 @@ left, ``plugin.sync.applied``), by the links an admin kept on the page (Redis ha
 links it trusted: the run rewrites each as an owned link (``connectors.keycloak.write_owned_link``)
 and says how many; every other link stays a link that owns nothing (the person waits on the page).
 The ``/Clever`` root group's ``clever_ownership`` attribute says the move is done
-(``connectors.ownership.ROOT_MARK``); Redis is never read for ownership again.
+(``model.ownership.ROOT_MARK``); Redis is never read for ownership again.
 
 Audit log: Redis list ``kcc:<realm>:audit``, newest first, at most ``AUDIT_KEEP`` entries, each
 ``{"at": ISO, "who": username, "who_id": Keycloak id, "action": ..., "clever_id": ..., "keycloak_id": ...}``:

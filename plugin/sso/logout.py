@@ -37,7 +37,7 @@ import requests
 from flask import Blueprint, current_app, redirect, request
 from werkzeug.wrappers import Response as BaseResponse
 
-from connectors.state import IDP_ALIAS
+from model.state import IDP_ALIAS
 from plugin.config.settings import Settings
 from plugin.sso.logout_config import LOGOUT_PATH
 from plugin.sso.portal import realm_url

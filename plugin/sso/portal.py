@@ -46,7 +46,7 @@ from flask import Blueprint, Response, current_app, redirect, request
 from markupsafe import escape
 from werkzeug.wrappers import Response as BaseResponse
 
-from connectors.state import IDP_ALIAS
+from model.state import IDP_ALIAS
 from plugin.config.settings import Settings
 from plugin.sso.portal_flow import PORTAL_CLIENT_ID, portal_landing_uri
 

@@ -35,7 +35,7 @@ from typing import Any
 
 from keycloak import KeycloakAdmin
 
-from connectors.state import IDP_ALIAS
+from model.state import IDP_ALIAS
 from plugin.sso.broker_flow import Changes
 
 PORTAL_FLOW_ALIAS = "clever portal"

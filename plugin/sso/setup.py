@@ -22,7 +22,6 @@ import click
 from keycloak import KeycloakAdmin
 from keycloak.exceptions import KeycloakError
 
-from connectors.base import ConfigError
 from connectors.keycloak import admin_client
 from connectors.keycloak_account import (
     MANAGEMENT_CLIENT,
@@ -30,6 +29,7 @@ from connectors.keycloak_account import (
     SERVICE_ROLES,
     desired_service_client,
 )
+from model.base import ConfigError
 from plugin.config.settings import keycloak_from_env
 
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
-from connectors.base import RecordError, SyncError
 from connectors.ldap import LdapDirectory
-from connectors.state import LdapPlan
+from model.base import RecordError, SyncError
+from model.state import LdapPlan
 
 
 def apply_both(

@@ -23,7 +23,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from connectors.state import DirectoryState, Plan, UserUpdate
+from model.state import DirectoryState, Plan, UserUpdate
 from plugin.config.settings import SyncOptions
 from plugin.sync.plan import current_kind
 from plugin.sync.scope import Scope

@@ -10,7 +10,7 @@
   decides, the groups they are in, the whole member lists of the classes it decides, and the LDAP
   groups of its schools and classes.
 
-Either way, whose account is whose is the ownership rule's answer (``connectors.ownership``, read
+Either way, whose account is whose is the ownership rule's answer (``model.ownership``, read
 from the realm's ``clever`` links); the memory only spares reading what did not change.
 """
 
@@ -26,7 +26,7 @@ from typing import Any
 from connectors.keycloak import KeycloakDirectory
 from connectors.keycloak_read import KeycloakState
 from connectors.ldap import LdapDirectory
-from connectors.state import CurrentUser, DesiredState, DirectoryState, LdapGroup, fingerprint
+from model.state import CurrentUser, DesiredState, DirectoryState, LdapGroup, fingerprint
 from plugin.sync.applied import Applied
 from plugin.sync.current_scoped import read_scoped
 from plugin.sync.departed import with_kinds

@@ -18,8 +18,8 @@ from connectors.keycloak_people import ldap_providers
 from connectors.keycloak_read import KeycloakState, owners, read_accounts, read_links, read_tree
 from connectors.keycloak_scope import read_accounts_of, read_member_lists, read_people
 from connectors.ldap import LdapDirectory
-from connectors.records import Section
-from connectors.state import Account, CurrentUser, DirectoryState, LdapGroup
+from model.records import Section
+from model.state import Account, CurrentUser, DirectoryState, LdapGroup
 from plugin.sync.applied import Applied
 from plugin.sync.snapshot import Snapshot, people_of
 

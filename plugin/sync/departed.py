@@ -22,7 +22,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import replace
 
-from connectors.state import DesiredState, DirectoryState, Plan
+from model.state import DesiredState, DirectoryState, Plan
 from plugin.sync.report import SyncReport
 
 DISABLED_REASON = (

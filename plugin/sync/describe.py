@@ -8,8 +8,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from connectors.base import RecordError
-from connectors.state import DirectoryState, LdapPlan, Plan
+from model.base import RecordError
+from model.state import DirectoryState, LdapPlan, Plan
 from plugin.sync.plan import current_kind
 from plugin.sync.report import SyncReport
 

@@ -22,19 +22,19 @@ from collections.abc import Callable, Container, Iterable, Mapping, Set
 from dataclasses import dataclass, field
 from typing import Any
 
-from connectors.base import RecordError, RosterView
-from connectors.records import User
-from connectors.state import (
+from mappers import eligibility
+from mappers.classes import group_tree
+from mappers.parents import ParentSpec, Relationships, parent_specs
+from mappers.people import sort_people
+from model.base import RecordError, RosterView
+from model.records import User
+from model.state import (
     Account,
     CurrentGroup,
     CurrentUser,
     DesiredState,
     GroupSpec,
 )
-from mappers import eligibility
-from mappers.classes import group_tree
-from mappers.parents import ParentSpec, Relationships, parent_specs
-from mappers.people import sort_people
 from plugin.config.settings import SyncOptions
 from plugin.sync.desired_match import NameMatch
 from plugin.sync.scope import EVERYTHING, Scope
@@ -72,7 +72,7 @@ class MapInput:
     (``plugin.sync.resolutions``: Clever id -> Keycloak id or ``"create"``); ``refused_emails`` the
     addresses Keycloak refused before (Clever id -> address): not offered again. ``written``: Clever
     ids whose accounts an earlier run wrote (``plugin.sync.applied``). ``as_written`` (Clever id ->
-    the ``connectors.state.user_fingerprint`` the last run wrote) is for accounts listed briefly,
+    the ``model.state.user_fingerprint`` the last run wrote) is for accounts listed briefly,
     without their attributes (``plugin.sync.desired_people``). ``match_scope`` says where the
     district keeps each Clever role (``desired_match.match_scope``); ``hold`` lists Clever ids that
     get nothing this run and are not disabled (a link the sync did not make).

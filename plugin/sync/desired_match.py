@@ -6,10 +6,10 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 
-from connectors.records import User
-from connectors.state import Account
 from mappers.eligibility import Scope, never_why
 from mappers.names import Ambiguity, Held, MatchResult, account_keys, loose_key, match_by_name, person_key
+from model.records import User
+from model.state import Account
 from plugin.config.settings import SyncOptions
 from plugin.sync.resolutions import CREATE
 

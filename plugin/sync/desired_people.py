@@ -20,9 +20,13 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import replace
 from typing import Any, NamedTuple
 
-from connectors.base import RosterView
-from connectors.records import Role, User
-from connectors.state import (
+from mappers.layout import ROLE_GROUPS, user_attributes
+from mappers.name_fit import clean_name, fit_names, fitted_warning, split_value
+from mappers.names import username_for
+from mappers.people import kind_of
+from model.base import RosterView
+from model.records import Role, User
+from model.state import (
     REALM_ROLE_ATTRIBUTE,
     Account,
     Attributes,
@@ -34,10 +38,6 @@ from connectors.state import (
     UserSpec,
     user_fingerprint,
 )
-from mappers.layout import ROLE_GROUPS, user_attributes
-from mappers.name_fit import clean_name, fit_names, fitted_warning, split_value
-from mappers.names import username_for
-from mappers.people import kind_of
 from plugin.sync.desired import MapInput, Mapped, RosterRead, read_roster
 from plugin.sync.desired_match import match_people
 from plugin.sync.scope import Scope
@@ -172,7 +172,7 @@ class _Specs:
         self.taken: set[str] | None = None  # lower-case usernames in use; made when somebody needs one
         # Memory: one object per repeated value ("student", a school's role group key, a grade...)
         # instead of one per person; values unique to a person pass through. Attributes are packed
-        # (``connectors.state.PackedAttributes``), so repeated values are shared as strings.
+        # (``model.state.PackedAttributes``), so repeated values are shared as strings.
         self.seen: dict[Any, Any] = {}
         self.shared_role: dict[tuple[str, ...], Attributes] = {}
 

@@ -27,9 +27,9 @@ from typing import Any
 
 from redis.exceptions import RedisError
 
-from connectors.base import SyncError
 from connectors.keycloak_health import KeycloakHealth, default_health_url
 from connectors.ldap import LdapDirectory
+from model.base import SyncError
 from plugin.config.settings import Settings
 from plugin.sync.apply import ApplyError
 

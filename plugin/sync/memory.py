@@ -2,7 +2,7 @@
 of run (``plugin.sync.pipeline`` calls ``remember`` once the writes are done).
 
 The memory (``plugin.sync.applied``) is a cache: it makes the next run's reads cheaper and never
-decides who owns what (``connectors.ownership``). What is kept:
+decides who owns what (``model.ownership``). What is kept:
 
 * the links cache: Clever id -> Keycloak id of each synced account, the groups' ids, the people's
   directory DNs (a full run replaces the picture; an incremental run adds what it decided);
@@ -25,7 +25,7 @@ from typing import Any
 from redis import Redis
 
 from connectors.keycloak import KeycloakDirectory, email_warning
-from connectors.state import USER_KINDS, DesiredState, DirectoryState, fingerprint, user_fingerprint
+from model.state import USER_KINDS, DesiredState, DirectoryState, fingerprint, user_fingerprint
 from plugin.sso import links
 from plugin.sync import resolutions
 from plugin.sync.applied import Applied

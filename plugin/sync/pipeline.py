@@ -42,11 +42,12 @@ from datetime import UTC, datetime
 
 from redis import Redis
 
-from connectors.base import RecordError, RosterSource, SyncError, big_buffers_to_mmap
 from connectors.clever import CleverClient
 from connectors.keycloak import KeycloakDirectory
 from connectors.keycloak_sessions import end_access
-from connectors.state import Plan
+from connectors.pooling import big_buffers_to_mmap
+from model.base import RecordError, RosterSource, SyncError
+from model.state import Plan
 from plugin.config.settings import Settings
 from plugin.sync import retention
 from plugin.sync.applied import Applied

@@ -5,7 +5,7 @@ differs; an empty plan (``plan.empty``) means the directory already looks like t
 is sent. Full and incremental runs use this one diff; the ``scope`` (``plugin.sync.scope``) says what
 the run's snapshot covers, so an incremental run never disables, unlinks or removes members outside
 it.
-The states and the plan are plain data (``connectors.state``); this module is the policy of how one
+The states and the plan are plain data (``model.state``); this module is the policy of how one
 becomes the other (names compared as the name match compares them, Clever attributes owned in full).
 """
 
@@ -13,7 +13,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from connectors.state import (
+from mappers.layout import CLEVER_ATTRIBUTES
+from model.state import (
     Attributes,
     CurrentGroup,
     CurrentUser,
@@ -25,8 +26,7 @@ from connectors.state import (
     UserSpec,
     UserUpdate,
 )
-from connectors.text import normalize_name
-from mappers.layout import CLEVER_ATTRIBUTES
+from model.text import normalize_name
 from plugin.sync.scope import EVERYTHING, Scope
 
 # ``clever_role`` -> report kind (``plugin.sync.desired.KIND_OF_ROLE`` by role name).

@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from dataclasses import asdict
 from typing import Any
 
-from connectors.state import Attributes, GroupSpec, Membership, Plan, UserSpec, UserUpdate
+from model.state import Attributes, GroupSpec, Membership, Plan, UserSpec, UserUpdate
 
 
 def plan_to_json(plan: Plan) -> dict[str, Any]:

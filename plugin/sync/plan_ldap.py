@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Set
 
-from connectors.state import DesiredState, DirectoryState, LdapGroup, LdapPlan
-from connectors.text import dn_norm, dn_parent, rdn_of
+from model.state import DesiredState, DirectoryState, LdapGroup, LdapPlan
+from model.text import dn_norm, dn_parent, rdn_of
 from plugin.sync.scope import Scope
 
 Change = tuple[str, tuple[str, ...]]  # (group DN after renames, member or owner DNs)

@@ -13,7 +13,7 @@ from datetime import datetime
 
 from connectors.keycloak import KeycloakDirectory
 from connectors.ldap import LdapDirectory
-from connectors.state import DirectoryState, LdapPlan, Plan
+from model.state import DirectoryState, LdapPlan, Plan
 from plugin.sync.current import Current
 from plugin.sync.desired import Mapped
 from plugin.sync.scope import Scope

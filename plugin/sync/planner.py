@@ -24,10 +24,10 @@ from typing import Any
 
 from redis import Redis
 
-from connectors.base import RosterSource
 from connectors.keycloak import KeycloakDirectory, admin_client
 from connectors.ldap import LdapDirectory
 from mappers.ldap_layout import desired_groups
+from model.base import RosterSource
 from plugin.config.settings import Settings
 from plugin.sync import resolutions
 from plugin.sync.applied import Applied

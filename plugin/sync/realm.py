@@ -11,7 +11,7 @@ from redis import Redis
 
 from connectors.keycloak import KeycloakDirectory, write_owned_link
 from connectors.keycloak_read import KeycloakState, owners, read_links
-from connectors.ownership import IDP_ALIAS, ROOT_MARK, ROOT_MARK_VERSION
+from model.ownership import IDP_ALIAS, ROOT_MARK, ROOT_MARK_VERSION
 from plugin.config.settings import Settings
 from plugin.sso import links
 from plugin.sso.broker import BrokerReport, ensure_link_holder, ensure_user_profile

@@ -45,10 +45,10 @@ from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
-from connectors.base import RecordError
 from connectors.keycloak_sessions import access_words
-from connectors.state import USER_KINDS, DesiredState, DirectoryState, Plan, UserUpdate
 from mappers.names import Ambiguity, Held
+from model.base import RecordError
+from model.state import USER_KINDS, DesiredState, DirectoryState, Plan, UserUpdate
 from plugin.sync.plan import current_kind
 
 CLEVER_ID = re.compile(r"[0-9a-f]{24}")

@@ -12,12 +12,12 @@ disabled, as it always did. With N days (``rule_words`` says it on the page and 
   nothing happens; after them, the person is new to the sync (a deleted account is made again, an
   unlinked one is matched as any account is).
 
-"The sync created it" is the created mark (``connectors.state.CREATED_MARK``, written in the call
+"The sync created it" is the created mark (``model.state.CREATED_MARK``, written in the call
 that makes the account, on both write paths), and it counts only on an account whose own
 ``createdTimestamp`` (Keycloak's, never rewritten) is at or after the mark, less ``CLOCK_SKEW``, and
 that lives in no user-storage provider (LDAP): a mark copied onto an older account, or one made
 before this version, means "never delete", as a missing mark does. The account must still be its
-person's by the ownership rule (``connectors.ownership``) and still disabled; READ_ONLY directory
+person's by the ownership rule (``model.ownership``) and still disabled; READ_ONLY directory
 accounts never carry the stamp, so retention never touches them (they wait on the page for the
 directory's admin, ``plugin.sync.departed``).
 
@@ -40,11 +40,11 @@ from typing import Any
 from redis import Redis
 
 from connectors import keycloak_retention
-from connectors.base import RecordError, TransientError
 from connectors.keycloak import KeycloakDirectory
 from connectors.keycloak_retention import DisabledAccount
-from connectors.state import CREATED_MARK
 from mappers.layout import CLEVER_ATTRIBUTES, CLEVER_MARKS
+from model.base import RecordError, TransientError
+from model.state import CREATED_MARK
 from plugin.sso import links
 from plugin.sync.plan import user_kind
 from plugin.sync.report import SyncReport

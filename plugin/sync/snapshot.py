@@ -4,7 +4,7 @@ A full run's snapshot is the whole roster, streamed (``connectors.clever.Roster`
 ``EVERYTHING``. An incremental run's is made from Clever's events since the saved cursor
 (``plugin.sync.snapshot_events``): the records they touch plus what mapping those needs, held in a
 ``ScopedRoster``. Either way the map stage reads it through the same three streams
-(``connectors.base.RosterView``), and the diff is told its ``Scope``.
+(``model.base.RosterView``), and the diff is told its ``Scope``.
 """
 
 from __future__ import annotations
@@ -13,8 +13,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from connectors.base import RecordError, RosterSource, RosterView
-from connectors.records import Role, School, Section, User
+from model.base import RecordError, RosterSource, RosterView
+from model.records import Role, School, Section, User
 from plugin.sync.scope import EVERYTHING, Scope
 
 # A cursor saved when Clever's events feed was empty: "start:<ISO time of that run>".

@@ -31,10 +31,11 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import TypeVar
 
-from connectors.base import RecordReader, RosterSource, bounded_map
 from connectors.clever import StaleCursorError
-from connectors.records import Event, Role, School, Section, User
+from connectors.pooling import bounded_map
 from mappers.layout import school_keys
+from model.base import RecordReader, RosterSource
+from model.records import Event, Role, School, Section, User
 from plugin.config.settings import SyncOptions
 from plugin.sync.report import SyncReport
 from plugin.sync.scope import Scope

@@ -21,7 +21,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from connectors.state import CurrentGroup, DesiredState, DirectoryState, GroupSpec, Plan
+from model.state import CurrentGroup, DesiredState, DirectoryState, GroupSpec, Plan
 from plugin.sync.plan import current_kind
 
 LIST_LIMIT = 50_000

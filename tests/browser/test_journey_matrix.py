@@ -52,8 +52,8 @@ from playwright.sync_api import Browser, Page, expect
 from redis import Redis
 
 from connectors.keycloak_ldap import federate_ldap
-from connectors.ownership import OWNER_MARK
-from connectors.state import IDP_ALIAS
+from model.ownership import OWNER_MARK
+from model.state import IDP_ALIAS
 from plugin.runs import jobs
 from plugin.runs.state import SyncState
 from plugin.sso.setup import ensure_service_account

@@ -3,7 +3,7 @@ nothing: the whole chain an attacker runs on a shared classroom device (link a t
 session to her own account, unlink it, then a sync), in real Chromium through the real Keycloak with
 the clever-sync extension, the sandbox as Clever, and real syncs on both write paths.
 
-Entry points (``keycloak-extension``: ``OwnershipGuardMapper``; ``connectors.ownership``):
+Entry points (``keycloak-extension``: ``OwnershipGuardMapper``; ``model.ownership``):
 * the Account Console shows no Clever to link;
 * the ``idp_link`` required action (``kc_action=idp_link:clever``), even when an admin turned it on;
 * the legacy client-initiated linking endpoint ``/broker/clever/link`` (refused by Keycloak's own

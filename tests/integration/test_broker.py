@@ -10,8 +10,8 @@ import pytest
 from click.testing import CliRunner
 from keycloak import KeycloakAdmin
 
-from connectors.state import IDP_ALIAS
 from mappers.layout import CLEVER_ATTRIBUTES
+from model.state import IDP_ALIAS
 from plugin.commands.cli import cli
 from plugin.config.settings import Settings
 from plugin.sso.broker import (

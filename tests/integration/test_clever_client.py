@@ -14,10 +14,10 @@ from urllib.parse import parse_qsl, urlsplit
 import pytest
 import requests
 
-from connectors.base import ConfigError, RecordError, TransientError
 from connectors.clever import CleverClient, OAuthError, StaleCursorError
-from connectors.config import CleverSettings
-from connectors.records import Role, Section, User
+from model.base import ConfigError, RecordError, TransientError
+from model.config import CleverSettings
+from model.records import Role, Section, User
 from sandbox.app import create_app
 from sandbox.config import Clock, SandboxConfig
 from sandbox.server import serve

@@ -13,7 +13,7 @@ from ldap3 import Connection
 from redis import Redis
 
 from connectors.keycloak_ldap import federate_ldap
-from connectors.records import Event, School, User
+from model.records import Event, School, User
 from plugin.config.settings import Settings
 from plugin.runs.standing import WAITING_KINDS, StandingStore
 from plugin.sync.pipeline import Start, run_sync

@@ -13,8 +13,8 @@ from typing import Any
 import pytest
 from keycloak import KeycloakAdmin
 
-from connectors.records import Section
-from connectors.state import CREATED_MARK
+from model.records import Section
+from model.state import CREATED_MARK
 from plugin.config.settings import Settings
 from plugin.sso.setup import ensure_service_account
 from plugin.sync.pipeline import run_sync

@@ -278,7 +278,7 @@ def test_people_are_found_by_their_owned_link_and_a_clever_id_attribute_proves_n
 ) -> None:
     """The batch reads the realm's links once when it starts (``Known``): the people whose owned
     link it finds are theirs; an account that only carries a ``clever_id`` (data: an unlink, or a
-    hand edit) is nobody's, is not written, and a replay changes nothing (``connectors.ownership``)."""
+    hand edit) is nobody's, is not written, and a replay changes nothing (``model.ownership``)."""
     extension.batch(*_tree(), _student("c1", "ana.diaz"))
     keycloak_admin.update_realm_users_profile(
         {**keycloak_admin.get_realm_users_profile(), "unmanagedAttributePolicy": "ADMIN_EDIT"}

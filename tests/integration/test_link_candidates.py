@@ -14,7 +14,7 @@ from keycloak import KeycloakAdmin
 from ldap3 import Connection
 
 from connectors.keycloak_ldap import federate_ldap
-from connectors.records import User
+from model.records import User
 from plugin.config.settings import Settings
 from plugin.sync.pipeline import run_sync
 from plugin.sync.report import SyncReport

@@ -12,7 +12,7 @@ from flask.testing import FlaskClient
 from keycloak import KeycloakAdmin
 from redis import Redis
 
-from connectors.records import User
+from model.records import User
 from plugin.admin.blueprint import URL_PREFIX
 from plugin.app import create_app
 from plugin.config.settings import Settings

@@ -9,10 +9,10 @@ from keycloak import KeycloakAdmin
 from ldap3 import BASE, Connection
 from ldap3.utils.conv import escape_filter_chars
 
-from connectors.text import ldap_rdn
 from mappers.classes import class_group_names, group_name_safe
 from mappers.layout import CLASSES_GROUP, ROOT_GROUP
 from mappers.names import username_for
+from model.text import ldap_rdn
 from tests.conftest import LdapOu
 from tests.factories import make_section, make_student
 from tests.group_paths import class_path

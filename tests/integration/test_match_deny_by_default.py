@@ -12,7 +12,7 @@ import pytest
 from keycloak import KeycloakAdmin
 from ldap3 import Connection
 
-from connectors.records import User
+from model.records import User
 from plugin.config.settings import Settings
 from plugin.sync.pipeline import run_sync
 from plugin.sync.report import SyncReport

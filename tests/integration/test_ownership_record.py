@@ -1,7 +1,7 @@
 """The ownership record lives in Keycloak, so nothing the sync remembers elsewhere can lose a link:
 a by-name link an incremental run made, a Redis that lost its data, a worker killed once directory
 accounts carry their new links, and slapd killed mid-run all end where a clean run ends, with no
-membership lost (``connectors.ownership``). Real Keycloak, OpenLDAP, Redis, the sandbox over HTTP.
+membership lost (``model.ownership``). Real Keycloak, OpenLDAP, Redis, the sandbox over HTTP.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from ldap3 import Connection
 from redis import Redis
 
 from connectors.keycloak_ldap import federate_ldap
-from connectors.state import USER_KINDS
+from model.state import USER_KINDS
 from plugin.config.settings import Settings
 from plugin.runs import jobs
 from plugin.runs.state import SyncState

@@ -22,7 +22,7 @@ from urllib.parse import urlencode, urljoin
 import pytest
 import requests
 
-from connectors.state import IDP_ALIAS
+from model.state import IDP_ALIAS
 from plugin.sso.portal_flow import PORTAL_CLIENT_ID
 from tests.browser_fixtures import CleverWorld
 

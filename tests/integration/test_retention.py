@@ -11,8 +11,8 @@ import pytest
 from keycloak import KeycloakAdmin
 from redis import Redis
 
-from connectors.records import Role, User
-from connectors.state import CREATED_MARK
+from model.records import Role, User
+from model.state import CREATED_MARK
 from plugin.config.settings import Settings
 from plugin.runs import jobs
 from plugin.runs.state import SyncState

@@ -14,7 +14,7 @@ import pytest
 import requests
 
 from connectors.clever import CleverClient, StaleCursorError
-from connectors.config import CleverSettings
+from model.config import CleverSettings
 from sandbox.app import create_app
 from sandbox.config import Clock, SandboxConfig
 from sandbox.server import serve

@@ -9,9 +9,9 @@ import pytest
 import requests
 from click.testing import CliRunner
 
-from connectors.base import ConfigError
 from connectors.clever import CleverClient
-from connectors.config import CleverSettings
+from model.base import ConfigError
+from model.config import CleverSettings
 from sandbox.app import create_app
 from sandbox.cli import sandbox as sandbox_cli
 from sandbox.config import SandboxConfig

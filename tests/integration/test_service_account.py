@@ -18,9 +18,9 @@ from click.testing import CliRunner
 from keycloak import KeycloakAdmin
 from keycloak.exceptions import KeycloakError
 
-from connectors.base import ConfigError, SyncError
 from connectors.keycloak import admin_client
 from connectors.keycloak_account import MANAGEMENT_CLIENT, SERVICE_CLIENT_ID, SERVICE_ROLES, token_roles
+from model.base import ConfigError, SyncError
 from plugin.admin.auth import ensure_admin_client
 from plugin.commands.cli import cli
 from plugin.config.settings import Settings, load_env_file

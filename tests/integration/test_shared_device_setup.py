@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 from keycloak import KeycloakAdmin
 
-from connectors.state import IDP_ALIAS
+from model.state import IDP_ALIAS
 from plugin.config.settings import Settings
 from plugin.sso.broker import ensure_broker
 from plugin.sso.theme import THEME

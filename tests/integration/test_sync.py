@@ -6,8 +6,8 @@ import pytest
 from keycloak import KeycloakAdmin
 from ldap3 import Connection
 
-from connectors.records import Role
 from mappers.layout import ROLE_GROUPS
+from model.records import Role
 from plugin.config.settings import Settings
 from plugin.sync.pipeline import run_sync
 from plugin.sync.run_options import RunOptions
@@ -66,7 +66,7 @@ def test_first_sync_builds_the_tree_and_a_second_run_writes_nothing(
     assert report.status == "ok", report.summary()
     assert report.errors == []
     roster = source.roster_
-    students = [u for u in roster.users_ if u.has(__import__("connectors.records").records.Role.STUDENT)]
+    students = [u for u in roster.users_ if u.has(__import__("model.records").records.Role.STUDENT)]
     assert report.kinds["students"]["created"] == len(students)
 
     tree = keycloak_tree(keycloak_admin)

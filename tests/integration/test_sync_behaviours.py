@@ -17,8 +17,8 @@ from keycloak import KeycloakAdmin
 from ldap3 import SUBTREE, Connection
 from ldap3.utils.dn import escape_rdn
 
-from connectors.base import TransientError
 from connectors.clever import CleverClient
+from model.base import TransientError
 from plugin.config.settings import Settings
 from plugin.runs import jobs
 from plugin.runs.state import SyncState

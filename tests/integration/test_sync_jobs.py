@@ -7,7 +7,7 @@ from keycloak import KeycloakAdmin
 from redis import Redis
 from rq import SimpleWorker
 
-from connectors.records import Role
+from model.records import Role
 from plugin.config.settings import Settings
 from plugin.runs import jobs, queues
 from plugin.runs.state import SyncState

@@ -8,8 +8,8 @@ from typing import Any, cast
 import pytest
 from redis import Redis
 
-from connectors.base import ConfigError
-from connectors.config import KeycloakSettings, LdapSettings
+from model.base import ConfigError
+from model.config import KeycloakSettings, LdapSettings
 from plugin.config.secrets import SecretStore, fernet_for, hint
 from plugin.config.settings import Settings
 from plugin.config.store import IntegrationConfig, effective_settings

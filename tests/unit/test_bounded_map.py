@@ -7,7 +7,8 @@ import time
 
 import pytest
 
-from connectors.base import TransientError, bounded_map
+from connectors.pooling import bounded_map
+from model.base import TransientError
 
 
 def test_results_come_in_order_from_several_threads_with_a_bounded_window() -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from connectors.state import CurrentUser, DirectoryState, Plan, UserUpdate
+from model.state import CurrentUser, DirectoryState, Plan, UserUpdate
 from plugin.sync.brake import brake_from_totals, brake_reasons, rewrites
 
 

@@ -9,9 +9,9 @@ import secrets
 
 import pytest
 
-from connectors.base import ConfigError
-from connectors.config import CleverSettings
 from mappers.layout import CLEVER_ATTRIBUTES
+from model.base import ConfigError
+from model.config import CleverSettings
 from plugin.sso.broker import (
     FLOW_ALIAS,
     GUARD_MAPPER,

@@ -5,8 +5,6 @@ from __future__ import annotations
 import pytest
 from ldap3.utils.dn import parse_dn
 
-from connectors.records import Section
-from connectors.text import ldap_rdn
 from mappers.classes import (
     class_group_names,
     fits_group_name,
@@ -15,6 +13,8 @@ from mappers.classes import (
     school_group_names,
     whole_name,
 )
+from model.records import Section
+from model.text import ldap_rdn
 from tests.factories import make_school, make_section
 
 SCHOOL = "5f00000000000000005c0001"

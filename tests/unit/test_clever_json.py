@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from connectors.base import ConfigError, TransientError
 from connectors.clever_json import list_items
+from model.base import ConfigError, TransientError
 from tests.sandbox_fixtures import shared_dir
 
 

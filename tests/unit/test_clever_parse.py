@@ -9,7 +9,6 @@ from typing import Any
 
 import pytest
 
-from connectors.base import ConfigError, RecordError
 from connectors.clever_http import next_url
 from connectors.clever_parse import (
     parse,
@@ -21,7 +20,8 @@ from connectors.clever_parse import (
     parse_user,
     parse_userinfo,
 )
-from connectors.records import District, Role, Section, User
+from model.base import ConfigError, RecordError
+from model.records import District, Role, Section, User
 
 API = "https://api.example"
 SAMPLES = Path(__file__).resolve().parents[3] / "shared" / "clever-samples"

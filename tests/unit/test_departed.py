@@ -3,8 +3,8 @@ report out. The real-service test is ``tests/integration/test_hard_departures.py
 
 from __future__ import annotations
 
-from connectors.base import RecordError
-from connectors.state import DesiredState, DirectoryState
+from model.base import RecordError
+from model.state import DesiredState, DirectoryState
 from plugin.sync.brake import brake_reasons
 from plugin.sync.departed import report_departed
 from plugin.sync.plan import diff

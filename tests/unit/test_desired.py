@@ -6,9 +6,9 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any
 
-from connectors.base import RecordError
-from connectors.records import Role, School, Section, User
-from connectors.state import Account, CurrentUser, UserSpec
+from model.base import RecordError
+from model.records import Role, School, Section, User
+from model.state import Account, CurrentUser, UserSpec
 from plugin.config.settings import SyncOptions
 from plugin.sync.desired import MapInput, Mapped, read_roster
 from plugin.sync.desired_people import desired_state, map_people
@@ -32,7 +32,7 @@ WASHINGTON = make_school("Washington Middle", clever_id="5f00000000000000000000a
 OUT_OF_DISTRICT = "5f00000000000000000000ff"  # a school id no school of the roster has
 
 
-Roster = ScopedRoster  # a district in the shape the map stage reads (``connectors.base.RosterView``)
+Roster = ScopedRoster  # a district in the shape the map stage reads (``model.base.RosterView``)
 
 
 def roster(

@@ -6,7 +6,7 @@ import pytest
 from redis.exceptions import ConnectionError as RedisConnectionError
 
 from connectors import clever_json
-from connectors.base import ConfigError, TransientError
+from model.base import ConfigError, TransientError
 from plugin.sync.apply import ApplyError
 from plugin.sync.failures import Probes, errors_by_system, failure_line, system_of
 

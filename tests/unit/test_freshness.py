@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from connectors.base import ConfigError
+from model.base import ConfigError
 from plugin.admin.held import parse_confirmation
 from plugin.config.settings import Settings
 from plugin.runs.continuous import next_tick

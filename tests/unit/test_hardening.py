@@ -7,7 +7,7 @@ from dataclasses import replace
 
 import pytest
 
-from connectors.base import ConfigError
+from model.base import ConfigError
 from plugin.app import create_app
 from plugin.config.hardening import SECURITY_HEADERS, secret_key_problem, valid_run_id
 from plugin.config.settings import Settings

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from connectors import keycloak_bulk
-from connectors.state import UserSpec
+from model.state import UserSpec
 from plugin.sync.report import writer_line
 
 

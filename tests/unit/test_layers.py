@@ -1,8 +1,8 @@
 """Every import points down (STYLE.md "Layout that shows the architecture"), checked on the source.
 
-entry points → ``plugin`` → ``mappers`` → the connectors' plain data; the connectors' clients →
-plain data. Every ``import`` counts, at the top of a module, inside a function or under
-``TYPE_CHECKING``: a lazy import is still a dependency.
+entry points → ``plugin`` → ``mappers`` → ``model`` (the plain data every layer shares);
+``connectors`` (I/O only) → ``model``. Every ``import`` counts, at the top of a module, inside a
+function or under ``TYPE_CHECKING``: a lazy import is still a dependency.
 """
 
 from __future__ import annotations
@@ -15,17 +15,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-# The connectors' plain data: what mappers (and everybody) may import from ``connectors``.
-PLAIN_DATA = frozenset(
-    {
-        "connectors.base",
-        "connectors.config",
-        "connectors.ownership",
-        "connectors.records",
-        "connectors.state",
-        "connectors.text",
-    }
-)
+PROJECT = ("plugin", "connectors", "mappers", "model", "sandbox", "bench", "tests")
 NOT_PRODUCTION = ("sandbox", "bench", "tests")
 
 
@@ -53,7 +43,7 @@ def _imported(source: str, module: str, *, is_package: bool = False) -> set[str]
                 anchor = parts[: len(parts) - (node.level - 1)]
                 base = ".".join([*anchor, base] if base else anchor)
             found.add(base)
-            # ``from connectors import state`` imports the module ``connectors.state``.
+            # ``from model import state`` imports the module ``model.state``.
             found.update(f"{base}.{alias.name}" for alias in node.names)
     return found
 
@@ -93,20 +83,29 @@ def test_connectors_never_import_policy() -> None:
     assert not wrong, sorted(wrong)
 
 
-def test_mappers_import_only_the_connectors_plain_data() -> None:
+def test_mappers_never_import_the_connectors() -> None:
+    """Policy works on plain data: a mapper that needs a type takes it from ``model``, not from I/O."""
     wrong = {
         f"{_module_name(path)} imports {name}"
         for path in _modules("mappers")
         for name in _imports(path)
         if _within(name, "connectors")
-        and name != "connectors"
-        and _existing(name)
-        and not any(_within(name, plain) for plain in PLAIN_DATA)
     }
     assert not wrong, sorted(wrong)
 
 
-@pytest.mark.parametrize("package", ["plugin", "connectors", "mappers"])
+def test_the_plain_data_imports_nothing_of_the_project() -> None:
+    """``model`` is the ground floor: records, states, the ownership rule, Protocols, errors, text."""
+    wrong = {
+        f"{_module_name(path)} imports {name}"
+        for path in _modules("model")
+        for name in _imports(path)
+        if any(_within(name, top) for top in PROJECT if top != "model")
+    }
+    assert not wrong, sorted(wrong)
+
+
+@pytest.mark.parametrize("package", ["plugin", "connectors", "mappers", "model"])
 def test_production_never_imports_the_sandbox_bench_or_tests(package: str) -> None:
     wrong = {
         f"{_module_name(path)} imports {name}"
@@ -121,7 +120,7 @@ def test_production_loads_no_module_by_name() -> None:
     """Every import is an import statement the checks here see: no ``importlib.import_module`` or
     ``__import__`` in production (the sandbox has a command of its own, ``keycloak-clever-sandbox``)."""
     by_name = set()
-    for top in ("plugin", "connectors", "mappers"):
+    for top in ("plugin", "connectors", "mappers", "model"):
         for path in _modules(top):
             for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
                 called = node.func if isinstance(node, ast.Call) else None
@@ -144,7 +143,7 @@ def test_the_checker_sees_every_kind_of_import() -> None:
     )
     found = _imported(source, "connectors.probe")
     assert {"plugin.app", "plugin.config.settings", "plugin.jobs", "connectors.base"} <= found
-    assert {"connectors.state", "connectors.config"} <= _imports(ROOT / "connectors" / "keycloak.py")
+    assert {"model.state", "model.config"} <= _imports(ROOT / "connectors" / "keycloak.py")
 
 
 # ``plugin``'s sub-packages, lowest first: each may import only itself and those before it.

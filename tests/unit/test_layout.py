@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from connectors.records import Role
 from mappers.layout import CLEVER_ATTRIBUTES, primary_role, relationship_value, user_attributes
+from model.records import Role
 from tests.factories import DISTRICT_ID, make_contact, make_student, make_teacher, make_user
 from tests.group_paths import class_path, classes_path, role_group, role_path, root_path, school_path
 

@@ -7,9 +7,9 @@ from typing import Any
 
 import pytest
 
-from connectors.state import Account
-from connectors.text import normalize_name
 from mappers.names import Scope, clean_username, match_by_name, username_candidates, username_for
+from model.state import Account
+from model.text import normalize_name
 from tests.factories import make_account, make_contact, make_staff, make_student, make_teacher
 
 # --- normalize_name ------------------------------------------------------------------------------

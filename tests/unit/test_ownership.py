@@ -1,4 +1,4 @@
-"""The ownership rule (``connectors.ownership``) on the cases the Java rule is tested on too."""
+"""The ownership rule (``model.ownership``) on the cases the Java rule is tested on too."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from connectors.ownership import owned_link, owner_of, owner_of_link
+from model.ownership import owned_link, owner_of, owner_of_link
 
 CASES: list[dict[str, Any]] = json.loads((Path(__file__).parents[1] / "ownership_cases.json").read_text())[
     "cases"

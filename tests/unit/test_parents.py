@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import pytest
 
-from connectors.records import StudentRelationship
 from mappers.parents import (
     contact_name,
     parents_of,
@@ -12,6 +11,7 @@ from mappers.parents import (
     relationships_of_student,
     split_full_name,
 )
+from model.records import StudentRelationship
 from tests.factories import make_contact, make_student
 
 SCHOOL = "5f00000000000000005c0001"

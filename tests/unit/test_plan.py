@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import dataclasses
 
-from connectors.records import Event, Role, Section, User
-from connectors.state import (
+from model.records import Event, Role, Section, User
+from model.state import (
     CurrentGroup,
     CurrentUser,
     DesiredState,
@@ -190,7 +190,7 @@ def test_fold_keeps_the_last_event_of_each_record_and_notes_renames() -> None:
 
 
 def test_fold_asks_for_a_full_run_when_a_school_appears_and_follows_a_contacts_children() -> None:
-    from connectors.records import School, StudentRelationship
+    from model.records import School, StudentRelationship
 
     assert fold([_event("e1", "schools.created", School("a", "d", "New"))]).reason
     before = User("p1", "d", last_name="Parent", roles=frozenset({Role.CONTACT}))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from dataclasses import replace
 
-from connectors.state import (
+from model.state import (
     GroupSpec,
     Membership,
     PackedAttributes,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from connectors.keycloak_retention import DisabledAccount
-from connectors.state import CREATED_MARK
+from model.state import CREATED_MARK
 from plugin.sync.retention import DELETE, UNLINK, brake_reasons, created_by_sync, due, past_window, rule_words
 from plugin.sync.would_change import WouldChange
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from connectors.base import ConfigError
+from model.base import ConfigError
 from plugin.config.settings import Settings
 
 MINIMAL = {

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import io
 
-from connectors.base import RecordError
+from model.base import RecordError
 from plugin.runs.progress import ProgressDisplay, eta_text
 from plugin.runs.standing import Standing, advanced, waiting_items
 from plugin.sync.report import SyncReport, warnings_by_kind

@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 import io
 
-from connectors.state import CurrentGroup, DirectoryState
+from model.state import CurrentGroup, DirectoryState
 from plugin.admin.held import parse_confirmation
 from plugin.sync.plan import diff
 from plugin.sync.report import SyncReport
@@ -89,7 +89,7 @@ def test_a_confirmation_is_three_whole_numbers() -> None:
 
 
 def test_a_group_the_run_did_not_read_is_named_from_the_roster() -> None:
-    from connectors.state import DesiredState, GroupSpec, Membership, Plan
+    from model.state import DesiredState, GroupSpec, Membership, Plan
 
     school = GroupSpec("school:a", "Lincoln Elementary", "root", "school")
     students = GroupSpec("school:a:students", "Students", "school:a", "role")
@@ -105,7 +105,7 @@ def test_a_group_the_run_did_not_read_is_named_from_the_roster() -> None:
 
 
 def test_a_role_group_neither_read_nor_wanted_is_named_by_its_key() -> None:
-    from connectors.state import Membership, Plan
+    from model.state import Membership, Plan
 
     current = DirectoryState({SCHOOL.key: SCHOOL}, {"c2": account("c2", "k2")}, {})
     plan = Plan(remove_members=(Membership("school:a:teachers", keycloak_id="k2"),))

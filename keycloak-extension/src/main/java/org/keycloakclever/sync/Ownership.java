@@ -6,7 +6,7 @@ import org.keycloak.models.FederatedIdentityModel;
 
 /**
  * Who owns an account: the one rule the extension reads, as the sidecar's
- * {@code connectors/ownership.py} reads it (both run on {@code tests/ownership_cases.json}).
+ * {@code model/ownership.py} reads it (both run on {@code tests/ownership_cases.json}).
  *
  * <p>An account belongs to a Clever person if and only if it carries the <em>owned link</em>: the
  * {@code clever} federated identity link whose {@code userId} is the person's Clever id and whose

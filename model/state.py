@@ -24,7 +24,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence, Set
 from dataclasses import dataclass, field
 from typing import ClassVar
 
-from connectors.records import Role
+from model.records import Role
 
 # The alias of the Clever identity provider in the realm (the broker registers it; links use it).
 IDP_ALIAS = "clever"
@@ -284,7 +284,7 @@ class Account:
     # The other identity providers it is linked to whose names reach it at every login (their sync
     # mode, or a first/last-name mapper's, is FORCE): its names are theirs, not the district's.
     names_from: tuple[str, ...] = ()
-    # The ``clever_id`` attribute of an account no owned link gives to anyone (``connectors.ownership``):
+    # The ``clever_id`` attribute of an account no owned link gives to anyone (``model.ownership``):
     # data left by an earlier owner (an unlink since), never evidence; it may only make a person wait.
     carried_clever_id: str = ""
 
