@@ -1,4 +1,5 @@
-"""The results as a Markdown table and a PNG chart (time against size, one line per method)."""
+"""The results as a Markdown table and PNG charts: time against size and the worker's peak memory
+against size, one line per method."""
 
 from __future__ import annotations
 
@@ -111,6 +112,46 @@ def chart(results: dict[str, Any], path: Path) -> None:
     plt.close(figure)
 
 
+def _peak_mb(method: dict[str, Any]) -> float | None:
+    """The worker's peak RSS in MB (the largest of a scale-out run's workers)."""
+    rss = method.get("worker_peak_rss_kb")
+    if isinstance(rss, list):
+        rss = max(rss, default=None)
+    return rss / 1024 if rss else None
+
+
+def memory(results: dict[str, Any], path: Path) -> None:
+    """The worker's peak RSS against people (linear axes), one line per method: whether the memory
+    grows with the district (issue 28's target: at XL at most 1.5 x the peak at M)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    figure, axes = plt.subplots(figsize=(8, 5), dpi=110)
+    for key, label in LABELS.items():
+        points = sorted(
+            (s["methods"][key]["people"], peak)
+            for s in results["sizes"]
+            if key in s["methods"] and (peak := _peak_mb(s["methods"][key])) is not None
+        )
+        if points:
+            xs, ys = zip(*points, strict=True)
+            axes.plot(xs, ys, marker="o", label=label)
+            for x, y in points:
+                axes.annotate(f"{y:.0f}", (x, y), textcoords="offset points", xytext=(4, 4), fontsize=7)
+    axes.set_xlabel("people synced (Keycloak accounts)")
+    axes.set_ylabel("worker peak RSS, MB")
+    axes.set_ylim(bottom=0)
+    machine = results["machine"]
+    axes.set_title(f"worker memory by district size — Keycloak {machine['keycloak']}")
+    axes.grid(True, alpha=0.3)
+    axes.legend(fontsize=8)
+    figure.tight_layout()
+    figure.savefig(path)
+    plt.close(figure)
+
+
 def compare(runs: list[dict[str, Any]], path: Path) -> None:
     """Bars of seconds per method, one bar per run labelled by its Keycloak backend (log scale):
     the same methods on PostgreSQL and on dev-file, side by side, for every size the runs share."""
@@ -174,8 +215,9 @@ def merge(runs: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """``python -m bench.chart RESULTS.json [MORE.json ...] -o chart.png [--compare]``: one chart from
-    several runs (``--compare``: bars per method, a bar per run)."""
+    """``python -m bench.chart RESULTS.json [MORE.json ...] -o chart.png [--compare | --memory]``: one
+    chart from several runs (``--compare``: bars per method, a bar per run; ``--memory``: the worker's
+    peak RSS against people)."""
     import argparse
     import json
 
@@ -185,10 +227,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--compare", action="store_true", help="bars per method, one per run (e.g. PostgreSQL and dev-file)"
     )
+    parser.add_argument("--memory", action="store_true", help="the worker's peak RSS against people")
     args = parser.parse_args(argv)
     runs = [json.loads(path.read_text(encoding="utf-8")) for path in args.results]
     if args.compare:
         compare(runs, args.output)
+    elif args.memory:
+        memory(merge(runs), args.output)
     else:
         chart(merge(runs), args.output)
     return 0

@@ -37,7 +37,7 @@ from sandbox.server import serve
 from sandbox.state import SandboxState
 
 log = logging.getLogger("bench")
-SIZES = {"tiny": 100, "S": 1_000, "M": 10_000, "L": 50_000}
+SIZES = {"tiny": 100, "S": 1_000, "M": 10_000, "L": 50_000, "XL": 200_000}
 METHODS = ("a", "a_rest", "b", "b2", "c", "d", "e", "scaleout")
 PAGE = 10_000  # Clever's maximum page size
 
