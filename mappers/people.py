@@ -67,7 +67,7 @@ def sort_people(
     passed (Clever's client adds to it while the stream goes on)."""
     found = Sorted()
     for user in users:
-        if user.roles == frozenset({Role.CONTACT}) or (user.has(Role.CONTACT) and len(user.roles) == 1):
+        if is_contact_only(user):
             if sync_parents:
                 found.present.add(user.clever_id)
                 found.contacts.append(user)
@@ -91,6 +91,19 @@ def sort_people(
     found.present.update(found.broken)
     _check_references(found, tree, decided)
     return found
+
+
+def is_contact_only(user: User) -> bool:
+    """A person whose only role is contact: a parent to be with Sync Parent Data, else nobody the
+    sync gives an account (module doc)."""
+    return user.roles == frozenset({Role.CONTACT})
+
+
+def may_get_account(user: User, sync_parents: bool) -> bool:
+    """Whether the sync could give ``user`` an account: not a contact alone without Sync Parent
+    Data (``sort_people``'s first rule). The scoped read asks it before listing the realm for a
+    person who has no account yet."""
+    return sync_parents or not is_contact_only(user)
 
 
 def kind_of(user: User) -> str:

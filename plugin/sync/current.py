@@ -37,13 +37,15 @@ from plugin.sync.snapshot import Snapshot
 
 @dataclass(frozen=True, slots=True)
 class Reading:
-    """How a run reads the directory: whether to read every member list, match by name, and
-    whether the realm holds the ``clever`` identity provider (no provider: nothing is linked yet)."""
+    """How a run reads the directory: whether to read every member list, match by name, whether
+    the realm holds the ``clever`` identity provider (no provider: nothing is linked yet), and
+    whether contacts become parents (Sync Parent Data: a contact without an account is new)."""
 
     started: datetime
     verify: bool = False
     match: bool = True
     idp_present: bool = True
+    parents: bool = False
 
 
 @dataclass(slots=True)
@@ -75,10 +77,11 @@ def read_current(
 ) -> Current:
     """Keycloak and LDAP for the snapshot's scope (module doc), and what the memory says of them."""
     if not snapshot.scope.everything:
-        state, groups, found, lost = read_scoped(keycloak, ldap, snapshot, applied)
+        state, groups, found, lost = read_scoped(keycloak, ldap, snapshot, applied, how.parents)
         counts = {
             "accounts_read": len(state.directory.users),
             "member_lists_read": len(snapshot.scope.member_lists),
+            "realm_listed": len(state.usernames),  # accounts listed for name matching (0: not listed)
         }
         current = Current(state, groups, found, lost, scoped=True, counts=counts)
         current.written = applied.user_fingerprints(snapshot.scope.people)

@@ -79,7 +79,10 @@ def plan_run(ctx: RunContext, source: Any, cursor: str | None) -> Planned | None
     if idp_present:
         own_old_links(keycloak, ctx.applied, redis, report, write=write)
     ldap = LdapDirectory(settings.ldap)
-    how = Reading(datetime.now(UTC), ctx.run.verify, settings.options.match_users_by_name, idp_present)
+    options = settings.options
+    how = Reading(
+        datetime.now(UTC), ctx.run.verify, options.match_users_by_name, idp_present, options.sync_parent_data
+    )
     try:
         # Clever's records are sorted in this thread while Keycloak and LDAP are read in others:
         # the reads wait on the servers, the roster keeps this process busy.

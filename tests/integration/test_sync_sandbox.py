@@ -147,3 +147,17 @@ def test_the_sandbox_district_ends_in_exactly_the_expected_state_and_follows_eve
     assert full.preview["accounts_read"] == 1, full.preview
     account = keycloak_admin.get_users({"idpAlias": "clever", "idpUserId": graded["id"]})[0]
     assert keycloak_admin.get_user(account["id"])["attributes"]["clever_grade"] == ["12"]
+
+    # A student with contacts leaves: Clever changes their contacts too (users.updated). Without
+    # Sync Parent Data a contact gets no account, so nobody is new: the realm is not listed.
+    named = {
+        r["student"]
+        for contact in sandbox_state.people("contact")
+        for r in contact["roles"]["contact"].get("student_relationships") or []
+    }
+    second_leaver = next(s for s in students[3:] if s["id"] in named)
+    sandbox_state.delete("users", second_leaver["id"])
+    departed = _run(settings, state, "inc3")
+    assert departed.mode == INCREMENTAL, departed.summary()
+    assert departed.kinds["students"]["disabled"] == 1, departed.summary()
+    assert departed.preview["realm_listed"] == 0, departed.preview
