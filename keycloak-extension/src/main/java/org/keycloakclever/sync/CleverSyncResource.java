@@ -77,6 +77,12 @@ public final class CleverSyncResource {
         return new LinksResource(session, realm, auth);
     }
 
+    /** The realm's accounts, the {@code /Clever} tree and its members as rows, for the sidecar's full read ({@link StateResource}). */
+    @Path("state")
+    public StateResource state() {
+        return new StateResource(session, realm, auth);
+    }
+
     @POST
     @Path("batch")
     @Consumes(MediaType.APPLICATION_JSON)
