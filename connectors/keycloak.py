@@ -178,7 +178,11 @@ class KeycloakDirectory:
         return state
 
     def current_known(self, *, ids: Mapping[str, str], others: set[str], dns: Mapping[str, str]) -> Any:
-        """The cheap read (``keycloak_read.read_known``); None when the realm has unknown accounts."""
+        """The cheap read (``keycloak_read.read_known``); None when the realm has unknown accounts.
+        With the extension's rows (``connectors.keycloak_rows``) the full read is the cheap one:
+        attributes and all, a few queries a page, so nothing is left to complete later."""
+        if self.reads_rows():
+            return self.current(with_members=False)
         state = read_known(
             self.http,
             self.root_name,
@@ -266,6 +270,10 @@ class KeycloakDirectory:
     def uses_extension(self) -> bool:
         """True when the sync uses the clever-sync extension (it is there, and not turned off)."""
         return self._bulk()
+
+    def reads_rows(self) -> bool:
+        """True when the sync uses the extension and its jar serves the realm's state as rows."""
+        return self.uses_extension() and self.extension is not None and "state" in self.extension.reads
 
     def writer(self) -> dict[str, Any]:
         """How this run wrote to Keycloak, for the run report (``keycloak_bulk.writer``)."""
