@@ -42,6 +42,7 @@ from connectors.config import KeycloakSettings
 from connectors.keycloak_account import check_service_account
 from connectors.keycloak_http import KeycloakHttp, keycloak_unreachable
 from connectors.keycloak_read import read_known, read_members, read_state, read_users
+from connectors.keycloak_rows import read_members_rows
 from connectors.keycloak_words import in_words
 from connectors.ownership import owned_link, owner_of_link
 from connectors.state import (
@@ -109,6 +110,9 @@ class Failure(RecordError):
     """A record the directory could not write (kept in the report; the run goes on)."""
 
 
+# From this many member lists on, one read of the rows of every membership under the root costs less
+# than a listing per group (an estimate: one listing is about as dear as a few thousand rows).
+MEMBER_ROWS_FROM = 100
 # Membership writes that are worth a batch of the extension (fewer go one REST call each).
 BULK_MEMBERSHIPS = 20
 
@@ -201,7 +205,11 @@ class KeycloakDirectory:
         return read_users(self.http, users, self.workers)
 
     def members(self, groups: Mapping[str, CurrentGroup], keys: set[str]) -> dict[str, frozenset[str]]:
-        """The member ids of the groups ``keys`` only."""
+        """The member ids of the groups ``keys`` only: many of them (a verify run's) as the
+        extension's rows of every membership under the root, a few one listing each."""
+        if len(keys) >= MEMBER_ROWS_FROM and self.reads_rows():
+            every = read_members_rows(self.http, self.root_name, groups)
+            return {key: ids for key, ids in every.items() if key in keys}
         return read_members(self.http, groups, keys, self.workers)
 
     # -- apply ---------------------------------------------------------------------------------------

@@ -17,6 +17,7 @@ import pytest
 from keycloak import KeycloakAdmin
 from ldap3 import Connection
 
+from connectors import keycloak
 from connectors.keycloak import KeycloakDirectory, admin_client
 from connectors.keycloak_read import KeycloakState, read_state
 from connectors.keycloak_rows import read_tree_rows
@@ -112,6 +113,26 @@ def test_the_rows_read_gives_the_state_the_rest_read_gives(
     assert any(not members for members in rest.directory.members.values())  # an empty class
     # A few pages, where REST lists a page per group: the tree, the members, links, providers, users.
     assert calls <= 8, calls
+
+
+def test_many_member_lists_are_read_as_rows_and_equal_the_listings(
+    settings: Settings,
+    keycloak_admin: KeycloakAdmin,
+    ldap_conn: Connection,
+    ldap_ou: LdapOu,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    _realm_after_a_sync(settings, keycloak_admin, ldap_conn, ldap_ou)
+    directory = KeycloakDirectory(admin_client(settings.keycloak))
+    groups = read_state(directory.http, "Clever", extension=False).directory.groups
+    some = {key for key in groups if key.startswith("section:")}
+    listed = directory.members(groups, some)  # a few: one listing each
+    before = directory.http.calls["GET"]
+    monkeypatch.setattr(keycloak, "MEMBER_ROWS_FROM", 1)
+
+    assert directory.reads_rows()
+    assert directory.members(groups, some) == listed
+    assert directory.http.calls["GET"] - before == 1
 
 
 def _set_profile(admin: KeycloakAdmin, policy: str | None) -> None:
