@@ -13,6 +13,10 @@ extra facts (Google/Microsoft links, and each candidate's effective privilege:
 for the accounts that person could match (``KeycloakState.candidates(wanted)``). No ``q=``
 attribute search (Keycloak cannot index it).
 
+With the clever-sync extension, a full read takes the tree, the member lists and the accounts
+(with their attributes) from its rows instead (``connectors.keycloak_rows``: two queries a page, the
+no-op's read of issue 28); the REST read above stays for a Keycloak without the jar.
+
 How a user representation reads as a person (names, read-only accounts, the LDAP providers):
 ``connectors.keycloak_people``.
 """
