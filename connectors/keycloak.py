@@ -40,6 +40,7 @@ from connectors import keycloak_bulk
 from connectors.keycloak_account import check_service_account
 from connectors.keycloak_http import KeycloakHttp, keycloak_unreachable
 from connectors.keycloak_read import read_known, read_members, read_state, read_users
+from connectors.keycloak_rows import read_members_rows
 from connectors.keycloak_words import in_words
 from connectors.pooling import bounded_map
 from model.base import ConfigError, RecordError, TransientError
@@ -110,6 +111,9 @@ class Failure(RecordError):
     """A record the directory could not write (kept in the report; the run goes on)."""
 
 
+# From this many member lists on, one read of the rows of every membership under the root costs less
+# than a listing per group (an estimate: one listing is about as dear as a few thousand rows).
+MEMBER_ROWS_FROM = 100
 # Membership writes that are worth a batch of the extension (fewer go one REST call each).
 BULK_MEMBERSHIPS = 20
 
@@ -179,7 +183,11 @@ class KeycloakDirectory:
         return state
 
     def current_known(self, *, ids: Mapping[str, str], others: set[str], dns: Mapping[str, str]) -> Any:
-        """The cheap read (``keycloak_read.read_known``); None when the realm has unknown accounts."""
+        """The cheap read (``keycloak_read.read_known``); None when the realm has unknown accounts.
+        With the extension's rows (``connectors.keycloak_rows``) the full read is the cheap one:
+        attributes and all, a few queries a page, so nothing is left to complete later."""
+        if self.reads_rows():
+            return self.current(with_members=False)
         state = read_known(
             self.http,
             self.root_name,
@@ -198,7 +206,11 @@ class KeycloakDirectory:
         return read_users(self.http, users, self.workers)
 
     def members(self, groups: Mapping[str, CurrentGroup], keys: set[str]) -> dict[str, frozenset[str]]:
-        """The member ids of the groups ``keys`` only."""
+        """The member ids of the groups ``keys`` only: many of them (a verify run's) as the
+        extension's rows of every membership under the root, a few one listing each."""
+        if len(keys) >= MEMBER_ROWS_FROM and self.reads_rows():
+            every = read_members_rows(self.http, self.root_name, groups)
+            return {key: ids for key, ids in every.items() if key in keys}
         return read_members(self.http, groups, keys, self.workers)
 
     # -- apply ---------------------------------------------------------------------------------------
@@ -267,6 +279,10 @@ class KeycloakDirectory:
     def uses_extension(self) -> bool:
         """True when the sync uses the clever-sync extension (it is there, and not turned off)."""
         return self._bulk()
+
+    def reads_rows(self) -> bool:
+        """True when the sync uses the extension and its jar serves the realm's state as rows."""
+        return self.uses_extension() and self.extension is not None and "state" in self.extension.reads
 
     def writer(self) -> dict[str, Any]:
         """How this run wrote to Keycloak, for the run report (``keycloak_bulk.writer``)."""

@@ -58,6 +58,7 @@ class Probe:
     keycloak: str = ""
     path: str = ""  # "rows" or "model" (older extensions say nothing)
     reason: str = ""
+    reads: tuple[str, ...] = ()  # the reads it serves: "links", "state" (``connectors.keycloak_rows``)
 
 
 @dataclass
@@ -98,6 +99,7 @@ def probe(http: KeycloakHttp) -> Probe | None:
         str(answer.get("keycloak", "")),
         str(accounts.get("path", "")),
         str(accounts.get("reason", "")),
+        tuple(str(read) for read in answer.get("reads") or ()),
     )
 
 

@@ -13,6 +13,10 @@ extra facts (Google/Microsoft links, and each candidate's effective privilege:
 for the accounts that person could match (``KeycloakState.candidates(wanted)``). No ``q=``
 attribute search (Keycloak cannot index it).
 
+With the clever-sync extension, a full read takes the tree, the member lists and the accounts
+(with their attributes) from its rows instead (``connectors.keycloak_rows``: two queries a page, the
+no-op's read of issue 28); the REST read above stays for a Keycloak without the jar.
+
 How a user representation reads as a person (names, read-only accounts, the LDAP providers):
 ``connectors.keycloak_people``.
 """
@@ -26,6 +30,7 @@ from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
 from connectors.keycloak_people import LdapProvider, current_user, ldap_providers, person_names, read_only
+from connectors.keycloak_rows import read_members_rows, read_tree_rows, user_reps
 from connectors.keycloak_vet import Vetter
 from connectors.pooling import bounded_map
 from model.ownership import owner_of_link
@@ -139,29 +144,41 @@ def read_state(
     (made by a user, by an opt-out, or by hand) is left out, in ``KeycloakState.suspicious``: it
     gets nothing from Clever and is nobody's candidate. The ``clever_id`` attribute is data: an
     account that carries one without an owned link is a candidate like any other, with
-    ``Account.carried_clever_id`` set (an unlink happened: ``mappers.names`` makes its person wait)."""
-    groups, root_id = read_tree(http, root_name, workers)
-    members = read_members(http, groups, set(groups), workers) if with_members else {}
+    ``Account.carried_clever_id`` set (an unlink happened: ``mappers.names`` makes its person wait).
+
+    With the clever-sync extension (``extension``) the tree, the member lists and the accounts are
+    its rows (``connectors.keycloak_rows``: a few queries a page); without it, or with a jar that
+    has no such endpoint, the admin REST API's listings. Both give the same state
+    (``tests/integration/test_state_rows.py``)."""
+    tree = read_tree_rows(http, root_name) if extension else None
+    if tree is None:
+        groups, root_id = read_tree(http, root_name, workers)
+        members = read_members(http, groups, set(groups), workers) if with_members else {}
+    else:
+        groups, root_id = tree
+        members = read_members_rows(http, root_name, groups) if with_members else {}
     providers = ldap_providers(http)
     owned, foreign = owners(read_links(http, extension=extension, workers=workers))
-    users, accounts, usernames, suspicious = read_accounts(http, owned, foreign, providers)
+    reps = user_reps(http, extension=tree is not None)
+    users, accounts, usernames, suspicious = read_accounts(reps, owned, foreign, providers)
     state = DirectoryState(groups=groups, users=users, members=members)
     return KeycloakState(state, accounts, usernames, root_id, http, suspicious=suspicious)
 
 
 def read_accounts(
-    http: KeycloakHttp,
+    reps: Iterable[Mapping[str, Any]],
     owned: Mapping[str, str],
     foreign: Mapping[str, str],
     providers: Mapping[str, LdapProvider],
 ) -> tuple[dict[str, CurrentUser], list[Account], set[str], dict[str, str]]:
-    """Every account of the realm in full: (the owned ones by Clever id, the others as name-match
-    candidates, every username, the accounts with a link that owns nothing: Keycloak id -> Clever id)."""
+    """Every account of the realm in full (``reps``: ``keycloak_rows.user_reps``): (the owned ones by
+    Clever id, the others as name-match candidates, every username, the accounts with a link that
+    owns nothing: Keycloak id -> Clever id)."""
     users: dict[str, CurrentUser] = {}
     accounts: list[Account] = []
     usernames: set[str] = set()
     suspicious: dict[str, str] = {}
-    for rep in http.pages("users", briefRepresentation="false"):
+    for rep in reps:
         usernames.add(rep["username"])
         attributes = {name: tuple(values) for name, values in (rep.get("attributes") or {}).items()}
         federation = rep.get("federationLink") or ""

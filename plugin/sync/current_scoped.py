@@ -19,6 +19,7 @@ from concurrent.futures import ThreadPoolExecutor
 from connectors.keycloak import KeycloakDirectory
 from connectors.keycloak_people import ldap_providers
 from connectors.keycloak_read import KeycloakState, owners, read_accounts, read_links, read_tree
+from connectors.keycloak_rows import user_reps
 from connectors.keycloak_scope import read_accounts_of, read_member_lists, read_people
 from connectors.ldap import LdapDirectory
 from mappers.people import may_get_account
@@ -61,7 +62,8 @@ def read_scoped(
     state = KeycloakState(directory, root_id=root_id, http=http, suspicious=foreign)
     new = [c for c in scope.people if c in records and c not in account_of]
     if any(may_get_account(records[c], parents) for c in new):  # somebody the map may give an account
-        _, state.accounts, state.usernames, _ = read_accounts(http, owned, foreign, providers)
+        reps = user_reps(http, extension=keycloak.uses_extension())
+        _, state.accounts, state.usernames, _ = read_accounts(reps, owned, foreign, providers)
     keycloak.group_ids = {key: group.keycloak_id for key, group in groups.items()}
     remembered = applied.keycloak_ids(scope.people)
     found = {cid: user for cid, user in users.items() if remembered.get(cid) != user.keycloak_id}

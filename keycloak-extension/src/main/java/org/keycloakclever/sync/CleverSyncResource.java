@@ -37,6 +37,8 @@ public final class CleverSyncResource {
     static final int MAX_RETRIES = 8;
     static final List<String> OPERATIONS = List.of(
             "create_user", "update_user", "disable_user", "add_member", "remove_member", "create_group", "update_group");
+    /** The reads it serves: {@link LinksResource}, {@link StateResource}. */
+    static final List<String> READS = List.of("links", "state");
     private static final Logger LOG = Logger.getLogger(CleverSyncResource.class);
 
     private final KeycloakSession session;
@@ -63,6 +65,7 @@ public final class CleverSyncResource {
         probe.put("extension", CleverSyncProviderFactory.ID);
         probe.put("version", CleverSyncProviderFactory.version());
         probe.put("operations", OPERATIONS);
+        probe.put("reads", READS);
         probe.put("maxBatch", MAX_BATCH);
         probe.put("root", "/" + BatchJob.ROOT);
         probe.put("linkAlias", BatchJob.ALIAS);
@@ -75,6 +78,12 @@ public final class CleverSyncResource {
     @Path("links")
     public LinksResource links() {
         return new LinksResource(session, realm, auth);
+    }
+
+    /** The realm's accounts, the {@code /Clever} tree and its members as rows, for the sidecar's full read ({@link StateResource}). */
+    @Path("state")
+    public StateResource state() {
+        return new StateResource(session, realm, auth);
     }
 
     @POST

@@ -1,0 +1,89 @@
+"""The full read through the clever-sync extension: the realm's accounts, the ``/Clever`` tree and
+its members as compact rows (``GET clever-sync/state/users|groups|members``, ``StateResource`` in
+``keycloak-extension``), a few queries a page where the admin REST API needs a listing per group and
+a User Profile per account (issue 28: the full no-op).
+
+Each function answers what its REST twin in ``connectors.keycloak_read`` answers: the same groups
+(``CurrentGroup`` by ``clever_key``), the same member lists (every keyed group but the root, empty
+ones too), and user representations with the fields the account readers use (``id``, ``username``,
+``firstName``, ``lastName``, ``email``, ``enabled``, ``federationLink`` and the attributes an admin
+reads; an LDAP-federated account is read by Keycloak's model as ``GET users`` reads it, so its names
+and ``LDAP_ENTRY_DN`` are the provider's). ``None`` from ``read_tree_rows`` and a 403/404 on the
+first users page mean a Keycloak whose jar has no such endpoint: the caller reads through REST.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from typing import TYPE_CHECKING, Any
+
+from model.state import CurrentGroup, PackedAttributes
+
+if TYPE_CHECKING:
+    from connectors.keycloak_http import KeycloakHttp
+
+STATE_PATH = "clever-sync/state"
+USERS_PAGE = 5000
+GROUPS_PAGE = 20000
+MEMBERS_PAGE = 100000
+MISSING = (403, 404)  # a jar without the endpoint (404), or a token that may not read it (403)
+USER_FIELDS = ("id", "username", "firstName", "lastName", "email", "enabled", "federationLink", "attributes")
+
+
+def read_tree_rows(http: KeycloakHttp, root_name: str) -> tuple[dict[str, CurrentGroup], str] | None:
+    """The tree under ``/<root_name>`` as ``read_tree`` gives it (the groups with a ``clever_key``,
+    each with its parent's Keycloak id), and the root's id; None without the endpoint."""
+    rows = _rows(http, "groups", "groups", GROUPS_PAGE, root=root_name)
+    if rows is None:
+        return None
+    groups: dict[str, CurrentGroup] = {}
+    root_id = ""
+    for keycloak_id, name, parent_id, attributes in rows:
+        root_id = root_id or keycloak_id  # the root comes first
+        packed = PackedAttributes(attributes)
+        key = (packed.get("clever_key") or ("",))[0]
+        if key:
+            groups[key] = CurrentGroup(keycloak_id, key, name, parent_id or None, packed)
+    return groups, root_id
+
+
+def read_members_rows(
+    http: KeycloakHttp, root_name: str, groups: Mapping[str, CurrentGroup]
+) -> dict[str, frozenset[str]]:
+    """Every keyed group's members but the root's, as ``read_members`` gives them for all keys."""
+    by_group: dict[str, set[str]] = {}
+    for group_id, user_id in _rows(http, "members", "members", MEMBERS_PAGE, root=root_name) or []:
+        by_group.setdefault(group_id, set()).add(user_id)
+    return {
+        key: frozenset(by_group.get(group.keycloak_id, ())) for key, group in groups.items() if key != "root"
+    }
+
+
+def user_reps(http: KeycloakHttp, *, extension: bool) -> Iterator[Mapping[str, Any]]:
+    """Every account of the realm (service accounts aside) as a user representation: the
+    extension's rows when ``extension`` and the jar has them, else ``GET users`` in full."""
+    rows = _rows(http, "users", "users", USERS_PAGE) if extension else None
+    if rows is None:
+        yield from http.pages("users", briefRepresentation="false")
+        return
+    for row in rows:
+        yield dict(zip(USER_FIELDS, row, strict=True))
+
+
+def _rows(http: KeycloakHttp, part: str, key: str, size: int, **params: str) -> Iterator[list[Any]] | None:
+    """The rows of ``clever-sync/state/<part>``, page after page; None when the first page is refused."""
+    path = f"{STATE_PATH}/{part}"
+    response = http.call("GET", path, ok=MISSING, first="0", max=str(size), **params)
+    if response.status_code in MISSING:
+        return None
+    return _pages(http, path, response.json(), key, size, params)
+
+
+def _pages(
+    http: KeycloakHttp, path: str, page: dict[str, Any], key: str, size: int, params: Mapping[str, str]
+) -> Iterator[list[Any]]:
+    while True:
+        yield from page.get(key, [])
+        if "next" not in page:
+            return
+        page = http.get(path, first=str(page["next"]), max=str(size), **params)

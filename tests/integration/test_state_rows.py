@@ -1,0 +1,160 @@
+"""The full read through the clever-sync extension's rows equals the admin REST API's read.
+
+``connectors.keycloak_read.read_state`` reads the realm through the extension's
+``clever-sync/state`` rows when Keycloak has the jar, through ``GET users``, the group tree and one
+member listing per group when not. The planner diffs what it reads, so both must give the same
+``KeycloakState``: here on a realm after a real sync (people, classes, a person in two schools), with
+a READ_ONLY LDAP federation (a directory account the sync took over by name, one it left alone), an
+account nobody owns, an account whose ``clever`` link owns nothing, and an attribute the User Profile
+does not declare, read with and without the realm letting admins see such attributes.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from keycloak import KeycloakAdmin
+from ldap3 import Connection
+
+from connectors import keycloak
+from connectors.keycloak import KeycloakDirectory, admin_client
+from connectors.keycloak_read import KeycloakState, read_state
+from connectors.keycloak_rows import read_tree_rows
+from plugin.config.settings import Settings
+from plugin.sync.pipeline import run_sync
+from tests.conftest import LdapOu
+from tests.factories import make_school, make_section, make_staff, make_student, make_teacher
+from tests.idp import register_idp
+from tests.integration.test_link_candidates import account, federate_subtree
+from tests.sync_roster import MemoryRoster, MemorySource
+
+pytestmark = pytest.mark.integration
+
+SCHOOL, ANNEX = "5f00000000000000000000a1", "5f00000000000000000000a2"
+
+
+def _realm_after_a_sync(
+    settings: Settings, admin: KeycloakAdmin, ldap_conn: Connection, ldap_ou: LdapOu
+) -> dict[str, str]:
+    for uid, cn, sn in (("pkim", "Pat Kim", "Kim"), ("lmoss", "Lee Moss", "Moss")):
+        assert ldap_conn.add(f"uid={uid},{ldap_ou.people_dn}", ["inetOrgPerson"], {"cn": cn, "sn": sn})
+    register_idp(admin)
+    federate_subtree(admin, settings, ldap_ou.people_dn)
+    unowned = account(admin, "aking", "Ada", "King")
+    suspicious = account(admin, "self.linked", "Sam", "Self")
+    admin.add_user_social_login(suspicious, "clever", "5f00000000000000000000ff", "sam@clever")
+    teacher = make_teacher("Maeve", "Obi", school=SCHOOL)
+    staff = make_staff("Pat", "Kim", school=SCHOOL)  # takes the directory account pkim by name
+    students = [make_student("Jess", f"Datos{n}", school=SCHOOL) for n in range(4)]
+    both = make_student("Rio", "Two", schools=(SCHOOL, ANNEX))
+    sections = [
+        make_section(
+            "Math 7", school=SCHOOL, teachers=[teacher.clever_id], students=[s.clever_id for s in students]
+        ),
+        make_section("Art", school=ANNEX, students=[both.clever_id]),
+        make_section("Empty", school=SCHOOL, teachers=[teacher.clever_id]),
+    ]
+    roster = MemoryRoster(
+        [make_school("Lincoln", clever_id=SCHOOL), make_school("Annex", clever_id=ANNEX)],
+        [teacher, staff, both, *students],
+        sections,
+    )
+    report = run_sync(settings, source=MemorySource(roster), district_id="d1")
+    assert report.status == "ok", report.summary()
+    return {"unowned": unowned, "suspicious": suspicious, "staff": staff.clever_id, "both": both.clever_id}
+
+
+def _both_reads(settings: Settings) -> tuple[KeycloakState, KeycloakState, int]:
+    directory = KeycloakDirectory(admin_client(settings.keycloak))
+    rest = read_state(directory.http, "Clever", extension=False)
+    before = directory.http.calls["GET"]
+    rows = read_state(directory.http, "Clever", extension=True)
+    return rest, rows, directory.http.calls["GET"] - before
+
+
+def _same(rest: KeycloakState, rows: KeycloakState) -> None:
+    assert rows.root_id == rest.root_id
+    assert rows.directory.groups == rest.directory.groups
+    assert rows.directory.members == rest.directory.members
+    assert rows.directory.users == rest.directory.users
+    assert rows.accounts == rest.accounts
+    assert rows.usernames == rest.usernames
+    assert rows.suspicious == rest.suspicious
+
+
+def test_the_rows_read_gives_the_state_the_rest_read_gives(
+    settings: Settings, keycloak_admin: KeycloakAdmin, ldap_conn: Connection, ldap_ou: LdapOu
+) -> None:
+    made = _realm_after_a_sync(settings, keycloak_admin, ldap_conn, ldap_ou)
+    directory = KeycloakDirectory(admin_client(settings.keycloak))
+    assert read_tree_rows(directory.http, "Clever") is not None  # the jar has the endpoint
+
+    rest, rows, calls = _both_reads(settings)
+
+    _same(rest, rows)
+    # Not vacuous: the realm holds what the read must get right.
+    users, accounts = rest.directory.users, {a.username: a for a in rest.accounts}
+    staff = users[made["staff"]]
+    assert (
+        staff.read_only
+        and staff.ldap_dn.startswith("uid=pkim,")
+        and (staff.first_name, staff.last_name)
+        == (
+            "Pat",
+            "Kim",
+        )
+    )
+    assert len(users[made["both"]].attributes["clever_school_ids"]) == 2
+    assert accounts["lmoss"].source == "ldap" and accounts["lmoss"].read_only and accounts["lmoss"].ldap_dn
+    assert accounts["lmoss"].first_name == "Lee"  # Keycloak's cn mapper undone (``person_names``)
+    assert "aking" in accounts and rest.suspicious == {made["suspicious"]: "5f00000000000000000000ff"}
+    assert any(key.startswith("section:") for key in rest.directory.groups)
+    assert any(not members for members in rest.directory.members.values())  # an empty class
+    # A few pages, where REST lists a page per group: the tree, the members, links, providers, users.
+    assert calls <= 8, calls
+
+
+def test_many_member_lists_are_read_as_rows_and_equal_the_listings(
+    settings: Settings,
+    keycloak_admin: KeycloakAdmin,
+    ldap_conn: Connection,
+    ldap_ou: LdapOu,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    _realm_after_a_sync(settings, keycloak_admin, ldap_conn, ldap_ou)
+    directory = KeycloakDirectory(admin_client(settings.keycloak))
+    groups = read_state(directory.http, "Clever", extension=False).directory.groups
+    some = {key for key in groups if key.startswith("section:")}
+    listed = directory.members(groups, some)  # a few: one listing each
+    assert directory.reads_rows()  # the probe says the jar serves the rows
+    before = directory.http.calls["GET"]
+    monkeypatch.setattr(keycloak, "MEMBER_ROWS_FROM", 1)
+
+    assert directory.members(groups, some) == listed
+    assert directory.http.calls["GET"] - before == 1
+
+
+def _set_profile(admin: KeycloakAdmin, policy: str | None) -> None:
+    profile = admin.get_realm_users_profile()
+    profile.pop("unmanagedAttributePolicy", None)
+    admin.update_realm_users_profile({**profile, **({"unmanagedAttributePolicy": policy} if policy else {})})
+
+
+def test_attributes_the_user_profile_hides_stay_hidden_and_shown_ones_shown(
+    settings: Settings, keycloak_admin: KeycloakAdmin, ldap_conn: Connection, ldap_ou: LdapOu
+) -> None:
+    made = _realm_after_a_sync(settings, keycloak_admin, ldap_conn, ldap_ou)
+    _set_profile(keycloak_admin, "ADMIN_EDIT")  # only then does Keycloak store an undeclared attribute
+    rest, _, _ = _both_reads(settings)
+    synced = rest.directory.users[made["both"]].keycloak_id
+    rep: dict[str, Any] = keycloak_admin.get_user(synced)
+    keycloak_admin.update_user(synced, {"attributes": {**rep["attributes"], "locker": ["12"]}})
+
+    for policy in (None, "ADMIN_VIEW"):
+        _set_profile(keycloak_admin, policy)
+
+        rest, rows, _ = _both_reads(settings)
+
+        _same(rest, rows)
+        assert ("locker" in rest.directory.users[made["both"]].attributes) == (policy is not None), policy
