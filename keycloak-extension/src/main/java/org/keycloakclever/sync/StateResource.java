@@ -147,7 +147,9 @@ public final class StateResource {
     private Map<String, Map<String, List<String>>> userAttributes(List<Object[]> listed) {
         Set<String> ids = new HashSet<>();
         listed.forEach(row -> ids.add((String) row[0]));
-        return StateRows.attributes(em().createQuery("select a.user.id, a.name, a.value from UserAttributeEntity a"
+        // A value over 255 characters is stored in longValue, value then null (UserAttributeEntity.getValue).
+        return StateRows.attributes(em().createQuery("select a.user.id, a.name, a.value, a.longValue"
+                        + " from UserAttributeEntity a"
                         + " where a.user.realmId = :realm and a.user.username >= :low and a.user.username <= :high",
                         Object[].class)
                 .setParameter("realm", realm.getId())

@@ -97,7 +97,9 @@ final class StateRows {
             if (owners != null && !owners.contains(owner)) {
                 continue;
             }
-            String value = row[2] == null ? "" : (String) row[2];
+            // Users' rows carry a fourth column, the long value (a value over 255 characters).
+            Object stored = row[2] != null || row.length < 4 ? row[2] : row[3];
+            String value = stored == null ? "" : (String) stored;
             by.computeIfAbsent(owner, k -> new LinkedHashMap<>())
                     .computeIfAbsent((String) row[1], k -> new ArrayList<>()).add(value);
         }

@@ -68,6 +68,16 @@ class StateRowsTest {
     }
 
     @Test
+    void aValueOver255CharactersComesFromTheLongValueColumn() {
+        String longName = "n".repeat(300);
+        List<Object[]> rows = new ArrayList<>();
+        rows.add(new Object[]{"u1", "clever_last_name", null, longName});
+        rows.add(new Object[]{"u1", "clever_first_name", "Ann", null});
+        Map<String, Map<String, List<String>>> by = StateRows.attributes(rows, Set.of("u1"));
+        assertEquals(Map.of("u1", Map.of("clever_last_name", List.of(longName), "clever_first_name", List.of("Ann"))), by);
+    }
+
+    @Test
     void anAdminReadsDeclaredAttributesAndUnmanagedOnesOnlyWhenThePolicySaysSo() {
         UPConfig config = new UPConfig();
         config.addOrReplaceAttribute(new UPAttribute("username", new UPAttributePermissions(Set.of(), Set.of("admin"))));
