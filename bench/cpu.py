@@ -72,6 +72,15 @@ def postmaster(port: str) -> int | None:
     return None
 
 
+def machine_seconds() -> float:
+    """CPU seconds the whole machine has been busy since boot (``/proc/stat``: every core, every
+    process, ours and the shared machine's other tenants; idle and iowait left out)."""
+    with open("/proc/stat", encoding="ascii") as stat:
+        fields = [int(x) for x in stat.readline().split()[1:]]
+    user, nice, system, _idle, _iowait, irq, softirq, steal = fields[:8]
+    return (user + nice + system + irq + softirq + steal) / TICK
+
+
 def postgres_seconds(master: int) -> float:
     """The cluster's CPU: the postmaster, its exited children (reaped) and its live ones."""
     total = process_seconds(master, children=True)
@@ -103,6 +112,7 @@ class CpuMeter:
         seconds["workers"] = workers.ru_utime + workers.ru_stime
         bench = resource.getrusage(resource.RUSAGE_SELF)
         seconds["bench"] = bench.ru_utime + bench.ru_stime
+        seconds["machine"] = machine_seconds()
         return seconds
 
 
@@ -110,21 +120,28 @@ class CpuMeter:
 def measured(env: dict[str, str]) -> Iterator[dict[str, Any]]:
     """CPU seconds of each process and wall seconds around the block, filled in when it ends."""
     meter = CpuMeter(env)
+    load_before = [round(x, 2) for x in os.getloadavg()]
     before, started = meter.sample(), time.perf_counter()
     found: dict[str, Any] = {}
     yield found
     after, wall = meter.sample(), time.perf_counter() - started
+    machine = after.pop("machine") - before.pop("machine")
     spent = {name: round(after[name] - before[name], 2) for name in before}
     total = sum(spent.values())
     found.update(
         wall_seconds=round(wall, 2),
         cpu_seconds=spent,
         cpu_seconds_total=round(total, 2),
-        cores_busy=round(total / wall, 2) if wall else None,  # of os.cpu_count() cores
+        cores_busy=round(total / wall, 2) if wall else None,  # ours, of os.cpu_count() cores
+        # The whole machine, and what of it was not ours (the shared machine's other work).
+        machine_cores_busy=round(machine / wall, 2) if wall else None,
+        others_cores_busy=round((machine - total) / wall, 2) if wall else None,
+        load_average_before=load_before,
+        load_average_after=[round(x, 2) for x in os.getloadavg()],
         nproc=os.cpu_count(),
     )
 
 
 def per_person(cpu: dict[str, Any], people: int) -> dict[str, float]:
-    """Each process's CPU milliseconds per person."""
+    """Each process's CPU milliseconds per person (the machine's not included)."""
     return {name: round(1000 * seconds / people, 3) for name, seconds in cpu["cpu_seconds"].items()}

@@ -292,6 +292,9 @@ def median_of(rounds: list[dict[str, Any]]) -> dict[str, Any]:
         method["people_per_second"] = (
             round(method["people"] / method["seconds"], 1) if method["seconds"] else None
         )
+        cpu_samples = [r["methods"][key]["cpu"] for r in rounds if "cpu" in r["methods"].get(key, {})]
+        if cpu_samples:
+            method["cpu_samples"] = cpu_samples  # each round's (``cpu`` is the first round's)
         rss = [r["methods"][key].get("worker_peak_rss_kb") for r in rounds if key in r["methods"]]
         if rss and all(isinstance(value, int) for value in rss):
             method["worker_peak_rss_kb"] = max(rss)
