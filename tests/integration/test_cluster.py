@@ -29,11 +29,11 @@ from pathlib import Path
 
 import pytest
 from keycloak import KeycloakAdmin
-from ldap3 import Connection, Server
+from ldap3 import Connection
 
 from bench.scale import sharded_run
 from plugin.config.settings import load_env_file
-from tests.conftest import ROOT, LdapOu, realm_admin, settings_for
+from tests.conftest import ROOT, LdapOu, ldap_admin, realm_admin, settings_for
 from tests.fault_world import sandbox_environment
 from tests.integration.test_plan_once import differences, sandbox, world
 from tests.realm_export import export_realm
@@ -98,16 +98,8 @@ def on_node_2(env: dict[str, str], realm: str) -> KeycloakAdmin:
 
 @pytest.fixture
 def cluster_ldap(cluster_env: dict[str, str]) -> Iterator[Connection]:
-    conn = Connection(
-        Server(cluster_env["LDAP_URL"]),
-        user=cluster_env["LDAP_BIND_DN"],
-        password=cluster_env["LDAP_BIND_PASSWORD"],
-        auto_bind=True,
-    )
-    try:
+    with ldap_admin(cluster_env) as conn:
         yield conn
-    finally:
-        conn.unbind()
 
 
 def cluster_views(log: Path) -> list[int]:
