@@ -1,4 +1,5 @@
-"""``python -m bench --sizes S,M [--methods a,b,c,d,e,scaleout] [--out bench/results] [--workers 2]``."""
+"""``python -m bench --sizes S,M [--methods a,b,c,d,e,scaleout] [--out bench/results] [--workers 2]``
+(``--nodes 2``: the scale-out's workers on two Keycloak nodes)."""
 
 from __future__ import annotations
 
@@ -20,6 +21,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--methods", default=",".join(METHODS), help="comma-separated: " + ",".join(METHODS))
     parser.add_argument("--out", default="bench/results", help="directory for the JSON and the PNG")
     parser.add_argument("--workers", type=int, default=2, help="RQ workers for the scale-out run")
+    parser.add_argument(
+        "--nodes",
+        type=int,
+        default=1,
+        help="Keycloak nodes the scale-out's workers use in turn (2: KEYCLOAK_NODES=2 scripts/services up)",
+    )
     parser.add_argument(
         "--peer-sample", type=int, default=20_000, help="at most this many people for (b), Keycloak's sync"
     )
@@ -47,6 +54,7 @@ def main(argv: list[str] | None = None) -> int:
         peer_sample=args.peer_sample,
         floor_sample=args.floor_sample,
         workers=args.workers,
+        nodes=args.nodes,
         seed=args.seed,
         repeat=args.repeat,
     )

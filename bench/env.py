@@ -107,6 +107,14 @@ class Services:
             auto_bind=True,
         )
 
+    def keycloak_nodes(self) -> list[tuple[str, str]]:
+        """Each Keycloak node's URL and health URL: node 1, and node 2 when the services run two
+        (``KEYCLOAK_NODES=2 scripts/services up``: ``KEYCLOAK_URL_2``)."""
+        nodes = [(self.env["KCC_KEYCLOAK_URL"], self.env.get("KCC_KEYCLOAK_HEALTH_URL", ""))]
+        if self.env.get("KEYCLOAK_URL_2"):
+            nodes.append((self.env["KEYCLOAK_URL_2"], self.env.get("KEYCLOAK_HEALTH_URL_2", "")))
+        return nodes
+
     @property
     def keycloak_backend(self) -> str:
         """Keycloak's database as ``scripts/services`` started it: ``postgres`` (production mode,

@@ -15,7 +15,7 @@ import time
 import uuid
 from typing import Any
 
-from bench import ours, scale
+from bench import cpu, ours, scale
 from bench.env import Ou, Place, Services
 from bench.peers import (
     keycloak_ldap_full_sync,
@@ -50,6 +50,7 @@ def bench_size(
     peer_sample: int = 20_000,
     floor_sample: int = 2_000,
     workers: int = 2,
+    nodes: int = 1,
     seed: int = 1,
 ) -> dict[str, Any]:
     """Every chosen method on one generated district; the size's results.
@@ -118,7 +119,9 @@ def bench_size(
         if "a" in methods:
             with services.place(url, district, "a") as place:
                 ensure_broker(services.admin(place.realm), place.settings(services.env))
-                results["a"] = _ours(services, place, "a", len(people), full=False)
+                with cpu.measured(services.env) as used:
+                    results["a"] = _ours(services, place, "a", len(people), full=False)
+                results["a"]["cpu"] = used | {"ms_per_person": cpu.per_person(used, len(people))}
                 log.info("%s (a) %.1f s", label, results["a"]["seconds"])
                 if "d" in methods:
                     results["d"] = _ours(services, place, "d", len(people), full=True)
@@ -132,7 +135,11 @@ def bench_size(
         if "scaleout" in methods and workers > 1:
             with services.place(url, district, "so") as place:
                 ensure_broker(services.admin(place.realm), place.settings(services.env))
-                results["scaleout"] = scale.run_scaleout(services, place, workers, len(people))
+                with cpu.measured(services.env) as used:
+                    results["scaleout"] = scale.run_scaleout(
+                        services, place, workers, len(people), nodes=nodes
+                    )
+                results["scaleout"]["cpu"] = used | {"ms_per_person": cpu.per_person(used, len(people))}
                 results["scaleout"]["load_average_after"] = _load()
             log.info("%s scale-out %.1f s", label, results["scaleout"]["seconds"])
 
@@ -241,6 +248,7 @@ def run(
     peer_sample: int,
     floor_sample: int = 2_000,
     workers: int,
+    nodes: int = 1,
     seed: int = 1,
     repeat: int = 1,
 ) -> dict[str, Any]:
@@ -257,6 +265,7 @@ def run(
                 peer_sample=peer_sample,
                 floor_sample=floor_sample,
                 workers=workers,
+                nodes=nodes,
                 seed=seed,
             )
             for _ in range(repeat)
@@ -283,6 +292,9 @@ def median_of(rounds: list[dict[str, Any]]) -> dict[str, Any]:
         method["people_per_second"] = (
             round(method["people"] / method["seconds"], 1) if method["seconds"] else None
         )
+        cpu_samples = [r["methods"][key]["cpu"] for r in rounds if "cpu" in r["methods"].get(key, {})]
+        if cpu_samples:
+            method["cpu_samples"] = cpu_samples  # each round's (``cpu`` is the first round's)
         rss = [r["methods"][key].get("worker_peak_rss_kb") for r in rounds if key in r["methods"]]
         if rss and all(isinstance(value, int) for value in rss):
             method["worker_peak_rss_kb"] = max(rss)

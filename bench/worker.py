@@ -1,10 +1,11 @@
 """The measured worker: a real RQ ``SimpleWorker`` in burst mode, in a process of its own.
 
-The parent enqueues ``measured_sync`` (or a scale-out job), starts ``python -m bench.worker QUEUE``
-with the method's ``KCC_*`` environment and reaps it with ``os.wait4``. The worker's peak RSS is its
-own ``VmHWM``, which it leaves in Redis as it exits: ``ru_maxrss`` from ``wait4`` is not used for the
-headline, because Linux folds the parent's high-water mark at fork time into the child's at
-``exec`` (a trivial run then "peaks" at the size of the benchmark process holding the sandbox).
+The parent enqueues ``measured_sync`` (or a scale-out job), starts ``python -m bench.worker QUEUE
+REDIS_URL [MAX_JOBS]`` with the method's ``KCC_*`` environment and reaps it with ``os.wait4`` (its
+CPU seconds too). The worker's peak RSS is its own ``VmHWM``, which it leaves in Redis as it
+exits: ``ru_maxrss`` from ``wait4`` is not used for the headline, because Linux folds the parent's
+high-water mark at fork time into the child's at ``exec`` (a trivial run then "peaks" at the size
+of the benchmark process holding the sandbox).
 
 The job builds Settings from the environment as ``worker.py`` does, times the sync itself (not the
 interpreter start), and counts Clever's requests on its own ``CleverClient``.
@@ -62,22 +63,26 @@ def peak_rss_kb() -> int:
 
 @dataclass(frozen=True)
 class WorkerRun:
-    """What one worker process did: wall time of the whole process, its peak RSS (VmHWM)."""
+    """What one worker process did: wall time of the whole process, its peak RSS (VmHWM), and the
+    CPU seconds it spent (user + system, from ``wait4``: a ``SimpleWorker`` runs jobs in itself)."""
 
     seconds: float
     peak_rss_kb: int
     returncode: int
     wait4_maxrss_kb: int
+    cpu_seconds: float = 0.0
 
 
 def start_workers(
-    queue: str, redis_url: str, env: dict[str, str], count: int = 1
+    queue: str, redis_url: str, env: dict[str, str], count: int = 1, *, max_jobs: int | None = None
 ) -> list[subprocess.Popen[bytes]]:
-    """Start ``count`` burst workers on ``queue`` with ``env`` (the method's Settings)."""
+    """Start ``count`` burst workers on ``queue`` with ``env`` (the method's Settings); each stops
+    after ``max_jobs`` jobs when given."""
     child_env = {k: v for k, v in os.environ.items() if not k.startswith("KCC_")} | env
+    limit = [] if max_jobs is None else [str(max_jobs)]
     return [
         subprocess.Popen(
-            [sys.executable, "-m", "bench.worker", queue, redis_url],
+            [sys.executable, "-m", "bench.worker", queue, redis_url, *limit],
             env=child_env,
             cwd=os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
         )
@@ -94,17 +99,23 @@ def wait_workers(processes: list[subprocess.Popen[bytes]], started: float, redis
         process.returncode = os.waitstatus_to_exitcode(status)
         hwm = connection.get(f"{RSS_KEY}{process.pid}")
         runs.append(
-            WorkerRun(time.perf_counter() - started, int(hwm or 0), process.returncode, usage.ru_maxrss)
+            WorkerRun(
+                time.perf_counter() - started,
+                int(hwm or 0),
+                process.returncode,
+                usage.ru_maxrss,
+                usage.ru_utime + usage.ru_stime,
+            )
         )
     connection.close()
     return runs
 
 
 def main(argv: list[str]) -> int:
-    queue_name, redis_url = argv
+    queue_name, redis_url, *limit = argv
     connection = Redis.from_url(redis_url)
     worker = queues.worker([queues.queue(queue_name, connection)], connection, SimpleWorker)
-    worker.work(burst=True, logging_level="WARNING")
+    worker.work(burst=True, logging_level="WARNING", max_jobs=int(limit[0]) if limit else None)
     connection.set(f"{RSS_KEY}{os.getpid()}", peak_rss_kb(), ex=3600)
     return 0
 

@@ -103,19 +103,23 @@ class LdapOu:
     groups_dn: str
 
 
-@pytest.fixture
-def ldap_conn(services_env: dict[str, str]) -> Iterator[Connection]:
-    """A bound ldap3 connection as the directory's admin."""
+@contextmanager
+def ldap_admin(env: dict[str, str]) -> Iterator[Connection]:
+    """A bound ldap3 connection as the directory's admin of the services ``env`` names."""
     conn = Connection(
-        Server(services_env["LDAP_URL"]),
-        user=services_env["LDAP_BIND_DN"],
-        password=services_env["LDAP_BIND_PASSWORD"],
-        auto_bind=True,
+        Server(env["LDAP_URL"]), user=env["LDAP_BIND_DN"], password=env["LDAP_BIND_PASSWORD"], auto_bind=True
     )
     try:
         yield conn
     finally:
         conn.unbind()
+
+
+@pytest.fixture
+def ldap_conn(services_env: dict[str, str]) -> Iterator[Connection]:
+    """A bound ldap3 connection as the directory's admin."""
+    with ldap_admin(services_env) as conn:
+        yield conn
 
 
 @pytest.fixture

@@ -149,6 +149,7 @@ def shard_job(
         "started": started,
         "finished": time.time(),
         "people": len(plan.create_users) + len(plan.update_users),
+        "keycloak_url": settings.keycloak.url,  # which Keycloak node took the writes
         "writes": {"keycloak": keycloak.http.writes, "ldap": 0},
         "calls": dict(keycloak.calls),
         "clever_requests": 0,

@@ -117,19 +117,27 @@ def sandbox(seed: int, base: Settings) -> Iterator[tuple[SandboxState, Any]]:
         )
 
 
-def differences(left: Any, right: Any, path: str = "", found: list[str] | None = None) -> list[str]:
-    """Where two exports differ, as ``path: left != right`` lines (the first 40)."""
+def differences(
+    left: Any,
+    right: Any,
+    path: str = "",
+    found: list[str] | None = None,
+    *,
+    names: tuple[str, str] = ("the incremental runs", "the fresh full run"),
+) -> list[str]:
+    """Where two exports differ, as ``path: left != right`` lines (the first 40); ``names`` say
+    what made each side."""
     found = [] if found is None else found
     if len(found) >= 40:
         return found
     if isinstance(left, dict) and isinstance(right, dict):
         for key in sorted(set(left) | set(right), key=str):
             if key not in right:
-                found.append(f"{path}/{key}: only after the incremental runs: {left[key]!r}"[:400])
+                found.append(f"{path}/{key}: only after {names[0]}: {left[key]!r}"[:400])
             elif key not in left:
-                found.append(f"{path}/{key}: only after the fresh full run: {right[key]!r}"[:400])
+                found.append(f"{path}/{key}: only after {names[1]}: {right[key]!r}"[:400])
             else:
-                differences(left[key], right[key], f"{path}/{key}", found)
+                differences(left[key], right[key], f"{path}/{key}", found, names=names)
     elif left != right:
         found.append(f"{path}: {left!r} != {right!r}"[:400])
     return found
