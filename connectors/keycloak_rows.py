@@ -51,12 +51,18 @@ def read_members_rows(
     http: KeycloakHttp, root_name: str, groups: Mapping[str, CurrentGroup]
 ) -> dict[str, frozenset[str]]:
     """Every keyed group's members but the root's, as ``read_members`` gives them for all keys."""
-    by_group: dict[str, set[str]] = {}
-    for group_id, user_id in _rows(http, "members", "members", MEMBERS_PAGE, root=root_name) or []:
-        by_group.setdefault(group_id, set()).add(user_id)
+    by_group = members_by_group(http, root_name)
     return {
         key: frozenset(by_group.get(group.keycloak_id, ())) for key, group in groups.items() if key != "root"
     }
+
+
+def members_by_group(http: KeycloakHttp, root_name: str) -> dict[str, set[str]]:
+    """Group id -> the ids of its members, for the groups of the tree that have members."""
+    by_group: dict[str, set[str]] = {}
+    for group_id, user_id in _rows(http, "members", "members", MEMBERS_PAGE, root=root_name) or []:
+        by_group.setdefault(group_id, set()).add(user_id)
+    return by_group
 
 
 def user_reps(http: KeycloakHttp, *, extension: bool) -> Iterator[Mapping[str, Any]]:

@@ -5,16 +5,21 @@ the owned links (``connectors.keycloak_read.read_links``, ``owners``), never a r
 
 Cost: two calls a person (``GET users/{id}``, ``GET users/{id}/groups``), one a member list
 (``GET groups/{id}/members``, full representations: the members' directory entries come with them),
-several at a time.
+several at a time. ``read_scope_rows`` answers the same from the clever-sync extension's rows
+(``connectors.keycloak_rows``: every membership under the root and every account, a few queries a
+page), which costs the same however many people and classes the run decides: the caller picks it
+when the calls would cost more.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from connectors.keycloak_people import LdapProvider, current_user
 from connectors.keycloak_read import MEMBER_PAGE
+from connectors.keycloak_rows import members_by_group, user_reps
 from connectors.pooling import bounded_map
 from model.state import CurrentGroup, CurrentUser, PackedAttributes
 
@@ -89,6 +94,52 @@ def read_accounts_of(
     items = sorted(owned.items())
     found = bounded_map(one, items, workers if len(items) > 1 else 1)
     return {user.clever_id: user for user in found if user is not None}
+
+
+@dataclass(frozen=True, slots=True)
+class Asked:
+    """What an incremental run reads of the realm: the decided people's accounts (Clever id ->
+    Keycloak id), the groups whose whole member lists it decides, the owned links (Keycloak id ->
+    Clever id) and the accounts of the people the classes it decides in full list (Clever id ->
+    Keycloak id)."""
+
+    decided: Mapping[str, str]
+    lists: frozenset[str]
+    owner_of: Mapping[str, str]
+    listed: Mapping[str, str]
+
+
+def read_scope_rows(
+    http: KeycloakHttp,
+    root_name: str,
+    groups: Mapping[str, CurrentGroup],
+    asked: Asked,
+    providers: Mapping[str, LdapProvider],
+) -> tuple[dict[str, CurrentUser], dict[str, set[str]], dict[str, frozenset[str]], dict[str, CurrentUser]]:
+    """``read_people``, ``read_member_lists`` and ``read_accounts_of`` (of ``asked.listed``) at
+    once from the extension's rows, ``groups`` being the whole tree (``read_tree_rows``): (the
+    decided people's accounts, group key -> the decided people's Keycloak ids in it, the member
+    lists, the accounts of the lists' owned members and of the listed people)."""
+    by_group = members_by_group(http, root_name)
+    lists = {
+        key: frozenset(by_group.get(groups[key].keycloak_id, ())) for key in asked.lists if key in groups
+    }
+    decided_ids = {keycloak_id: clever_id for clever_id, keycloak_id in asked.decided.items()}
+    wanted = {keycloak_id: clever_id for clever_id, keycloak_id in asked.listed.items()}
+    wanted.update((i, asked.owner_of[i]) for ids in lists.values() for i in ids if i in asked.owner_of)
+    wanted.update(decided_ids)
+    accounts: dict[str, CurrentUser] = {}
+    for rep in user_reps(http, extension=True):
+        if clever_id := wanted.get(rep["id"]):
+            accounts[clever_id] = current_user(rep, clever_id, _attributes(rep), providers)
+    found = {keycloak_id for keycloak_id in decided_ids if decided_ids[keycloak_id] in accounts}
+    members: dict[str, set[str]] = {}
+    for key, group in groups.items():
+        if key != "root" and (mine := by_group.get(group.keycloak_id, set()) & found):
+            members[key] = mine
+    users = {clever_id: accounts[clever_id] for clever_id in asked.decided if clever_id in accounts}
+    context = {clever_id: user for clever_id, user in accounts.items() if clever_id not in users}
+    return users, members, lists, context
 
 
 def _account(

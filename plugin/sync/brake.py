@@ -63,6 +63,16 @@ REWRITES_AT_LEAST = 10
 REWRITABLE = "rewritable:"  # prefix of the saved totals of renameable accounts, by kind
 
 
+def people_total(totals: Mapping[str, int]) -> int:
+    """The district's people as the last full run counted them (its saved totals: every kind, the
+    rewritable share of each aside, not classes or memberships)."""
+    return sum(
+        count
+        for kind, count in totals.items()
+        if kind not in ("classes", "memberships") and not kind.startswith(REWRITABLE)
+    )
+
+
 def rewritable_totals(totals: dict[str, int]) -> dict[str, int]:
     """The rewrite denominators among an incremental run's saved totals (a kind's whole total when
     a full run of an older version saved none)."""

@@ -59,7 +59,7 @@ class Current:
     fingerprints: dict[str, str] = field(default_factory=dict)  # accounts as written (brief listings)
     verify: bool = False  # every member list read
     scoped: bool = False  # read for an incremental run's scope: member lists read already
-    counts: dict[str, int] = field(default_factory=dict)  # what was read, for the report's preview
+    counts: dict[str, int | str] = field(default_factory=dict)  # what was read, for the report's preview
     # What the memory (``plugin.sync.applied``) says, read once with the directory:
     written: Mapping[str, str] = field(default_factory=dict)  # fingerprints: accounts an earlier run wrote
     refused_emails: Mapping[str, str] = field(default_factory=dict)  # addresses Keycloak refused
@@ -77,8 +77,9 @@ def read_current(
 ) -> Current:
     """Keycloak and LDAP for the snapshot's scope (module doc), and what the memory says of them."""
     if not snapshot.scope.everything:
-        state, groups, found, lost = read_scoped(keycloak, ldap, snapshot, applied, how.parents)
-        counts = {
+        state, groups, found, lost, read_by = read_scoped(keycloak, ldap, snapshot, applied, how.parents)
+        counts: dict[str, int | str] = {
+            "keycloak_read_by": read_by,  # the extension's rows, or a call each (plugin.sync.current_scoped)
             "accounts_read": len(state.directory.users),
             "member_lists_read": len(snapshot.scope.member_lists),
             "realm_listed": len(state.usernames),  # accounts listed for name matching (0: not listed)

@@ -37,6 +37,7 @@ from mappers.layout import school_keys
 from model.base import RecordReader, RosterSource
 from model.records import Event, Role, School, Section, User
 from plugin.config.settings import SyncOptions
+from plugin.sync.brake import people_total
 from plugin.sync.report import SyncReport
 from plugin.sync.scope import Scope
 from plugin.sync.snapshot import START_OF_FEED, NeedsFullRun, ScopedRoster, Snapshot
@@ -150,8 +151,7 @@ def events_snapshot(
     changes = fold(events)
     if changes.reason:
         raise NeedsFullRun(changes.reason)
-    people_total = sum(n for kind, n in totals.items() if kind not in ("classes", "memberships"))
-    if len(changes.users) > max(50, FULL_RATIO * people_total):
+    if len(changes.users) > max(50, FULL_RATIO * people_total(totals)):
         raise NeedsFullRun(f"{len(changes.users)} people changed")
     if len(changes.sections) > max(100, FULL_RATIO * totals.get("classes", 0)):
         raise NeedsFullRun(f"{len(changes.sections)} classes changed")
