@@ -27,6 +27,7 @@ from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
 import requests
+from requests.auth import AuthBase
 
 from connectors.clever_json import MAX_PAGE_BYTES, list_items
 from model.base import ConfigError, SyncError, TransientError
@@ -86,6 +87,15 @@ class _Retry(Exception):
         self.wait = wait
 
 
+class _NoNetrc(AuthBase):
+    """The session's default credentials: none. Without it ``requests`` looks in ``~/.netrc`` for a
+    login to Clever's host on every request (a file read each time; and the host's credentials are
+    not the sidecar's to send). Each request carries its own: the bearer token, or the client's."""
+
+    def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
+        return request
+
+
 class CleverHttp:
     """One ``requests.Session`` with a timeout on every call, retries and the rate limit."""
 
@@ -101,6 +111,7 @@ class CleverHttp:
     ) -> None:
         self.session = session or requests.Session()
         self.session.headers["Accept"] = "application/json"
+        self.session.auth = _NoNetrc()
         self.timeout = timeout
         self.max_retries = max_retries
         self.backoff = backoff

@@ -6,9 +6,9 @@ the owned links (``connectors.keycloak_read.read_links``, ``owners``), never a r
 Cost: two calls a person (``GET users/{id}``, ``GET users/{id}/groups``), one a member list
 (``GET groups/{id}/members``, full representations: the members' directory entries come with them),
 several at a time. ``read_scope_rows`` answers the same from the clever-sync extension's rows
-(``connectors.keycloak_rows``: every membership under the root and every account, a few queries a
-page), which costs the same however many people and classes the run decides: the caller picks it
-when the calls would cost more.
+(``connectors.keycloak_rows.read_realm_rows``: the tree, every membership under the root and every
+account, a few queries a page), which cost the same however many people and classes the run
+decides: the caller reads them when the calls would cost more.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from connectors.keycloak_people import LdapProvider, current_user
 from connectors.keycloak_read import MEMBER_PAGE
-from connectors.keycloak_rows import members_by_group, user_reps
+from connectors.keycloak_rows import RealmRows, user_rep
 from connectors.pooling import bounded_map
 from model.state import CurrentGroup, CurrentUser, PackedAttributes
 
@@ -110,17 +110,13 @@ class Asked:
 
 
 def read_scope_rows(
-    http: KeycloakHttp,
-    root_name: str,
-    groups: Mapping[str, CurrentGroup],
-    asked: Asked,
-    providers: Mapping[str, LdapProvider],
+    rows: RealmRows, asked: Asked, providers: Mapping[str, LdapProvider]
 ) -> tuple[dict[str, CurrentUser], dict[str, set[str]], dict[str, frozenset[str]], dict[str, CurrentUser]]:
-    """``read_people``, ``read_member_lists`` and ``read_accounts_of`` (of ``asked.listed``) at
-    once from the extension's rows, ``groups`` being the whole tree (``read_tree_rows``): (the
+    """What ``read_people``, ``read_member_lists`` and ``read_accounts_of`` (of ``asked.listed``)
+    answer together, from the realm's rows (``connectors.keycloak_rows.read_realm_rows``): (the
     decided people's accounts, group key -> the decided people's Keycloak ids in it, the member
     lists, the accounts of the lists' owned members and of the listed people)."""
-    by_group = members_by_group(http, root_name)
+    groups, by_group = rows.groups, rows.members
     lists = {
         key: frozenset(by_group.get(groups[key].keycloak_id, ())) for key in asked.lists if key in groups
     }
@@ -129,10 +125,11 @@ def read_scope_rows(
     wanted.update((i, asked.owner_of[i]) for ids in lists.values() for i in ids if i in asked.owner_of)
     wanted.update(decided_ids)
     accounts: dict[str, CurrentUser] = {}
-    for rep in user_reps(http, extension=True):
-        if clever_id := wanted.get(rep["id"]):
+    for row in rows.users:
+        if clever_id := wanted.get(row[0]):
+            rep = user_rep(row)
             accounts[clever_id] = current_user(rep, clever_id, _attributes(rep), providers)
-    found = {keycloak_id for keycloak_id in decided_ids if decided_ids[keycloak_id] in accounts}
+    found = {keycloak_id for keycloak_id, clever_id in decided_ids.items() if clever_id in accounts}
     members: dict[str, set[str]] = {}
     for key, group in groups.items():
         if key != "root" and (mine := by_group.get(group.keycloak_id, set()) & found):

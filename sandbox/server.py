@@ -1,4 +1,10 @@
-"""Serve a sandbox on a real socket in a background thread, for tests: ``with serve(app) as url:``."""
+"""Serve a sandbox on a real socket in a background thread, for tests: ``with serve(app) as url:``.
+
+One way the sandbox is not Clever: Werkzeug's server closes the connection after every answer
+(``Connection: close``; it cannot keep one open: it reads the rest of the socket after each
+answer), where Clever's keep them open. A client here pays a TCP connection a request, which it
+does not at Clever (``tests/unit/test_clever_http.py``: one connection for many pages there).
+"""
 
 from __future__ import annotations
 

@@ -17,7 +17,7 @@ from the realm's ``clever`` links); the memory only spares reading what did not 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from types import MappingProxyType
@@ -25,6 +25,7 @@ from typing import Any
 
 from connectors.keycloak import KeycloakDirectory
 from connectors.keycloak_read import KeycloakState
+from connectors.keycloak_rows import RealmRows
 from connectors.ldap import LdapDirectory
 from model.state import CurrentUser, DesiredState, DirectoryState, LdapGroup, fingerprint
 from plugin.sync.applied import Applied
@@ -73,11 +74,19 @@ class Current:
 
 
 def read_current(
-    keycloak: KeycloakDirectory, ldap: LdapDirectory, snapshot: Snapshot, applied: Applied, how: Reading
+    keycloak: KeycloakDirectory,
+    ldap: LdapDirectory,
+    snapshot: Snapshot,
+    applied: Applied,
+    how: Reading,
+    rows: Future[RealmRows] | None = None,
 ) -> Current:
-    """Keycloak and LDAP for the snapshot's scope (module doc), and what the memory says of them."""
+    """Keycloak and LDAP for the snapshot's scope (module doc), and what the memory says of them;
+    ``rows``: the realm's rows an incremental run reads ahead (``plugin.sync.current_scoped``)."""
     if not snapshot.scope.everything:
-        state, groups, found, lost, read_by = read_scoped(keycloak, ldap, snapshot, applied, how.parents)
+        state, groups, found, lost, read_by = read_scoped(
+            keycloak, ldap, snapshot, applied, how.parents, rows
+        )
         counts: dict[str, int | str] = {
             "keycloak_read_by": read_by,  # the extension's rows, or a call each (plugin.sync.current_scoped)
             "accounts_read": len(state.directory.users),

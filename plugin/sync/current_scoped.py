@@ -12,23 +12,24 @@ Data, is not one; listing a district's realm for them made the 1 % incremental r
 students 20 times slower).
 
 Two ways to read the same: a call of the admin REST API at a time (several at once), or, with the
-clever-sync extension, its rows (``connectors.keycloak_rows``: the whole ``/Clever`` tree, every
-membership under it and every account, a few queries a page; what the scope needs is kept). The
-calls cost with the number of people and classes the run decides, the rows with the district's
-size: ``rows_cheaper`` picks by both (at 10,000 students, the rows from about a hundred calls on;
-the 1 % incremental run read for 30 s a call at a time, about 2 s as rows). The report's preview
-says which (``keycloak_read_by``).
+clever-sync extension, its rows (``connectors.keycloak_rows.read_realm_rows``: the whole
+``/Clever`` tree, every membership under it and every account, a few queries a page; what the
+scope needs is kept). The calls cost with the number of people and classes the run decides, the
+rows with the district's size: ``rows_cheaper`` picks by both, from the events alone, so that the
+rows are read while Clever's records are (``plugin.sync.planner``; at 10,000 students the rows
+from about a hundred calls on: the 1 % incremental run read Keycloak for 30 s a call at a time,
+about 2 s as rows, beside Clever's 4 s). The report's preview says which (``keycloak_read_by``).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 
 from connectors.keycloak import KeycloakDirectory
 from connectors.keycloak_people import LdapProvider, ldap_providers
 from connectors.keycloak_read import KeycloakState, owners, read_accounts, read_links, read_tree
-from connectors.keycloak_rows import read_tree_rows, user_reps
+from connectors.keycloak_rows import RealmRows, user_reps
 from connectors.keycloak_scope import Asked, read_accounts_of, read_member_lists, read_people, read_scope_rows
 from connectors.ldap import LdapDirectory
 from mappers.people import may_get_account
@@ -42,12 +43,18 @@ Scoped = tuple[KeycloakState, dict[str, LdapGroup], dict[str, CurrentUser], dict
 
 
 def read_scoped(
-    keycloak: KeycloakDirectory, ldap: LdapDirectory, snapshot: Snapshot, applied: Applied, parents: bool
+    keycloak: KeycloakDirectory,
+    ldap: LdapDirectory,
+    snapshot: Snapshot,
+    applied: Applied,
+    parents: bool,
+    rows: Future[RealmRows] | None = None,
 ) -> Scoped:
     """(the realm as the scope needs it, the LDAP groups, owned accounts the memory did not hold,
     remembered people whose account owns nothing now, how Keycloak was read: ``rows`` or
-    ``calls``): see the module doc. ``parents``: Sync
-    Parent Data (without it a contact is nobody the sync gives an account, so not new)."""
+    ``calls``): see the module doc. ``parents``: Sync Parent Data (without it a contact is nobody
+    the sync gives an account, so not new). ``rows``: the realm's rows, being read since the
+    events came (``rows_cheaper``); without them, a call at a time."""
     http, scope = keycloak.http, snapshot.scope
     sections = list(snapshot.roster.sections())
     records = {user.clever_id: user for user in snapshot.roster.users()}
@@ -60,15 +67,18 @@ def read_scoped(
         listed=_listed(sections, scope.member_lists, account_of),
     )
     providers = ldap_providers(http)
-    rows = keycloak.reads_rows() and rows_cheaper(asked, applied.totals())
     with ThreadPoolExecutor(1) as pool:
         ldap_read = pool.submit(ldap.current, _ldap_keys(snapshot, sections))
-        if rows:
-            read = _by_rows(keycloak, asked, providers)
+        if rows is not None:
+            realm = rows.result()
+            groups, root_id = realm.groups, realm.root_id
+            users, members, lists, context = read_scope_rows(realm, asked, providers)
+            del realm  # Memory: every account's row
         else:
-            read = _by_calls(keycloak, asked, providers, {s.school for s in sections})
+            groups, root_id, users, members, lists, context = _by_calls(
+                keycloak, asked, providers, {s.school for s in sections}
+            )
         ldap_groups = ldap_read.result()
-    groups, root_id, users, members, lists, context = read
     membership = {key: frozenset(ids) for key, ids in members.items()} | lists
     directory = DirectoryState(groups=groups, users={**context, **users}, members=membership)
     state = KeycloakState(directory, root_id=root_id, http=http, suspicious=foreign)
@@ -79,7 +89,7 @@ def read_scoped(
     keycloak.group_ids = {key: group.keycloak_id for key, group in groups.items()}
     remembered = applied.keycloak_ids(scope.people)
     found = {cid: user for cid, user in users.items() if remembered.get(cid) != user.keycloak_id}
-    how = "rows" if rows else "calls"
+    how = "rows" if rows is not None else "calls"
     return state, ldap_groups, found, _lost(remembered, account_of, state.accounts), how
 
 
@@ -90,11 +100,12 @@ ACCOUNT_ROWS_A_CALL = 250
 MEMBERSHIP_ROWS_A_CALL = 1000
 
 
-def rows_cheaper(asked: Asked, totals: Mapping[str, int]) -> bool:
+def rows_cheaper(people: int, classes: int, totals: Mapping[str, int]) -> bool:
     """Whether reading every account and membership as the extension's rows costs less than the
-    calls ``asked`` needs (two a decided person, one a member list and one a listed person), by the
-    district's size as the last full run counted it (``totals``; none counted: the calls)."""
-    calls = 2 * len(asked.decided) + len(asked.lists) + len(asked.listed)
+    calls an incremental run of ``people`` and ``classes`` touched would make (two a person, one a
+    class, at least), by the district's size as the last full run counted it (``totals``; none
+    counted: the calls)."""
+    calls = 2 * people + classes
     rows = people_total(totals) / ACCOUNT_ROWS_A_CALL + totals.get("memberships", 0) / MEMBERSHIP_ROWS_A_CALL
     return bool(totals) and calls > rows
 
@@ -109,21 +120,12 @@ Read = tuple[
 ]
 
 
-def _by_rows(keycloak: KeycloakDirectory, asked: Asked, providers: Mapping[str, LdapProvider]) -> Read:
-    """(the whole tree, the root's id, the decided people's accounts, key -> the decided people in
-    it, the member lists, the other accounts read) from the extension's rows."""
-    groups, root_id = read_tree_rows(keycloak.http, keycloak.root_name) or ({}, "")
-    users, members, lists, context = read_scope_rows(
-        keycloak.http, keycloak.root_name, groups, asked, providers
-    )
-    return groups, root_id, users, members, lists, context
-
-
 def _by_calls(
     keycloak: KeycloakDirectory, asked: Asked, providers: Mapping[str, LdapProvider], schools: set[str]
 ) -> Read:
-    """As ``_by_rows`` answers, a call at a time (several at once): the tree down to the classes
-    of ``schools``, and the classes of other schools the decided people are in."""
+    """(the tree down to the classes of ``schools`` and the classes of other schools the decided
+    people are in, the root's id, the decided people's accounts, key -> the decided people in it,
+    the member lists, the other accounts read), a call at a time (several at once)."""
     http, workers = keycloak.http, keycloak.workers
     with ThreadPoolExecutor(1) as pool:
         people_read = pool.submit(read_people, http, asked.decided, providers, workers)

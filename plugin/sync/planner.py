@@ -17,7 +17,7 @@ snapshot of them can decide (``NeedsFullRun``), the run reads everything instead
 from __future__ import annotations
 
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -25,6 +25,7 @@ from typing import Any
 from redis import Redis
 
 from connectors.keycloak import KeycloakDirectory, admin_client
+from connectors.keycloak_rows import RealmRows, read_realm_rows
 from connectors.ldap import LdapDirectory
 from mappers.ldap_layout import desired_groups
 from model.base import RosterSource
@@ -33,6 +34,7 @@ from plugin.sync import resolutions
 from plugin.sync.applied import Applied
 from plugin.sync.brake import brake_for
 from plugin.sync.current import Reading, complete, read_current
+from plugin.sync.current_scoped import rows_cheaper
 from plugin.sync.describe import describe_read
 from plugin.sync.desired import MapInput, read_roster
 from plugin.sync.desired_match import match_scope
@@ -44,7 +46,7 @@ from plugin.sync.realm import carry_unlinked, ensure_realm, own_old_links
 from plugin.sync.report import SyncReport
 from plugin.sync.run_options import RunOptions
 from plugin.sync.snapshot import NeedsFullRun, Snapshot, full_snapshot
-from plugin.sync.snapshot_events import events_since, events_snapshot
+from plugin.sync.snapshot_events import Changes, events_since, events_snapshot, fold
 
 Progress = Callable[[str, int, int], None]  # (stage, done, total)
 
@@ -65,19 +67,55 @@ class RunContext:
             self.progress(stage, 0, 0)
 
 
+class _Realm:
+    """Keycloak for one run, made ready once (the Clever attributes declared, the previous
+    version's links owned: ``plugin.sync.realm``) when the run first needs it; and for an
+    incremental run whose events make the realm's rows cheaper than a call each
+    (``plugin.sync.current_scoped.rows_cheaper``), those rows read while Clever's records are."""
+
+    def __init__(self, ctx: RunContext) -> None:
+        self.ctx = ctx
+        self.keycloak: KeycloakDirectory | None = None
+        self.idp_present = False
+        self.rows: Future[RealmRows] | None = None
+
+    def ready(self) -> KeycloakDirectory:
+        if self.keycloak is None:
+            settings, report, write = self.ctx.settings, self.ctx.report, not self.ctx.run.dry_run
+            keycloak = KeycloakDirectory(
+                admin_client(settings.keycloak),
+                bulk=settings.keycloak.bulk,
+                health_url=settings.keycloak.health_url,
+            )
+            self.idp_present = ensure_realm(keycloak, report, settings, write=write)
+            if self.idp_present:
+                own_old_links(
+                    keycloak, self.ctx.applied, Redis.from_url(settings.redis_url), report, write=write
+                )
+            self.keycloak = keycloak
+        return self.keycloak
+
+    def read_ahead(self, changes: Changes) -> None:
+        """The events are in: read the realm's rows now when they will be read (module doc)."""
+        keycloak = self.ready()
+        if keycloak.reads_rows() and rows_cheaper(
+            len(changes.users), len(changes.sections), self.ctx.applied.totals()
+        ):
+            pool = ThreadPoolExecutor(1, thread_name_prefix="realm-rows")
+            self.rows = pool.submit(read_realm_rows, keycloak.http, keycloak.root_name)
+            pool.shutdown(wait=False)  # the read goes on; its thread ends with it
+
+
 def plan_run(ctx: RunContext, source: Any, cursor: str | None) -> Planned | None:
     """Read, map and plan one run (module doc); None when Clever's events say nothing changed."""
-    snapshot = take_snapshot(ctx, source, cursor)
+    realm = _Realm(ctx)
+    snapshot = take_snapshot(ctx, source, cursor, realm.read_ahead)
     if snapshot is None:
         return None
-    settings, report, scope, write = ctx.settings, ctx.report, snapshot.scope, not ctx.run.dry_run
-    keycloak = KeycloakDirectory(
-        admin_client(settings.keycloak), bulk=settings.keycloak.bulk, health_url=settings.keycloak.health_url
-    )
-    idp_present = ensure_realm(keycloak, report, settings, write=write)
+    settings, report, scope = ctx.settings, ctx.report, snapshot.scope
+    keycloak = realm.ready()
+    idp_present = realm.idp_present
     redis = Redis.from_url(settings.redis_url)
-    if idp_present:
-        own_old_links(keycloak, ctx.applied, redis, report, write=write)
     ldap = LdapDirectory(settings.ldap)
     options = settings.options
     how = Reading(
@@ -87,7 +125,7 @@ def plan_run(ctx: RunContext, source: Any, cursor: str | None) -> Planned | None
         # Clever's records are sorted in this thread while Keycloak and LDAP are read in others:
         # the reads wait on the servers, the roster keeps this process busy.
         with ThreadPoolExecutor(1) as pool:
-            reading = pool.submit(read_current, keycloak, ldap, snapshot, ctx.applied, how)
+            reading = pool.submit(read_current, keycloak, ldap, snapshot, ctx.applied, how, realm.rows)
             read = read_roster(snapshot.roster, settings.options, ctx.school_ids, scope)
             current = reading.result()
         carry_unlinked(current.state, current.lost, redis, settings.keycloak.realm)
@@ -125,9 +163,15 @@ def plan_run(ctx: RunContext, source: Any, cursor: str | None) -> Planned | None
     return Planned(plan, ldap_plan, mapped, directory, current, snapshot, keycloak, ldap, brake, how.started)
 
 
-def take_snapshot(ctx: RunContext, source: RosterSource, cursor: str | None) -> Snapshot | None:
+def take_snapshot(
+    ctx: RunContext,
+    source: RosterSource,
+    cursor: str | None,
+    read_ahead: Callable[[Changes], None] | None = None,
+) -> Snapshot | None:
     """Clever's side: from the events after ``cursor`` when the run may (``events_snapshot``),
-    else the whole roster; None when the events say nothing changed."""
+    else the whole roster; None when the events say nothing changed. ``read_ahead`` is told the
+    events (folded) before their records are read."""
     report = ctx.report
     report.mode = "full" if ctx.run.full or cursor is None else "incremental"
     if report.mode == "incremental":
@@ -140,6 +184,8 @@ def take_snapshot(ctx: RunContext, source: RosterSource, cursor: str | None) -> 
             try:
                 reader: Any = source
                 totals = ctx.applied.totals()
+                if read_ahead is not None:
+                    read_ahead(fold(events))
                 snapshot = events_snapshot(reader, report.district_id, events, ctx.settings.options, totals)
             except NeedsFullRun as exc:
                 report.warnings.append(f"incremental: {exc}: full sync instead")

@@ -17,7 +17,7 @@ import pytest
 from keycloak import KeycloakAdmin
 from ldap3 import Connection
 
-from connectors import keycloak
+from connectors import keycloak, keycloak_rows
 from connectors.keycloak import KeycloakDirectory, admin_client
 from connectors.keycloak_read import KeycloakState, read_state
 from connectors.keycloak_rows import read_tree_rows
@@ -115,14 +115,16 @@ def test_the_rows_read_gives_the_state_the_rest_read_gives(
     assert calls <= 8, calls
 
 
-def test_many_member_lists_are_read_as_rows_and_equal_the_listings(
-    settings: Settings,
-    keycloak_admin: KeycloakAdmin,
-    ldap_conn: Connection,
-    ldap_ou: LdapOu,
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
+@pytest.fixture
+def synced(settings: Settings, keycloak_admin: KeycloakAdmin, ldap_conn: Connection, ldap_ou: LdapOu) -> None:
+    """The realm after a sync (``_realm_after_a_sync``)."""
     _realm_after_a_sync(settings, keycloak_admin, ldap_conn, ldap_ou)
+
+
+@pytest.mark.usefixtures("synced")
+def test_many_member_lists_are_read_as_rows_and_equal_the_listings(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
     directory = KeycloakDirectory(admin_client(settings.keycloak))
     groups = read_state(directory.http, "Clever", extension=False).directory.groups
     some = {key for key in groups if key.startswith("section:")}
@@ -133,6 +135,28 @@ def test_many_member_lists_are_read_as_rows_and_equal_the_listings(
 
     assert directory.members(groups, some) == listed
     assert directory.http.calls["GET"] - before == 1
+
+
+@pytest.mark.usefixtures("synced")
+def test_the_rows_read_a_few_rows_a_page_gives_the_same_state(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Pages of two rows: the users' and the members' pages start after the last row's keys (keyset
+    paging), the groups' at an offset; nothing is lost or read twice at a page's edge."""
+    _, _, whole_pages = _both_reads(settings)
+    for page in ("USERS_PAGE", "GROUPS_PAGE", "MEMBERS_PAGE"):
+        monkeypatch.setattr(keycloak_rows, page, 2)
+
+    rest, rows, paged = _both_reads(settings)
+
+    _same(rest, rows)
+    # Not vacuous: about 10 accounts, 15 groups and 20 memberships, two a page.
+    assert paged >= whole_pages + 15, (paged, whole_pages)
+    http = KeycloakDirectory(admin_client(settings.keycloak)).http
+    members = http.get("clever-sync/state/members", root="Clever", max="2")
+    assert set(members["next"]) == {"afterGroup", "afterUser"}  # keyset: after the page's last row
+    assert members["next"]["afterGroup"] == members["members"][-1][0]
+    assert set(http.get("clever-sync/state/users", max="2")["next"]) == {"after"}
 
 
 def _set_profile(admin: KeycloakAdmin, policy: str | None) -> None:

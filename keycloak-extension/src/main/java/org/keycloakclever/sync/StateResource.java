@@ -7,7 +7,10 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 
+import java.util.stream.Stream;
+
 import jakarta.persistence.EntityManager;
+import jakarta.persistence.TypedQuery;
 import jakarta.ws.rs.GET;
 import jakarta.ws.rs.Path;
 import jakarta.ws.rs.Produces;
@@ -29,8 +32,8 @@ import org.keycloak.userprofile.UserProfileProvider;
  * rule ({@code model/ownership.py}, from {@link LinksResource}'s rows).
  *
  * <ul>
- * <li>{@code users?first=0&max=2000}: every account but service accounts (as {@code GET users}
- * lists them), by username, rows {@code [id, username, firstName, lastName, email, enabled,
+ * <li>{@code users?max=2000} (then {@code &after=<the last username>}): every account but service
+ * accounts (as {@code GET users} lists them), by username, rows {@code [id, username, firstName, lastName, email, enabled,
  * federationLink, {attributes}]}; the attributes an admin reads through the admin REST API
  * ({@link StateRows.Readable}). An account of a user storage provider (LDAP) is read through the
  * model, exactly as {@code GET users} reads it (its provider validates it and may put the
@@ -39,17 +42,22 @@ import org.keycloak.userprofile.UserProfileProvider;
  * <li>{@code groups?root=Clever&first=0&max=5000}: the tree under the top-level group
  * {@code root}, root first then a level at a time, rows {@code [id, name, parentId,
  * {attributes}]} (the root's parentId is null). Two queries a page. Needs view of groups.</li>
- * <li>{@code members?root=Clever&first=0&max=50000}: rows {@code [groupId, userId]} of the
- * memberships of the tree's groups, by group then user. Needs view-users and view of groups.</li>
+ * <li>{@code members?root=Clever&max=50000} (then {@code &afterGroup=&afterUser=} the last row's):
+ * rows {@code [groupId, userId]} of the memberships of the tree's groups, by group then user. Needs
+ * view-users and view of groups.</li>
  * </ul>
  * Each answer has its rows under {@code users}, {@code groups} or {@code members} and {@code next}
- * (the {@code first} of the next page) unless it is the last page.
+ * unless it is the last page: the query parameters of the next page ({@code after...}: keyset
+ * paging, each page a query of its own rows however deep the read is), or for the groups (one tree
+ * built in memory) the {@code first} of the next page. {@code first} is still taken by every
+ * endpoint (an offset), when no {@code after...} is given.
  */
 public final class StateResource {
 
     static final int USERS_PAGE = 5000;
     static final int GROUPS_PAGE = 20000;
     static final int MEMBERS_PAGE = 100000;
+    static final int FETCH_SIZE = 5000;
     static final String ROOT = BatchJob.ROOT;
 
     private final KeycloakSession session;
@@ -65,14 +73,19 @@ public final class StateResource {
     @GET
     @Path("users")
     @Produces(MediaType.APPLICATION_JSON)
-    public Map<String, Object> users(@QueryParam("first") Integer first, @QueryParam("max") Integer max) {
+    public Map<String, Object> users(@QueryParam("first") Integer first, @QueryParam("max") Integer max,
+                                     @QueryParam("after") String after) {
         auth.users().requireView();
-        StateRows.Page page = StateRows.Page.of(first, max, 2000, USERS_PAGE);
-        List<Object[]> rows = em().createQuery("select u.id, u.username, u.firstName, u.lastName, u.email, u.enabled,"
-                        + " u.federationLink from UserEntity u where u.realmId = :realm"
-                        + " and u.serviceAccountClientLink is null order by u.username", Object[].class)
-                .setParameter("realm", realm.getId())
-                .setFirstResult(page.from()).setMaxResults(page.size() + 1).getResultList();
+        StateRows.Page page = StateRows.Page.of(after == null ? first : null, max, 2000, USERS_PAGE);
+        TypedQuery<Object[]> query = em().createQuery("select u.id, u.username, u.firstName, u.lastName, u.email,"
+                        + " u.enabled, u.federationLink from UserEntity u where u.realmId = :realm"
+                        + " and u.serviceAccountClientLink is null"
+                        + (after == null ? "" : " and u.username > :after") + " order by u.username", Object[].class)
+                .setParameter("realm", realm.getId());
+        if (after != null) {
+            query.setParameter("after", after);
+        }
+        List<Object[]> rows = query.setFirstResult(page.from()).setMaxResults(page.size() + 1).getResultList();
         List<Object[]> listed = page.slice(rows, true);
         Map<String, Map<String, List<String>>> attributes = listed.isEmpty() ? Map.of() : userAttributes(listed);
         StateRows.Readable readable = StateRows.Readable.of(
@@ -86,7 +99,8 @@ public final class StateResource {
                 users.add(user);
             }
         }
-        return page.answer("users", users, rows.size() > page.size());
+        boolean more = rows.size() > page.size();
+        return page.answerAfter("users", users, more ? Map.of("after", listed.get(listed.size() - 1)[1]) : null);
     }
 
     @GET
@@ -117,21 +131,37 @@ public final class StateResource {
     @Path("members")
     @Produces(MediaType.APPLICATION_JSON)
     public Map<String, Object> members(@QueryParam("root") String root, @QueryParam("first") Integer first,
-                                       @QueryParam("max") Integer max) {
+                                       @QueryParam("max") Integer max, @QueryParam("afterGroup") String afterGroup,
+                                       @QueryParam("afterUser") String afterUser) {
         auth.users().requireView();
         auth.groups().requireView();
-        StateRows.Page page = StateRows.Page.of(first, max, MEMBERS_PAGE, MEMBERS_PAGE);
+        StateRows.MemberKey after = StateRows.MemberKey.of(afterGroup, afterUser);
+        StateRows.Page page = StateRows.Page.of(after == null ? first : null, max, MEMBERS_PAGE, MEMBERS_PAGE);
         Set<String> ids = new HashSet<>();
         tree(root).forEach(group -> ids.add(group.id()));
         List<List<String>> members = new ArrayList<>();
         if (!ids.isEmpty()) {
-            em().createQuery("select m.groupId, m.user.id from UserGroupMembershipEntity m"
-                            + " where m.user.realmId = :realm order by m.groupId, m.user.id", Object[].class)
-                    .setParameter("realm", realm.getId()).getResultStream()
-                    .filter(row -> ids.contains((String) row[0]))
-                    .forEach(row -> members.add(List.of((String) row[0], (String) row[1])));
+            // From where the last page ended (keyset: each page reads only its own rows and those of
+            // groups outside the tree between them), the page's rows and one more that says there is more.
+            TypedQuery<Object[]> query = em().createQuery("select m.groupId, m.user.id from UserGroupMembershipEntity m"
+                            + " where m.user.realmId = :realm" + (after == null ? ""
+                            : " and (m.groupId > :group or (m.groupId = :group and m.user.id > :user))")
+                            + " order by m.groupId, m.user.id", Object[].class)
+                    .setParameter("realm", realm.getId())
+                    .setHint("org.hibernate.fetchSize", FETCH_SIZE); // a cursor: rows as the stream takes them
+            if (after != null) {
+                query.setParameter("group", after.groupId()).setParameter("user", after.userId());
+            }
+            try (Stream<Object[]> rows = query.getResultStream()) {
+                rows.filter(row -> ids.contains((String) row[0]))
+                        .skip(page.from()).limit(page.size() + 1L)
+                        .forEach(row -> members.add(List.of((String) row[0], (String) row[1])));
+            }
         }
-        return page.answer("members", page.slice(members, false), members.size() > page.from() + page.size());
+        List<List<String>> listed = page.slice(members, true);
+        List<String> last = listed.isEmpty() ? null : listed.get(listed.size() - 1);
+        return page.answerAfter("members", listed, members.size() > page.size()
+                ? Map.of("afterGroup", last.get(0), "afterUser", last.get(1)) : null);
     }
 
     private List<StateRows.Group> tree(String root) {

@@ -43,6 +43,16 @@ final class StateRows {
             return rows.subList(start, Math.min(rows.size(), start + size));
         }
 
+        /** The answer: {@code rows} under {@code key}, and {@code next}, the next page's query parameters, unless null. */
+        Map<String, Object> answerAfter(String key, List<?> rows, Map<String, Object> next) {
+            Map<String, Object> answer = new LinkedHashMap<>();
+            answer.put(key, rows);
+            if (next != null) {
+                answer.put("next", next);
+            }
+            return answer;
+        }
+
         /** The answer: {@code rows} under {@code key}, and {@code next} when {@code more}. */
         Map<String, Object> answer(String key, List<?> rows, boolean more) {
             Map<String, Object> answer = new LinkedHashMap<>();
@@ -51,6 +61,18 @@ final class StateRows {
                 answer.put("next", from + size);
             }
             return answer;
+        }
+    }
+
+    /** Where a page of memberships starts: after this group's membership of this user (keyset paging). */
+    record MemberKey(String groupId, String userId) {
+
+        /** The key of the query parameters; null unless both are given (the first page). */
+        static MemberKey of(String groupId, String userId) {
+            if (groupId == null || groupId.isEmpty() || userId == null || userId.isEmpty()) {
+                return null;
+            }
+            return new MemberKey(groupId, userId);
         }
     }
 

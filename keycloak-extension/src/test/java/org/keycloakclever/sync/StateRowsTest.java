@@ -37,6 +37,18 @@ class StateRowsTest {
     }
 
     @Test
+    void aKeysetPageNamesTheParametersOfTheNextAndOnlyTwoKeysStartOne() {
+        StateRows.Page page = StateRows.Page.of(null, 2, 2, 10);
+        Map<String, Object> next = Map.of("afterGroup", "g1", "afterUser", "u2");
+        assertEquals(Map.of("members", List.of("a", "b"), "next", next),
+                page.answerAfter("members", List.of("a", "b"), next));
+        assertFalse(page.answerAfter("members", List.of("a"), null).containsKey("next"));
+        assertEquals(new StateRows.MemberKey("g1", "u2"), StateRows.MemberKey.of("g1", "u2"));
+        assertEquals(null, StateRows.MemberKey.of("g1", null));
+        assertEquals(null, StateRows.MemberKey.of("", "u2"));
+    }
+
+    @Test
     void aQueriedPageDropsTheRowThatOnlySaysThereIsMore() {
         // The query asked for size + 1 rows from ``from``: the page is the first ``size`` of them.
         assertEquals(List.of("a", "b"), StateRows.Page.of(40, 2, 2, 10).slice(List.of("a", "b", "c"), true));
