@@ -70,10 +70,7 @@ def read_scoped(
     with ThreadPoolExecutor(1) as pool:
         ldap_read = pool.submit(ldap.current, _ldap_keys(snapshot, sections))
         if rows is not None:
-            realm = rows.result()
-            groups, root_id = realm.groups, realm.root_id
-            users, members, lists, context = read_scope_rows(realm, asked, providers)
-            del realm  # Memory: every account's row
+            groups, root_id, users, members, lists, context = _by_rows(keycloak, rows, asked, providers)
         else:
             groups, root_id, users, members, lists, context = _by_calls(
                 keycloak, asked, providers, {s.school for s in sections}
@@ -118,6 +115,26 @@ Read = tuple[
     dict[str, frozenset[str]],
     dict[str, CurrentUser],
 ]
+
+
+def _by_rows(
+    keycloak: KeycloakDirectory, rows: Future[RealmRows], asked: Asked, providers: Mapping[str, LdapProvider]
+) -> Read:
+    """As ``_by_calls`` answers, from the realm's rows (the whole tree); a decided person's account
+    made since the rows were read (a first login while Clever was read) is read by itself."""
+    realm = rows.result()
+    groups, root_id = realm.groups, realm.root_id
+    users, members, lists, context = read_scope_rows(realm, asked, providers)
+    del realm  # Memory: every account's row
+    late = {c: k for c, k in asked.decided.items() if c not in users}
+    if late:
+        more, their_members, their_groups = read_people(keycloak.http, late, providers, keycloak.workers)
+        users.update(more)
+        for key, ids in their_members.items():
+            members.setdefault(key, set()).update(ids)
+        for key, group in their_groups.items():
+            groups.setdefault(key, group)
+    return groups, root_id, users, members, lists, context
 
 
 def _by_calls(

@@ -11,6 +11,7 @@ does not declare, read with and without the realm letting admins see such attrib
 
 from __future__ import annotations
 
+from concurrent.futures import Future
 from typing import Any
 
 import pytest
@@ -18,10 +19,13 @@ from keycloak import KeycloakAdmin
 from ldap3 import Connection
 
 from connectors import keycloak, keycloak_rows
-from connectors.keycloak import KeycloakDirectory, admin_client
-from connectors.keycloak_read import KeycloakState, read_state
-from connectors.keycloak_rows import read_tree_rows
+from connectors.keycloak import KeycloakDirectory, admin_client, write_owned_link
+from connectors.keycloak_people import ldap_providers
+from connectors.keycloak_read import KeycloakState, owners, read_links, read_state
+from connectors.keycloak_rows import RealmRows, read_realm_rows, read_tree_rows
+from connectors.keycloak_scope import Asked
 from plugin.config.settings import Settings
+from plugin.sync.current_scoped import _by_rows
 from plugin.sync.pipeline import run_sync
 from tests.conftest import LdapOu
 from tests.factories import make_school, make_section, make_staff, make_student, make_teacher
@@ -32,6 +36,7 @@ from tests.sync_roster import MemoryRoster, MemorySource
 pytestmark = pytest.mark.integration
 
 SCHOOL, ANNEX = "5f00000000000000000000a1", "5f00000000000000000000a2"
+LATE = "5f00000000000000000000b7"  # a person whose account a login makes while a run reads Clever
 
 
 def _realm_after_a_sync(
@@ -157,6 +162,32 @@ def test_the_rows_read_a_few_rows_a_page_gives_the_same_state(
     assert set(members["next"]) == {"afterGroup", "afterUser"}  # keyset: after the page's last row
     assert members["next"]["afterGroup"] == members["members"][-1][0]
     assert set(http.get("clever-sync/state/users", max="2")["next"]) == {"after"}
+
+
+@pytest.mark.usefixtures("synced")
+def test_an_account_made_after_the_rows_were_read_is_read_by_itself(
+    settings: Settings, keycloak_admin: KeycloakAdmin
+) -> None:
+    """An incremental run reads the realm's rows while Clever is read; a decided person's account
+    made in between (a first login) is not in them, and is read on its own, with its groups."""
+    directory = KeycloakDirectory(admin_client(settings.keycloak))
+    ahead: Future[RealmRows] = Future()
+    ahead.set_result(read_realm_rows(directory.http, "Clever"))
+    late = account(keycloak_admin, "late.login", "Lou", "Late")
+    write_owned_link(keycloak_admin, late, LATE)
+    section = next(g for k, g in ahead.result().groups.items() if k.startswith("section:"))
+    keycloak_admin.group_user_add(late, section.keycloak_id)
+    owned, _ = owners(read_links(directory.http, extension=True))
+    asked = Asked(decided={LATE: late}, lists=frozenset(), owner_of=owned, listed={})
+
+    groups, _, users, members, _, _ = _by_rows(directory, ahead, asked, ldap_providers(directory.http))
+
+    assert late not in {row[0] for row in ahead.result().users}  # not vacuous: the rows missed it
+    assert users[LATE].keycloak_id == late and (users[LATE].first_name, users[LATE].last_name) == (
+        "Lou",
+        "Late",
+    )
+    assert members[section.key] == {late} and section.key in groups
 
 
 def _set_profile(admin: KeycloakAdmin, policy: str | None) -> None:
