@@ -23,13 +23,14 @@ about 2 s as rows, beside Clever's 4 s). The report's preview says which (``keyc
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
+from typing import Any
 
 from connectors.keycloak import KeycloakDirectory
 from connectors.keycloak_people import LdapProvider, ldap_providers
 from connectors.keycloak_read import KeycloakState, owners, read_accounts, read_links, read_tree
-from connectors.keycloak_rows import RealmRows, user_reps
+from connectors.keycloak_rows import RealmRows, user_rep, user_reps
 from connectors.keycloak_scope import Asked, read_accounts_of, read_member_lists, read_people, read_scope_rows
 from connectors.ldap import LdapDirectory
 from mappers.people import may_get_account
@@ -81,7 +82,10 @@ def read_scoped(
     state = KeycloakState(directory, root_id=root_id, http=http, suspicious=foreign)
     new = [c for c in scope.people if c in records and c not in account_of]
     if any(may_get_account(records[c], parents) for c in new):  # somebody the map may give an account
-        reps = user_reps(http, extension=keycloak.uses_extension())
+        if rows is not None:  # the accounts' rows were read already
+            reps: Iterable[Mapping[str, Any]] = (user_rep(row) for row in rows.result().users)
+        else:
+            reps = user_reps(http, extension=keycloak.uses_extension())
         _, state.accounts, state.usernames, _ = read_accounts(reps, owned, foreign, providers)
     keycloak.group_ids = {key: group.keycloak_id for key, group in groups.items()}
     remembered = applied.keycloak_ids(scope.people)
@@ -125,7 +129,6 @@ def _by_rows(
     realm = rows.result()
     groups, root_id = realm.groups, realm.root_id
     users, members, lists, context = read_scope_rows(realm, asked, providers)
-    del realm  # Memory: every account's row
     late = {c: k for c, k in asked.decided.items() if c not in users}
     if late:
         more, their_members, their_groups = read_people(keycloak.http, late, providers, keycloak.workers)

@@ -128,6 +128,7 @@ def plan_run(ctx: RunContext, source: Any, cursor: str | None) -> Planned | None
             reading = pool.submit(read_current, keycloak, ldap, snapshot, ctx.applied, how, realm.rows)
             read = read_roster(snapshot.roster, settings.options, ctx.school_ids, scope)
             current = reading.result()
+        realm.rows = None  # Memory: every account's row, read ahead (the scope's are kept)
         carry_unlinked(current.state, current.lost, redis, settings.keycloak.realm)
         state, match = current.state, settings.options.match_users_by_name
         inp = MapInput(  # the one input value of the map stage besides the roster
