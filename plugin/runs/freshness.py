@@ -132,11 +132,13 @@ def note_run(redis: Redis, report: SyncReport) -> None:
 
 
 def _raise_to(redis: Redis, district_id: str, mapping: dict[Any, Any]) -> None:
-    """Write the times, never moving one back (an older run that ends last does not win)."""
+    """Write the times, never moving one back (an older run that ends last does not win). The
+    times are whole seconds (the report's): of two runs that end in the same second, the one noted
+    last is the newer (an incremental run can end in the second the run before it ended)."""
     held = load(redis, district_id)
-    if mapping.get("checked", 0) <= held.checked:
+    if mapping.get("checked", 0) < held.checked:
         mapping.pop("checked", None)
-    if mapping.get("applied", 0) <= held.applied:
+    if mapping.get("applied", 0) < held.applied:
         mapping.pop("applied", None)
         mapping.pop("applied_run", None)
     if mapping:

@@ -16,6 +16,7 @@ from plugin.config.settings import Settings
 from plugin.runs import continuous, freshness, jobs, queues
 from plugin.runs.state import SyncState
 from plugin.sso.broker import ensure_broker
+from plugin.sync.report import SyncReport
 from plugin.sync.run_options import RunOptions
 from sandbox.state import SandboxState
 from tests.sync_expect import raw
@@ -120,3 +121,23 @@ def test_continuous_updates_off_schedule_nothing_and_the_page_turns_them_on_and_
     assert continuous.scheduled_tick(on, district) in {continuous.next_tick(t, 5) for t in (before, after)}
     assert continuous.reschedule(settings, district) is None  # off again: cancelled
     assert continuous.tick_ids(queue, district) == []
+
+
+def test_of_two_runs_ending_in_the_same_second_the_one_noted_last_is_the_last_applied(redis_url: str) -> None:
+    """Freshness keeps whole seconds (the report's times): an incremental run can end in the second
+    the run before it ended, and the page must then name it; an older run noted later does not."""
+    redis = Redis.from_url(redis_url)
+    district = "d-same-second"
+    redis.delete(f"{freshness.PREFIX}{district}")
+
+    def run(run_id: str, ended: str) -> SyncReport:
+        report = SyncReport(run_id=run_id, district_id=district, status="ok", started=ended, ended=ended)
+        report.writes = {"keycloak": 1, "ldap": 0}
+        return report
+
+    freshness.note_run(redis, run("full1", "2026-12-07T19:47:17+00:00"))
+    freshness.note_run(redis, run("tick1", "2026-12-07T19:47:17+00:00"))
+    assert freshness.load(redis, district).applied_run == "tick1"
+    freshness.note_run(redis, run("older", "2026-12-07T19:47:10+00:00"))
+    assert freshness.load(redis, district).applied_run == "tick1"
+    redis.delete(f"{freshness.PREFIX}{district}")
