@@ -151,7 +151,14 @@ class LdapDirectory:
         with self._connection() as conn:
             for old, new in plan.rename:
                 if self._write(
-                    conn, failures, old, conn.modify_dn, old, rdn_of(new), new_superior=dn_parent(new)
+                    conn,
+                    failures,
+                    old,
+                    conn.modify_dn,
+                    old,
+                    rdn_of(new),
+                    new_superior=dn_parent(new),
+                    taken_is_done=False,  # another group holds the new DN: not this one renamed
                 ):
                     done["groups_renamed"] += 1
             for group in plan.create:
@@ -188,9 +195,12 @@ class LdapDirectory:
         dn: str,
         operation: object,
         *args: object,
+        taken_is_done: bool = True,
         **kwargs: object,
     ) -> bool:
-        """The one choke point for LDAP writes: result codes become successes (True) or RecordErrors."""
+        """The one choke point for LDAP writes: result codes become successes (True) or RecordErrors;
+        an entry or value already there is the write done (``ALREADY``), but for a rename
+        (``taken_is_done`` False) whose new DN another entry holds."""
         self.counts.writes += 1
         try:
             ok = operation(*args, **kwargs)  # type: ignore[operator]
@@ -200,7 +210,8 @@ class LdapDirectory:
         except LDAPException as exc:
             failures.append(RecordError(f"LDAP refused {dn}: {exc}", kind="ldap", clever_id=dn))
             return False
-        if ok or conn.result.get("result") in ALREADY:
+        done = ALREADY if taken_is_done else ALREADY - {68}
+        if ok or conn.result.get("result") in done:
             return True
         code = conn.result.get("result")
         if code in (51, 52, 80):  # busy, unavailable, other

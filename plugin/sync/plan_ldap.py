@@ -27,7 +27,8 @@ def diff_ldap(
 ) -> LdapPlan:
     """Only the difference (module doc): new groups, renamed ones, member and owner changes."""
     create: list[LdapGroup] = []
-    rename: list[tuple[str, str]] = []
+    rename: list[tuple[str, str]] = []  # the schools' (sorted first), then the classes'
+    schools = 0
     adds: list[Change] = []
     removes: list[Change] = []
     owners: list[Change] = []
@@ -47,7 +48,8 @@ def diff_ldap(
         if wanted_owners != have.owners:
             owners.append((group.dn, tuple(sorted(wanted_owners))))
         if scope.named(key) and _renamed(have.dn, group.dn, rename):
-            rename.append((have.dn, group.dn))
+            rename.append((_moved(have.dn, rename), group.dn))
+            schools += key.startswith("school:")
     for key in sorted(set(current) - set(wanted)):
         have = current[key]  # a class gone from Clever (or out of the chosen schools): emptied, kept
         if not scope.named(key):
@@ -56,7 +58,8 @@ def diff_ldap(
             removes.append((have.dn, tuple(removed)))
         if have.owners:
             owners.append((have.dn, ()))
-    return LdapPlan(tuple(create), tuple(rename), tuple(adds), tuple(removes), tuple(owners), groups_dn)
+    renames = (*_in_order(rename[:schools]), *_in_order(rename[schools:]))
+    return LdapPlan(tuple(create), renames, tuple(adds), tuple(removes), tuple(owners), groups_dn)
 
 
 def people_dns(scope: Scope, directory: DirectoryState, desired: DesiredState) -> frozenset[str]:
@@ -78,6 +81,35 @@ def _only(group: LdapGroup, decided: Set[str], groups_dn: str) -> LdapGroup:
     members = frozenset({groups_dn, *(dn for dn in group.members if dn in decided)})
     owners = frozenset(dn for dn in group.owners if dn in decided)
     return LdapGroup(group.key, group.dn, members, owners, group.name)
+
+
+def _in_order(renames: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    """The renames in an order LDAP takes them: one whose new DN another group still holds after
+    that group's own rename (a class taking the name its sibling gives up in a collision); a ring
+    (two classes swapping names) through a name of its own first ("<name> (renaming)")."""
+    pending, ordered = list(renames), []
+    while pending:
+        held = {dn_norm(old) for old, _ in pending}
+        free = [rename for rename in pending if dn_norm(rename[1]) not in held]
+        if not free:  # a ring: the first steps aside, the others follow
+            old, new = pending[0]
+            aside = f"{rdn_of(old)} (renaming),{dn_parent(old)}"
+            ordered.append((old, aside))
+            pending[0] = (aside, new)
+            continue
+        ordered.extend(free)
+        pending = [rename for rename in pending if rename not in free]
+    return ordered
+
+
+def _moved(dn: str, renames: list[tuple[str, str]]) -> str:
+    """Where ``dn`` is once the renames before it are written (renames are written in order, a
+    school's before its classes'): a class renamed in a renamed school is renamed from there."""
+    parent = dn_norm(dn_parent(dn))
+    for old, new in renames:
+        if dn_norm(old) == parent:
+            return f"{rdn_of(dn)},{new}"
+    return dn
 
 
 def _renamed(old: str, new: str, renames: list[tuple[str, str]]) -> bool:
