@@ -99,7 +99,7 @@ class _Realm:
         """The events are in: read the realm's rows now when they will be read (module doc)."""
         keycloak = self.ready()
         if keycloak.reads_rows() and rows_cheaper(
-            len(changes.users), len(changes.sections), self.ctx.applied.totals()
+            changes.decided(), len(changes.listed), self.ctx.applied.totals()
         ):
             pool = ThreadPoolExecutor(1, thread_name_prefix="realm-rows")
             self.rows = pool.submit(read_realm_rows, keycloak.http, keycloak.root_name)

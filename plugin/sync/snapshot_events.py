@@ -10,8 +10,17 @@ What is read besides the events (a few at a time, ``WORKERS`` requests at once):
   ``clever_relationships``, and those parents are decided too (a parent's schools follow the
   child's); a contact's students, before and after its change, are decided (their relationships
   change) and read (``/users/{id}/mystudents``, or the user when a student left the contact);
-* each class the events name (``sections.*``): its people (``/sections/{id}/users``), so its whole
-  member list and its teachers are decided;
+* each class the events name (``sections.*``): its record is the event's, so its teachers are
+  decided; a class created or deleted, or one whose people changed in more than one person not
+  already decided, has its people read (``/sections/{id}/users``) and its whole member list decided;
+  otherwise the people who joined or left it (``previous_attributes``, over all its events) are
+  decided as a person named by an event is (their record ``/users/{id}``, their sections), which
+  decides their membership of it too: a departure's dozen ``sections.updated`` cost nothing, a move
+  two requests, where the class's people were a request and a member list each (``member_routes``);
+* the teachers of each class the events name (its ``clever_teachers`` keeps only people of the
+  roster, as a full run's does): those not read yet, one request each, or when that would cost more
+  than the district's teachers a page at a time (``/users?role=teacher``, ``RECORDS_A_REQUEST``),
+  that list, keeping theirs (one not found there, a request of its own);
 * class names: with Force Unique Class Names a name is its section's own; without, a class created,
   deleted, renamed or moved can change its school's other names (collisions), so every section of
   that school is read (``/schools/{id}/sections``) and their names are decided.
@@ -20,8 +29,10 @@ What is read besides the events (a few at a time, ``WORKERS`` requests at once):
 deleted, or more people or classes changed than a full run would take longer for (``FULL_RATIO``).
 
 Assumed of Clever, as its Events do and the sandbox plays: a student leaving a contact changes the
-contact (a ``users.updated`` of the contact), and a removed person leaves their sections (a
-``sections.updated``).
+contact (a ``users.updated`` of the contact), a removed person leaves their sections (a
+``sections.updated``), and an update's ``previous_attributes`` holds the old value of every field
+it changed (the old ``students``, ``teachers``, ``teacher``); an update without the record before it
+has its whole member list read.
 """
 
 from __future__ import annotations
@@ -44,6 +55,10 @@ from plugin.sync.snapshot import START_OF_FEED, NeedsFullRun, ScopedRoster, Snap
 
 FULL_RATIO = 0.2  # more changed people (or classes) than this share of the district: a full run
 WORKERS = 4
+# A request for one record costs as much as this many records of a listing's page (measured at M,
+# in-process sandbox: a person's request 6-7 ms; 24,387 people in 3 pages of 10,000, 1.9-2.6 s).
+RECORDS_A_REQUEST = 100
+PAGE = 10_000
 FEED_KEEPS = timedelta(days=29)  # Clever keeps 30 days; a day of margin
 R = TypeVar("R")
 
@@ -75,7 +90,15 @@ class Changes:
     schools: dict[str, Event] = field(default_factory=dict)
     renamed: set[str] = field(default_factory=set)  # sections whose class name may change
     students_of: dict[str, set[str]] = field(default_factory=dict)  # contact -> students it named
+    joined_or_left: dict[str, set[str]] = field(default_factory=dict)  # section -> its people changed
+    whole: set[str] = field(default_factory=set)  # sections created, deleted or without a before
     reason: str = ""
+    listed: set[str] = field(default_factory=set)  # sections whose whole member list is decided
+    movers: set[str] = field(default_factory=set)  # people decided because a class they left or joined
+
+    def decided(self) -> int:
+        """How many people the snapshot decides before Sync Parent Data adds any."""
+        return len(self.users.keys() | self.movers)
 
 
 def fold(events: list[Event]) -> Changes:
@@ -97,7 +120,35 @@ def fold(events: list[Event]) -> Changes:
             changes.sections[record.clever_id] = event
             if event.action != "updated" or {"name", "school"} & set(event.previous_attributes):
                 changes.renamed.add(record.clever_id)
+            if event.action == "updated" and isinstance(event.previous, Section):
+                people = changes.joined_or_left.setdefault(record.clever_id, set())
+                people.update(_joined_or_left(event.previous, record))
+            else:
+                changes.whole.add(record.clever_id)
+    member_routes(changes)
     return changes
+
+
+def _joined_or_left(before: Section, after: Section) -> set[str]:
+    """The people whose place in a class changed: in or out of its teachers, or of its students."""
+    teachers = [{version.teacher, *version.teachers} - {""} for version in (before, after)]
+    return (teachers[0] ^ teachers[1]) | (set(before.students) ^ set(after.students))
+
+
+def member_routes(changes: Changes) -> None:
+    """Which touched classes have their whole member list read (``changes.listed``) and which
+    have the people who joined or left them decided instead (``changes.movers``): a class's list
+    is a request to Clever and a member list from Keycloak; a person not decided yet is two
+    requests and their groups, so a class is listed when more than one of its changed people
+    would be new (module doc)."""
+    decided = set(changes.users)
+    for section_id in sorted(changes.sections):
+        new = changes.joined_or_left.get(section_id, set()) - decided
+        if section_id in changes.whole or len(new) > 1:
+            changes.listed.add(section_id)
+        else:
+            decided |= new
+            changes.movers |= new
 
 
 class _Reads:
@@ -151,13 +202,14 @@ def events_snapshot(
     changes = fold(events)
     if changes.reason:
         raise NeedsFullRun(changes.reason)
-    if len(changes.users) > max(50, FULL_RATIO * people_total(totals)):
-        raise NeedsFullRun(f"{len(changes.users)} people changed")
+    if changes.decided() > max(50, FULL_RATIO * people_total(totals)):
+        raise NeedsFullRun(f"{changes.decided()} people changed")
     if len(changes.sections) > max(100, FULL_RATIO * totals.get("classes", 0)):
         raise NeedsFullRun(f"{len(changes.sections)} classes changed")
     reads = _Reads(reader, district_id)
     people = _people(changes, reads, options.sync_parent_data)
     named = _sections(changes, reads, people, options.force_unique_class_names)
+    _teachers(changes, reads, totals.get("teachers", 0))
     schools = list(reader.stream("schools", School, district_id=district_id))
     roster = ScopedRoster(
         schools,
@@ -172,13 +224,14 @@ def events_snapshot(
 def _people(changes: Changes, reads: _Reads, parents: bool) -> set[str]:
     """The people the snapshot decides (their records read), and with Sync Parent Data the records
     their relationships need."""
-    people = set(changes.users)
+    people = set(changes.users) | changes.movers
     for clever_id, event in changes.users.items():
         if event.action != "deleted" and isinstance(event.record, User):
             reads.users[clever_id] = event.record
+    reads.missing(changes.movers)  # one who left a class and Clever since: no record, departed
     if not parents:
         return people
-    changed = [c for c in people if c in reads.users and reads.users[c].has(Role.STUDENT)]
+    changed = [c for c in changes.users if c in reads.users and reads.users[c].has(Role.STUDENT)]
     people |= reads.people(changed, "mycontacts")  # a parent's schools follow their child's
     children = {student for named in changes.students_of.values() for student in named}
     reads.missing(children)  # a child the contact no longer names: not among its students now
@@ -202,7 +255,8 @@ def _sections(changes: Changes, reads: _Reads, people: set[str], unique: bool) -
         if event.action != "deleted" and isinstance(event.record, Section)
     }
     reads.sections.update(touched)
-    for members in reads.related("sections", touched, "users", User).values():
+    listed = [section_id for section_id in touched if section_id in changes.listed]
+    for members in reads.related("sections", listed, "users", User).values():
         for member in members:
             reads.users.setdefault(member.clever_id, member)
     if unique:
@@ -221,6 +275,23 @@ def _sections(changes: Changes, reads: _Reads, people: set[str], unique: bool) -
     return named
 
 
+def _teachers(changes: Changes, reads: _Reads, teachers: int) -> None:
+    """The records of the teachers of the classes the events touch, not read yet (module doc);
+    ``teachers``: the district's, as the last full run counted them."""
+    wanted = {
+        teacher
+        for event in changes.sections.values()
+        if event.action != "deleted" and isinstance(event.record, Section)
+        for teacher in (event.record.teacher, *event.record.teachers)
+        if teacher
+    } - set(reads.users)
+    pages = -(-teachers // PAGE)
+    if teachers and len(wanted) > pages + teachers / RECORDS_A_REQUEST:
+        listed = reads.reader.stream("users", User, params={"role": "teacher"}, district_id=reads.district_id)
+        reads.users.update((t.clever_id, t) for t in listed if t.clever_id in wanted)
+    reads.missing(wanted)
+
+
 def _scope(changes: Changes, people: set[str], named: set[str], schools: list[School]) -> Scope:
     groups = {"root", *(key for school in schools for key in school_keys(school.clever_id))}
     touched = {f"section:{section_id}" for section_id in changes.sections}
@@ -230,8 +301,8 @@ def _scope(changes: Changes, people: set[str], named: set[str], schools: list[Sc
         people=frozenset(people),
         names=frozenset(groups | (touched - alive) | {f"section:{s}" for s in named}),
         attributes=frozenset(groups | alive),
-        member_lists=frozenset(touched),
+        member_lists=frozenset(f"section:{section_id}" for section_id in changes.listed),
     )
 
 
-__all__ = ["events_since", "events_snapshot", "fold"]
+__all__ = ["events_since", "events_snapshot", "fold", "member_routes"]

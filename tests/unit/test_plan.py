@@ -203,3 +203,32 @@ def test_fold_asks_for_a_full_run_when_a_school_appears_and_follows_a_contacts_c
     assert not changes.reason
     assert set(changes.users) == {"p1", "p2"}  # contacts are people too, whatever Sync Parent Data says
     assert changes.students_of == {"p1": {"s2"}, "p2": {"s3"}}
+
+
+def _class_update(event_id: str, before: Section, **after: object) -> Event:
+    changed = dataclasses.replace(before, **after)  # type: ignore[arg-type]
+    return dataclasses.replace(_event(event_id, "sections.updated", changed, tuple(after)), previous=before)
+
+
+def test_fold_decides_who_joined_or_left_a_class_over_all_its_events_or_lists_the_class() -> None:
+    math = Section("s1", "d", "a", "Math", teacher="t1", teachers=("t1",), students=("u1", "u2"))
+    art = Section("s2", "d", "a", "Art", students=("u3", "u4", "u5"))
+    gone = User("u5", "d", roles=frozenset({Role.STUDENT}))
+    changes = fold(
+        [
+            _class_update("e1", math, students=("u2",)),  # u1 left
+            _class_update("e2", dataclasses.replace(math, students=("u2",)), students=("u2", "u9")),  # u9 in
+            _class_update("e3", art, students=("u3", "u4")),  # u5 left: departed, decided already
+            _event("e4", "users.deleted", gone),
+            _event("e5", "sections.created", Section("s3", "d", "a", "New", students=("u7",))),
+            _class_update("e6", Section("s4", "d", "a", "Gym", students=("u8",)), students=(), teacher="t2"),
+        ]
+    )
+    # s1's two events together moved two people not decided otherwise: its whole list is read;
+    # s2's only change is a departure; s4 moved u8 out and t2 in: two new people, listed too.
+    assert changes.joined_or_left == {"s1": {"u1", "u9"}, "s2": {"u5"}, "s4": {"u8", "t2"}}
+    assert changes.listed == {"s1", "s3", "s4"} and changes.movers == set()
+    one = fold([_class_update("e1", art, students=("u3", "u4", "u5", "u6"))])  # u6 joined Art
+    assert one.listed == set() and one.movers == {"u6"} and one.decided() == 1
+    teacher = fold([_class_update("e1", math, teacher="t3", teachers=("t3",))])  # t1 out, t3 in
+    assert teacher.listed == {"s1"}
