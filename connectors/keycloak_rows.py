@@ -61,7 +61,7 @@ def read_members_rows(
 def members_by_group(http: KeycloakHttp, root_name: str) -> dict[str, set[str]]:
     """Group id -> the ids of its members, for the groups of the tree that have members."""
     by_group: dict[str, set[str]] = {}
-    for group_id, user_id in _rows(http, "members", "members", MEMBERS_PAGE, root=root_name) or []:
+    for group_id, user_id in every_row(http, "members", MEMBERS_PAGE, root=root_name):
         by_group.setdefault(group_id, set()).add(user_id)
     return by_group
 
@@ -97,9 +97,30 @@ class RealmRows:
 def read_realm_rows(http: KeycloakHttp, root_name: str) -> RealmRows:
     """The tree, every membership under it and every account, as rows (an incremental run that
     decides many people reads these rather than a call each: ``plugin.sync.current_scoped``)."""
-    groups, root_id = read_tree_rows(http, root_name) or ({}, "")
+    tree = read_tree_rows(http, root_name)
+    if tree is None:
+        raise RowsMissing("groups")
     members = members_by_group(http, root_name)
-    return RealmRows(groups, root_id, members, list(_rows(http, "users", "users", USERS_PAGE) or ()))
+    return RealmRows(*tree, members, list(every_row(http, "users", USERS_PAGE)))
+
+
+class RowsMissing(RuntimeError):
+    """The extension answered one of its rows endpoints and not another (a jar of another version):
+    its rows are not read as an empty realm, the run stops (asked only after ``reads_rows``)."""
+
+    def __init__(self, part: str) -> None:
+        super().__init__(
+            f"Keycloak's clever-sync extension did not answer {STATE_PATH}/{part} although it "
+            "answers its other rows: deploy the jar built for this Keycloak (scripts/services up)"
+        )
+
+
+def every_row(http: KeycloakHttp, part: str, size: int, **params: str) -> Iterator[list[Any]]:
+    """The rows of ``part`` (``_rows``), or ``RowsMissing`` when the endpoint is not there."""
+    rows = _rows(http, part, part, size, **params)
+    if rows is None:
+        raise RowsMissing(part)
+    return rows
 
 
 def _rows(http: KeycloakHttp, part: str, key: str, size: int, **params: str) -> Iterator[list[Any]] | None:

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
 from typing import Any
 
 from connectors.keycloak import KeycloakDirectory
@@ -71,15 +72,14 @@ def read_scoped(
     with ThreadPoolExecutor(1) as pool:
         ldap_read = pool.submit(ldap.current, _ldap_keys(snapshot, sections))
         if rows is not None:
-            groups, root_id, users, members, lists, context = _by_rows(keycloak, rows, asked, providers)
+            read = _by_rows(keycloak, rows, asked, providers)
         else:
-            groups, root_id, users, members, lists, context = _by_calls(
-                keycloak, asked, providers, {s.school for s in sections}
-            )
+            read = _by_calls(keycloak, asked, providers, {s.school for s in sections})
         ldap_groups = ldap_read.result()
-    membership = {key: frozenset(ids) for key, ids in members.items()} | lists
-    directory = DirectoryState(groups=groups, users={**context, **users}, members=membership)
-    state = KeycloakState(directory, root_id=root_id, http=http, suspicious=foreign)
+    groups, users = read.groups, read.users
+    membership = {key: frozenset(ids) for key, ids in read.members.items()} | read.lists
+    directory = DirectoryState(groups=groups, users={**read.context, **users}, members=membership)
+    state = KeycloakState(directory, root_id=read.root_id, http=http, suspicious=foreign)
     new = [c for c in scope.people if c in records and c not in account_of]
     if any(may_get_account(records[c], parents) for c in new):  # somebody the map may give an account
         if rows is not None:  # the accounts' rows were read already
@@ -111,20 +111,22 @@ def rows_cheaper(people: int, classes: int, totals: Mapping[str, int]) -> bool:
     return bool(totals) and calls > rows
 
 
-Read = tuple[
-    dict[str, CurrentGroup],
-    str,
-    dict[str, CurrentUser],
-    dict[str, set[str]],
-    dict[str, frozenset[str]],
-    dict[str, CurrentUser],
-]
+@dataclass(slots=True)
+class ScopeRead:
+    """What the scope needs of Keycloak, read as rows (``_by_rows``) or as calls (``_by_calls``)."""
+
+    groups: dict[str, CurrentGroup]  # the tree as far as the scope reaches, by clever_key
+    root_id: str
+    users: dict[str, CurrentUser]  # the decided people's accounts, by Clever id
+    members: dict[str, set[str]]  # group key -> the decided people in it
+    lists: dict[str, frozenset[str]]  # group key -> its whole member list (the listed classes)
+    context: dict[str, CurrentUser]  # the other accounts read (the listed classes' people)
 
 
 def _by_rows(
     keycloak: KeycloakDirectory, rows: Future[RealmRows], asked: Asked, providers: Mapping[str, LdapProvider]
-) -> Read:
-    """As ``_by_calls`` answers, from the realm's rows (the whole tree); a decided person's account
+) -> ScopeRead:
+    """The scope's part of Keycloak from the realm's rows (the whole tree); a decided person's account
     made since the rows were read (a first login while Clever was read) is read by itself."""
     realm = rows.result()
     groups, root_id = realm.groups, realm.root_id
@@ -137,15 +139,14 @@ def _by_rows(
             members.setdefault(key, set()).update(ids)
         for key, group in their_groups.items():
             groups.setdefault(key, group)
-    return groups, root_id, users, members, lists, context
+    return ScopeRead(groups, root_id, users, members, lists, context)
 
 
 def _by_calls(
     keycloak: KeycloakDirectory, asked: Asked, providers: Mapping[str, LdapProvider], schools: set[str]
-) -> Read:
-    """(the tree down to the classes of ``schools`` and the classes of other schools the decided
-    people are in, the root's id, the decided people's accounts, key -> the decided people in it,
-    the member lists, the other accounts read), a call at a time (several at once)."""
+) -> ScopeRead:
+    """The scope's part of Keycloak a call at a time (several at once): the tree down to the
+    classes of ``schools`` and the classes of other schools the decided people are in."""
     http, workers = keycloak.http, keycloak.workers
     with ThreadPoolExecutor(1) as pool:
         people_read = pool.submit(read_people, http, asked.decided, providers, workers)
@@ -159,7 +160,7 @@ def _by_calls(
     holding = {keycloak_id for ids in lists.values() for keycloak_id in ids}
     joining = {c: k for c, k in asked.listed.items() if k not in holding}  # the lists held the others
     context = {**members_of_lists, **read_accounts_of(http, joining, providers, workers)}
-    return groups, root_id, users, members, lists, context
+    return ScopeRead(groups, root_id, users, members, lists, context)
 
 
 def _listed(

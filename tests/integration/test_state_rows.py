@@ -22,7 +22,7 @@ from connectors import keycloak, keycloak_rows
 from connectors.keycloak import KeycloakDirectory, admin_client, write_owned_link
 from connectors.keycloak_people import ldap_providers
 from connectors.keycloak_read import KeycloakState, owners, read_links, read_state
-from connectors.keycloak_rows import RealmRows, read_realm_rows, read_tree_rows
+from connectors.keycloak_rows import RealmRows, RowsMissing, every_row, read_realm_rows, read_tree_rows
 from connectors.keycloak_scope import Asked
 from plugin.config.settings import Settings
 from plugin.sync.current_scoped import _by_rows
@@ -180,7 +180,8 @@ def test_an_account_made_after_the_rows_were_read_is_read_by_itself(
     owned, _ = owners(read_links(directory.http, extension=True))
     asked = Asked(decided={LATE: late}, lists=frozenset(), owner_of=owned, listed={})
 
-    groups, _, users, members, _, _ = _by_rows(directory, ahead, asked, ldap_providers(directory.http))
+    read = _by_rows(directory, ahead, asked, ldap_providers(directory.http))
+    groups, users, members = read.groups, read.users, read.members
 
     assert late not in {row[0] for row in ahead.result().users}  # not vacuous: the rows missed it
     assert users[LATE].keycloak_id == late and (users[LATE].first_name, users[LATE].last_name) == (
@@ -188,6 +189,14 @@ def test_an_account_made_after_the_rows_were_read_is_read_by_itself(
         "Late",
     )
     assert members[section.key] == {late} and section.key in groups
+
+
+def test_a_rows_endpoint_the_jar_does_not_answer_stops_the_read(settings: Settings) -> None:
+    """Once the jar answered its tree, a rows endpoint it does not answer (a jar of another
+    version) stops the read with what to do: it is never read as an empty realm."""
+    http = KeycloakDirectory(admin_client(settings.keycloak)).http
+    with pytest.raises(RowsMissing, match="did not answer clever-sync/state/nothing"):
+        every_row(http, "nothing", 10)
 
 
 def _set_profile(admin: KeycloakAdmin, policy: str | None) -> None:
