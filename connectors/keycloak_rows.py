@@ -15,6 +15,7 @@ first users page mean a Keycloak whose jar has no such endpoint: the caller read
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -97,11 +98,13 @@ class RealmRows:
 def read_realm_rows(http: KeycloakHttp, root_name: str) -> RealmRows:
     """The tree, every membership under it and every account, as rows (an incremental run that
     decides many people reads these rather than a call each: ``plugin.sync.current_scoped``)."""
-    tree = read_tree_rows(http, root_name)
-    if tree is None:
-        raise RowsMissing("groups")
-    members = members_by_group(http, root_name)
-    return RealmRows(*tree, members, list(every_row(http, "users", USERS_PAGE)))
+    with ThreadPoolExecutor(2, thread_name_prefix="realm-rows") as pool:  # Keycloak answers both at once
+        users = pool.submit(lambda: list(every_row(http, "users", USERS_PAGE)))
+        members = pool.submit(members_by_group, http, root_name)
+        tree = read_tree_rows(http, root_name)
+        if tree is None:
+            raise RowsMissing("groups")
+        return RealmRows(*tree, members.result(), users.result())
 
 
 class RowsMissing(RuntimeError):

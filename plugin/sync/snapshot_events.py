@@ -5,7 +5,8 @@ What is read besides the events (a few at a time, ``WORKERS`` requests at once):
 
 * every school (one call): school groups and their role groups are always decided;
 * each person the events name (``users.*``, contacts too): their record is the event's; their
-  sections (``/users/{id}/sections``) give every class they belong in;
+  sections (``/users/{id}/sections``, or when a request each would cost more than the district's
+  sections as a list, ``/sections``: ``listing_cheaper``) give every class they belong in;
 * with Sync Parent Data: a student's contacts (``/users/{id}/mycontacts``) give their
   ``clever_relationships``, and those parents are decided too (a parent's schools follow the
   child's); a contact's students, before and after its change, are decided (their relationships
@@ -23,7 +24,8 @@ What is read besides the events (a few at a time, ``WORKERS`` requests at once):
   that list, keeping theirs (one not found there, a request of its own);
 * class names: with Force Unique Class Names a name is its section's own; without, a class created,
   deleted, renamed or moved can change its school's other names (collisions), so every section of
-  that school is read (``/schools/{id}/sections``) and their names are decided.
+  that school is read (``/schools/{id}/sections``, or the list's if it was read) and their names
+  are decided.
 
 ``NeedsFullRun`` (a full run reads instead, the report's warning says why): a school created or
 deleted, or more people or classes changed than a full run would take longer for (``FULL_RATIO``).
@@ -51,7 +53,7 @@ from plugin.config.settings import SyncOptions
 from plugin.sync.brake import people_total
 from plugin.sync.report import SyncReport
 from plugin.sync.scope import Scope
-from plugin.sync.snapshot import START_OF_FEED, NeedsFullRun, ScopedRoster, Snapshot
+from plugin.sync.snapshot import START_OF_FEED, NeedsFullRun, ScopedRoster, Snapshot, people_of
 
 FULL_RATIO = 0.2  # more changed people (or classes) than this share of the district: a full run
 WORKERS = 4
@@ -151,6 +153,12 @@ def member_routes(changes: Changes) -> None:
             changes.movers |= new
 
 
+def listing_cheaper(requests: int, total: int) -> bool:
+    """Whether ``total`` records as a list (pages of ``PAGE``) cost less than ``requests`` requests
+    of one record or relation each (``RECORDS_A_REQUEST``); an unknown ``total`` (0): the requests."""
+    return bool(total) and requests > -(-total // PAGE) + total / RECORDS_A_REQUEST
+
+
 class _Reads:
     """What this snapshot read of Clever: the people's records, each relation read once."""
 
@@ -159,6 +167,30 @@ class _Reads:
         self.district_id = district_id
         self.users: dict[str, User] = {}
         self.sections: dict[str, Section] = {}
+        self.every_section: list[Section] | None = None  # ``/sections``, when it was read
+
+    def sections_of(self, ids: list[str], classes: int) -> None:
+        """The sections ``ids`` are in, into ``sections``: a request each, or the district's
+        ``classes`` as a list when that costs less (``listing_cheaper``)."""
+        if listing_cheaper(len(ids), classes):
+            self.every_section = list(self.reader.stream("sections", Section, district_id=self.district_id))
+            wanted = set(ids)
+            for section in self.every_section:
+                if wanted.intersection(people_of(section)):
+                    self.sections[section.clever_id] = section
+            return
+        for found in self.related("users", ids, "sections", Section).values():
+            self.sections.update((s.clever_id, s) for s in found)
+
+    def sections_at(self, schools: set[str]) -> dict[str, list[Section]]:
+        """Every section of each of ``schools``: from the list when it was read, else a request each."""
+        if self.every_section is None:
+            return self.related("schools", schools, "sections", Section)
+        found: dict[str, list[Section]] = {school: [] for school in schools}
+        for section in self.every_section:
+            if section.school in found:
+                found[section.school].append(section)
+        return found
 
     def related(self, kind: str, ids: Iterable[str], relation: str, cls: type[R]) -> dict[str, list[R]]:
         """``/<kind>/<id>/<relation>`` of each id, several at once."""
@@ -208,7 +240,7 @@ def events_snapshot(
         raise NeedsFullRun(f"{len(changes.sections)} classes changed")
     reads = _Reads(reader, district_id)
     people = _people(changes, reads, options.sync_parent_data)
-    named = _sections(changes, reads, people, options.force_unique_class_names)
+    named = _sections(changes, reads, people, options.force_unique_class_names, totals.get("classes", 0))
     _teachers(changes, reads, totals.get("teachers", 0))
     schools = list(reader.stream("schools", School, district_id=district_id))
     roster = ScopedRoster(
@@ -243,12 +275,11 @@ def _people(changes: Changes, reads: _Reads, parents: bool) -> set[str]:
     return people
 
 
-def _sections(changes: Changes, reads: _Reads, people: set[str], unique: bool) -> set[str]:
+def _sections(changes: Changes, reads: _Reads, people: set[str], unique: bool, classes: int) -> set[str]:
     """The sections the snapshot holds (``reads.sections``), the records of the people in the
-    classes the events touch, and the sections whose names the snapshot decides."""
-    alive = [c for c in people if c in reads.users]
-    for found in reads.related("users", alive, "sections", Section).values():
-        reads.sections.update((s.clever_id, s) for s in found)
+    classes the events touch, and the sections whose names the snapshot decides; ``classes``: the
+    district's, as the last full run counted them."""
+    reads.sections_of(sorted(c for c in people if c in reads.users), classes)
     touched = {
         section_id: event.record
         for section_id, event in changes.sections.items()
@@ -268,7 +299,7 @@ def _sections(changes: Changes, reads: _Reads, people: set[str], unique: bool) -
         if isinstance(version, Section)
     }
     named: set[str] = set()
-    for found in reads.related("schools", schools, "sections", Section).values():
+    for found in reads.sections_at(schools).values():
         for section in found:
             reads.sections.setdefault(section.clever_id, section)
             named.add(section.clever_id)
@@ -285,8 +316,7 @@ def _teachers(changes: Changes, reads: _Reads, teachers: int) -> None:
         for teacher in (event.record.teacher, *event.record.teachers)
         if teacher
     } - set(reads.users)
-    pages = -(-teachers // PAGE)
-    if teachers and len(wanted) > pages + teachers / RECORDS_A_REQUEST:
+    if listing_cheaper(len(wanted), teachers):
         listed = reads.reader.stream("users", User, params={"role": "teacher"}, district_id=reads.district_id)
         reads.users.update((t.clever_id, t) for t in listed if t.clever_id in wanted)
     reads.missing(wanted)
@@ -305,4 +335,4 @@ def _scope(changes: Changes, people: set[str], named: set[str], schools: list[Sc
     )
 
 
-__all__ = ["events_since", "events_snapshot", "fold", "member_routes"]
+__all__ = ["events_since", "events_snapshot", "fold", "listing_cheaper", "member_routes"]
