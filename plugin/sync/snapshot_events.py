@@ -162,9 +162,11 @@ def listing_cheaper(requests: int, total: int) -> bool:
 class _Reads:
     """What this snapshot read of Clever: the people's records, each relation read once."""
 
-    def __init__(self, reader: RecordReader, district_id: str) -> None:
+    def __init__(self, reader: RecordReader, district_id: str, people: int = 0) -> None:
         self.reader = reader
         self.district_id = district_id
+        self.district_people = people  # the district's, as the last full run counted them (a list holds
+        # the contacts too when their accounts are not synced: it may cost up to twice this)
         self.users: dict[str, User] = {}
         self.sections: dict[str, Section] = {}
         self.every_section: list[Section] | None = None  # ``/sections``, when it was read
@@ -211,8 +213,14 @@ class _Reads:
         return found
 
     def missing(self, ids: Iterable[str]) -> None:
-        """The records of people not read yet (one call each; gone from Clever: no record)."""
+        """The records of people not read yet (one call each, or the district's ``/users`` list
+        when that costs less: ``listing_cheaper``; gone from Clever: no record)."""
         items = sorted(set(ids) - set(self.users))
+        if listing_cheaper(len(items), self.district_people):
+            wanted = set(items)
+            listed = self.reader.stream("users", User, district_id=self.district_id)
+            self.users.update((user.clever_id, user) for user in listed if user.clever_id in wanted)
+            return
 
         def one(clever_id: str) -> User | None:
             return self.reader.one("users", clever_id, User)
@@ -238,7 +246,7 @@ def events_snapshot(
         raise NeedsFullRun(f"{changes.decided()} people changed")
     if len(changes.sections) > max(100, FULL_RATIO * totals.get("classes", 0)):
         raise NeedsFullRun(f"{len(changes.sections)} classes changed")
-    reads = _Reads(reader, district_id)
+    reads = _Reads(reader, district_id, people_total(totals))
     people = _people(changes, reads, options.sync_parent_data)
     named = _sections(changes, reads, people, options.force_unique_class_names, totals.get("classes", 0))
     _teachers(changes, reads, totals.get("teachers", 0))
