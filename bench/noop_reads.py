@@ -18,7 +18,7 @@ from collections.abc import Callable
 from typing import Any
 
 from bench.env import Services
-from bench.run import SIZES
+from bench.run import bench_sandbox
 from connectors.keycloak import KeycloakDirectory, admin_client
 from connectors.keycloak_http import KeycloakHttp
 from connectors.keycloak_people import ldap_providers
@@ -29,8 +29,6 @@ from plugin.config.settings import Settings
 from plugin.sso.broker import ensure_broker
 from plugin.sync.pipeline import run_sync
 from plugin.sync.run_options import RunOptions
-from sandbox.app import create_app
-from sandbox.config import SandboxConfig
 from sandbox.server import serve
 
 
@@ -62,8 +60,7 @@ def main() -> None:
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
     size = sys.argv[1] if len(sys.argv) > 1 else "M"
     services = Services()
-    app = create_app(SandboxConfig(size=SIZES.get(size) or int(size), seed=1, rate_limit=10**7))
-    state = app.extensions["clever_sandbox"]
+    app, state = bench_sandbox(size)
     out: dict[str, float] = {}
     with serve(app) as url, services.place(url, state.district_id, "reads") as place:
         settings = place.settings(services.env)

@@ -14,7 +14,7 @@ import logging
 from typing import Any
 
 from bench.env import Services
-from bench.run import SIZES
+from bench.run import bench_sandbox
 from connectors.clever import CleverClient
 from plugin.sso.broker import ensure_broker
 from plugin.sync.applied import Applied
@@ -22,8 +22,6 @@ from plugin.sync.pipeline import run_sync
 from plugin.sync.planner import RunContext, plan_run
 from plugin.sync.report import SyncReport
 from plugin.sync.run_options import RunOptions
-from sandbox.app import create_app
-from sandbox.config import SandboxConfig
 from sandbox.server import serve
 
 
@@ -33,9 +31,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
     services = Services()
-    students = SIZES.get(args.size) or int(args.size)
-    app = create_app(SandboxConfig(size=students, seed=1, rate_limit=10**7))
-    state = app.extensions["clever_sandbox"]
+    app, state = bench_sandbox(args.size)
     with serve(app) as url, services.place(url, state.district_id, "noop") as place:
         settings = place.settings(services.env)
         ensure_broker(services.admin(place.realm), settings)

@@ -14,12 +14,10 @@ from pyinstrument import Profiler
 
 from bench.env import Services
 from bench.ours import mutate_one_percent
-from bench.run import SIZES
+from bench.run import bench_sandbox
 from plugin.sso.broker import ensure_broker
 from plugin.sync.pipeline import Start, run_sync
 from plugin.sync.run_options import RunOptions
-from sandbox.app import create_app
-from sandbox.config import SandboxConfig
 from sandbox.server import serve
 
 
@@ -30,9 +28,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
     services = Services()
-    students = SIZES.get(args.size) or int(args.size)
-    app = create_app(SandboxConfig(size=students, seed=1, rate_limit=10**7))
-    state = app.extensions["clever_sandbox"]
+    app, state = bench_sandbox(args.size)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     with serve(app) as url, services.place(url, state.district_id, "prof") as place:

@@ -15,6 +15,8 @@ import time
 import uuid
 from typing import Any
 
+from flask import Flask
+
 from bench import cpu, ours, scale
 from bench.env import Ou, Place, Services
 from bench.peers import (
@@ -40,6 +42,13 @@ log = logging.getLogger("bench")
 SIZES = {"tiny": 100, "S": 1_000, "M": 10_000, "L": 50_000, "XL": 200_000}
 METHODS = ("a", "a_rest", "b", "b2", "c", "d", "e", "scaleout")
 PAGE = 10_000  # Clever's maximum page size
+
+
+def bench_sandbox(size: str, seed: int = 1) -> tuple[Flask, SandboxState]:
+    """The bench's sandbox district of ``size`` (a name of ``SIZES`` or a number of students),
+    unthrottled, and its state (to change it as Clever would)."""
+    app = create_app(SandboxConfig(size=SIZES.get(size) or int(size), seed=seed, rate_limit=10**7))
+    return app, app.extensions["clever_sandbox"]
 
 
 def bench_size(
