@@ -44,6 +44,8 @@ def main(argv: list[str] | None = None) -> int:
         if planned is None:
             print("no plan")
             return 1
+        empty = planned.plan.empty and planned.ldap_plan.empty
+        print("the full no-op would write nothing" if empty else "the full no-op would write:")
         _print(planned)
     return 0
 
