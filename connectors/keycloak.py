@@ -284,6 +284,10 @@ class KeycloakDirectory:
         """True when the sync uses the extension and its jar serves the realm's state as rows."""
         return self.uses_extension() and self.extension is not None and "state" in self.extension.reads
 
+    def reads_scope_rows(self) -> bool:
+        """True when the jar also serves the rows of given accounts and groups (``state/scope``)."""
+        return self.reads_rows() and self.extension is not None and "scope" in self.extension.reads
+
     def writer(self) -> dict[str, Any]:
         """How this run wrote to Keycloak, for the run report (``keycloak_bulk.writer``)."""
         return keycloak_bulk.writer(self.bulk, self.extension, self.new_accounts)

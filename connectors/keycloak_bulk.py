@@ -58,7 +58,7 @@ class Probe:
     keycloak: str = ""
     path: str = ""  # "rows" or "model" (older extensions say nothing)
     reason: str = ""
-    reads: tuple[str, ...] = ()  # the reads it serves: "links", "state" (``connectors.keycloak_rows``)
+    reads: tuple[str, ...] = ()  # what it reads: "links", "state", "scope" (``connectors.keycloak_rows``)
 
 
 @dataclass

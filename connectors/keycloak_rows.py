@@ -14,8 +14,7 @@ first users page mean a Keycloak whose jar has no such endpoint: the caller read
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -28,6 +27,7 @@ STATE_PATH = "clever-sync/state"
 USERS_PAGE = 5000
 GROUPS_PAGE = 20000
 MEMBERS_PAGE = 100000
+SCOPE_IDS = 5000  # ids a scope request (the extension takes 20,000)
 MISSING = (403, 404)  # a jar without the endpoint (404), or a token that may not read it (403)
 USER_FIELDS = ("id", "username", "firstName", "lastName", "email", "enabled", "federationLink", "attributes")
 
@@ -83,28 +83,46 @@ def user_rep(row: list[Any]) -> dict[str, Any]:
     return dict(zip(USER_FIELDS, row, strict=True))
 
 
+def read_rows_of(
+    http: KeycloakHttp, root_name: str, users: Iterable[str], groups: Iterable[str]
+) -> RealmRows:
+    """The tree under the root, and of the realm's memberships and accounts only what an
+    incremental run's scope needs: the memberships in the tree of the accounts ``users`` (Keycloak
+    ids) and every member of the groups ``groups`` (``clever_key``s; those not in the tree are
+    skipped), and the rows of those accounts and members (an id that is no account is left out).
+    ``POST clever-sync/state/scope``, a request for each ``SCOPE_IDS`` ids: a few queries for each
+    thousand, where the rows above read the whole realm."""
+    tree = read_tree_rows(http, root_name)
+    if tree is None:
+        raise RowsMissing("groups")
+    found, root_id = tree
+    asked = [("users", i) for i in sorted(set(users))]
+    asked += [("groups", i) for i in sorted({found[k].keycloak_id for k in groups if k in found})]
+    members: dict[str, set[str]] = {}
+    rows: dict[str, list[Any]] = {}
+    for start in range(0, len(asked), SCOPE_IDS):
+        chunk = asked[start : start + SCOPE_IDS]
+        body = {kind: [i for k, i in chunk if k == kind] for kind in ("users", "groups")}
+        response = http.call("POST", f"{STATE_PATH}/scope", body, ok=MISSING, root=root_name)
+        if response.status_code in MISSING:
+            raise RowsMissing("scope")
+        answer = response.json()
+        for group_id, user_id in answer["members"]:
+            members.setdefault(group_id, set()).add(user_id)
+        rows.update((row[0], row) for row in answer["users"])
+    return RealmRows(found, root_id, members, list(rows.values()))
+
+
 @dataclass(frozen=True, slots=True)
 class RealmRows:
-    """The realm as the extension's rows: the tree under the root (by ``clever_key``) and the root's
-    id, group id -> its members' ids, and every account's row (``user_rep`` makes it a
-    representation; rows, not dicts: a third of the memory)."""
+    """The realm as the extension's rows (``read_rows_of``: an incremental run's part of it): the
+    tree under the root (by ``clever_key``) and the root's id, group id -> its members' ids, and the
+    accounts' rows (``user_rep`` makes one a representation)."""
 
     groups: dict[str, CurrentGroup]
     root_id: str
     members: dict[str, set[str]]
     users: list[list[Any]]
-
-
-def read_realm_rows(http: KeycloakHttp, root_name: str) -> RealmRows:
-    """The tree, every membership under it and every account, as rows (an incremental run that
-    decides many people reads these rather than a call each: ``plugin.sync.current_scoped``)."""
-    with ThreadPoolExecutor(2, thread_name_prefix="realm-rows") as pool:  # Keycloak answers both at once
-        users = pool.submit(lambda: list(every_row(http, "users", USERS_PAGE)))
-        members = pool.submit(members_by_group, http, root_name)
-        tree = read_tree_rows(http, root_name)
-        if tree is None:
-            raise RowsMissing("groups")
-        return RealmRows(*tree, members.result(), users.result())
 
 
 class RowsMissing(RuntimeError):

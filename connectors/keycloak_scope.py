@@ -5,10 +5,9 @@ the owned links (``connectors.keycloak_read.read_links``, ``owners``), never a r
 
 Cost: two calls a person (``GET users/{id}``, ``GET users/{id}/groups``), one a member list
 (``GET groups/{id}/members``, full representations: the members' directory entries come with them),
-several at a time. ``read_scope_rows`` answers the same from the clever-sync extension's rows
-(``connectors.keycloak_rows.read_realm_rows``: the tree, every membership under the root and every
-account, a few queries a page), which cost the same however many people and classes the run
-decides: the caller reads them when the calls would cost more.
+several at a time. ``read_scope_rows`` answers the same from the clever-sync extension's rows of
+just those accounts and classes (``connectors.keycloak_rows.read_rows_of``: two requests), which
+the caller reads whenever the jar serves them.
 """
 
 from __future__ import annotations
@@ -113,7 +112,7 @@ def read_scope_rows(
     rows: RealmRows, asked: Asked, providers: Mapping[str, LdapProvider]
 ) -> tuple[dict[str, CurrentUser], dict[str, set[str]], dict[str, frozenset[str]], dict[str, CurrentUser]]:
     """What ``read_people``, ``read_member_lists`` and ``read_accounts_of`` (of ``asked.listed``)
-    answer together, from the realm's rows (``connectors.keycloak_rows.read_realm_rows``): (the
+    answer together, from the extension's rows (``connectors.keycloak_rows.read_rows_of``): (the
     decided people's accounts, group key -> the decided people's Keycloak ids in it, the member
     lists, the accounts of the lists' owned members and of the listed people)."""
     groups, by_group = rows.groups, rows.members

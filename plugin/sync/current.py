@@ -25,7 +25,6 @@ from typing import Any
 
 from connectors.keycloak import KeycloakDirectory
 from connectors.keycloak_read import KeycloakState
-from connectors.keycloak_rows import RealmRows
 from connectors.ldap import LdapDirectory
 from model.state import CurrentUser, DesiredState, DirectoryState, LdapGroup, fingerprint
 from plugin.sync.applied import Applied
@@ -79,13 +78,13 @@ def read_current(
     snapshot: Snapshot,
     applied: Applied,
     how: Reading,
-    rows: Future[RealmRows] | None = None,
+    accounts: Future[list[list[Any]] | None] | None = None,
 ) -> Current:
     """Keycloak and LDAP for the snapshot's scope (module doc), and what the memory says of them;
-    ``rows``: the realm's rows an incremental run reads ahead (``plugin.sync.current_scoped``)."""
+    ``accounts``: every account's row an incremental run may read ahead (``plugin.sync.current_scoped``)."""
     if not snapshot.scope.everything:
         state, groups, found, lost, read_by = read_scoped(
-            keycloak, ldap, snapshot, applied, how.parents, rows
+            keycloak, ldap, snapshot, applied, how.parents, accounts
         )
         counts: dict[str, int | str] = {
             "keycloak_read_by": read_by,  # the extension's rows, or a call each (plugin.sync.current_scoped)

@@ -11,14 +11,15 @@ one (``mappers.people.may_get_account``: a contact whose student left them, with
 Data, is not one; listing a district's realm for them made the 1 % incremental run at 10,000
 students 20 times slower).
 
-Two ways to read the same: a call of the admin REST API at a time (several at once), or, with the
-clever-sync extension, its rows (``connectors.keycloak_rows.read_realm_rows``: the whole
-``/Clever`` tree, every membership under it and every account, a few queries a page; what the
-scope needs is kept). The calls cost with the number of people and classes the run decides, the
-rows with the district's size: ``rows_cheaper`` picks by both, from the events alone, so that the
-rows are read while Clever's records are (``plugin.sync.planner``; at 10,000 students the rows
-from about a hundred calls on: the 1 % incremental run read Keycloak for 30 s a call at a time,
-about 2 s as rows, beside Clever's 4 s). The report's preview says which (``keycloak_read_by``).
+Two ways to read the same: with the clever-sync extension, its rows of just those accounts and
+groups (``connectors.keycloak_rows.read_rows_of``: the tree, then a request for each 5,000 ids, a
+few queries for each thousand), or without it a call of the admin REST API at a time (two a
+person, one a class; several at once). The report's preview says which (``keycloak_read_by``:
+``rows`` or ``calls``). Before the scoped rows, an incremental run read every account's and
+membership's row while Clever was read, when that cost less than the calls: at 10,000 students
+the 1 % run's Keycloak read went from about 30 s of calls to about 2 s of rows, and with the
+scoped rows to a few tenths. When the events create somebody who may get an account, the realm's
+accounts (that listing) are still read while Clever is (``read_accounts_ahead``).
 """
 
 from __future__ import annotations
@@ -31,15 +32,15 @@ from typing import Any
 from connectors.keycloak import KeycloakDirectory
 from connectors.keycloak_people import LdapProvider, ldap_providers
 from connectors.keycloak_read import KeycloakState, owners, read_accounts, read_links, read_tree
-from connectors.keycloak_rows import RealmRows, user_rep, user_reps
+from connectors.keycloak_rows import USERS_PAGE, every_row, read_rows_of, user_rep, user_reps
 from connectors.keycloak_scope import Asked, read_accounts_of, read_member_lists, read_people, read_scope_rows
 from connectors.ldap import LdapDirectory
 from mappers.people import may_get_account
-from model.records import Section
+from model.records import Section, User
 from model.state import Account, CurrentGroup, CurrentUser, DirectoryState, LdapGroup
 from plugin.sync.applied import Applied
-from plugin.sync.brake import people_total
 from plugin.sync.snapshot import Snapshot, people_of
+from plugin.sync.snapshot_events import Changes
 
 Scoped = tuple[KeycloakState, dict[str, LdapGroup], dict[str, CurrentUser], dict[str, str], str]
 
@@ -50,13 +51,13 @@ def read_scoped(
     snapshot: Snapshot,
     applied: Applied,
     parents: bool,
-    rows: Future[RealmRows] | None = None,
+    accounts: Future[list[list[Any]] | None] | None = None,
 ) -> Scoped:
     """(the realm as the scope needs it, the LDAP groups, owned accounts the memory did not hold,
     remembered people whose account owns nothing now, how Keycloak was read: ``rows`` or
     ``calls``): see the module doc. ``parents``: Sync Parent Data (without it a contact is nobody
-    the sync gives an account, so not new). ``rows``: the realm's rows, being read since the
-    events came (``rows_cheaper``); without them, a call at a time."""
+    the sync gives an account, so not new). ``accounts``: every account's row, being read since
+    the events came (``read_accounts_ahead``); without them, read here when needed."""
     http, scope = keycloak.http, snapshot.scope
     sections = list(snapshot.roster.sections())
     records = {user.clever_id: user for user in snapshot.roster.users()}
@@ -71,8 +72,8 @@ def read_scoped(
     providers = ldap_providers(http)
     with ThreadPoolExecutor(1) as pool:
         ldap_read = pool.submit(ldap.current, _ldap_keys(snapshot, sections))
-        if rows is not None:
-            read = _by_rows(keycloak, rows, asked, providers)
+        if keycloak.reads_scope_rows():
+            read = _by_rows(keycloak, asked, providers)
         else:
             read = _by_calls(keycloak, asked, providers, {s.school for s in sections})
         ldap_groups = ldap_read.result()
@@ -82,33 +83,31 @@ def read_scoped(
     state = KeycloakState(directory, root_id=read.root_id, http=http, suspicious=foreign)
     new = [c for c in scope.people if c in records and c not in account_of]
     if any(may_get_account(records[c], parents) for c in new):  # somebody the map may give an account
-        if rows is not None:  # the accounts' rows were read already
-            reps: Iterable[Mapping[str, Any]] = (user_rep(row) for row in rows.result().users)
+        ahead = accounts.result() if accounts is not None else None
+        if ahead is not None:  # read while Clever was
+            reps: Iterable[Mapping[str, Any]] = (user_rep(row) for row in ahead)
         else:
             reps = user_reps(http, extension=keycloak.uses_extension())
         _, state.accounts, state.usernames, _ = read_accounts(reps, owned, foreign, providers)
     keycloak.group_ids = {key: group.keycloak_id for key, group in groups.items()}
     remembered = applied.keycloak_ids(scope.people)
     found = {cid: user for cid, user in users.items() if remembered.get(cid) != user.keycloak_id}
-    how = "rows" if rows is not None else "calls"
+    how = "rows" if keycloak.reads_scope_rows() else "calls"
     return state, ldap_groups, found, _lost(remembered, account_of, state.accounts), how
 
 
-# One call of the admin REST API (an account, a person's groups, a member list; four at a time)
-# costs about as much as this many rows of the extension's (measured at M, 10,000 students: every
-# account's row 0.8 s, every membership's 0.7 s, 150 member lists 2.3-5.8 s).
-ACCOUNT_ROWS_A_CALL = 250
-MEMBERSHIP_ROWS_A_CALL = 1000
-
-
-def rows_cheaper(people: int, classes: int, totals: Mapping[str, int]) -> bool:
-    """Whether reading every account and membership as the extension's rows costs less than the
-    calls an incremental run of ``people`` and ``classes`` touched would make (two a person, one a
-    class, at least), by the district's size as the last full run counted it (``totals``; none
-    counted: the calls)."""
-    calls = 2 * people + classes
-    rows = people_total(totals) / ACCOUNT_ROWS_A_CALL + totals.get("memberships", 0) / MEMBERSHIP_ROWS_A_CALL
-    return bool(totals) and calls > rows
+def read_accounts_ahead(
+    keycloak: KeycloakDirectory, changes: Changes, parents: bool
+) -> list[list[Any]] | None:
+    """Every account's row, when the events (folded) create somebody the sync may give an account
+    (the map then needs the realm's names and usernames) and the extension serves rows; else
+    None. Read while Clever's records are (``plugin.sync.planner``)."""
+    created = [e.record for e in changes.users.values() if e.action == "created"]
+    if not keycloak.reads_scope_rows() or not any(
+        isinstance(r, User) and may_get_account(r, parents) for r in created
+    ):
+        return None
+    return list(every_row(keycloak.http, "users", USERS_PAGE))
 
 
 @dataclass(slots=True)
@@ -123,23 +122,13 @@ class ScopeRead:
     context: dict[str, CurrentUser]  # the other accounts read (the listed classes' people)
 
 
-def _by_rows(
-    keycloak: KeycloakDirectory, rows: Future[RealmRows], asked: Asked, providers: Mapping[str, LdapProvider]
-) -> ScopeRead:
-    """The scope's part of Keycloak from the realm's rows (the whole tree); a decided person's account
-    made since the rows were read (a first login while Clever was read) is read by itself."""
-    realm = rows.result()
-    groups, root_id = realm.groups, realm.root_id
-    users, members, lists, context = read_scope_rows(realm, asked, providers)
-    late = {c: k for c, k in asked.decided.items() if c not in users}
-    if late:
-        more, their_members, their_groups = read_people(keycloak.http, late, providers, keycloak.workers)
-        users.update(more)
-        for key, ids in their_members.items():
-            members.setdefault(key, set()).update(ids)
-        for key, group in their_groups.items():
-            groups.setdefault(key, group)
-    return ScopeRead(groups, root_id, users, members, lists, context)
+def _by_rows(keycloak: KeycloakDirectory, asked: Asked, providers: Mapping[str, LdapProvider]) -> ScopeRead:
+    """The scope's part of Keycloak as the extension's rows of just those accounts and classes
+    (the whole tree: it is one query)."""
+    users = {*asked.decided.values(), *asked.listed.values()}
+    rows = read_rows_of(keycloak.http, keycloak.root_name, users, asked.lists)
+    found, members, lists, context = read_scope_rows(rows, asked, providers)
+    return ScopeRead(rows.groups, rows.root_id, found, members, lists, context)
 
 
 def _by_calls(

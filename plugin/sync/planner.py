@@ -25,7 +25,6 @@ from typing import Any
 from redis import Redis
 
 from connectors.keycloak import KeycloakDirectory, admin_client
-from connectors.keycloak_rows import RealmRows, read_realm_rows
 from connectors.ldap import LdapDirectory
 from mappers.ldap_layout import desired_groups
 from model.base import RosterSource
@@ -34,7 +33,7 @@ from plugin.sync import resolutions
 from plugin.sync.applied import Applied
 from plugin.sync.brake import brake_for
 from plugin.sync.current import Reading, complete, read_current
-from plugin.sync.current_scoped import rows_cheaper
+from plugin.sync.current_scoped import read_accounts_ahead
 from plugin.sync.describe import describe_read
 from plugin.sync.desired import MapInput, read_roster
 from plugin.sync.desired_match import match_scope
@@ -70,14 +69,14 @@ class RunContext:
 class _Realm:
     """Keycloak for one run, made ready once (the Clever attributes declared, the previous
     version's links owned: ``plugin.sync.realm``) when the run first needs it; and for an
-    incremental run whose events make the realm's rows cheaper than a call each
-    (``plugin.sync.current_scoped.rows_cheaper``), those rows read while Clever's records are."""
+    incremental run whose events create somebody the sync may give an account, the realm's
+    accounts read while Clever's records are (``plugin.sync.current_scoped.read_accounts_ahead``)."""
 
     def __init__(self, ctx: RunContext) -> None:
         self.ctx = ctx
         self.keycloak: KeycloakDirectory | None = None
         self.idp_present = False
-        self.rows: Future[RealmRows] | None = None
+        self.accounts: Future[list[list[Any]] | None] | None = None
 
     def ready(self) -> KeycloakDirectory:
         if self.keycloak is None:
@@ -96,14 +95,11 @@ class _Realm:
         return self.keycloak
 
     def read_ahead(self, changes: Changes) -> None:
-        """The events are in: read the realm's rows now when they will be read (module doc)."""
-        keycloak = self.ready()
-        if keycloak.reads_rows() and rows_cheaper(
-            changes.decided(), len(changes.listed), self.ctx.applied.totals()
-        ):
-            pool = ThreadPoolExecutor(1, thread_name_prefix="realm-rows")
-            self.rows = pool.submit(read_realm_rows, keycloak.http, keycloak.root_name)
-            pool.shutdown(wait=False)  # the read goes on; its thread ends with it
+        """The events are in: start reading what the scope will need of the whole realm (class doc)."""
+        keycloak, parents = self.ready(), self.ctx.settings.options.sync_parent_data
+        pool = ThreadPoolExecutor(1, thread_name_prefix="realm-accounts")
+        self.accounts = pool.submit(read_accounts_ahead, keycloak, changes, parents)
+        pool.shutdown(wait=False)  # the read goes on; its thread ends with it
 
 
 def plan_run(ctx: RunContext, source: Any, cursor: str | None) -> Planned | None:
@@ -125,10 +121,10 @@ def plan_run(ctx: RunContext, source: Any, cursor: str | None) -> Planned | None
         # Clever's records are sorted in this thread while Keycloak and LDAP are read in others:
         # the reads wait on the servers, the roster keeps this process busy.
         with ThreadPoolExecutor(1) as pool:
-            reading = pool.submit(read_current, keycloak, ldap, snapshot, ctx.applied, how, realm.rows)
+            reading = pool.submit(read_current, keycloak, ldap, snapshot, ctx.applied, how, realm.accounts)
             read = read_roster(snapshot.roster, settings.options, ctx.school_ids, scope)
             current = reading.result()
-        realm.rows = None  # Memory: every account's row, read ahead (the scope's are kept)
+        realm.accounts = None  # Memory: every account's row, read ahead (the scope's are kept)
         carry_unlinked(current.state, current.lost, redis, settings.keycloak.realm)
         state, match = current.state, settings.options.match_users_by_name
         inp = MapInput(  # the one input value of the map stage besides the roster

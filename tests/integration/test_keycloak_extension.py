@@ -117,26 +117,51 @@ def test_probe_names_version_and_operations(services_env: dict[str, str], extens
     assert requests.get(f"{extension.base}/", timeout=30).status_code == 401
 
 
+def _client_token(
+    services_env: dict[str, str], realm: str, admin: KeycloakAdmin, client: str, roles: list[str]
+) -> dict[str, str]:
+    """The headers of a service account with just ``roles`` of realm-management."""
+    client_id = admin.create_client(
+        {"clientId": client, "secret": "s3cret", "serviceAccountsEnabled": True, "publicClient": False}
+    )
+    account = admin.get_client_service_account_user(client_id)
+    management = admin.get_client_id("realm-management")
+    assert management is not None
+    if roles:
+        admin.assign_client_role(
+            account["id"], management, [admin.get_client_role(management, r) for r in roles]
+        )
+    token = requests.post(
+        f"{services_env['KEYCLOAK_URL']}/realms/{realm}/protocol/openid-connect/token",
+        data={"grant_type": "client_credentials", "client_id": client, "client_secret": "s3cret"},
+        timeout=30,
+    ).json()["access_token"]
+    return {"Authorization": f"Bearer {token}"}
+
+
 def test_caller_without_manage_users_is_refused(
     services_env: dict[str, str], realm: str, keycloak_admin: KeycloakAdmin, extension: Extension
 ) -> None:
-    client_id = keycloak_admin.create_client(
-        {"clientId": "reader", "secret": "s3cret", "serviceAccountsEnabled": True, "publicClient": False}
-    )
-    account = keycloak_admin.get_client_service_account_user(client_id)
-    management = keycloak_admin.get_client_id("realm-management")
-    assert management is not None
-    view = keycloak_admin.get_client_role(management, "view-users")
-    keycloak_admin.assign_client_role(account["id"], management, [view])
-    token = requests.post(
-        f"{services_env['KEYCLOAK_URL']}/realms/{realm}/protocol/openid-connect/token",
-        data={"grant_type": "client_credentials", "client_id": "reader", "client_secret": "s3cret"},
-        timeout=30,
-    ).json()["access_token"]
-    headers = {"Authorization": f"Bearer {token}"}
+    headers = _client_token(services_env, realm, keycloak_admin, "reader", ["view-users"])
     body = {"operations": _tree()}
     assert requests.post(f"{extension.base}/batch", json=body, headers=headers, timeout=30).status_code == 403
     assert keycloak_admin.get_groups() == []
+
+
+def test_the_reads_need_view_users(
+    services_env: dict[str, str], realm: str, keycloak_admin: KeycloakAdmin, extension: Extension
+) -> None:
+    """Every read of the realm (the links, the rows, a scope's rows) is refused to a caller that may
+    not view users, and answered to one that may."""
+    scope = {"users": [], "groups": []}
+    reads = [("GET", "links", None), ("GET", "state/users", None), ("POST", "state/scope", scope)]
+    for client, roles, status in (("nobody", [], 403), ("viewer", ["view-users"], 200)):
+        headers = _client_token(services_env, realm, keycloak_admin, client, roles)
+        for method, path, body in reads:
+            answer = requests.request(
+                method, f"{extension.base}/{path}", json=body, headers=headers, timeout=30
+            )
+            assert answer.status_code == status, (client, path, answer.text)
 
 
 def test_batch_creates_people_with_groups_roles_links_and_a_replay_changes_nothing(

@@ -56,8 +56,8 @@ EXTRA_SEEDS = range(1, int(os.environ.get("PLAN_ONCE_SEEDS", "0")) + 1)
 # (Force Unique Class Names, Sync Parent Data) -> the seed CI runs.
 COMBINATIONS = {(False, False): 101, (False, True): 102, (True, False): 107, (True, True): 113}
 # How these combinations' runs reach Keycloak: through the admin REST API alone (an incremental run
-# reads a call at a time); the others with the clever-sync extension (its rows: a district this
-# small is cheaper read whole; ``plugin.sync.current_scoped.rows_cheaper``).
+# reads a call at a time); the others with the clever-sync extension (the rows of the scope's
+# accounts and classes: ``connectors.keycloak_rows.read_rows_of``).
 REST_ONLY = {(False, True), (True, False)}
 
 
@@ -199,8 +199,8 @@ def test_incremental_runs_after_random_changes_end_where_a_fresh_full_run_ends(
                 report = followed.sync(f"step{step}", full=False)
                 assert report.mode == "incremental", (seed, made, report.warnings)
                 read_by.add(report.preview["keycloak_read_by"])
-            # Without the extension a call at a time; with it, the rows (but where no call was needed).
-            assert read_by == {"calls"} if rest_only else "rows" in read_by, (seed, read_by)
+            # Without the extension a call at a time; with it, the rows of the scope.
+            assert read_by == ({"calls"} if rest_only else {"rows"}), (seed, read_by)
             after_events = export_realm(followed.admin, ldap_conn, followed.settings.ldap.groups_dn)
             # A full run that reads every member list finds nothing left to write.
             check = followed.sync("verify", full=True, verify=True)

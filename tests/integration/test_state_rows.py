@@ -11,7 +11,7 @@ does not declare, read with and without the realm letting admins see such attrib
 
 from __future__ import annotations
 
-from concurrent.futures import Future
+import math
 from typing import Any
 
 import pytest
@@ -22,10 +22,10 @@ from connectors import keycloak, keycloak_rows
 from connectors.keycloak import KeycloakDirectory, admin_client, write_owned_link
 from connectors.keycloak_people import ldap_providers
 from connectors.keycloak_read import KeycloakState, owners, read_links, read_state
-from connectors.keycloak_rows import RealmRows, RowsMissing, every_row, read_realm_rows, read_tree_rows
+from connectors.keycloak_rows import RowsMissing, every_row, read_rows_of, read_tree_rows
 from connectors.keycloak_scope import Asked
 from plugin.config.settings import Settings
-from plugin.sync.current_scoped import _by_rows
+from plugin.sync.current_scoped import _by_calls, _by_rows
 from plugin.sync.pipeline import run_sync
 from tests.conftest import LdapOu
 from tests.factories import make_school, make_section, make_staff, make_student, make_teacher
@@ -36,7 +36,7 @@ from tests.sync_roster import MemoryRoster, MemorySource
 pytestmark = pytest.mark.integration
 
 SCHOOL, ANNEX = "5f00000000000000000000a1", "5f00000000000000000000a2"
-LATE = "5f00000000000000000000b7"  # a person whose account a login makes while a run reads Clever
+LATE = "5f00000000000000000000b7"  # a person whose account is deleted while a run reads
 
 
 def _realm_after_a_sync(
@@ -164,31 +164,88 @@ def test_the_rows_read_a_few_rows_a_page_gives_the_same_state(
     assert set(http.get("clever-sync/state/users", max="2")["next"]) == {"after"}
 
 
+def _scope_of_a_class(settings: Settings, admin: KeycloakAdmin) -> tuple[KeycloakDirectory, Asked]:
+    """An incremental run's question on the synced realm: three people decided (a student in two
+    schools, the staff member on a directory account, one whose account is gone), Math 7's whole
+    member list (it also holds an account nobody owns) and the accounts of the people it lists."""
+    directory = KeycloakDirectory(admin_client(settings.keycloak))
+    tree = read_tree_rows(directory.http, "Clever")
+    assert tree is not None
+    math = next(group for group in tree[0].values() if group.name.startswith("Math 7"))
+    admin.group_user_add(admin.get_user_id("aking"), math.keycloak_id)  # made by the sync's fixture
+    gone = account(admin, "gone.soon", "Gus", "Gone")
+    write_owned_link(admin, gone, LATE)
+    owned, _ = owners(read_links(directory.http, extension=True))
+    admin.delete_user(gone)  # after the links were read: asked for, no longer there
+    account_of = {clever_id: keycloak_id for keycloak_id, clever_id in owned.items()}
+    people = [m["id"] for m in admin.get_group_members(math.keycloak_id) if m["id"] in owned]
+    decided = {owned[i]: i for i in people[:1]} | {LATE: gone}
+    decided |= {c: account_of[c] for c in account_of if c not in {owned[i] for i in people}}  # both, staff
+    listed = {owned[i]: i for i in people}
+    return directory, Asked(decided=decided, lists=frozenset({math.key}), owner_of=owned, listed=listed)
+
+
 @pytest.mark.usefixtures("synced")
-def test_an_account_made_after_the_rows_were_read_is_read_by_itself(
+def test_the_rows_of_a_scope_give_what_its_calls_give(
     settings: Settings, keycloak_admin: KeycloakAdmin
 ) -> None:
-    """An incremental run reads the realm's rows while Clever is read; a decided person's account
-    made in between (a first login) is not in them, and is read on its own, with its groups."""
-    directory = KeycloakDirectory(admin_client(settings.keycloak))
-    ahead: Future[RealmRows] = Future()
-    ahead.set_result(read_realm_rows(directory.http, "Clever"))
-    late = account(keycloak_admin, "late.login", "Lou", "Late")
-    write_owned_link(keycloak_admin, late, LATE)
-    section = next(g for k, g in ahead.result().groups.items() if k.startswith("section:"))
-    keycloak_admin.group_user_add(late, section.keycloak_id)
-    owned, _ = owners(read_links(directory.http, extension=True))
-    asked = Asked(decided={LATE: late}, lists=frozenset(), owner_of=owned, listed={})
+    """An incremental run reads its part of the realm as the extension's rows of just those accounts
+    and classes (``POST state/scope``), or without the jar a call at a time: the same answer, in
+    two requests (the tree, the scope) where the calls make two a person and one a class."""
+    directory, asked = _scope_of_a_class(settings, keycloak_admin)
+    providers = ldap_providers(directory.http)
+    schools = {
+        group.key.removeprefix("school:")
+        for group in read_state(directory.http, "Clever", extension=True).directory.groups.values()
+        if group.key.startswith("school:")
+    }
+    calls = _by_calls(directory, asked, providers, schools)
+    before = sum(directory.http.calls.values())
 
-    read = _by_rows(directory, ahead, asked, ldap_providers(directory.http))
-    groups, users, members = read.groups, read.users, read.members
+    rows = _by_rows(directory, asked, providers)
 
-    assert late not in {row[0] for row in ahead.result().users}  # not vacuous: the rows missed it
-    assert users[LATE].keycloak_id == late and (users[LATE].first_name, users[LATE].last_name) == (
-        "Lou",
-        "Late",
-    )
-    assert members[section.key] == {late} and section.key in groups
+    assert sum(directory.http.calls.values()) - before == 2
+    assert (rows.users, rows.members, rows.lists) == (calls.users, calls.members, calls.lists)
+    # The accounts read besides (the class's people): the calls also keep the decided ones there.
+    assert {**rows.context, **rows.users} == {**calls.context, **calls.users}
+    assert rows.root_id == calls.root_id
+    assert {key: rows.groups[key] for key in calls.groups} == calls.groups
+    # Not vacuous: what the rows had to get right.
+    assert LATE not in rows.users and len(rows.users) == len(asked.decided) - 1
+    assert any(user.read_only and user.ldap_dn for user in rows.users.values())  # the directory account
+    (members,) = rows.lists.values()
+    assert len(members) == len(asked.listed) + 1  # the class's people and the account nobody owns
+    assert rows.context and sum(len(ids) for ids in rows.members.values()) >= len(rows.users)
+
+
+@pytest.mark.usefixtures("synced")
+def test_a_scope_asked_a_few_ids_a_request_gives_the_same_rows(
+    settings: Settings, keycloak_admin: KeycloakAdmin, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    directory, asked = _scope_of_a_class(settings, keycloak_admin)
+    users = {*asked.decided.values(), *asked.listed.values()}
+    whole = read_rows_of(directory.http, "Clever", users, asked.lists)
+    monkeypatch.setattr(keycloak_rows, "SCOPE_IDS", 2)
+    before = directory.http.calls["POST"]
+
+    paged = read_rows_of(directory.http, "Clever", users, asked.lists)
+
+    assert directory.http.calls["POST"] - before == math.ceil((len(users) + 1) / 2) >= 3
+    assert paged.members == whole.members and paged.members
+    assert sorted(paged.users) == sorted(whole.users) and whole.users
+
+
+def test_a_scope_of_another_shape_is_refused_with_what_is_wrong(settings: Settings) -> None:
+    http = KeycloakDirectory(admin_client(settings.keycloak)).http
+    for body, error in (
+        ({"users": "u1"}, "users: must be a list of ids"),
+        ({"users": ["u1", 7]}, "users[1]: must be an id (a string of 1 to 255 characters)"),
+        ({"people": []}, "people: unknown field"),
+    ):
+        response = http.call("POST", "clever-sync/state/scope", body, ok=(400,), root="Clever")
+        assert (response.status_code, response.json()) == (400, {"error": error})
+    empty = http.call("POST", "clever-sync/state/scope", {}, root="Clever").json()
+    assert empty == {"members": [], "users": []}
 
 
 def test_a_rows_endpoint_the_jar_does_not_answer_stops_the_read(settings: Settings) -> None:

@@ -38,7 +38,7 @@ public final class CleverSyncResource {
     static final List<String> OPERATIONS = List.of(
             "create_user", "update_user", "disable_user", "add_member", "remove_member", "create_group", "update_group");
     /** The reads it serves: {@link LinksResource}, {@link StateResource}. */
-    static final List<String> READS = List.of("links", "state");
+    static final List<String> READS = List.of("links", "state", "scope");
     private static final Logger LOG = Logger.getLogger(CleverSyncResource.class);
 
     private final KeycloakSession session;

@@ -3,19 +3,25 @@ package org.keycloakclever.sync;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
 
 import java.util.stream.Stream;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import jakarta.persistence.EntityManager;
 import jakarta.persistence.TypedQuery;
+import jakarta.ws.rs.Consumes;
 import jakarta.ws.rs.GET;
+import jakarta.ws.rs.POST;
 import jakarta.ws.rs.Path;
 import jakarta.ws.rs.Produces;
 import jakarta.ws.rs.QueryParam;
 import jakarta.ws.rs.core.MediaType;
+import jakarta.ws.rs.core.Response;
 import org.keycloak.connections.jpa.JpaConnectionProvider;
 import org.keycloak.models.KeycloakSession;
 import org.keycloak.models.RealmModel;
@@ -42,6 +48,13 @@ import org.keycloak.userprofile.UserProfileProvider;
  * <li>{@code groups?root=Clever&first=0&max=5000}: the tree under the top-level group
  * {@code root}, root first then a level at a time, rows {@code [id, name, parentId,
  * {attributes}]} (the root's parentId is null). Two queries a page. Needs view of groups.</li>
+ * <li>{@code POST scope?root=Clever} with {@code {"users": [ids], "groups": [ids]}} (at most
+ * {@value StateRows.Scope#MAX_IDS} ids together): an incremental run's part of the realm, where
+ * the rows above are the whole of it. {@code members}: the memberships, in the tree, of the given
+ * accounts and of the given groups (every member); {@code users}: the rows of the given accounts
+ * and of those groups' members, as {@code users} gives them (an id that is no account of the realm
+ * is left out). A few queries for each thousand ids. A body of another shape is answered 400 with
+ * what is wrong. Needs view-users and view of groups.</li>
  * <li>{@code members?root=Clever&max=50000} (then {@code &afterGroup=&afterUser=} the last row's):
  * rows {@code [groupId, userId]} of the memberships of the tree's groups, by group then user. Needs
  * view-users and view of groups.</li>
@@ -88,19 +101,70 @@ public final class StateResource {
         List<Object[]> rows = query.setFirstResult(page.from()).setMaxResults(page.size() + 1).getResultList();
         List<Object[]> listed = page.slice(rows, true);
         Map<String, Map<String, List<String>>> attributes = listed.isEmpty() ? Map.of() : userAttributes(listed);
-        StateRows.Readable readable = StateRows.Readable.of(
-                session.getProvider(UserProfileProvider.class).getConfiguration());
-        List<List<Object>> users = new ArrayList<>();
-        for (Object[] row : listed) {
-            List<Object> user = row[6] == null
-                    ? local(row, readable.filter(attributes.get((String) row[0])))
-                    : federated((String) row[0]);
-            if (user != null) {
-                users.add(user);
-            }
-        }
+        List<List<Object>> users = userRows(listed, attributes);
         boolean more = rows.size() > page.size();
         return page.answerAfter("users", users, more ? Map.of("after", listed.get(listed.size() - 1)[1]) : null);
+    }
+
+    @POST
+    @Path("scope")
+    @Consumes(MediaType.APPLICATION_JSON)
+    @Produces(MediaType.APPLICATION_JSON)
+    public Response scope(@QueryParam("root") String root, JsonNode body) {
+        auth.users().requireView();
+        auth.groups().requireView();
+        StateRows.Scope asked;
+        try {
+            asked = StateRows.Scope.of(body);
+        } catch (Bodies.Malformed malformed) {
+            return Response.status(Response.Status.BAD_REQUEST).type(MediaType.APPLICATION_JSON_TYPE)
+                    .entity(Map.of("error", malformed.getMessage())).build();
+        }
+        Set<String> tree = new HashSet<>();
+        tree(root).forEach(group -> tree.add(group.id()));
+        Set<List<String>> members = new LinkedHashSet<>();
+        String memberships = "select m.groupId, m.user.id from UserGroupMembershipEntity m where m.user.realmId = :realm";
+        for (List<String> ids : StateRows.Scope.chunks(asked.users())) {
+            memberRows(memberships + " and m.user.id in :ids", ids, tree, members);
+        }
+        List<String> groups = asked.groups().stream().filter(tree::contains).toList();
+        for (List<String> ids : StateRows.Scope.chunks(groups)) {
+            memberRows(memberships + " and m.groupId in :ids", ids, tree, members);
+        }
+        Set<String> accounts = new LinkedHashSet<>(asked.users());
+        Set<String> listedGroups = new HashSet<>(groups);
+        members.forEach(row -> {
+            if (listedGroups.contains(row.get(0))) {
+                accounts.add(row.get(1));
+            }
+        });
+        List<List<Object>> users = new ArrayList<>();
+        for (List<String> ids : StateRows.Scope.chunks(new ArrayList<>(accounts))) {
+            List<Object[]> rows = em().createQuery("select u.id, u.username, u.firstName, u.lastName, u.email,"
+                            + " u.enabled, u.federationLink from UserEntity u where u.realmId = :realm"
+                            + " and u.serviceAccountClientLink is null and u.id in :ids order by u.username",
+                            Object[].class)
+                    .setParameter("realm", realm.getId()).setParameter("ids", ids).getResultList();
+            Map<String, Map<String, List<String>>> attributes = StateRows.attributes(
+                    em().createQuery("select a.user.id, a.name, a.value, a.longValue from UserAttributeEntity a"
+                                    + " where a.user.realmId = :realm and a.user.id in :ids", Object[].class)
+                            .setParameter("realm", realm.getId()).setParameter("ids", ids).getResultList(), null);
+            users.addAll(userRows(rows, attributes));
+        }
+        Map<String, Object> answer = new LinkedHashMap<>();
+        answer.put("members", new ArrayList<>(members));
+        answer.put("users", users);
+        return Response.ok(answer, MediaType.APPLICATION_JSON_TYPE).build();
+    }
+
+    /** The rows {@code [groupId, userId]} of {@code query} (bound to {@code ids}) whose group is in the tree. */
+    private void memberRows(String query, List<String> ids, Set<String> tree, Set<List<String>> into) {
+        em().createQuery(query, Object[].class).setParameter("realm", realm.getId()).setParameter("ids", ids)
+                .getResultList().forEach(row -> {
+                    if (tree.contains((String) row[0])) {
+                        into.add(List.of((String) row[0], (String) row[1]));
+                    }
+                });
     }
 
     @GET
@@ -185,6 +249,22 @@ public final class StateResource {
                 .setParameter("realm", realm.getId())
                 .setParameter("low", listed.get(0)[1]).setParameter("high", listed.get(listed.size() - 1)[1])
                 .getResultList(), ids);
+    }
+
+    /** The accounts' rows ({@code users}' shape) of user entity rows and their stored attributes. */
+    private List<List<Object>> userRows(List<Object[]> listed, Map<String, Map<String, List<String>>> attributes) {
+        StateRows.Readable readable = StateRows.Readable.of(
+                session.getProvider(UserProfileProvider.class).getConfiguration());
+        List<List<Object>> users = new ArrayList<>();
+        for (Object[] row : listed) {
+            List<Object> user = row[6] == null
+                    ? local(row, readable.filter(attributes.get((String) row[0])))
+                    : federated((String) row[0]);
+            if (user != null) {
+                users.add(user);
+            }
+        }
+        return users;
     }
 
     private static List<Object> local(Object[] row, Map<String, List<String>> attributes) {

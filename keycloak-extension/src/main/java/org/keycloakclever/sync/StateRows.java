@@ -5,10 +5,12 @@ import java.util.ArrayList;
 import java.util.Deque;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import org.keycloak.representations.userprofile.config.UPAttribute;
 import org.keycloak.representations.userprofile.config.UPAttributePermissions;
 import org.keycloak.representations.userprofile.config.UPConfig;
@@ -73,6 +75,64 @@ final class StateRows {
                 return null;
             }
             return new MemberKey(groupId, userId);
+        }
+    }
+
+    /**
+     * What {@code POST state/scope} is asked: account ids and group ids, each list without repeats
+     * in the order given. {@link #of} takes exactly {@code {"users": [...], "groups": [...]}} (either
+     * may be left out) of ids, at most {@link #MAX_IDS} together; anything else is a
+     * {@link Bodies.Malformed} naming the field.
+     */
+    record Scope(List<String> users, List<String> groups) {
+
+        static final int MAX_IDS = 20000;
+        /** Ids bound to one query ({@code in (...)}): well under PostgreSQL's 32,767 parameters. */
+        static final int CHUNK = 1000;
+
+        static Scope of(JsonNode body) {
+            if (body == null || !body.isObject()) {
+                throw new Bodies.Malformed("the body: must be an object {\"users\": [ids], \"groups\": [ids]}");
+            }
+            body.fieldNames().forEachRemaining(name -> {
+                if (!"users".equals(name) && !"groups".equals(name)) {
+                    throw new Bodies.Malformed(name + ": unknown field");
+                }
+            });
+            Scope scope = new Scope(ids(body, "users"), ids(body, "groups"));
+            if (scope.users().size() + scope.groups().size() > MAX_IDS) {
+                throw new Bodies.Malformed("users, groups: at most " + MAX_IDS + " ids together");
+            }
+            return scope;
+        }
+
+        /** {@code ids} in lists of at most {@link #CHUNK}. */
+        static List<List<String>> chunks(List<String> ids) {
+            List<List<String>> chunks = new ArrayList<>();
+            for (int from = 0; from < ids.size(); from += CHUNK) {
+                chunks.add(ids.subList(from, Math.min(ids.size(), from + CHUNK)));
+            }
+            return chunks;
+        }
+
+        private static List<String> ids(JsonNode body, String field) {
+            JsonNode list = body.get(field);
+            if (list == null) {
+                return List.of();
+            }
+            if (!list.isArray()) {
+                throw new Bodies.Malformed(field + ": must be a list of ids");
+            }
+            Set<String> ids = new LinkedHashSet<>();
+            for (int i = 0; i < list.size(); i++) {
+                JsonNode id = list.get(i);
+                if (!id.isTextual() || id.asText().isEmpty() || id.asText().length() > Bodies.MAX_ID) {
+                    throw new Bodies.Malformed(field + "[" + i + "]: must be an id (a string of 1 to "
+                            + Bodies.MAX_ID + " characters)");
+                }
+                ids.add(id.asText());
+            }
+            return new ArrayList<>(ids);
         }
     }
 

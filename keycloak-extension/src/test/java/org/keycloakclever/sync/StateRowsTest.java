@@ -2,6 +2,7 @@ package org.keycloakclever.sync;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.util.ArrayList;
@@ -9,7 +10,10 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.stream.Collectors;
+import java.util.stream.IntStream;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
 import org.junit.jupiter.api.Test;
 import org.keycloak.representations.userprofile.config.UPAttribute;
 import org.keycloak.representations.userprofile.config.UPAttributePermissions;
@@ -46,6 +50,41 @@ class StateRowsTest {
         assertEquals(new StateRows.MemberKey("g1", "u2"), StateRows.MemberKey.of("g1", "u2"));
         assertEquals(null, StateRows.MemberKey.of("g1", null));
         assertEquals(null, StateRows.MemberKey.of("", "u2"));
+    }
+
+    private static JsonNode json(String text) throws Exception {
+        return new ObjectMapper().readTree(text);
+    }
+
+    private static String refused(String body) {
+        return assertThrows(Bodies.Malformed.class, () -> StateRows.Scope.of(json(body))).getMessage();
+    }
+
+    @Test
+    void aScopeIsAskedAsTwoListsOfIdsWithoutRepeats() throws Exception {
+        assertEquals(new StateRows.Scope(List.of("u1", "u2"), List.of("g1")),
+                StateRows.Scope.of(json("{\"users\": [\"u1\", \"u2\", \"u1\"], \"groups\": [\"g1\"]}")));
+        assertEquals(new StateRows.Scope(List.of(), List.of("g1")), StateRows.Scope.of(json("{\"groups\": [\"g1\"]}")));
+        assertEquals("users[1]: must be an id (a string of 1 to 255 characters)", refused("{\"users\": [\"u1\", 7]}"));
+        assertEquals("users[0]: must be an id (a string of 1 to 255 characters)", refused("{\"users\": [\"\"]}"));
+        assertEquals("groups: must be a list of ids", refused("{\"groups\": \"g1\"}"));
+        assertEquals("roles: unknown field", refused("{\"roles\": []}"));
+        assertTrue(refused("[]").startsWith("the body: must be an object"));
+        String many = "{\"users\": [\"u\"], \"groups\": [" + IntStream.range(0, StateRows.Scope.MAX_IDS)
+                .mapToObj(i -> "\"g" + i + "\"").collect(Collectors.joining(",")) + "]}";
+        assertEquals("users, groups: at most 20000 ids together", refused(many));
+    }
+
+    @Test
+    void scopeIdsAreBoundAThousandAQuery() {
+        List<String> ids = new ArrayList<>();
+        for (int i = 0; i < 2001; i++) {
+            ids.add("u" + i);
+        }
+        List<List<String>> chunks = StateRows.Scope.chunks(ids);
+        assertEquals(List.of(1000, 1000, 1), chunks.stream().map(List::size).toList());
+        assertEquals(ids, chunks.stream().flatMap(List::stream).toList());
+        assertEquals(List.of(), StateRows.Scope.chunks(List.of()));
     }
 
     @Test
