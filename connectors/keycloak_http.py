@@ -39,6 +39,7 @@ def keycloak_unreachable(url: str, exc: Exception, what: str = "") -> str:
 
 
 RETRIES = 3
+READ_POST = "POST (read)"  # how ``calls`` counts a POST that only reads (``ask``)
 BACKOFF = 0.5  # seconds, doubled each try
 
 
@@ -76,9 +77,19 @@ class KeycloakHttp:
         answers 500 now and then while another realm is being deleted (its roles vanish from the
         admin's cache). A retried POST that had gone through answers 409, which callers reconcile.
         """
+        return self._retried(method, path, body, ok, params, method)
+
+    def ask(self, path: str, body: Any, *, ok: tuple[int, ...] = (), **params: Any) -> Response:
+        """A POST that only reads (its question is too long for a URL), as ``call`` sends one;
+        counted as ``READ_POST``, never as a write."""
+        return self._retried("POST", path, body, ok, params, READ_POST)
+
+    def _retried(
+        self, method: str, path: str, body: Any, ok: tuple[int, ...], params: dict[str, Any], counted: str
+    ) -> Response:
         for attempt in range(RETRIES + 1):
             try:
-                return self._once(method, path, body, ok, params)
+                return self._once(method, path, body, ok, params, counted)
             except TransientError:
                 if attempt == RETRIES:
                     raise
@@ -86,12 +97,12 @@ class KeycloakHttp:
         raise AssertionError("unreachable")
 
     def _once(
-        self, method: str, path: str, body: Any, ok: tuple[int, ...], params: dict[str, Any]
+        self, method: str, path: str, body: Any, ok: tuple[int, ...], params: dict[str, Any], counted: str
     ) -> Response:
         connection = self._admin.connection
         url = self._prefix + path
         with self._lock:
-            self.calls[method] += 1
+            self.calls[counted] += 1
         try:
             if method == "GET":
                 response = connection.raw_get(url, **params)
@@ -199,7 +210,7 @@ class KeycloakHttp:
 
     @property
     def writes(self) -> int:
-        return sum(count for method, count in self.calls.items() if method != "GET")
+        return sum(count for method, count in self.calls.items() if method not in ("GET", READ_POST))
 
 
 def _unexplained(body: str) -> bool:

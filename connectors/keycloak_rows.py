@@ -103,7 +103,7 @@ def read_rows_of(
     for start in range(0, len(asked), SCOPE_IDS):
         chunk = asked[start : start + SCOPE_IDS]
         body = {kind: [i for k, i in chunk if k == kind] for kind in ("users", "groups")}
-        response = http.call("POST", f"{STATE_PATH}/scope", body, ok=MISSING, root=root_name)
+        response = http.ask(f"{STATE_PATH}/scope", body, ok=MISSING, root=root_name)
         if response.status_code in MISSING:
             raise RowsMissing("scope")
         answer = response.json()
