@@ -7,10 +7,12 @@ What is read besides the events (a few at a time, ``WORKERS`` requests at once):
 * each person the events name (``users.*``, contacts too): their record is the event's; their
   sections (``/users/{id}/sections``, or when a request each would cost more than the district's
   sections as a list, ``/sections``: ``listing_cheaper``) give every class they belong in;
-* with Sync Parent Data: a student's contacts (``/users/{id}/mycontacts``) give their
-  ``clever_relationships``, and those parents are decided too (a parent's schools follow the
-  child's); a contact's students, before and after its change, are decided (their relationships
-  change) and read (``/users/{id}/mystudents``, or the user when a student left the contact);
+* with Sync Parent Data: a student's contacts (``/users/{id}/mycontacts``, or when a request each
+  would cost more than the district's contacts as a list, ``/users?role=contact``: the contacts
+  whose ``student_relationships`` name them) give their ``clever_relationships``, and those
+  parents are decided too (a parent's schools follow the child's); a contact's students, before
+  and after its change, are decided (their relationships change) and read
+  (``/users/{id}/mystudents``, or the user when a student left the contact);
 * each class the events name (``sections.*``): its record is the event's, so its teachers are
   decided; a class created or deleted, or one whose people changed in more than one person not
   already decided, has its people read (``/sections/{id}/users``) and its whole member list decided;
@@ -162,14 +164,17 @@ def listing_cheaper(requests: int, total: int) -> bool:
 class _Reads:
     """What this snapshot read of Clever: the people's records, each relation read once."""
 
-    def __init__(self, reader: RecordReader, district_id: str, people: int = 0) -> None:
+    def __init__(self, reader: RecordReader, district_id: str, totals: Mapping[str, int]) -> None:
         self.reader = reader
         self.district_id = district_id
-        self.district_people = people  # the district's, as the last full run counted them (a list holds
-        # the contacts too when their accounts are not synced: it may cost up to twice this)
+        # The district's people and parents, as the last full run counted them (the ``/users`` list
+        # holds the contacts too when their accounts are not synced: it may cost up to twice this).
+        self.district_people = people_total(totals)
+        self.district_contacts = totals.get("parents", 0)
         self.users: dict[str, User] = {}
         self.sections: dict[str, Section] = {}
         self.every_section: list[Section] | None = None  # ``/sections``, when it was read
+        self.every_contact: list[User] | None = None  # ``/users?role=contact``, when it was read
 
     def sections_of(self, ids: list[str], classes: int) -> None:
         """The sections ``ids`` are in, into ``sections``: a request each, or the district's
@@ -212,6 +217,24 @@ class _Reads:
                 found.add(user.clever_id)
         return found
 
+    def contacts_of(self, students: Iterable[str]) -> set[str]:
+        """The contacts of ``students``, their records kept: a request each (``mycontacts``), or the
+        district's contacts as a list when that costs less (``listing_cheaper``; read once)."""
+        wanted = set(students)
+        if self.every_contact is None and not listing_cheaper(len(wanted), self.district_contacts):
+            return self.people(wanted, "mycontacts")
+        if self.every_contact is None:
+            listed = self.reader.stream(
+                "users", User, params={"role": "contact"}, district_id=self.district_id
+            )
+            self.every_contact = [user for user in listed if user.has(Role.CONTACT)]
+        found: set[str] = set()
+        for contact in self.every_contact:
+            if wanted.intersection(r.student for r in contact.student_relationships):
+                self.users.setdefault(contact.clever_id, contact)
+                found.add(contact.clever_id)
+        return found
+
     def missing(self, ids: Iterable[str]) -> None:
         """The records of people not read yet (one call each, or the district's ``/users`` list
         when that costs less: ``listing_cheaper``; gone from Clever: no record)."""
@@ -246,7 +269,7 @@ def events_snapshot(
         raise NeedsFullRun(f"{changes.decided()} people changed")
     if len(changes.sections) > max(100, FULL_RATIO * totals.get("classes", 0)):
         raise NeedsFullRun(f"{len(changes.sections)} classes changed")
-    reads = _Reads(reader, district_id, people_total(totals))
+    reads = _Reads(reader, district_id, totals)
     people = _people(changes, reads, options.sync_parent_data)
     named = _sections(changes, reads, people, options.force_unique_class_names, totals.get("classes", 0))
     _teachers(changes, reads, totals.get("teachers", 0))
@@ -272,13 +295,13 @@ def _people(changes: Changes, reads: _Reads, parents: bool) -> set[str]:
     if not parents:
         return people
     changed = [c for c in changes.users if c in reads.users and reads.users[c].has(Role.STUDENT)]
-    people |= reads.people(changed, "mycontacts")  # a parent's schools follow their child's
+    people |= reads.contacts_of(changed)  # a parent's schools follow their child's
     children = {student for named in changes.students_of.values() for student in named}
     reads.missing(children)  # a child the contact no longer names: not among its students now
     people |= children  # their relationships change with the contact
     students = [c for c in people if c in reads.users and reads.users[c].has(Role.STUDENT)]
     contacts = [c for c in people if c in reads.users and reads.users[c].has(Role.CONTACT)]
-    reads.people(set(students) - set(changed), "mycontacts")  # their relationships, as context
+    reads.contacts_of(set(students) - set(changed))  # their relationships, as context
     reads.people(contacts, "mystudents")  # a parent's schools and relationships, as context
     return people
 
