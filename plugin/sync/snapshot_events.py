@@ -174,7 +174,6 @@ class _Reads:
         self.users: dict[str, User] = {}
         self.sections: dict[str, Section] = {}
         self.every_section: list[Section] | None = None  # ``/sections``, when it was read
-        self.every_contact: list[User] | None = None  # ``/users?role=contact``, when it was read
 
     def sections_of(self, ids: list[str], classes: int) -> None:
         """The sections ``ids`` are in, into ``sections``: a request each, or the district's
@@ -217,22 +216,25 @@ class _Reads:
                 found.add(user.clever_id)
         return found
 
-    def contacts_of(self, students: Iterable[str]) -> set[str]:
-        """The contacts of ``students``, their records kept: a request each (``mycontacts``), or the
-        district's contacts as a list when that costs less (``listing_cheaper``; read once)."""
+    def contacts_of(self, students: Iterable[str]) -> dict[str, set[str]]:
+        """Each of ``students``' contacts (student -> contact ids; their records kept): a request
+        each (``mycontacts``), or the district's contacts as a list when that costs less
+        (``listing_cheaper``; streamed, only the contacts naming them kept)."""
         wanted = set(students)
-        if self.every_contact is None and not listing_cheaper(len(wanted), self.district_contacts):
-            return self.people(wanted, "mycontacts")
-        if self.every_contact is None:
-            listed = self.reader.stream(
-                "users", User, params={"role": "contact"}, district_id=self.district_id
-            )
-            self.every_contact = [user for user in listed if user.has(Role.CONTACT)]
-        found: set[str] = set()
-        for contact in self.every_contact:
-            if wanted.intersection(r.student for r in contact.student_relationships):
+        found: dict[str, set[str]] = {s: set() for s in wanted}
+        if not listing_cheaper(len(wanted), self.district_contacts):
+            for student, contacts in self.related("users", wanted, "mycontacts", User).items():
+                for contact in contacts:
+                    self.users.setdefault(contact.clever_id, contact)
+                    found[student].add(contact.clever_id)
+            return found
+        listed = self.reader.stream("users", User, params={"role": "contact"}, district_id=self.district_id)
+        for contact in listed:
+            named = wanted.intersection(r.student for r in contact.student_relationships)
+            if named and contact.has(Role.CONTACT):
                 self.users.setdefault(contact.clever_id, contact)
-                found.add(contact.clever_id)
+                for student in named:
+                    found[student].add(contact.clever_id)
         return found
 
     def missing(self, ids: Iterable[str]) -> None:
@@ -292,18 +294,27 @@ def _people(changes: Changes, reads: _Reads, parents: bool) -> set[str]:
         if event.action != "deleted" and isinstance(event.record, User):
             reads.users[clever_id] = event.record
     reads.missing(changes.movers)  # one who left a class and Clever since: no record, departed
-    if not parents:
-        return people
-    changed = [c for c in changes.users if c in reads.users and reads.users[c].has(Role.STUDENT)]
-    people |= reads.contacts_of(changed)  # a parent's schools follow their child's
+    return people | _relatives(changes, reads, people) if parents else people
+
+
+def _relatives(changes: Changes, reads: _Reads, people: set[str]) -> set[str]:
+    """Sync Parent Data: the changed students' contacts and the changed contacts' children, decided
+    too; and as context (records read, not decided) the other students' contacts and the contacts'
+    students, which their relationships need."""
+
+    def with_role(ids: Iterable[str], role: Role) -> set[str]:
+        return {c for c in ids if c in reads.users and reads.users[c].has(role)}
+
     children = {student for named in changes.students_of.values() for student in named}
     reads.missing(children)  # a child the contact no longer names: not among its students now
-    people |= children  # their relationships change with the contact
-    students = [c for c in people if c in reads.users and reads.users[c].has(Role.STUDENT)]
-    contacts = [c for c in people if c in reads.users and reads.users[c].has(Role.CONTACT)]
-    reads.contacts_of(set(students) - set(changed))  # their relationships, as context
-    reads.people(contacts, "mystudents")  # a parent's schools and relationships, as context
-    return people
+    # Every student's contacts at once (one list, or a request each): the changed students'
+    # contacts are decided (a parent's schools follow their child's), the others' are context.
+    contacts_of = reads.contacts_of(with_role(people | children, Role.STUDENT))
+    changed = with_role(changes.users, Role.STUDENT)
+    relatives = {contact for student in changed for contact in contacts_of[student]} | children
+    reads.contacts_of(with_role(relatives, Role.STUDENT) - set(contacts_of))  # a contact and student: rare
+    reads.people(with_role(people | relatives, Role.CONTACT), "mystudents")  # their relationships
+    return relatives
 
 
 def _sections(changes: Changes, reads: _Reads, people: set[str], unique: bool, classes: int) -> set[str]:
