@@ -68,7 +68,7 @@ def export_realm(admin: KeycloakAdmin, conn: Connection, groups_dn: str) -> Expo
 def _account(user: dict[str, Any], owner: str) -> dict[str, Any]:
     attributes = user.get("attributes") or {}
     kept = {
-        name: ["present"] if name in RUN_TIMES else list(values)
+        name: ["present"] if name in RUN_TIMES else sorted(values)  # a multiset: plan.same_values
         for name, values in sorted(attributes.items())
         if name.startswith("clever_")
     }
@@ -100,7 +100,7 @@ def _tree(admin: KeycloakAdmin, owner_of: dict[str, str]) -> tuple[dict[str, Any
             retired[path] = members
         else:
             groups[path] = {
-                "attributes": {k: list(v) for k, v in sorted(attributes.items()) if k != REMOVED},
+                "attributes": {k: sorted(v) for k, v in sorted(attributes.items()) if k != REMOVED},
                 "members": members,
             }
         for child in admin.get_group_children(rep["id"], {"max": 10000, "briefRepresentation": False}):

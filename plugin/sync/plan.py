@@ -6,12 +6,13 @@ is sent. Full and incremental runs use this one diff; the ``scope`` (``plugin.sy
 the run's snapshot covers, so an incremental run never disables, unlinks or removes members outside
 it.
 The states and the plan are plain data (``model.state``); this module is the policy of how one
-becomes the other (names compared as the name match compares them, Clever attributes owned in full).
+becomes the other (names compared as the name match compares them, Clever attributes owned in full,
+an attribute's values compared as Keycloak stores them: ``same_values``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 
 from mappers.layout import CLEVER_ATTRIBUTES
 from model.state import (
@@ -186,11 +187,20 @@ def _parents_first(groups: Mapping[str, GroupSpec]) -> list[GroupSpec]:
     return sorted(groups.values(), key=lambda spec: (depth(spec), spec.key))
 
 
+def same_values(have: Iterable[str], wanted: Iterable[str]) -> bool:
+    """True when an attribute holds the wanted values in any order. Keycloak keeps a multi-valued
+    attribute as a multiset: its JPA ``setAttribute`` does nothing when only the order differs,
+    and it reads the values back in the database's order (no ``ORDER BY``), so an order-only
+    difference would be written on every run and never land (seen: a teacher's two
+    ``clever_school_ids`` read back swapped after an incremental run on PostgreSQL)."""
+    return sorted(have) == sorted(wanted)
+
+
 def same_attributes(wanted: Attributes, have: Attributes) -> bool:
     """True when ``have`` holds every wanted value, and no removal mark the spec does not want."""
     if "clever_removed_at" in have and "clever_removed_at" not in wanted:
         return False
-    return all(tuple(have.get(name, ())) == tuple(values) for name, values in wanted.items())
+    return all(same_values(have.get(name, ()), values) for name, values in wanted.items())
 
 
 def adopt(spec: UserSpec) -> UserUpdate:
@@ -227,7 +237,7 @@ def user_update(spec: UserSpec, existing: CurrentUser) -> UserUpdate | None:
     attributes = {
         name: tuple(values)
         for name, values in spec.attributes.items()
-        if tuple(existing.attributes.get(name, ())) != tuple(values)
+        if not same_values(existing.attributes.get(name, ()), values)
     }
     # A Clever attribute the roster no longer gives (relationships once Sync Parent Data is off,
     # a name no longer too long) is removed, not left stale.

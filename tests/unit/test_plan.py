@@ -103,6 +103,28 @@ def test_an_email_fills_an_empty_address_but_never_replaces_one() -> None:
     assert kept.empty
 
 
+def test_values_in_another_order_are_the_same_values_and_other_values_are_written() -> None:
+    """Keycloak keeps an attribute's values as a multiset (it ignores a write that only reorders
+    them, and reads them back in the database's order): an order-only difference is no change."""
+    schools = {"clever_id": ("c1",), "clever_role": ("student",), "clever_school_ids": ("a", "b")}
+    swapped = {**schools, "clever_school_ids": ("b", "a")}
+    members = {CLASS.key: frozenset({"k1"})}
+    plan = diff(
+        desired(spec(attributes=schools)), state([account(attributes=swapped)], members), removed_at=NOW
+    )
+    assert plan.empty
+    more = {**schools, "clever_school_ids": ("b", "a", "c")}
+    plan = diff(desired(spec(attributes=more)), state([account(attributes=swapped)], members), removed_at=NOW)
+    assert [u.attributes for u in plan.update_users] == [{"clever_school_ids": ("b", "a", "c")}]
+    teachers = GroupSpec(
+        CLASS.key, CLASS.name, CLASS.parent, "class", {**CLASS.attributes, "clever_teachers": ("t1", "t2")}
+    )
+    current = state([], {})
+    current.groups[CLASS.key] = group(CLASS, clever_teachers=("t2", "t1"))
+    plan = diff(DesiredState({CLASS.key: teachers, ROLE.key: ROLE}, {}, frozenset()), current, removed_at=NOW)
+    assert plan.update_groups == ()
+
+
 def test_moving_between_groups_adds_and_removes_one_membership_each() -> None:
     plan = diff(
         desired(spec(groups=("school:a:students",))),

@@ -89,12 +89,22 @@ final class Accounts {
         return changed;
     }
 
+    /**
+     * Whether an attribute holds the wanted values in any order: Keycloak keeps a multi-valued
+     * attribute as a multiset (its {@code setAttribute} does nothing when only the order differs,
+     * and the values are read back in the database's order), as the sidecar compares them
+     * ({@code plugin/sync/plan.py} {@code same_values}).
+     */
+    static boolean sameValues(List<String> have, List<String> wanted) {
+        return have.stream().sorted().toList().equals(wanted.stream().sorted().toList());
+    }
+
     /** Sets the named attributes (an empty list removes one); others are left alone. */
     static boolean mergeAttributes(UserModel user, Map<String, List<String>> attributes) {
         boolean changed = false;
         for (Map.Entry<String, List<String>> entry : attributes.entrySet()) {
             List<String> have = user.getAttributeStream(entry.getKey()).collect(Collectors.toList());
-            if (have.equals(entry.getValue())) {
+            if (sameValues(have, entry.getValue())) {
                 continue;
             }
             if (entry.getValue().isEmpty()) {

@@ -169,7 +169,7 @@ final class Groups {
         }
         for (Map.Entry<String, List<String>> entry : attributes.entrySet()) {
             List<String> have = group.getAttributeStream(entry.getKey()).collect(Collectors.toList());
-            if (!entry.getValue().isEmpty() && !have.equals(entry.getValue())) {
+            if (!entry.getValue().isEmpty() && !Accounts.sameValues(have, entry.getValue())) {
                 group.setAttribute(entry.getKey(), entry.getValue());
                 changed = true;
             }
