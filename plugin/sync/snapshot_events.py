@@ -207,13 +207,14 @@ class _Reads:
 
         return dict(zip(items, bounded_map(one, items, WORKERS), strict=True))
 
-    def people(self, ids: Iterable[str], relation: str) -> set[str]:
-        """The people related to ``ids`` (their contacts, or their students), their records kept."""
-        found: set[str] = set()
-        for users in self.related("users", ids, relation, User).values():
+    def people(self, ids: Iterable[str], relation: str) -> dict[str, set[str]]:
+        """The people related to each of ``ids`` (their contacts, or their students), a request
+        each, their records kept: id -> the related people's ids."""
+        found: dict[str, set[str]] = {}
+        for clever_id, users in self.related("users", ids, relation, User).items():
             for user in users:
                 self.users.setdefault(user.clever_id, user)
-                found.add(user.clever_id)
+            found[clever_id] = {user.clever_id for user in users}
         return found
 
     def contacts_of(self, students: Iterable[str]) -> dict[str, set[str]]:
@@ -221,13 +222,9 @@ class _Reads:
         each (``mycontacts``), or the district's contacts as a list when that costs less
         (``listing_cheaper``; streamed, only the contacts naming them kept)."""
         wanted = set(students)
-        found: dict[str, set[str]] = {s: set() for s in wanted}
         if not listing_cheaper(len(wanted), self.district_contacts):
-            for student, contacts in self.related("users", wanted, "mycontacts", User).items():
-                for contact in contacts:
-                    self.users.setdefault(contact.clever_id, contact)
-                    found[student].add(contact.clever_id)
-            return found
+            return self.people(wanted, "mycontacts")
+        found: dict[str, set[str]] = {s: set() for s in wanted}
         listed = self.reader.stream("users", User, params={"role": "contact"}, district_id=self.district_id)
         for contact in listed:
             named = wanted.intersection(r.student for r in contact.student_relationships)
